@@ -1,0 +1,7 @@
+"""``python -m firmware`` runs the ``fieldcheck-device`` command."""
+
+import sys
+
+from firmware.cli import main
+
+sys.exit(main())

@@ -1,0 +1,120 @@
+"""The device configuration: one typed model loaded from TOML, backends chosen by name."""
+
+import importlib
+import importlib.util
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from firmware.core.backend import Backend
+from firmware.core.settings import SettingsError, build, describe, setting
+from firmware.errors import ConfigError
+from firmware.gps.registry import BACKENDS as GPS_BACKENDS
+
+DEFAULT_PATH = Path("/etc/fieldcheck/device.toml")
+
+
+@dataclass(frozen=True)
+class DeviceSettings:
+    """Identity and storage of this unit."""
+
+    data_dir: Path = setting(Path("/var/lib/fieldcheck"), "where records, keys and state live")
+    log_level: str = setting("INFO", "logging level: DEBUG, INFO, WARNING or ERROR")
+
+
+@dataclass(frozen=True)
+class Section:
+    """A backend-chosen section: the registry entry, its module and its built config."""
+
+    backend: Backend
+    module: ModuleType
+    config: Any
+
+
+@dataclass(frozen=True)
+class DeviceConfig:
+    """The whole device configuration, validated."""
+
+    device: DeviceSettings
+    gps: Section
+    source: str = field(default="<embedded defaults>")
+
+
+def load(path: Path | None) -> DeviceConfig:
+    """Load and validate ``path`` (TOML); ``None`` means the embedded defaults."""
+    if path is None:
+        return from_mapping({}, "<embedded defaults>")
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError as err:
+        raise ConfigError(f"config file {path} not found", "create it or pass --config") from err
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"config file {path} is not valid TOML: {err}") from err
+    return from_mapping(data, str(path))
+
+
+def from_mapping(data: Mapping[str, Any], source: str) -> DeviceConfig:
+    """Validate a parsed config mapping; unknown sections and keys are errors."""
+    known = {"device", "gps"}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(
+            f"{source}: unknown section(s) {', '.join(unknown)}",
+            f"known sections: {', '.join(sorted(known))}",
+        )
+    try:
+        device = build(DeviceSettings, data.get("device", {}), "device")
+        gps = resolve(GPS_BACKENDS, data.get("gps", {}), "gps", default="serial")
+    except SettingsError as err:
+        raise ConfigError(f"{source}: {err}") from err
+    return DeviceConfig(device=device, gps=gps, source=source)
+
+
+def resolve(
+    backends: Sequence[Backend], table: Mapping[str, Any], where: str, default: str
+) -> Section:
+    """Pick a backend by the table's ``type`` and build its own config from the rest."""
+    if not isinstance(table, Mapping):
+        raise SettingsError(f"[{where}] must be a table")
+    rest = dict(table)
+    name = rest.pop("type", default)
+    by_name = {b.name: b for b in backends}
+    if name not in by_name:
+        raise SettingsError(
+            f"[{where}] type = {name!r} is not a known backend; choose one of "
+            f"{', '.join(sorted(by_name))}"
+        )
+    backend = by_name[name]
+    missing = [m for m in backend.requires if importlib.util.find_spec(m) is None]
+    if missing:
+        raise SettingsError(
+            f"[{where}] backend {name!r} needs {', '.join(missing)}, which is not installed: "
+            f"{backend.install or 'install the fieldcheck[device] extra'}"
+        )
+    module = importlib.import_module(backend.module)
+    config = build(module.Config, rest, where)
+    return Section(backend=backend, module=module, config=config)
+
+
+def schema() -> str:
+    """Every section and backend with its settings, types, defaults and help, as text."""
+    lines = ["[device]"]
+    lines += _rows(DeviceSettings)
+    for where, backends in (("gps", GPS_BACKENDS),):
+        for backend in backends:
+            lines.append("")
+            lines.append(f'[{where}]  type = "{backend.name}"  # {backend.summary}')
+            module = importlib.import_module(backend.module)
+            lines += _rows(module.Config)
+    return "\n".join(lines)
+
+
+def _rows(cls: type[Any]) -> list[str]:
+    return [
+        f"  {name} ({kind}, default {default!r}): {text}"
+        for name, kind, default, text in describe(cls)
+    ]

@@ -1,0 +1,111 @@
+"""Typed, described settings: frozen dataclasses built from plain mappings, unknown keys refused.
+
+Every config section (the device config and each backend's own) is a frozen dataclass whose
+fields are declared with :func:`setting`, so the CLI can print the whole schema with help texts.
+"""
+
+import dataclasses
+import types
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+class SettingsError(ValueError):
+    """A settings mapping does not fit its schema; the message names the key and the fix."""
+
+
+def setting(default: Any, help: str) -> Any:  # noqa: A002 - "help" reads best in declarations
+    """Declare a config field with its default and a one-line description."""
+    if isinstance(default, list | dict | set):
+        raise TypeError("mutable defaults are not allowed; use a tuple")
+    return dataclasses.field(default=default, metadata={"help": help})
+
+
+def describe(cls: type[Any]) -> list[tuple[str, str, Any, str]]:
+    """(name, type, default, help) for every field of a settings class."""
+    hints = typing.get_type_hints(cls)
+    rows = []
+    for f in dataclasses.fields(cls):
+        rows.append((f.name, _type_name(hints[f.name]), f.default, f.metadata.get("help", "")))
+    return rows
+
+
+def build(cls: type[T], data: Mapping[str, Any], where: str) -> T:
+    """Build ``cls`` from ``data``, converting simple types and refusing unknown keys."""
+    if not isinstance(data, Mapping):
+        raise SettingsError(f"[{where}] must be a table of settings, not {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise SettingsError(
+            f"[{where}] unknown setting(s) {', '.join(unknown)}; "
+            f"known: {', '.join(sorted(names))}"
+        )
+    values = {key: _convert(value, hints[key], f"{where}.{key}") for key, value in data.items()}
+    return cls(**values)
+
+
+def _convert(value: Any, hint: Any, where: str) -> Any:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        options = typing.get_args(hint)
+        if value is None and type(None) in options:
+            return None
+        errors = []
+        for option in options:
+            if option is type(None):
+                continue
+            try:
+                return _convert(value, option, where)
+            except SettingsError as err:
+                errors.append(str(err))
+        raise SettingsError(errors[0] if errors else f"{where}: bad value {value!r}")
+    if origin is typing.Literal:
+        allowed = typing.get_args(hint)
+        if value not in allowed:
+            raise SettingsError(f"{where}: {value!r} is not one of {', '.join(map(repr, allowed))}")
+        return value
+    if origin is tuple:
+        if not isinstance(value, list | tuple):
+            raise SettingsError(f"{where}: expected a list, got {value!r}")
+        (item,) = typing.get_args(hint)[:1]
+        return tuple(_convert(v, item, f"{where}[{i}]") for i, v in enumerate(value))
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise SettingsError(f"{where}: expected true or false, got {value!r}")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise SettingsError(f"{where}: expected a whole number, got {value!r}")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise SettingsError(f"{where}: expected a number, got {value!r}")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise SettingsError(f"{where}: expected text, got {value!r}")
+        return value
+    if hint is Path:
+        if not isinstance(value, str | Path):
+            raise SettingsError(f"{where}: expected a path, got {value!r}")
+        return Path(value)
+    if dataclasses.is_dataclass(hint) and isinstance(hint, type):
+        return build(hint, value, where)
+    raise SettingsError(f"{where}: unsupported setting type {hint!r}")
+
+
+def _type_name(hint: Any) -> str:
+    origin = typing.get_origin(hint)
+    if origin is typing.Literal:
+        return " | ".join(repr(a) for a in typing.get_args(hint))
+    if origin in (typing.Union, types.UnionType):
+        return " | ".join(_type_name(a) for a in typing.get_args(hint))
+    if hint is type(None):
+        return "none"
+    return getattr(hint, "__name__", str(hint))

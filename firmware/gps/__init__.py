@@ -1,0 +1,1 @@
+"""GPS adapter: byte sources (serial, TCP, replay), NMEA framing and parsing into observations."""

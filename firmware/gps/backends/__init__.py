@@ -1,0 +1,1 @@
+"""GPS byte-source backends; each imports its vendor library only inside itself."""

@@ -1,0 +1,1 @@
+"""Host-side tools: ingest server, technician CLI, GPS simulator and bench."""
