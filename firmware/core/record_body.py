@@ -1,0 +1,58 @@
+"""The kind-specific record fields (schema v1) as a declarative table of frozen dataclasses."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from types import MappingProxyType
+
+
+class FieldType(StrEnum):
+    """Value types a body field may have."""
+
+    TEXT = "text"
+    INT = "int"
+    FLOAT = "float"
+    BOOL = "bool"
+    DETAILS = "details"  # flat map: text key (<= 23 bytes) -> text | int | float | bool | null
+
+
+@dataclass(frozen=True)
+class BodyField:
+    """One field of a kind's body: its name, type, whether it must be present, allowed values."""
+
+    name: str
+    type: FieldType
+    required: bool
+    choices: tuple[str, ...] = ()
+    help: str = ""
+
+
+VERDICTS = ("match", "no_match", "unknown")
+
+# Adding a type is a schema change the server must learn too; keep the list in one place.
+EVENT_TYPES = (
+    "boot", "shutdown", "fix_lost", "fix_regained", "tamper", "battery", "camera_fault",
+    "clock_jump", "storage_low", "storage_recovered", "config_change", "chain_broken",
+    "integrity_failed", "records_missing", "power", "watchdog_reset", "supervisor_fault",
+    "enrollment", "firmware_update",
+)
+
+_BODIES: dict[str, tuple[BodyField, ...]] = {
+    "checkin": (
+        BodyField("verdict", FieldType.TEXT, True, VERDICTS, "match, no_match or unknown"),
+        BodyField("score", FieldType.FLOAT, False, help="face similarity of the best frame"),
+        BodyField("liveness", FieldType.FLOAT, False, help="liveness score, 0..1"),
+        BodyField("quality", FieldType.FLOAT, False, help="image quality score, 0..1"),
+        BodyField("guidance", FieldType.TEXT, False, help="what the wearer was told to do"),
+    ),
+    "location": (
+        BodyField("interval", FieldType.INT, False, help="scheduled location interval, s"),
+    ),
+    "event": (
+        BodyField("type", FieldType.TEXT, True, EVENT_TYPES, "what happened"),
+        BodyField("details", FieldType.DETAILS, False, help="event-specific facts"),
+    ),
+}
+
+#: Body fields by kind value ("checkin", "location", "event"); a ``Kind`` looks up the same.
+BODY_FIELDS: Mapping[str, tuple[BodyField, ...]] = MappingProxyType(_BODIES)
