@@ -1,0 +1,1 @@
+"""GPS simulator: a simulated NMEA 0183 receiver on a pty, TCP socket or serial port."""
