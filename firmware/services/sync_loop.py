@@ -1,0 +1,146 @@
+"""The sync loop: push the oldest unacknowledged records in bounded batches, back off on failure."""
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from firmware.sync.base import (
+    PendingStore,
+    PinMismatch,
+    PushResult,
+    SyncRefused,
+    SyncTransport,
+    SyncUnavailable,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class RandomSource(Protocol):
+    """Injected randomness for the jitter (``random.Random`` fits)."""
+
+    def random(self) -> float:
+        """A float in [0, 1)."""
+        ...
+
+
+@dataclass(frozen=True)
+class SyncPolicy:
+    """Batch bounds and retry timing."""
+
+    batch_records: int = 256
+    batch_bytes: int = 512 * 1024
+    base_delay_s: float = 2.0
+    max_delay_s: float = 900.0
+    idle_interval_s: float = 60.0
+
+
+@dataclass
+class SyncStatus:
+    """What the loop knows, for health reports and the display."""
+
+    failures: int = 0
+    acked_seq: int | None = None
+    needs_technician: bool = False
+    last_error: str = ""
+
+
+class SyncLoop:
+    """Drains the store oldest first; only what the server acknowledged is acknowledged locally."""
+
+    def __init__(
+        self,
+        store: PendingStore,
+        transport: SyncTransport,
+        rng: RandomSource,
+        policy: SyncPolicy | None = None,
+    ) -> None:
+        self._store = store
+        self._transport = transport
+        self._rng = rng
+        self._policy = policy or SyncPolicy()
+        self.status = SyncStatus()
+
+    def backoff(self) -> float:
+        """Full jitter: uniform in [0, min(max, base * 2**(failures - 1))]."""
+        exponent = min(max(self.status.failures - 1, 0), 30)
+        ceiling = min(self._policy.max_delay_s, self._policy.base_delay_s * 2.0**exponent)
+        return self._rng.random() * ceiling
+
+    def step(self) -> float:
+        """One attempt: push one batch if any is pending; returns seconds until the next."""
+        batch = self._store.pending(self._policy.batch_records, self._policy.batch_bytes)
+        if not batch:
+            return self._policy.idle_interval_s
+        try:
+            result = self._transport.push([cose for _, cose in batch])
+        except (SyncRefused, PinMismatch) as err:
+            # Retrying the same request will not change the answer: a technician has to act.
+            self._fail(str(err), technician=True)
+            logger.error("sync to %s refused: %s", self._transport.describe, err)
+            return self.backoff()
+        except SyncUnavailable as err:
+            self._fail(str(err), technician=False)
+            logger.warning("sync to %s unavailable: %s", self._transport.describe, err)
+            return self.backoff()
+        return self._settle(batch, result)
+
+    def drain(self, max_batches: int) -> int:
+        """Push batches back to back until nothing is pending, a push fails or the budget ends.
+
+        Returns the number of batches the server acknowledged progress on.
+        """
+        progressed = 0
+        for _ in range(max_batches):
+            before = self.status.failures
+            delay = self.step()
+            if self.status.failures > before or delay > 0:
+                break
+            progressed += 1
+        return progressed
+
+    def run(self, wait: Callable[[float], bool]) -> None:
+        """Loop until ``wait(seconds)`` returns True (stop requested), e.g. ``Event.wait``."""
+        while True:
+            try:
+                delay = self.step()
+            except Exception:  # top of a supervised loop: log, back off, keep the unit syncing
+                logger.exception("sync step failed; retrying later")
+                self.status.failures += 1
+                delay = self.backoff()
+            if wait(delay):
+                return
+
+    def _settle(self, batch: list[tuple[int, bytes]], result: PushResult) -> float:
+        for rejection in result.rejected:
+            logger.error(
+                "server refused record seq %s: %s (%s); a technician must check "
+                "`fieldcheck alerts list` on the server",
+                rejection.seq,
+                rejection.code,
+                rejection.message,
+            )
+        last_sent = batch[-1][0]
+        acked = result.acked_seq
+        if acked is not None:
+            # Never acknowledge beyond what this batch carried, whatever the server says.
+            acked = min(acked, last_sent)
+            self._store.acknowledge(acked)
+            self.status.acked_seq = acked
+        if acked is not None and acked >= batch[0][0]:
+            if self.status.needs_technician and not result.rejected:
+                logger.info("sync to %s is making progress again", self._transport.describe)
+                self.status.needs_technician = False
+            self.status.failures = 0
+            self.status.last_error = ""
+            return 0.0
+        # The server committed nothing of this batch: do not hammer it with the same bytes.
+        reason = result.rejected[0].code if result.rejected else "no progress"
+        self._fail(f"server acknowledged nothing of the batch ({reason})", bool(result.rejected))
+        return self.backoff()
+
+    def _fail(self, message: str, technician: bool) -> None:
+        self.status.failures += 1
+        self.status.last_error = message
+        self.status.needs_technician = self.status.needs_technician or technician

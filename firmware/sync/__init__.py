@@ -1,0 +1,1 @@
+"""Sync adapter: deliver signed records to the ingest server in bounded batches (HTTPS backend)."""

@@ -1,0 +1,1 @@
+"""Sync backends; vendor HTTP clients are imported only here."""

@@ -1,0 +1,31 @@
+"""Null sync backend: no server configured; records stay on the unit, nothing is acknowledged."""
+
+from dataclasses import dataclass
+
+from firmware.sync.base import PushResult, SyncTransport, SyncUnavailable
+
+
+@dataclass(frozen=True)
+class Config:
+    """The null backend has no settings."""
+
+
+def create(config: Config) -> "NullTransport":
+    """Build the backend; it never acknowledges, so the store keeps every record."""
+    return NullTransport()
+
+
+class NullTransport(SyncTransport):
+    """Refuses every push as unavailable: an offline unit that keeps its whole backlog."""
+
+    describe = "no server (null sync backend)"
+
+    def _start(self) -> None:
+        return None
+
+    def _stop(self) -> None:
+        return None
+
+    def push(self, records: list[bytes]) -> PushResult:
+        """Always unavailable; the sync loop backs off and the records stay pending."""
+        raise SyncUnavailable("no sync server configured", 'set [sync] type = "https" and url')

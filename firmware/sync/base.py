@@ -1,0 +1,84 @@
+"""The sync interfaces: what the sync loop needs of the store, of the key and of the transport."""
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from firmware.core.lifecycle import Lifecycle
+from firmware.errors import SyncError
+
+
+class PendingStore(Protocol):
+    """What sync needs of the record store; any ``RecordStore`` satisfies it."""
+
+    def pending(self, limit: int, max_bytes: int) -> list[tuple[int, bytes]]:
+        """Unacknowledged ``(seq, cose)`` pairs, oldest first, bounded in count and bytes."""
+        ...
+
+    def acknowledge(self, seq: int) -> None:
+        """The server has committed every record with a sequence number ``<= seq``."""
+        ...
+
+
+class RequestSigner(Protocol):
+    """The device key as sync sees it: it signs request digests and never leaves the device."""
+
+    @property
+    def device_id(self) -> str:
+        """The id the server registered this device under."""
+        ...
+
+    def sign(self, message: bytes) -> bytes:
+        """Ed25519 signature of ``message``."""
+        ...
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """One record the server refused, with its stable error code."""
+
+    seq: int | None
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class PushResult:
+    """The server's answer to one batch."""
+
+    acked_seq: int | None
+    accepted: int
+    duplicates: int
+    rejected: tuple[Rejection, ...] = field(default=())
+
+
+class SyncRefused(SyncError):
+    """The server refused the request itself (HTTP 4xx): retrying alone will not help."""
+
+    def __init__(self, status: int, code: str, message: str, hint: str = "") -> None:
+        super().__init__(f"server refused the batch: HTTP {status} {code}: {message}", hint)
+        self.status = status
+        self.code = code
+
+
+class SyncUnavailable(SyncError):
+    """The server could not be reached or failed (network, timeout, HTTP 5xx): retry later."""
+
+
+class PinMismatch(SyncError):
+    """The server presented a certificate other than the pinned one."""
+
+
+class SyncTransport(Lifecycle):
+    """Pushes one batch of COSE records and returns the server's acknowledgement.
+
+    ``push`` raises ``SyncUnavailable`` for transient failures, ``SyncRefused`` when the server
+    refuses the request (a technician must look) and ``PinMismatch`` when the server is not the
+    pinned one.
+    """
+
+    #: Human description for log messages, e.g. "https://ingest.example:8443".
+    describe: str = "sync transport"
+
+    def push(self, records: list[bytes]) -> PushResult:
+        """Deliver ``records`` (oldest first) in one request."""
+        raise NotImplementedError

@@ -1,0 +1,1 @@
+"""The ingest server (`fieldcheck server`): verifies, dedupes and stores signed device records."""

@@ -1,0 +1,122 @@
+"""Request authentication, server side: signed headers, fresh timestamps, single-use nonces.
+
+The signed bytes are defined in ``firmware/sync/auth.py`` (the device side); this module builds
+the same message independently and a golden-vector test holds both to it.
+"""
+
+import base64
+import binascii
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from host_tools.server.db import DeviceRow, Tx
+
+PROTOCOL = "fieldcheck-request-v1"
+HEADERS = (
+    "x-fieldcheck-device",
+    "x-fieldcheck-timestamp",
+    "x-fieldcheck-nonce",
+    "x-fieldcheck-signature",
+)
+MAX_SKEW_S = 300
+_NONCE = re.compile(r"[0-9a-f]{32}")
+
+
+class Refusal(Exception):
+    """A request or batch refused as a whole: HTTP status, stable code, a clear message."""
+
+    def __init__(self, status: int, code: str, message: str, device_id: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.device_id = device_id
+
+
+@dataclass(frozen=True)
+class SignedRequest:
+    """The authentication headers of one request, parsed but not yet trusted."""
+
+    device_id: str
+    timestamp: int
+    nonce: str
+    signature: bytes
+
+
+def parse_headers(headers: Mapping[str, str]) -> SignedRequest:
+    """Read the four headers; refuses missing or malformed ones."""
+    values = [headers.get(name) for name in HEADERS]
+    if any(value is None for value in values):
+        missing = [name for name, value in zip(HEADERS, values, strict=True) if value is None]
+        raise Refusal(401, "missing_auth", f"missing header(s): {', '.join(missing)}")
+    device_id, timestamp, nonce, signature = (str(v) for v in values)
+    try:
+        stamp = int(timestamp)
+        raw = base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
+    except (ValueError, binascii.Error) as err:
+        raise Refusal(401, "bad_auth_header", f"unreadable auth header: {err}", device_id) from err
+    if not _NONCE.fullmatch(nonce) or len(raw) != 64:
+        raise Refusal(401, "bad_auth_header", "nonce or signature has the wrong form", device_id)
+    return SignedRequest(device_id, stamp, nonce, raw)
+
+
+def request_message(method: str, path: str, body: bytes, timestamp: int, nonce: str) -> bytes:
+    """The bytes the device signed (see the module docstring)."""
+    digest = hashlib.sha256(body).hexdigest()
+    return "\n".join((PROTOCOL, method.upper(), path, digest, str(timestamp), nonce)).encode()
+
+
+def check_signature(
+    request: SignedRequest,
+    device: DeviceRow | None,
+    method: str,
+    path: str,
+    body: bytes,
+    now_s: int,
+) -> DeviceRow:
+    """Known, unrevoked device, fresh timestamp, valid signature; refuses otherwise."""
+    if device is None:
+        raise Refusal(
+            401,
+            "unknown_device",
+            f"device {request.device_id!r} is not registered",
+            request.device_id,
+        )
+    if device.revoked_at is not None:
+        raise Refusal(
+            403, "device_revoked", f"device {device.device_id} was revoked", device.device_id
+        )
+    if abs(now_s - request.timestamp) > MAX_SKEW_S:
+        raise Refusal(
+            401,
+            "stale_timestamp",
+            f"request time is {request.timestamp - now_s:+d} s from the server's clock "
+            f"(allowed ±{MAX_SKEW_S} s)",
+            device.device_id,
+        )
+    message = request_message(method, path, body, request.timestamp, request.nonce)
+    try:
+        Ed25519PublicKey.from_public_bytes(device.public_key).verify(request.signature, message)
+    except InvalidSignature as err:
+        raise Refusal(
+            401,
+            "bad_request_signature",
+            "request signature does not verify with the registered key",
+            device.device_id,
+        ) from err
+    return device
+
+
+def consume_nonce(tx: Tx, request: SignedRequest, now_s: int) -> None:
+    """Record the nonce inside the ingest transaction; a second use is a replay."""
+    tx.purge_nonces(now_s)
+    # A nonce must be remembered only while its timestamp could still pass the freshness check.
+    if not tx.use_nonce(request.device_id, request.nonce, request.timestamp + MAX_SKEW_S):
+        raise Refusal(
+            401, "replayed_nonce", "this request was already received (replay)", request.device_id
+        )
