@@ -113,6 +113,9 @@ class SyncLoop:
                 return
 
     def _settle(self, batch: list[tuple[int, bytes]], result: PushResult) -> float:
+        if result.rejected:
+            # The server kept them as evidence and raised an alert; someone has to look.
+            self.status.needs_technician = True
         for rejection in result.rejected:
             logger.error(
                 "server refused record seq %s: %s (%s); a technician must check "

@@ -1,0 +1,186 @@
+"""Requests refused as a whole: authentication, replay, size, format; each kept as evidence."""
+
+import os
+
+import cbor2
+import pytest
+from devicesim import SimDevice
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from serverkit import LIMITS, auth_headers, evidence, post, stored
+
+from firmware.core.clock import ManualClock
+from firmware.sync.auth import request_message as device_message
+from firmware.sync.auth import signed_headers
+from host_tools.server import registry
+from host_tools.server.auth import request_message as server_message
+from host_tools.server.db import Database
+
+
+def refused(response: object, status: int, code: str) -> None:
+    assert getattr(response, "status_code", None) == status
+    assert response.json()["code"] == code  # type: ignore[attr-defined]
+
+
+def test_request_signature_golden_vector() -> None:
+    """Both sides sign exactly the bytes the protocol defines (firmware/sync/auth.py)."""
+    expected = (
+        b"fieldcheck-request-v1\nPOST\n/v1/records\n"
+        b"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n"
+        b"1795953600\n00112233445566778899aabbccddeeff"
+    )
+    args = ("post", "/v1/records", b"", 1795953600, "00112233445566778899aabbccddeeff")
+    assert device_message(*args) == expected
+    assert server_message(*args) == expected
+
+
+def test_unknown_device_is_refused_and_kept(
+    client: TestClient, clock: ManualClock, db: Database
+) -> None:
+    stranger = SimDevice(seed=42)
+    response = post(client, stranger, stranger.extend(2), clock)
+    refused(response, 401, "unknown_device")
+    with db.read() as tx:
+        assert [(a.device_id, a.code) for a in tx.alerts(5)] == [
+            (stranger.device_id, "unknown_device")
+        ]
+
+
+def test_missing_headers(client: TestClient, device: SimDevice) -> None:
+    response = client.post(
+        "/v1/records", content=cbor2.dumps([]), headers={"Content-Type": "application/cbor"}
+    )
+    refused(response, 401, "missing_auth")
+
+
+@pytest.mark.parametrize("offset", [-301, 301])
+def test_stale_timestamp(
+    client: TestClient, device: SimDevice, clock: ManualClock, offset: int
+) -> None:
+    """The device clock is more than 300 s behind or ahead of the server's."""
+    body = cbor2.dumps(device.extend(1))
+    stamp = int(clock.now().timestamp()) + offset
+    headers = signed_headers(device.signer, "POST", "/v1/records", body, stamp, os.urandom)
+    headers["Content-Type"] = "application/cbor"
+    refused(client.post("/v1/records", content=body, headers=headers), 401, "stale_timestamp")
+
+
+def test_timestamp_within_skew_is_accepted(
+    client: TestClient, device: SimDevice, clock: ManualClock
+) -> None:
+    body = cbor2.dumps(device.extend(1))
+    stamp = int(clock.now().timestamp()) - 299
+    headers = signed_headers(device.signer, "POST", "/v1/records", body, stamp, os.urandom)
+    headers["Content-Type"] = "application/cbor"
+    assert client.post("/v1/records", content=body, headers=headers).json()["acked_seq"] == 0
+
+
+def test_replayed_request_is_refused(
+    client: TestClient, device: SimDevice, clock: ManualClock, db: Database
+) -> None:
+    body = cbor2.dumps(device.extend(2))
+    headers = auth_headers(device, body, clock)
+    assert client.post("/v1/records", content=body, headers=headers).status_code == 200
+    clock.advance(10)
+    refused(client.post("/v1/records", content=body, headers=headers), 401, "replayed_nonce")
+    assert "replayed_nonce" in evidence(db, device)
+
+
+def test_body_swapped_after_signing_is_refused(
+    client: TestClient, device: SimDevice, clock: ManualClock, db: Database
+) -> None:
+    chain = device.extend(3)
+    headers = auth_headers(device, cbor2.dumps(chain[:1]), clock)
+    response = client.post("/v1/records", content=cbor2.dumps(chain), headers=headers)
+    refused(response, 401, "bad_request_signature")
+    assert stored(db, device) == []
+
+
+def test_request_signed_by_another_key_is_refused(
+    client: TestClient, device: SimDevice, clock: ManualClock
+) -> None:
+    impostor = SimDevice(seed=77)
+    impostor.signer.device_id = device.device_id  # claims the registered id
+    response = post(client, impostor, [], clock)
+    refused(response, 401, "bad_request_signature")
+
+
+def test_revoked_device_is_refused(
+    client: TestClient, device: SimDevice, clock: ManualClock, db: Database
+) -> None:
+    registry.revoke(db, device.device_id, 1)
+    refused(post(client, device, device.extend(1), clock), 403, "device_revoked")
+
+
+@pytest.mark.parametrize(
+    "body", [b"\xff\x00garbage", cbor2.dumps({"not": "a list"}), cbor2.dumps([1, "x"]), b""]
+)
+def test_malformed_batch(
+    client: TestClient, device: SimDevice, clock: ManualClock, db: Database, body: bytes
+) -> None:
+    response = client.post("/v1/records", content=body, headers=auth_headers(device, body, clock))
+    refused(response, 400, "malformed_batch")
+    assert evidence(db, device) == ["malformed_batch"]
+
+
+def test_too_many_records(
+    client: TestClient, device: SimDevice, clock: ManualClock, db: Database
+) -> None:
+    response = post(client, device, [b"x"] * (LIMITS.max_records + 1), clock)
+    refused(response, 413, "too_many_records")
+    assert stored(db, device) == []
+
+
+def test_oversized_body_is_refused_and_a_prefix_kept(
+    client: TestClient, device: SimDevice, clock: ManualClock, db: Database
+) -> None:
+    body = cbor2.dumps([bytes(LIMITS.max_bytes)])
+    response = client.post("/v1/records", content=body, headers=auth_headers(device, body, clock))
+    refused(response, 413, "batch_too_large")
+    with db.read() as tx:
+        (kept,) = tx.quarantined(device.device_id)
+    assert kept.raw_size == len(body)
+    assert kept.raw == body[: LIMITS.evidence_bytes]
+
+
+def test_wrong_content_type(client: TestClient, device: SimDevice, clock: ManualClock) -> None:
+    body = cbor2.dumps([])
+    headers = auth_headers(device, body, clock) | {"Content-Type": "application/json"}
+    refused(client.post("/v1/records", content=body, headers=headers), 415, "bad_content_type")
+
+
+def test_openapi_describes_the_ingest_endpoint(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    operation = spec["paths"]["/v1/records"]["post"]
+    assert "application/cbor" in operation["requestBody"]["content"]
+    assert {"200", "400", "401", "403", "413", "415"} <= set(operation["responses"])
+
+
+cbor_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.binary(max_size=64) | st.text(max_size=16),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=4), children, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    body=st.one_of(
+        st.binary(max_size=300),
+        cbor_values.map(cbor2.dumps),
+        st.lists(st.binary(max_size=120), max_size=5).map(cbor2.dumps),
+    )
+)
+def test_fuzzed_bodies_never_store_anything(
+    client: TestClient, device: SimDevice, clock: ManualClock, db: Database, body: bytes
+) -> None:
+    response = client.post("/v1/records", content=body, headers=auth_headers(device, body, clock))
+    assert response.status_code in (200, 400)
+    if response.status_code == 200:
+        assert response.json()["acked_seq"] is None
+    assert stored(db, device) == []
