@@ -75,7 +75,7 @@ def gga(e: Epoch, d: Dialect) -> list[str]:
     """Fix data: time, position, quality (0 invalid / 1 GPS), satellites used, HDOP, altitude."""
     if e.position is None or e.mode < FIX_2D:
         return [build_sentence(f"{d.talker}GGA,{format_time(e.time)},,,,,0,00,99.99,,,,,,")]
-    used = e.sky.used_count if d.v41 else min(12, e.sky.used_count)
+    used = min(12, e.sky.used_count)  # u-blox caps GGA at 12 even when more are used
     alt = e.position.alt if e.position.alt is not None else 0.0
     body = (
         f"{d.talker}GGA,{format_time(e.time)},{_lat_lon(e.position)},1,{used:02d},"
@@ -130,7 +130,7 @@ def gsv(e: Epoch, d: Dialect) -> list[str]:
     """Satellites in view, four per sentence, one group per constellation (GP/GL/GA talkers)."""
     out = []
     for system in SYSTEMS[d.talker]:
-        sats = sorted((s for s in e.sky.sats if s.system == system), key=lambda s: s.prn)
+        sats = [s for s in e.sky.sats if s.system == system]  # in channel order, like u-blox
         signal = f",{system.signal_id:X}" if d.v41 else ""
         groups = [sats[i : i + 4] for i in range(0, len(sats), 4)] or [[]]
         for n, group in enumerate(groups, start=1):
