@@ -164,7 +164,7 @@ class HttpsTransport(SyncTransport):
             return
         stream = response.extensions.get("network_stream")
         ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
-        der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+        der = ssl_object.getpeercert(True) if ssl_object is not None else None
         if der is None or hashlib.sha256(der).hexdigest() != self._pin:
             raise PinMismatch(
                 f"{self.describe} answered with an unpinned certificate",
