@@ -1,0 +1,1 @@
+"""Record store backends; each imports its database library only inside itself."""

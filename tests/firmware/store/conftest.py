@@ -1,0 +1,60 @@
+"""Fixtures for the store tests: a device identity in a temp dir and a store factory."""
+
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from firmware.core.clock import ManualClock
+from firmware.store.backends.sqlite import Config, SqliteRecordStore, create
+from firmware.store.identity import DeviceIdentity, create_identity
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "core"))
+
+
+class FreeSpace:
+    """An injectable free-bytes probe: tests set ``bytes`` instead of filling a disk."""
+
+    def __init__(self, free: int = 10**12) -> None:
+        self.bytes = free
+        self.asked: list[Path] = []
+
+    def __call__(self, path: Path) -> int:
+        self.asked.append(path)
+        return self.bytes
+
+
+@pytest.fixture
+def identity(tmp_path: Path) -> DeviceIdentity:
+    return create_identity(tmp_path)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def free_space() -> FreeSpace:
+    return FreeSpace()
+
+
+StoreFactory = Callable[..., SqliteRecordStore]
+
+
+@pytest.fixture
+def open_store(tmp_path: Path, identity: DeviceIdentity, clock: ManualClock,
+               free_space: FreeSpace) -> Iterator[StoreFactory]:
+    opened: list[SqliteRecordStore] = []
+
+    def factory(**settings: object) -> SqliteRecordStore:
+        store = create(Config(**settings), data_dir=tmp_path, identity=identity,  # type: ignore[arg-type]
+                       clock=clock, model_version="m1", free_bytes=free_space)
+        store.start()
+        opened.append(store)
+        return store
+
+    yield factory
+    for store in opened:
+        store.stop()
