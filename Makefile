@@ -6,13 +6,14 @@ EXTRAS ?= device,host,test
 comma := ,
 STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 
-.PHONY: demo test lint bench lock clean help
+.PHONY: demo test lint bench lock clean help models
 
 help:
 	@echo "make demo   - bench demo: simulated GPS on a pty -> device daemon (embedded defaults)"
 	@echo "make test   - lint, types, import contracts and the whole test suite"
 	@echo "make bench  - benchmarks, printed as a table with ratios against the issue baselines"
 	@echo "make lock   - re-resolve and pin requirements/constraints.txt"
+	@echo "make models - rebuild models/ (detector, int8 embedder, manifest) in .venv-build"
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,6 +42,15 @@ lock:
 	.venv-lock/bin/pip install --quiet ".[device,host,test]"
 	.venv-lock/bin/pip freeze --exclude fieldcheck | sort > requirements/constraints.txt
 	rm -rf .venv-lock
+
+# Rebuild models/ in a separate venv: TensorFlow is build-only and never enters .venv or a device.
+BUILD_VENV ?= .venv-build
+models:
+	test -x $(BUILD_VENV)/bin/python || $(PYTHON) -m venv $(BUILD_VENV)
+	$(BUILD_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BUILD_VENV)/bin/python -m pip install --quiet -c models/build-constraints.txt -e ".[build]"
+	$(BUILD_VENV)/bin/python -m models.fetch_detector
+	TF_CPP_MIN_LOG_LEVEL=2 $(BUILD_VENV)/bin/python -m models.build_embedder
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
