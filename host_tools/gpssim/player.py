@@ -59,8 +59,8 @@ class Player:
         self._warned = False
 
     def byte_seconds(self, size: int) -> float:
-        """Wire time of ``size`` bytes at the baud rate."""
-        return size * BITS_PER_BYTE / self.baud
+        """Wall time of ``size`` bytes at the baud rate; the wire runs on simulated time too."""
+        return size * BITS_PER_BYTE / self.baud / self.time_scale
 
     def play(self, bursts: Iterable[Burst]) -> bool:
         """Send every burst; True when all were sent, False when stopped early."""
@@ -90,13 +90,13 @@ class Player:
         return True
 
     def _check_budget(self, previous: Burst, burst: Burst) -> None:
-        period = (burst.offset - previous.offset) / self.time_scale
-        needed = self.byte_seconds(previous.size)
+        period = burst.offset - previous.offset  # simulated seconds, like the wire time
+        needed = previous.size * BITS_PER_BYTE / self.baud
         if needed > period > 0 and not self._warned:
             self._warned = True
             logger.warning(
                 "an epoch of %d bytes takes %.0f ms at %d baud but epochs come every %.0f ms: "
-                "output falls behind, as a real receiver would; lower the rate, the sentences "
-                "or --time-scale, or raise --baud",
+                "output falls behind, as a real receiver would; lower the rate or the "
+                "sentences, or raise --baud",
                 previous.size, needed * 1000, self.baud, period * 1000,
             )
