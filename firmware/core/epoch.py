@@ -1,0 +1,201 @@
+"""One epoch's observations merged into a Fix: the sentences a receiver sends for one UTC time."""
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+
+from firmware.core.fix import Fix, FixType
+from firmware.core.observation import (
+    CONSTELLATIONS,
+    TIMED,
+    Gga,
+    Gll,
+    Gns,
+    Gsa,
+    Gsv,
+    Observation,
+    Position,
+    Rmc,
+    UtcTime,
+    Vtg,
+    Zda,
+    constellation_of_prn,
+)
+
+MPS_PER_KNOT = 1852.0 / 3600.0
+_VALID_QUALITIES = frozenset({1, 2, 3, 4, 5})  # 6 dead reckoning, 7 manual, 8 simulator: no
+
+
+def _first(*values: float | None) -> float | None:
+    return next((v for v in values if v is not None), None)
+
+
+@dataclass
+class Epoch:
+    """Accumulates the observations of one epoch; :meth:`fix` merges them."""
+
+    first_mono: float
+    first_wall: datetime
+    utc_time: UtcTime | None = None
+    utc_date: date | None = None
+    timed_types: set[type] = field(default_factory=set)
+    talkers: dict[str, None] = field(default_factory=dict)  # ordered set
+    sentences: dict[str, None] = field(default_factory=dict)
+    gga: Gga | None = None
+    rmc: Rmc | None = None
+    gll: Gll | None = None
+    gns: Gns | None = None
+    vtg: Vtg | None = None
+    gsas: list[Gsa] = field(default_factory=list)
+    in_view: dict[tuple[str, str | None], int] = field(default_factory=dict)
+
+    def belongs(self, obs: Observation) -> bool:
+        """Whether ``obs`` is part of this epoch (same time, or untimed and no repeat)."""
+        if not isinstance(obs, TIMED):
+            return True
+        when = obs.time
+        if when is not None and self.utc_time is not None:
+            return when.key == self.utc_time.key
+        if when is None:
+            return type(obs) not in self.timed_types
+        return not self.timed_types  # untimed pages so far: this sentence gives them a time
+
+    def add(self, obs: Observation) -> None:
+        """Merge ``obs`` into the epoch; the first sentence of a kind wins."""
+        self.talkers[obs.talker] = None
+        self.sentences[type(obs).__name__.upper()] = None
+        if isinstance(obs, TIMED):
+            self.timed_types.add(type(obs))
+            if self.utc_time is None and obs.time is not None:
+                self.utc_time = obs.time
+        if isinstance(obs, Rmc | Zda) and obs.date is not None and self.utc_date is None:
+            self.utc_date = obs.date
+        if isinstance(obs, Gsa):
+            self.gsas.append(obs)
+        elif isinstance(obs, Gsv):
+            self._add_gsv(obs)
+        elif isinstance(obs, Gga):
+            self.gga = self.gga or obs
+        elif isinstance(obs, Rmc):
+            self.rmc = self.rmc or obs
+        elif isinstance(obs, Gll):
+            self.gll = self.gll or obs
+        elif isinstance(obs, Gns):
+            self.gns = self.gns or obs
+        elif isinstance(obs, Vtg):
+            self.vtg = self.vtg or obs
+
+    def _add_gsv(self, obs: Gsv) -> None:
+        system = CONSTELLATIONS.get(obs.talker, "other")
+        if system == "multi" and obs.prns:
+            system = constellation_of_prn(obs.prns[0])
+        if obs.in_view is not None:
+            key = (system, obs.signal_id)
+            self.in_view[key] = max(self.in_view.get(key, 0), obs.in_view)
+
+    def fix(self, day: date | None) -> Fix:
+        """The merged Fix; ``day`` is the UTC date to use when no sentence of the epoch had one."""
+        position = self._position()
+        valid = self._valid() and position is not None
+        altitude = _first(
+            self.gga.altitude_m if self.gga else None, self.gns.altitude_m if self.gns else None
+        )
+        used = self._used_by_system()
+        gsa_pdop = _first(*(g.pdop for g in self.gsas))
+        gsa_vdop = _first(*(g.vdop for g in self.gsas))
+        hdop = _first(
+            self.gga.hdop if self.gga else None,
+            self.gns.hdop if self.gns else None,
+            *(g.hdop for g in self.gsas),
+        )
+        sats = self.gga.satellites_used if self.gga else None
+        if sats is None and self.gns is not None:
+            sats = self.gns.satellites_used
+        if sats is None and used:
+            sats = sum(used.values())
+        utc, leap = self._utc(day)
+        return Fix(
+            utc=utc,
+            time_key=self.utc_time.key if self.utc_time else None,
+            latitude=position.latitude if position else None,
+            longitude=position.longitude if position else None,
+            altitude_m=altitude,
+            quality=self.gga.quality if self.gga else None,
+            fix_type=self._fix_type(valid, altitude),
+            valid=valid,
+            hdop=hdop,
+            pdop=gsa_pdop,
+            vdop=gsa_vdop,
+            satellites_used=sats,
+            used_by_system=used,
+            in_view_by_system=self._in_view_by_system(),
+            speed_mps=self._speed(),
+            course_deg=_first(
+                self.rmc.course_deg if self.rmc else None, self.vtg.course_deg if self.vtg else None
+            ),
+            talkers=tuple(self.talkers),
+            sentences=tuple(self.sentences),
+            leap_second=leap,
+            received_mono=self.first_mono,
+        )
+
+    def _position(self) -> Position | None:
+        for source in (self.gga, self.rmc, self.gns, self.gll):
+            if source is not None and source.position is not None:
+                return source.position
+        return None
+
+    def _valid(self) -> bool:
+        votes: list[bool] = []
+        if self.gga is not None:
+            votes.append(self.gga.quality in _VALID_QUALITIES)
+        if self.rmc is not None:
+            votes.append(self.rmc.valid)
+        if self.gll is not None and self.rmc is None:
+            votes.append(self.gll.valid)
+        if self.gns is not None and self.gns.mode is not None:
+            # One mode letter per constellation; all N means no fix from any of them.
+            votes.append(any(c not in "NEMS" for c in self.gns.mode))
+        return bool(votes) and all(votes)
+
+    def _fix_type(self, valid: bool, altitude: float | None) -> FixType:
+        if not valid:
+            return FixType.NONE
+        modes = [g.fix_mode for g in self.gsas if g.fix_mode is not None]
+        best = max(modes, default=None)
+        if best == 3:
+            return FixType.THREE_D
+        if best == 2:
+            return FixType.TWO_D
+        return FixType.THREE_D if altitude is not None else FixType.TWO_D
+
+    def _used_by_system(self) -> dict[str, int]:
+        used: dict[str, set[int]] = {}
+        for gsa in self.gsas:
+            for prn in gsa.prns:
+                system = gsa.system or constellation_of_prn(prn)
+                used.setdefault(system, set()).add(prn)
+        return {system: len(prns) for system, prns in used.items()}
+
+    def _in_view_by_system(self) -> dict[str, int]:
+        # NMEA 4.1 repeats the GSV set per signal (L1, L5...): a satellite counts once.
+        result: dict[str, int] = {}
+        for (system, _signal), count in self.in_view.items():
+            result[system] = max(result.get(system, 0), count)
+        return result
+
+    def _speed(self) -> float | None:
+        if self.rmc is not None and self.rmc.speed_knots is not None:
+            return self.rmc.speed_knots * MPS_PER_KNOT
+        if self.vtg is not None and self.vtg.speed_kmh is not None:
+            return self.vtg.speed_kmh / 3.6
+        return None
+
+    def _utc(self, day: date | None) -> tuple[datetime | None, bool]:
+        when = self.utc_time
+        day = self.utc_date or day
+        if when is None or day is None:
+            return None, bool(when and when.leap_second)
+        # datetime cannot hold 23:59:60: keep the last representable instant and say so.
+        second, micro = (59, 999_999) if when.leap_second else (when.second, when.microsecond)
+        moment = datetime.combine(day, time(when.hour, when.minute, second, micro), tzinfo=UTC)
+        return moment, when.leap_second

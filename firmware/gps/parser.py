@@ -1,0 +1,99 @@
+"""NMEA line -> typed observation: pynmea2 checks and splits, our table types the fields.
+
+pynmea2 verifies the checksum and identifies talker and sentence type. Its typed accessors are
+not used, because of traps measured on real logs: it accepts a missing checksum unless asked,
+reads NMEA 4.1 RMC validity wrongly (its issue #162), takes the 4.1 GSV signal id for a
+satellite, returns 0.0 for an empty position and raises on the leap second ``235960`` when it
+builds a datetime. The handlers in :mod:`firmware.core.nmea_fields` type the raw fields instead.
+"""
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pynmea2
+
+from firmware.core import nmea_fields as fields
+from firmware.core.observation import Observation
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SentenceHandler:
+    """How to type one sentence formatter's fields."""
+
+    sentence_type: str
+    build: Callable[[str, list[str]], Observation]
+
+
+HANDLERS: tuple[SentenceHandler, ...] = (
+    SentenceHandler("GGA", fields.gga),
+    SentenceHandler("RMC", fields.rmc),
+    SentenceHandler("GSA", fields.gsa),
+    SentenceHandler("GSV", fields.gsv),
+    SentenceHandler("VTG", fields.vtg),
+    SentenceHandler("ZDA", fields.zda),
+    SentenceHandler("GLL", fields.gll),
+    SentenceHandler("GNS", fields.gns),
+)
+_BY_TYPE = {h.sentence_type: h for h in HANDLERS}
+
+
+class SentenceParser:
+    """Parses framed lines; every line ends up counted as accepted, ignored or rejected."""
+
+    def __init__(self, require_checksum: bool = True) -> None:
+        self.require_checksum = require_checksum
+        self.accepted: Counter[str] = Counter()  # by sentence type, e.g. "GGA"
+        self.ignored: Counter[str] = Counter()  # valid but not used, e.g. "GST", "PGRME"
+        self.rejected: Counter[str] = Counter()  # by reason
+        self.talkers: Counter[str] = Counter()
+
+    @property
+    def lines(self) -> int:
+        """Every line this parser has judged."""
+        return self.accepted.total() + self.ignored.total() + self.rejected.total()
+
+    def parse(self, line: str) -> Observation | None:
+        """The observation for ``line``, or None (counted) when it is rejected or not used."""
+        has_checksum = len(line) >= 4 and line[-3] == "*"
+        if not has_checksum and self.require_checksum:
+            self.rejected["checksum_missing"] += 1
+            return None
+        message = self._split(line)
+        if message is None:
+            return None
+        # Proprietary sentences ($PGRME...) have a type but no talker; none of them is used.
+        sentence_type = str(getattr(message, "sentence_type", "") or type(message).__name__)
+        talker = str(getattr(message, "talker", "") or "")
+        handler = _BY_TYPE.get(sentence_type) if talker else None
+        if handler is None:
+            self.ignored[sentence_type] += 1
+            return None
+        try:
+            observation = handler.build(talker, list(message.data))
+        except (ValueError, IndexError) as err:
+            logger.debug("malformed %s sentence: %s", sentence_type, err)
+            self.rejected["malformed"] += 1
+            return None
+        self.accepted[handler.sentence_type] += 1
+        self.talkers[talker] += 1
+        return observation
+
+    def _split(self, line: str) -> "pynmea2.NMEASentence | None":
+        try:
+            # pynmea2 verifies a checksum whenever one is present, even with check=False;
+            # a missing one was judged above against the policy, so check=True is not needed.
+            return pynmea2.parse(line, check=False)
+        except pynmea2.ChecksumError:
+            self.rejected["checksum_bad"] += 1
+        except pynmea2.SentenceTypeError:
+            self.rejected["unknown_type"] += 1
+        except pynmea2.ParseError:
+            self.rejected["malformed"] += 1
+        except (ValueError, TypeError, KeyError, AttributeError):
+            # pynmea2 builds proprietary sentence classes from the data; odd input can trip it.
+            self.rejected["malformed"] += 1
+        return None
