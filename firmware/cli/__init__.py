@@ -13,6 +13,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "firmware.cli.run",
     "firmware.cli.gps",
     "firmware.cli.config",
+    "firmware.cli.identity",
+    "firmware.cli.records",
 )
 
 
