@@ -1,0 +1,1 @@
+"""Supervisor link backends; each imports its vendor library only inside itself."""

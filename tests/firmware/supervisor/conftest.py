@@ -1,0 +1,9 @@
+"""Make the MCU logic (hardware/mcu) and its emulator (tests/hardware) importable here."""
+
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[3]
+for path in (REPO / "hardware" / "mcu", REPO / "tests" / "hardware"):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
