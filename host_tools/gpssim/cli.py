@@ -100,7 +100,13 @@ def register(subparsers: Any) -> None:
             "completes or on SIGTERM/SIGINT; 2 on bad input."
         ),
     )
-    src = p.add_argument_group("what to send")
+    _source_options(p.add_argument_group("what to send"))
+    _timing_options(p.add_argument_group("timing"))
+    _output_options(p)
+    p.set_defaults(func=run)
+
+
+def _source_options(src: argparse._ArgumentGroup) -> None:
     src.add_argument(
         "--scenario",
         help=f"segments name[:seconds],... (default {DEFAULT_SCENARIO}). " + describe_segments(),
@@ -118,12 +124,17 @@ def register(subparsers: Any) -> None:
                      help="sentence types per epoch (" + ",".join(SENTENCE_TYPES) + ")")
     src.add_argument("--start", type=_start_time, help="UTC start time, ISO 8601 (now)")
     src.add_argument("--seed", type=int, help="random seed for a reproducible run")
-    timing = p.add_argument_group("timing")
+
+
+def _timing_options(timing: argparse._ArgumentGroup) -> None:
     timing.add_argument("--time-scale", type=_positive, default=1.0,
                         help="simulated seconds per wall second (1)")
     timing.add_argument("--duration", type=_positive,
                         help="stop after this many simulated seconds (stretches the last segment)")
     timing.add_argument("--epochs", type=_count, help="stop after this many epochs")
+
+
+def _output_options(p: argparse.ArgumentParser) -> None:
     out = p.add_argument_group("where to send").add_mutually_exclusive_group()
     out.add_argument("--pty", action="store_true", help="a pseudo-terminal (the default)")
     out.add_argument("--tcp", type=_tcp_address, metavar="[HOST:]PORT",
@@ -133,7 +144,6 @@ def register(subparsers: Any) -> None:
     p.add_argument("--mismatch-baud", type=_baud,
                    help="the receiver's real baud in the baud-mismatch segment "
                         "(115200, or 9600 when --baud is not 9600)")
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, clock: Clock | None = None) -> int:
