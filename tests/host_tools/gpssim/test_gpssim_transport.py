@@ -12,7 +12,7 @@ import pytest
 import serial
 from gpssimkit import CORPUS, start_cli
 
-from host_tools.gpssim.transport import SerialTransport
+from host_tools.gpssim.transport import PtyTransport, SerialTransport
 
 
 def _first_line(proc: subprocess.Popen[str]) -> str:
@@ -152,3 +152,18 @@ def test_replay_over_tcp_sends_the_log_in_order() -> None:
     assert proc.wait(5) == 0
     data = b"".join(chunks)
     assert data and log.read_bytes().replace(b"\n", b"\r\n").endswith(data)
+
+
+def test_pty_never_blocks_without_a_reader_and_serves_fresh_data_later() -> None:
+    transport = PtyTransport(115200)
+    try:
+        for _ in range(200):  # 200 kB with nobody reading: far more than the pty holds
+            transport.write(b"$" + b"x" * 997 + b"\r\n")
+        with serial.Serial(transport.path, 115200, timeout=0.5) as port:
+            transport.write(b"$GPGSV,1,1,00*79\r\n")
+            data = port.read(200_000)
+        assert data.endswith(b"$GPGSV,1,1,00*79\r\n")
+        assert len(data) < 30_000  # no more than the pty buffer of stale bytes, if any
+    finally:
+        transport.close()
+        transport.close()  # idempotent
