@@ -15,6 +15,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "firmware.cli.config",
     "firmware.cli.identity",
     "firmware.cli.records",
+    "firmware.cli.face",
 )
 
 

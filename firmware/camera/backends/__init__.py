@@ -1,0 +1,1 @@
+"""Camera backends; picamera2 is imported only inside its own module."""

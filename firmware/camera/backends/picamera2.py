@@ -1,0 +1,119 @@
+"""Raspberry Pi camera (Camera Module 3) via picamera2, owned by one thread with a job queue."""
+
+import logging
+import queue
+import threading
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from firmware.camera.base import Camera, Frame
+from firmware.core.settings import setting
+from firmware.errors import CameraError
+
+logger = logging.getLogger(__name__)
+
+_HINT = "check the ribbon cable, `rpicam-hello --list-cameras`, and camera_auto_detect=1"
+
+
+@dataclass(frozen=True)
+class Config:
+    """Settings of the ``picamera2`` camera backend."""
+
+    camera_num: int = setting(0, "libcamera camera index")
+    width: int = setting(1536, "frame width in pixels (Camera Module 3 binned mode is 2304x1296)")
+    height: int = setting(864, "frame height in pixels")
+    autofocus: bool = setting(True, "continuous autofocus (Camera Module 3 has a focus motor)")
+    warmup_frames: int = setting(3, "frames dropped before a burst so exposure can settle")
+
+
+_Job = tuple[int, "Future[list[Frame]]"]
+
+
+class Picamera2Camera(Camera):
+    """Only the owner thread touches the camera; ``capture_burst`` queues a job and waits."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.describe = f"picamera2 camera {config.camera_num} {config.width}x{config.height}"
+        self._jobs: queue.Queue[_Job | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._ready: Future[None] = Future()
+
+    def _start(self) -> None:
+        self._ready = Future()
+        self._thread = threading.Thread(target=self._own, name="camera", daemon=True)
+        self._thread.start()
+        self._ready.result(timeout=30)  # re-raises the owner's CameraError if opening failed
+
+    def _stop(self) -> None:
+        self._jobs.put(None)
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def capture_burst(self, count: int, timeout: float = 5.0) -> list[Frame]:
+        """Queue a burst for the owner thread and wait up to ``timeout`` seconds for it."""
+        if not self.running:
+            raise CameraError("camera is not started", "call start() first")
+        job: Future[list[Frame]] = Future()
+        self._jobs.put((count, job))
+        try:
+            return job.result(timeout=timeout)
+        except FutureTimeout as err:
+            raise CameraError(f"no frames within {timeout:.1f} s from {self.describe}",
+                              _HINT) from err
+
+    def _own(self) -> None:
+        try:
+            camera = self._open()
+        except CameraError as err:
+            self._ready.set_exception(err)
+            return
+        self._ready.set_result(None)
+        try:
+            while (job := self._jobs.get()) is not None:
+                count, future = job
+                if future.set_running_or_notify_cancel():
+                    self._serve(camera, count, future)
+        finally:
+            camera.close()
+
+    def _open(self) -> Any:
+        from picamera2 import Picamera2  # vendor import stays inside this backend
+
+        cfg = self.config
+        try:
+            camera = Picamera2(cfg.camera_num)
+            # picamera2 names formats by the libcamera (little-endian) order: "BGR888" arrays
+            # come out as [R, G, B] per pixel, which is what the face pipeline expects.
+            config = camera.create_still_configuration(
+                main={"size": (cfg.width, cfg.height), "format": "BGR888"}, buffer_count=2
+            )
+            camera.configure(config)
+            if cfg.autofocus:
+                camera.set_controls({"AfMode": 2})  # 2 = continuous
+            camera.start()
+        except (RuntimeError, IndexError, OSError) as err:
+            raise CameraError(f"cannot open camera {cfg.camera_num}: {err}", _HINT) from err
+        logger.info("camera open: %s", self.describe)
+        return camera
+
+    def _serve(self, camera: Any, count: int, future: "Future[list[Frame]]") -> None:
+        try:
+            for _ in range(self.config.warmup_frames):
+                camera.capture_array("main")
+            frames = [np.ascontiguousarray(camera.capture_array("main")) for _ in range(count)]
+        except (RuntimeError, OSError) as err:
+            logger.warning("camera capture failed: %s", err)
+            future.set_exception(CameraError(f"capture failed on {self.describe}: {err}", _HINT))
+            return
+        future.set_result(frames)
+
+
+def create(config: Config) -> Picamera2Camera:
+    """Build the camera (it opens at ``start``)."""
+    return Picamera2Camera(config)

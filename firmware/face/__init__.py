@@ -1,0 +1,1 @@
+"""Face adapter: detect, align, gate, embed and match on the device (TFLite and replay backends)."""

@@ -1,0 +1,1 @@
+"""Face backends; the TFLite runtimes are imported only inside these modules."""

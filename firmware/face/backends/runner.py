@@ -1,0 +1,105 @@
+"""One TFLite runner for ai_edge_litert (preferred) or tflite_runtime, chosen at run time."""
+
+import logging
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from firmware.errors import VerifyError
+from firmware.face.manifest import ModelSpec, TensorSpec, check_tensors, verify_file
+
+logger = logging.getLogger(__name__)
+
+Runtime = Literal["auto", "ai_edge_litert", "tflite_runtime"]
+
+_INSTALL = (
+    "install ai-edge-litert (pip install ai-edge-litert, the fieldcheck[device] extra) or, "
+    "where no wheel exists, tflite-runtime==2.14 with numpy<2"
+)
+
+
+def interpreter_class(runtime: Runtime) -> tuple[Any, str]:
+    """The Interpreter class of the chosen runtime and its name; ``auto`` prefers LiteRT."""
+    if runtime in ("auto", "ai_edge_litert"):
+        try:
+            from ai_edge_litert.interpreter import Interpreter
+        except ImportError:
+            if runtime == "ai_edge_litert":
+                raise VerifyError("runtime ai_edge_litert is not installed", _INSTALL) from None
+        else:
+            return Interpreter, "ai_edge_litert"
+    try:
+        from tflite_runtime.interpreter import Interpreter
+    except ImportError:
+        raise VerifyError("no TFLite runtime is installed", _INSTALL) from None
+    return Interpreter, "tflite_runtime"
+
+
+class TfliteRunner:
+    """A verified model ready to run: float in, float out, (de)quantising int8 tensors itself.
+
+    The model bytes are hashed and loaded from the same read, so the file checked is the file
+    run. Not thread-safe: give each thread its own runner.
+    """
+
+    def __init__(self, spec: ModelSpec, num_threads: int = 1, runtime: Runtime = "auto") -> None:
+        blob = verify_file(spec)
+        cls, self.runtime = interpreter_class(runtime)
+        try:
+            self._interpreter = cls(model_content=blob, num_threads=num_threads)
+            self._interpreter.allocate_tensors()
+        except (ValueError, RuntimeError) as err:
+            raise VerifyError(f"{spec.path.name} cannot be loaded by {self.runtime}: {err}",
+                              "the model bundle is damaged; reinstall it") from err
+        self._inputs = self._interpreter.get_input_details()
+        outputs = {d["name"]: d for d in self._interpreter.get_output_details()}
+        check_tensors(
+            spec,
+            [_spec(d) for d in self._inputs],
+            [_spec(d) for d in outputs.values()],
+        )
+        # Outputs in the manifest's order, whatever order the interpreter lists them in.
+        self._outputs = [outputs[t.name] for t in spec.outputs]
+        self.spec = spec
+        logger.debug("loaded %s with %s, %d thread(s)", spec.path.name, self.runtime, num_threads)
+
+    @property
+    def input_spec(self) -> TensorSpec:
+        """The (single) input tensor's spec."""
+        return self.spec.inputs[0]
+
+    def run(self, tensor: NDArray[np.float32]) -> list[NDArray[np.float32]]:
+        """Run once on a float tensor of the input shape; outputs as floats, manifest order."""
+        detail = self._inputs[0]
+        self._interpreter.set_tensor(detail["index"], _quantise(tensor, detail))
+        self._interpreter.invoke()
+        return [_dequantise(self._interpreter.get_tensor(d["index"]), d) for d in self._outputs]
+
+
+def _quantise(tensor: NDArray[np.float32], detail: dict[str, Any]) -> NDArray[Any]:
+    dtype = detail["dtype"]
+    scale, zero_point = detail["quantization"]
+    if not scale:
+        return np.ascontiguousarray(tensor, dtype=dtype)
+    info = np.iinfo(dtype)
+    quantised = np.round(tensor / scale) + zero_point
+    return np.clip(quantised, info.min, info.max).astype(dtype)
+
+
+def _dequantise(tensor: NDArray[Any], detail: dict[str, Any]) -> NDArray[np.float32]:
+    scale, zero_point = detail["quantization"]
+    if not scale:
+        return np.asarray(tensor, dtype=np.float32)
+    return ((tensor.astype(np.float32) - zero_point) * scale).astype(np.float32)
+
+
+def _spec(detail: dict[str, Any]) -> TensorSpec:
+    scale, zero_point = detail["quantization"]
+    return TensorSpec(
+        name=str(detail["name"]),
+        shape=tuple(int(n) for n in detail["shape"]),
+        dtype=np.dtype(detail["dtype"]).name,
+        # (0.0, 0) is how TFLite says "not quantised".
+        quantization=(float(scale), int(zero_point)) if scale else None,
+    )

@@ -1,0 +1,110 @@
+"""The device pipeline on model runners: detect -> align -> quality gates -> embed."""
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from firmware.core.settings import setting
+from firmware.errors import VerifyError
+from firmware.face import align, detector, quality
+from firmware.face.base import Frame, FrameResult, ModelRunner
+from firmware.face.manifest import ModelSpec
+
+
+@dataclass(frozen=True)
+class DetectorSettings:
+    """Detector decoding settings; ``None`` takes the manifest's value."""
+
+    min_score: float | None = setting(None, "least face score (0-1); default from the manifest")
+    nms_iou: float | None = setting(None, "overlap above which boxes merge; default from manifest")
+    score_clip: float = setting(100.0, "logits are clipped to +-this before the sigmoid")
+
+
+class Detector:
+    """BlazeFace on a runner: frame in, faces (best first) in frame pixels out."""
+
+    def __init__(self, runner: ModelRunner, spec: ModelSpec, settings: DetectorSettings) -> None:
+        decoding: Mapping[str, Any] = spec.extra.get("decoding", {})
+        try:
+            layout = detector.AnchorSpec.parse(spec.extra["anchors"])
+        except (KeyError, TypeError, ValueError) as err:
+            raise VerifyError(f"manifest {spec.key} has no usable anchors table ({err!r})",
+                              "reinstall the model bundle") from err
+        self._runner = runner
+        self._size = layout.input_size
+        self._anchors = detector.anchors(layout)
+        self._min_score = _pick(settings.min_score, decoding.get("min_score"), 0.5)
+        self._nms_iou = _pick(settings.nms_iou, decoding.get("nms_iou"), 0.3)
+        self._clip = settings.score_clip
+
+    def detect(self, frame: Frame) -> list[detector.Detection]:
+        """Every face found, best score first."""
+        tensor, box = detector.letterbox(frame, self._size)
+        regressors, scores = self._runner.run(tensor)[:2]
+        rows, kept = detector.decode(
+            regressors, scores, self._anchors, self._size, self._min_score, self._clip
+        )
+        return detector.to_frame(detector.weighted_nms(rows, kept, self._nms_iou), box)
+
+
+class Embedder:
+    """The face-embedding model on a runner: aligned chip in, 128-d embedding out."""
+
+    def __init__(self, runner: ModelRunner, spec: ModelSpec) -> None:
+        norm: Mapping[str, Any] = spec.extra.get("normalisation", {})
+        if norm.get("layout", "RGB") != "RGB":
+            raise VerifyError(f"manifest {spec.key}: unsupported layout {norm.get('layout')!r}",
+                              "install a model bundle made for this firmware")
+        self._runner = runner
+        self._mean = np.asarray(norm.get("mean_rgb", (122.782, 117.001, 104.298)), np.float32)
+        self._divisor = float(norm.get("divisor", 256.0))
+
+    def embed(self, face_chip: NDArray[np.uint8]) -> NDArray[np.float32]:
+        """The embedding of one aligned 150x150 RGB chip."""
+        tensor = (face_chip.astype(np.float32) - self._mean) / self._divisor
+        return self._runner.run(tensor[None])[0].reshape(-1).astype(np.float32)
+
+
+class Pipeline:
+    """One frame through detection, alignment, the gates and (if given) the embedder."""
+
+    def __init__(self, find: Detector, embedder: Embedder | None,
+                 gates: quality.GateSettings) -> None:
+        self.detector = find
+        self.embedder = embedder
+        self.gates = gates
+
+    def check(self, frame: Frame, gated: bool = True) -> FrameResult:
+        """Gate the frame; embed its face when it passes and an embedder is loaded.
+
+        ``gated=False`` embeds the main face of any frame with a face (for evaluating photo
+        sets whose framing differs from the device camera's); the failed gate is still reported.
+        """
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        faces = self.detector.detect(frame)
+        t1 = time.perf_counter()
+        timings["detect"] = t1 - t0
+        failure = quality.first_failure(faces, frame.shape, None, self.gates)
+        if failure is not None and (gated or not faces):
+            return FrameResult(guidance=failure, quality=None, embedding=None, timings=timings)
+        face_chip = align.chip(frame, faces[0].keypoints)
+        measured = quality.measure(faces, face_chip)
+        t2 = time.perf_counter()
+        timings["align"] = t2 - t1
+        failure = quality.first_failure(faces, frame.shape, measured, self.gates)
+        if (failure is not None and gated) or self.embedder is None:
+            return FrameResult(guidance=failure, quality=measured, embedding=None, timings=timings)
+        embedding = self.embedder.embed(face_chip)
+        timings["embed"] = time.perf_counter() - t2
+        return FrameResult(guidance=failure, quality=measured, embedding=embedding, timings=timings)
+
+
+def _pick(configured: float | None, from_manifest: Any, fallback: float) -> float:
+    if configured is not None:
+        return configured
+    return float(from_manifest) if from_manifest is not None else fallback

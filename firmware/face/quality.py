@@ -1,0 +1,99 @@
+"""Quality gates: is this frame's face usable, and if not, which guidance code says why."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from firmware.core.settings import setting
+from firmware.core.verdict import Guidance, Quality
+from firmware.face.detector import Detection
+
+# Rec. 601 luma weights: brightness and sharpness are judged on grey levels.
+_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class GateSettings:
+    """Thresholds of the quality gates (part of the face backend's config)."""
+
+    min_face_px: float = setting(80.0, "smallest face box width in frame pixels")
+    second_face_ratio: float = setting(
+        0.5, "another face at least this fraction of the main face's width is a second person"
+    )
+    edge_margin: float = setting(0.0, "how far (fraction of face width) a face may leave the frame")
+    max_yaw: float = setting(0.35, "largest nose offset from the eye midline, in eye distances")
+    min_brightness: float = setting(50.0, "darkest acceptable mean grey level of the face (0-255)")
+    max_brightness: float = setting(215.0, "brightest acceptable mean grey level of the face")
+    min_sharpness: float = setting(
+        15.0, "least variance of the Laplacian of the grey face chip (lower is blurrier)"
+    )
+
+
+def measure(faces: Sequence[Detection], face_chip: NDArray[np.uint8]) -> Quality:
+    """Quality figures of the main (first) face and its aligned chip."""
+    main = faces[0]
+    grey = face_chip.astype(np.float32) @ _LUMA
+    inner = grey[20:-20, 20:-20]  # the face itself, not the padding around it
+    return Quality(
+        faces=len(faces),
+        detector_score=round(main.score, 4),
+        face_px=round(main.width, 1),
+        brightness=round(float(inner.mean()), 1),
+        sharpness=round(laplacian_variance(inner), 1),
+        yaw=round(yaw(main.keypoints), 3),
+    )
+
+
+def laplacian_variance(grey: NDArray[np.float32]) -> float:
+    """Variance of the 4-neighbour Laplacian: a standard, cheap focus measure."""
+    lap = (
+        grey[:-2, 1:-1] + grey[2:, 1:-1] + grey[1:-1, :-2] + grey[1:-1, 2:] - 4 * grey[1:-1, 1:-1]
+    )
+    return float(lap.var())
+
+
+def yaw(keypoints: NDArray[np.floating]) -> float:
+    """Signed nose-tip offset from the eyes' midpoint, along the eye line, in eye distances.
+
+    About 0 for a frontal face; it grows as the head turns, whatever the roll or the scale.
+    """
+    left, right, nose = (np.asarray(keypoints[i], dtype=np.float64) for i in range(3))
+    axis = right - left
+    distance = float(np.hypot(*axis))
+    if distance < 1e-6:
+        return 1.0
+    return float(np.dot(nose - (left + right) / 2, axis) / distance**2)
+
+
+def first_failure(
+    faces: Sequence[Detection], frame_shape: tuple[int, ...], quality: Quality | None,
+    gates: GateSettings,
+) -> Guidance | None:
+    """The first gate this frame fails, or ``None`` when the face is usable."""
+    if not faces:
+        return Guidance.NO_FACE
+    main = faces[0]
+    if any(other.width >= gates.second_face_ratio * main.width for other in faces[1:]):
+        return Guidance.MULTIPLE_FACES
+    if main.width < gates.min_face_px:
+        return Guidance.FACE_TOO_SMALL
+    if _cut_off(main, frame_shape, gates.edge_margin):
+        return Guidance.FACE_OFF_CENTRE
+    if quality is None:
+        return None
+    checks = (
+        (abs(quality.yaw) > gates.max_yaw, Guidance.HEAD_TURNED),
+        (quality.brightness < gates.min_brightness, Guidance.TOO_DARK),
+        (quality.brightness > gates.max_brightness, Guidance.TOO_BRIGHT),
+        (quality.sharpness < gates.min_sharpness, Guidance.BLURRY),
+    )
+    return next((code for failed, code in checks if failed), None)
+
+
+def _cut_off(face: Detection, frame_shape: tuple[int, ...], margin: float) -> bool:
+    height, width = frame_shape[:2]
+    slack = margin * face.width
+    x0, y0, x1, y1 = face.box
+    return x0 < -slack or y0 < -slack or x1 > width + slack or y1 > height + slack
