@@ -1,7 +1,7 @@
 """Fixtures for the store tests: a device identity in a temp dir and a store factory."""
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,18 +11,9 @@ from firmware.store.backends.sqlite import Config, SqliteRecordStore, create
 from firmware.store.identity import DeviceIdentity, create_identity
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "core"))
+sys.path.insert(0, str(Path(__file__).parent))
 
-
-class FreeSpace:
-    """An injectable free-bytes probe: tests set ``bytes`` instead of filling a disk."""
-
-    def __init__(self, free: int = 10**12) -> None:
-        self.bytes = free
-        self.asked: list[Path] = []
-
-    def __call__(self, path: Path) -> int:
-        self.asked.append(path)
-        return self.bytes
+from store_fixtures import FreeSpace, StoreFactory  # noqa: E402 - needs the path above
 
 
 @pytest.fixture
@@ -38,9 +29,6 @@ def clock() -> ManualClock:
 @pytest.fixture
 def free_space() -> FreeSpace:
     return FreeSpace()
-
-
-StoreFactory = Callable[..., SqliteRecordStore]
 
 
 @pytest.fixture

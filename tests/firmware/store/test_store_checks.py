@@ -3,7 +3,7 @@
 import sqlite3
 from pathlib import Path
 
-from conftest import FreeSpace, StoreFactory
+from store_fixtures import FreeSpace, StoreFactory
 
 from firmware.core.record import Kind
 from firmware.core.signature import unverified_record

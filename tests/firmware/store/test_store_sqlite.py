@@ -4,8 +4,8 @@ import sqlite3
 from datetime import timedelta
 
 import pytest
-from conftest import StoreFactory
 from records_factory import sample_fix
+from store_fixtures import StoreFactory
 
 from firmware.core.clock import ManualClock
 from firmware.core.record import ZERO_HASH, Kind

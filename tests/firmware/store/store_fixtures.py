@@ -1,0 +1,20 @@
+"""Shared helpers of the store tests (a free-space probe and the store factory type)."""
+
+from collections.abc import Callable
+from pathlib import Path
+
+from firmware.store.backends.sqlite import SqliteRecordStore
+
+StoreFactory = Callable[..., SqliteRecordStore]
+
+
+class FreeSpace:
+    """An injectable free-bytes probe: tests set ``bytes`` instead of filling a disk."""
+
+    def __init__(self, free: int = 10**12) -> None:
+        self.bytes = free
+        self.asked: list[Path] = []
+
+    def __call__(self, path: Path) -> int:
+        self.asked.append(path)
+        return self.bytes
