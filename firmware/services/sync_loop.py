@@ -78,7 +78,7 @@ class SyncLoop:
         except (SyncRefused, PinMismatch) as err:
             # Retrying the same request will not change the answer: a technician has to act.
             self._fail(str(err), technician=True)
-            logger.error("sync to %s refused: %s", self._transport.describe, err)
+            logger.error("sync to %s: %s", self._transport.describe, err)
             return self.backoff()
         except SyncUnavailable as err:
             self._fail(str(err), technician=False)

@@ -25,6 +25,7 @@ HEADERS = (
 )
 MAX_SKEW_S = 300
 _NONCE = re.compile(r"[0-9a-f]{32}")
+_DEVICE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 class Refusal(Exception):
@@ -55,6 +56,9 @@ def parse_headers(headers: Mapping[str, str]) -> SignedRequest:
         missing = [name for name, value in zip(HEADERS, values, strict=True) if value is None]
         raise Refusal(401, "missing_auth", f"missing header(s): {', '.join(missing)}")
     device_id, timestamp, nonce, signature = (str(v) for v in values)
+    if not _DEVICE.fullmatch(device_id):
+        # The claimed id ends up in evidence and alerts: keep attacker-chosen text bounded.
+        raise Refusal(401, "bad_auth_header", "device id has the wrong form")
     try:
         stamp = int(timestamp)
         raw = base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
@@ -63,6 +67,12 @@ def parse_headers(headers: Mapping[str, str]) -> SignedRequest:
     if not _NONCE.fullmatch(nonce) or len(raw) != 64:
         raise Refusal(401, "bad_auth_header", "nonce or signature has the wrong form", device_id)
     return SignedRequest(device_id, stamp, nonce, raw)
+
+
+def claimed_device(headers: Mapping[str, str]) -> str | None:
+    """The device id a request claims, if well-formed (for filing evidence, not for trust)."""
+    value = headers.get(HEADERS[0])
+    return value if value is not None and _DEVICE.fullmatch(value) else None
 
 
 def request_message(method: str, path: str, body: bytes, timestamp: int, nonce: str) -> bytes:

@@ -14,7 +14,13 @@ import cbor2
 from firmware.core.clock import Clock
 from firmware.core.record import ZERO_HASH, Record, RecordError, to_ms
 from firmware.core.signature import peek, record_hash, verify_record
-from host_tools.server.auth import Refusal, check_signature, consume_nonce, parse_headers
+from host_tools.server.auth import (
+    Refusal,
+    check_signature,
+    claimed_device,
+    consume_nonce,
+    parse_headers,
+)
 from host_tools.server.db import Database, Tx
 
 logger = logging.getLogger(__name__)
@@ -209,7 +215,8 @@ class IngestService:
     ) -> BatchResult:
         """Authenticate, verify and commit one request; raises ``Refusal`` (after keeping
         evidence) when the request is refused as a whole."""
-        device_id = headers.get("x-fieldcheck-device")
+        headers = {key.lower(): value for key, value in headers.items()}
+        device_id = claimed_device(headers)
         try:
             return self._handle(headers, body, body_size, source)
         except Refusal as refusal:

@@ -1,0 +1,67 @@
+"""The data layer: portable SQL, concurrent writers, nonce expiry."""
+
+import re
+import threading
+from pathlib import Path
+
+import cbor2
+from devicesim import SimDevice
+from serverkit import auth_headers, stored
+
+from firmware.core.clock import ManualClock
+from host_tools.server import registry
+from host_tools.server.db import DDL, POSTGRES, SQL, SQLITE, Database, open_sqlite
+from host_tools.server.ingest import IngestService
+
+
+def test_every_statement_converts_to_the_psycopg_parameter_style() -> None:
+    for name, statement in SQL.items():
+        converted = POSTGRES.convert(statement)
+        assert not re.search(r"(?<![:\w]):[a-z_]", converted), name
+        assert sorted(re.findall(r"%\((\w+)\)s", converted)) == sorted(
+            re.findall(r"(?<![:\w]):([a-z_]\w*)", statement)
+        ), name
+        assert SQLITE.convert(statement) == statement
+
+
+def test_ddl_has_no_engine_specific_types_left_unfilled() -> None:
+    for dialect in (SQLITE, POSTGRES):
+        for statement in DDL:
+            text = statement.format(blob=dialect.blob, identity=dialect.identity)
+            assert "{" not in text and ("BLOB" not in text or dialect is SQLITE)
+
+
+def test_nonces_expire_after_the_freshness_window(db: Database) -> None:
+    with db.write() as tx:
+        assert tx.use_nonce("fc-x", "n1", expires_at=100)
+        assert not tx.use_nonce("fc-x", "n1", expires_at=100)
+        tx.purge_nonces(now=101)
+        assert tx.use_nonce("fc-x", "n1", expires_at=500)
+
+
+def test_concurrent_ingest_nodes_store_each_record_once(tmp_path: Path) -> None:
+    """Two stateless handlers on one database, racing with the same batches."""
+    path = tmp_path / "shared.db"
+    open_sqlite(path).create_schema()
+    sim, clock = SimDevice(), ManualClock()
+    registry.register(open_sqlite(path), sim.device_id, sim.public_key.hex(), "", 0)
+    nodes = [IngestService(open_sqlite(path), clock) for _ in range(2)]
+    chain = sim.extend(120)
+    errors: list[BaseException] = []
+
+    def push(node: IngestService) -> None:
+        try:
+            for start in range(0, len(chain), 20):
+                body = cbor2.dumps(chain[: start + 20])
+                result = node.handle(auth_headers(sim, body, clock), body, len(body), "t")
+                assert not result.rejected
+        except BaseException as err:  # noqa: BLE001 - re-raised in the test thread below
+            errors.append(err)
+
+    threads = [threading.Thread(target=push, args=(node,)) for node in nodes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert stored(open_sqlite(path), sim) == chain
