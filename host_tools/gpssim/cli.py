@@ -50,6 +50,10 @@ def _positive(text: str) -> float:
     return value
 
 
+def _non_negative(text: str) -> float:
+    return 0.0 if text.strip() in ("0", "0.0") else _positive(text)
+
+
 def _baud(text: str) -> int:
     if not text.isdigit() or int(text) not in BAUD_RATES:
         raise argparse.ArgumentTypeError(f"baud {text} unsupported; use one of {BAUD_RATES}")
@@ -116,7 +120,8 @@ def _source_options(src: argparse._ArgumentGroup) -> None:
     src.add_argument("--replay", type=Path, metavar="LOGFILE",
                      help="replay a recorded NMEA log with its original timing")
     src.add_argument("--speed", type=_positive, default=1.4, help="walking speed m/s (1.4)")
-    src.add_argument("--noise", type=float, default=1.5, help="position noise sigma in m (1.5)")
+    src.add_argument("--noise", type=_non_negative, default=1.5,
+                     help="position noise sigma in m (1.5)")
     src.add_argument("--rate", type=_rate, default=1.0, help="epochs per second, 1-10 (1)")
     src.add_argument("--talker", choices=("GP", "GN"), default="GP",
                      help="GP: GPS only, NMEA 2.3; GN: GPS+GLONASS+Galileo, NMEA 4.10 (GP)")
