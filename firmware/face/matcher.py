@@ -39,19 +39,20 @@ def build(
 ) -> Template:
     """A template from several images of one person; refuses images that disagree.
 
-    Each enrolment embedding must sit within ``threshold`` of the mean, so a wrong photo in
-    the set is caught at enrolment rather than at every later check-in.
+    Every pair of enrolment embeddings must itself be a match (closer than ``threshold``), so
+    a wrong photo in the set is caught at enrolment rather than at every later check-in.
+    ``spread`` is the largest such pairwise distance.
     """
     if not embeddings:
         raise VerifyError("no usable face in the enrolment images", "take new, well-lit photos")
     stack = np.stack([np.asarray(e, np.float32) for e in embeddings])
     mean = stack.mean(axis=0)
-    distances = np.linalg.norm(stack - mean, axis=1)
-    spread = float(distances.max())
+    pairwise = np.linalg.norm(stack[:, None, :] - stack[None, :, :], axis=-1)
+    spread = float(pairwise.max())
     if spread >= threshold:
-        worst = int(distances.argmax())
+        first, second = np.unravel_index(int(pairwise.argmax()), pairwise.shape)
         raise VerifyError(
-            f"enrolment image {worst + 1} is {spread:.3f} from the others' mean "
+            f"enrolment images {first + 1} and {second + 1} are {spread:.3f} apart "
             f"(threshold {threshold:.3f}): the images may not all show the same person",
             "retake the enrolment with the person alone in front of the camera",
         )
