@@ -29,36 +29,34 @@ BATCH = 256  # the device's default batch (firmware.services.sync_loop.SyncPolic
 START = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 
+def location_record(device_id: str, seq: int, prev: bytes, **overrides: Any) -> Record:
+    """A location record with a 3D fix, one a minute from START (bench and test data)."""
+    when = START + timedelta(seconds=60 * seq)
+    fix = FixSummary(
+        lat=52.52, lon=13.40, alt_m=34.0, mode="3d", hdop=0.9, sats_used=9, gps_time=when, age_s=0.5
+    )
+    values: dict[str, Any] = {
+        "kind": Kind.LOCATION,
+        "device_id": device_id,
+        "seq": seq,
+        "prev_hash": prev,
+        "device_time": when,
+        "gps_time": when,
+        "fix": fix,
+        "firmware_version": "bench",
+        "model_version": "none",
+        "body": {"interval": 60},
+    }
+    return Record(**(values | overrides))
+
+
 def signed_chain(key: Ed25519PrivateKey, count: int) -> list[bytes]:
     """``count`` chained location records, as a unit on a walk would write them."""
     device_id = device_id_for(public_key_bytes(key))
     chain: list[bytes] = []
     prev = ZERO_HASH
     for seq in range(count):
-        when = START + timedelta(seconds=60 * seq)
-        fix = FixSummary(
-            lat=52.52,
-            lon=13.40,
-            alt_m=34.0,
-            mode="3d",
-            hdop=0.9,
-            sats_used=9,
-            gps_time=when,
-            age_s=0.5,
-        )
-        record = Record(
-            kind=Kind.LOCATION,
-            device_id=device_id,
-            seq=seq,
-            prev_hash=prev,
-            device_time=when,
-            gps_time=when,
-            fix=fix,
-            firmware_version="bench",
-            model_version="none",
-            body={"interval": 60},
-        )
-        cose = sign_record(record, key)
+        cose = sign_record(location_record(device_id, seq, prev), key)
         chain.append(cose)
         prev = record_hash(cose)
     return chain

@@ -1,14 +1,12 @@
 """A simulated device for sync and server tests: real Ed25519 key, signed chain, memory store."""
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from firmware.core.record import ZERO_HASH, FixSummary, Kind, Record
+from firmware.core.record import ZERO_HASH, Record
 from firmware.core.signature import device_id_for, public_key_bytes, record_hash, sign_record
-
-START = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+from host_tools.server.bench import location_record
 
 
 class KeySigner:
@@ -33,32 +31,8 @@ class SimDevice:
         self.chain: list[bytes] = []
 
     def record(self, seq: int, prev: bytes, **overrides: Any) -> Record:
-        """A location record with a fix, ``seq`` seconds after START."""
-        when = START + timedelta(seconds=seq)
-        fix = FixSummary(
-            lat=52.52 + seq * 1e-5,
-            lon=13.40,
-            alt_m=34.0,
-            mode="3d",
-            hdop=0.9,
-            sats_used=9,
-            gps_time=when,
-            age_s=0.5,
-        )
-        values: dict[str, Any] = {
-            "kind": Kind.LOCATION,
-            "device_id": self.device_id,
-            "seq": seq,
-            "prev_hash": prev,
-            "device_time": when,
-            "gps_time": when,
-            "fix": fix,
-            "firmware_version": "0.1.0",
-            "model_version": "none",
-            "body": {"interval": 60},
-        }
-        values.update(overrides)
-        return Record(**values)
+        """A location record with a fix (the bench's record shape)."""
+        return location_record(self.device_id, seq, prev, **overrides)
 
     def sign(self, record: Record) -> bytes:
         return sign_record(record, self.key)

@@ -106,9 +106,8 @@ def test_record_signed_by_another_key_is_refused(
     client: TestClient, device: SimDevice, clock: ManualClock, db: Database
 ) -> None:
     intruder = SimDevice(seed=99)
-    # Claims to be the registered device but is signed with the intruder's key.
-    record = intruder.record(0, ZERO_HASH, device_id=intruder.device_id)
-    answer = post(client, device, [intruder.sign(record)], clock).json()
+    # Sent in a request the registered device signed, but the record is the intruder's.
+    answer = post(client, device, [intruder.sign(intruder.record(0, ZERO_HASH))], clock).json()
     assert [r["code"] for r in answer["rejected"]] == ["wrong_device"]
     assert stored(db, device) == []
 
