@@ -127,8 +127,9 @@ def _verify_peak_rss(models: Path, paths: list[Path]) -> dict[str, Any]:
             if made.returncode != 0:
                 continue
             verify = subprocess.Popen(
+                # The enrolled photo again, so every stage (embed and match included) runs.
                 [*base, "verify", "--models", str(models), "--template", str(template),
-                 str(paths[-1])], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                 str(paths[0])], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             # wait4 gives this one process's own rusage (ru_maxrss in KiB on Linux).
             _, status, usage = os.wait4(verify.pid, 0)
             verify.returncode = os.waitstatus_to_exitcode(status)  # reaped; Popen must not wait
