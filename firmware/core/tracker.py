@@ -55,6 +55,7 @@ class FixTracker:
         self.last_usable: Fix | None = None
         self.clock_offset_s: float | None = None
         self.epochs = 0
+        self.usable_count = 0
         self.fixes_by_type: Counter[str] = Counter()
         self.flagged: Counter[str] = Counter()
 
@@ -96,6 +97,7 @@ class FixTracker:
         self.last_fix = fix
         if fix.usable:
             self.last_usable = fix
+            self.usable_count += 1
         event = self._hysteresis(fix)
         return [fix, event] if event else [fix]
 

@@ -65,10 +65,14 @@ class SentenceParser:
         message = self._split(line)
         if message is None:
             return None
-        # Proprietary sentences ($PGRME...) have a type but no talker; none of them is used.
+        if isinstance(message, pynmea2.ProprietarySentence):
+            # $PGRME, $PUBX, $PFEC...: vendor sentences, valid but not used.
+            vendor = getattr(message, "sentence_type", "") or message.manufacturer
+            self.ignored[f"P{vendor}"] += 1
+            return None
         sentence_type = str(getattr(message, "sentence_type", "") or type(message).__name__)
         talker = str(getattr(message, "talker", "") or "")
-        handler = _BY_TYPE.get(sentence_type) if talker else None
+        handler = _BY_TYPE.get(sentence_type)
         if handler is None:
             self.ignored[sentence_type] += 1
             return None

@@ -51,7 +51,7 @@ def test_unknown_type_counted_known_unused_type_ignored() -> None:
     assert parser.parse(line("GPTXT,01,01,02,ANTSTATUS=OK")) is None
     assert parser.parse(line("PGRME,15.0,M,45.0,M,25.0,M")) is None
     assert parser.rejected == {"unknown_type": 1}
-    assert parser.ignored == {"TXT": 1, "GRME": 1}
+    assert parser.ignored == {"TXT": 1, "PGRME": 1}
 
 
 def test_malformed_field_is_rejected_not_raised() -> None:

@@ -1,0 +1,71 @@
+"""``fieldcheck-device gps inspect|bench`` on a written log and a real pty."""
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+
+from firmware.cli import gps
+from firmware.core.nmea import build_sentence
+from firmware.errors import GpsError
+
+
+def run_cli(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser()
+    gps.register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+def write_log(tmp_path: Path) -> Path:
+    lines = [
+        "GPRMC,120000.00,A,4807.038,N,01131.000,E,0.5,84.4,241126,,,A",
+        "GPGGA,120000.00,4807.038,N,01131.000,E,1,09,0.9,545.4,M,46.9,M,,",
+        "GPRMC,120001.00,A,4807.038,N,01131.000,E,0.5,84.4,200307,,,A",  # week rollover
+        "GPGGA,120001.00,4807.038,N,01131.000,E,1,09,0.9,545.4,M,46.9,M,,",
+    ]
+    data = "".join(build_sentence(b) for b in lines).encode()
+    data += b"\xb5\x62\x01\x07garbage\r\n$GPGGA,120002,,,,,0,00,,,M,,M,,\r\n"  # no checksum
+    path = tmp_path / "unit.nmea"
+    path.write_bytes(data)
+    return path
+
+
+def test_inspect_prints_fix_lines_and_a_summary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_cli(["gps", "inspect", str(write_log(tmp_path))]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    fixes, summary = rows[:-1], rows[-1]["summary"]
+    assert len(fixes) == 2
+    assert fixes[0]["flags"] == [] and fixes[0]["fix"] == "3d"
+    assert fixes[1]["flags"] == ["before_build"]  # flagged, still printed
+    assert summary["sentences_ok"] == 4 and summary["epochs"] == 2
+    assert summary["rejected"] == {"garbage": 1, "checksum_missing": 1}
+    assert summary["fixes_by_type"] == {"3d": 2} and summary["flagged"] == {"before_build": 1}
+
+
+def test_inspect_can_accept_missing_checksums(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_log(tmp_path)
+    assert run_cli(["gps", "inspect", "--summary-only", "--allow-missing-checksum", str(path)]) == 0
+    (line,) = capsys.readouterr().out.splitlines()
+    summary = json.loads(line)["summary"]
+    assert summary["sentences_ok"] == 5 and summary["epochs"] == 3
+    assert summary["rejected"] == {"garbage": 1}
+
+
+def test_inspect_missing_file_is_an_actionable_error(tmp_path: Path) -> None:
+    with pytest.raises(GpsError, match="no log file"):
+        run_cli(["gps", "inspect", str(tmp_path / "nope.nmea")])
+
+
+def test_bench_measures_both_paths_on_a_pty(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(["gps", "bench", "--sentences", "400"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["chunked_sentences"] == result["readline_sentences"] == 400
+    assert result["chunked_us_per_sentence"] > 0 and result["readline_us_per_sentence"] > 0
+    expected = result["readline_us_per_sentence"] / result["chunked_us_per_sentence"]
+    assert result["ratio_readline_over_chunked"] == pytest.approx(expected, rel=0.01)
