@@ -120,7 +120,8 @@ def gsa(e: Epoch, d: Dialect) -> list[str]:
     out = []
     for system in systems:
         used = [s.prn for s in e.sky.sats if s.system == system and s.used][:12]
-        ids = ",".join(f"{p:02d}" for p in used) + "," * (12 - len(used))
+        slots = [f"{p:02d}" for p in used] + [""] * (12 - len(used))
+        ids = ",".join(slots)  # always 12 fields, empty ones included
         tail = f",{system.system_id:X}" if d.v41 else ""
         out.append(build_sentence(f"{d.talker}GSA,A,{mode},{ids},{dops}{tail}"))
     return out

@@ -130,6 +130,7 @@ def test_no_fix_sentences_match_ublox_output() -> None:
     assert "$GPRMC,,V,,,,,,,,,,N*53" in lines
     assert "$GPVTG,,,,,,,,,N*30" in lines
     assert "$GPGSV,1,1,00*79" in lines
+    assert "$GPGSA,A,1,,,,,,,,,,,,,99.99,99.99,99.99*30" in lines  # 12 empty satellite slots
 
 
 def test_coordinates_and_time_format() -> None:
