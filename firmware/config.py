@@ -13,8 +13,19 @@ from firmware.core.backend import Backend
 from firmware.core.settings import SettingsError, build, describe, setting
 from firmware.errors import ConfigError
 from firmware.gps.registry import BACKENDS as GPS_BACKENDS
+from firmware.store.registry import BACKENDS as STORE_BACKENDS
+from firmware.supervisor.registry import BACKENDS as SUPERVISOR_BACKENDS
+from firmware.sync.registry import BACKENDS as SYNC_BACKENDS
 
 DEFAULT_PATH = Path("/etc/fieldcheck/device.toml")
+
+#: Backend-chosen sections: (name, registry, default backend). The defaults are a real unit's.
+SECTIONS: tuple[tuple[str, Sequence[Backend], str], ...] = (
+    ("gps", GPS_BACKENDS, "serial"),
+    ("store", STORE_BACKENDS, "sqlite"),
+    ("sync", SYNC_BACKENDS, "null"),
+    ("supervisor", SUPERVISOR_BACKENDS, "serial"),
+)
 
 
 @dataclass(frozen=True)
@@ -23,6 +34,21 @@ class DeviceSettings:
 
     data_dir: Path = setting(Path("/var/lib/fieldcheck"), "where records, keys and state live")
     log_level: str = setting("INFO", "logging level: DEBUG, INFO, WARNING or ERROR")
+
+
+@dataclass(frozen=True)
+class PolicySettings:
+    """What the unit records and when; every change is itself a signed config_change event."""
+
+    location_interval_s: float = setting(
+        300.0, "seconds between location records while the fix is usable"
+    )
+    clock_jump_s: float = setting(
+        2.0, "a change of the GPS-minus-system-clock offset beyond this is a clock_jump event"
+    )
+    fix_max_age_s: float = setting(30.0, "oldest fix a check-in or event may carry, seconds")
+    sync_interval_s: float = setting(60.0, "seconds between sync attempts when nothing is pending")
+    prune_interval_s: float = setting(3600.0, "seconds between retention and storage checks")
 
 
 @dataclass(frozen=True)
@@ -39,7 +65,11 @@ class DeviceConfig:
     """The whole device configuration, validated."""
 
     device: DeviceSettings
+    policy: PolicySettings
     gps: Section
+    store: Section
+    sync: Section
+    supervisor: Section
     source: str = field(default="<embedded defaults>")
 
 
@@ -59,7 +89,7 @@ def load(path: Path | None) -> DeviceConfig:
 
 def from_mapping(data: Mapping[str, Any], source: str) -> DeviceConfig:
     """Validate a parsed config mapping; unknown sections and keys are errors."""
-    known = {"device", "gps"}
+    known = {"device", "policy", *(name for name, _, _ in SECTIONS)}
     unknown = sorted(set(data) - known)
     if unknown:
         raise ConfigError(
@@ -68,10 +98,14 @@ def from_mapping(data: Mapping[str, Any], source: str) -> DeviceConfig:
         )
     try:
         device = build(DeviceSettings, data.get("device", {}), "device")
-        gps = resolve(GPS_BACKENDS, data.get("gps", {}), "gps", default="serial")
+        policy = build(PolicySettings, data.get("policy", {}), "policy")
+        sections = {
+            name: resolve(backends, data.get(name, {}), name, default)
+            for name, backends, default in SECTIONS
+        }
     except SettingsError as err:
         raise ConfigError(f"{source}: {err}") from err
-    return DeviceConfig(device=device, gps=gps, source=source)
+    return DeviceConfig(device=device, policy=policy, source=source, **sections)
 
 
 def resolve(
@@ -102,9 +136,8 @@ def resolve(
 
 def schema() -> str:
     """Every section and backend with its settings, types, defaults and help, as text."""
-    lines = ["[device]"]
-    lines += _rows(DeviceSettings)
-    for where, backends in (("gps", GPS_BACKENDS),):
+    lines = ["[device]", *_rows(DeviceSettings), "", "[policy]", *_rows(PolicySettings)]
+    for where, backends, _ in SECTIONS:
         for backend in backends:
             lines.append("")
             lines.append(f'[{where}]  type = "{backend.name}"  # {backend.summary}')

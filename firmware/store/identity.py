@@ -51,6 +51,10 @@ class DeviceIdentity:
         """The raw public key as unpadded base64url."""
         return base64.urlsafe_b64encode(self.public_key).decode("ascii").rstrip("=")
 
+    def sign(self, message: bytes) -> bytes:
+        """Ed25519 signature of ``message`` (sync request authentication); the key stays here."""
+        return self.private_key.sign(message)
+
 
 def key_path(data_dir: Path) -> Path:
     """Where the device key lives inside ``data_dir``."""

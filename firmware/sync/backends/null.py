@@ -2,7 +2,8 @@
 
 from dataclasses import dataclass
 
-from firmware.sync.base import PushResult, SyncTransport, SyncUnavailable
+from firmware.core.clock import Clock
+from firmware.sync.base import PushResult, RequestSigner, SyncTransport, SyncUnavailable
 
 
 @dataclass(frozen=True)
@@ -10,8 +11,10 @@ class Config:
     """The null backend has no settings."""
 
 
-def create(config: Config) -> "NullTransport":
-    """Build the backend; it never acknowledges, so the store keeps every record."""
+def create(
+    config: Config, signer: RequestSigner | None = None, clock: Clock | None = None
+) -> "NullTransport":
+    """Build the backend (same signature as every sync backend); it never acknowledges."""
     return NullTransport()
 
 

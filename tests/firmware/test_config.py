@@ -1,0 +1,73 @@
+"""The device config: embedded defaults, unknown keys refused, backends by name, schema text."""
+
+from pathlib import Path
+
+import pytest
+
+from firmware import config
+from firmware.errors import ConfigError
+
+
+def test_embedded_defaults_are_a_real_unit() -> None:
+    loaded = config.load(None)
+    assert loaded.gps.backend.name == "serial"
+    assert loaded.gps.config.port == "/dev/serial0"
+    assert loaded.gps.config.baudrate == 9600
+    assert loaded.store.backend.name == "sqlite"
+    assert loaded.supervisor.backend.name == "serial"
+    assert loaded.sync.backend.name == "null"
+    assert loaded.device.data_dir == Path("/var/lib/fieldcheck")
+
+
+def test_a_file_overrides_and_picks_backends(tmp_path: Path) -> None:
+    path = tmp_path / "device.toml"
+    path.write_text(
+        '[device]\ndata_dir = "/tmp/x"\n[policy]\nlocation_interval_s = 30\n'
+        '[gps]\ntype = "tcp"\n[supervisor]\ntype = "sim"\nscript = ["5 tamper open=1"]\n'
+    )
+    loaded = config.load(path)
+    assert loaded.policy.location_interval_s == 30.0
+    assert loaded.gps.backend.name == "tcp"
+    assert loaded.supervisor.config.script == ("5 tamper open=1",)
+
+
+@pytest.mark.parametrize(
+    "text,words",
+    [
+        ("[camra]\n", "unknown section(s) camra"),
+        ("[gps]\nbaud = 9600\n", "unknown setting(s) baud"),
+        ('[gps]\ntype = "usb"\n', "not a known backend"),
+        ('[gps]\nbaudrate = "fast"\n', "expected a whole number"),
+        ("[policy]\nlocation_interval_s = true\n", "expected a number"),
+        ("[device\n", "not valid TOML"),
+    ],
+)
+def test_bad_files_say_what_is_wrong(tmp_path: Path, text: str, words: str) -> None:
+    path = tmp_path / "device.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=words.replace("(", r"\(").replace(")", r"\)")):
+        config.load(path)
+
+
+def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        config.load(tmp_path / "absent.toml")
+
+
+def test_missing_runtime_is_refused_with_the_install_command(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real = config.importlib.util.find_spec
+    monkeypatch.setattr(config.importlib.util, "find_spec",
+                        lambda name: None if name == "serial" else real(name))
+    with pytest.raises(ConfigError, match="needs serial, which is not installed: pip install"):
+        config.from_mapping({}, "test")
+
+
+def test_schema_lists_every_section_and_backend() -> None:
+    text = config.schema()
+    for header in ("[device]", "[policy]", '[gps]  type = "serial"', '[gps]  type = "replay"',
+                   '[store]  type = "sqlite"', '[sync]  type = "https"',
+                   '[supervisor]  type = "sim"'):
+        assert header in text
+    assert "baudrate (int, default 9600)" in text
