@@ -1,0 +1,202 @@
+"""The composition root: build every backend from the config, wire the services, run, stop."""
+
+import logging
+import random
+import signal
+import threading
+from collections.abc import Mapping
+from types import FrameType
+from typing import Any
+
+from firmware.app.report import Report
+from firmware.app.sdnotify import Notifier
+from firmware.config import DeviceConfig
+from firmware.core.clock import Clock, SystemClock
+from firmware.core.lifecycle import Lifecycle
+from firmware.services.gps_watch import GpsWatch
+from firmware.services.recorder import Recorder, RecordPolicy
+from firmware.services.supervision import RestartBudget
+from firmware.services.sync_loop import SyncLoop, SyncPolicy
+from firmware.store.base import RecordStore
+from firmware.store.identity import DeviceIdentity, load_or_create_identity
+from firmware.sync.base import SyncTransport
+from firmware.version import FIRMWARE_VERSION
+
+logger = logging.getLogger(__name__)
+
+#: How often the main loop checks health and feeds systemd's watchdog when none is armed.
+HEALTH_INTERVAL_S = 5.0
+
+
+class SyncWorker(Lifecycle):
+    """Runs the sync loop on its own thread until stopped."""
+
+    def __init__(self, loop: SyncLoop, transport: SyncTransport) -> None:
+        self.loop = loop
+        self.transport = transport
+        self._stop_event = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def alive(self) -> bool:
+        """Whether the sync thread is running."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def _start(self) -> None:
+        self.transport.start()
+        self._stop_event.clear()
+        self._thread = threading.Thread(
+            target=self.loop.run, args=(self._stop_event.wait,), name="sync", daemon=True
+        )
+        self._thread.start()
+
+    def _stop(self) -> None:
+        self._stop_event.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        self.transport.stop()
+
+
+class Daemon:
+    """The device daemon: GPS watch, recorder, store, sync and supervisor, fed to systemd."""
+
+    def __init__(self, config: DeviceConfig, report: Report, clock: Clock | None = None) -> None:
+        self.config = config
+        self.report = report
+        self.clock = clock or SystemClock()
+        self.notifier = Notifier()
+        self._stop = threading.Event()
+        self._budget = RestartBudget(self.clock)
+
+    def run(self) -> int:
+        """Run until SIGTERM/SIGINT; returns the exit code (0 on a clean stop)."""
+        self._install_signals()
+        data_dir = self.config.device.data_dir
+        data_dir.mkdir(parents=True, exist_ok=True)
+        identity, created = load_or_create_identity(data_dir)
+        if created:
+            logger.info("generated the device key; device id %s", identity.device_id)
+        store = self._build_store(identity)
+        problems = store.start_and_check()
+        recorder = Recorder(store, self.clock, self._record_policy(), self._observe)
+        recorder.boot({"firmware": FIRMWARE_VERSION, "config": self.config.source[-60:]})
+        store.report(problems)
+        gps = self._build_gps(recorder)
+        supervisor = self._section("supervisor").module.create(
+            self._section("supervisor").config, on_event=recorder.on_supervisor, clock=self.clock
+        )
+        sync = self._build_sync(store, identity)
+        parts: list[tuple[str, Lifecycle]] = [("gps", gps), ("supervisor", supervisor)]
+        if self.config.sync.backend.name == "null":
+            logger.info("no sync server configured: records stay on the unit")
+        else:
+            parts.append(("sync", sync))
+        try:
+            for _, part in parts:
+                part.start()
+            self.report.write("ready", device_id=identity.device_id, firmware=FIRMWARE_VERSION)
+            self.notifier.send("READY=1", f"STATUS=device {identity.device_id} running")
+            self._main_loop(store, gps, sync)
+        finally:
+            for _, part in reversed(parts):
+                part.stop()
+            recorder.event("shutdown", {"reason": "stop requested"})
+            self.report.write("summary", stats=_gps_summary(gps), store=_store_summary(store))
+            store.stop()
+            self.notifier.send("STOPPING=1")
+            self.notifier.close()
+        return 0
+
+    def request_stop(self) -> None:
+        """Ask the main loop to finish (what SIGTERM does)."""
+        self._stop.set()
+
+    def _main_loop(self, store: RecordStore, gps: GpsWatch, sync: SyncWorker) -> None:
+        interval = self.notifier.watchdog_interval() or HEALTH_INTERVAL_S
+        prune_due = self.clock.monotonic() + self.config.policy.prune_interval_s
+        safe_mode = False
+        while not self._stop.wait(interval):
+            if not safe_mode and sync.running and not sync.alive:
+                safe_mode = not self._restart("sync", sync)
+            if self.clock.monotonic() >= prune_due:
+                prune_due = self.clock.monotonic() + self.config.policy.prune_interval_s
+                store.prune()
+                store.check_storage()
+            if not safe_mode:
+                self.notifier.send("WATCHDOG=1")
+
+    def _restart(self, name: str, part: Lifecycle) -> bool:
+        if not self._budget.allow():
+            logger.critical(
+                "%s keeps failing; restart budget spent, entering safe mode (no watchdog pings, "
+                "systemd will restart the daemon)", name,
+            )
+            return False
+        logger.error("%s stopped unexpectedly; restarting it", name)
+        part.stop()
+        part.start()
+        return True
+
+    def _record_policy(self) -> RecordPolicy:
+        policy = self.config.policy
+        return RecordPolicy(
+            location_interval_s=policy.location_interval_s,
+            clock_jump_s=policy.clock_jump_s,
+            fix_max_age_s=policy.fix_max_age_s,
+        )
+
+    def _section(self, name: str) -> Any:
+        return getattr(self.config, name)
+
+    def _build_store(self, identity: DeviceIdentity) -> RecordStore:
+        section = self.config.store
+        store: RecordStore = section.module.create(
+            section.config, data_dir=self.config.device.data_dir, identity=identity,
+            clock=self.clock,
+        )
+        return store
+
+    def _build_gps(self, recorder: Recorder) -> GpsWatch:
+        section = self.config.gps
+        source = section.module.create(section.config)
+        return GpsWatch(
+            source, self.clock, recorder.on_fix, recorder.on_gps_event, settings=section.config
+        )
+
+    def _build_sync(self, store: RecordStore, identity: DeviceIdentity) -> SyncWorker:
+        section = self.config.sync
+        transport = section.module.create(section.config, signer=identity, clock=self.clock)
+        policy = SyncPolicy(idle_interval_s=self.config.policy.sync_interval_s)
+        return SyncWorker(SyncLoop(store, transport, random.SystemRandom(), policy), transport)
+
+    def _observe(self, kind: str, fields: Mapping[str, Any]) -> None:
+        self.report.write(kind, **fields)
+
+    def _install_signals(self) -> None:
+        def handler(signum: int, frame: FrameType | None) -> None:
+            logger.info("signal %s: stopping", signal.Signals(signum).name)
+            self._stop.set()
+
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, handler)
+            signal.signal(signal.SIGINT, handler)
+
+
+def _gps_summary(gps: GpsWatch) -> dict[str, Any]:
+    stats = gps.stats()
+    return {
+        "state": stats.state.value,
+        "sentences_ok": stats.counts.sentences_ok,
+        "rejected": stats.counts.rejected,
+        "epochs": stats.epochs,
+        "fixes_by_type": stats.fixes_by_type,
+        "flagged": stats.flagged,
+        "clock_offset_s": stats.clock_offset_s,
+        "reopens": stats.reopens,
+    }
+
+
+def _store_summary(store: RecordStore) -> dict[str, Any]:
+    status = store.status()
+    return {"next_seq": status.next_seq, "acked_seq": status.acked_seq,
+            "retained": status.retained}

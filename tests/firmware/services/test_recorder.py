@@ -1,0 +1,146 @@
+"""The recorder policy: what becomes a signed record, on a real SQLite store and a manual clock."""
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from firmware.core.clock import ManualClock
+from firmware.core.fix import EventKind, Fix, FixType, GpsEvent, GpsState
+from firmware.core.record import Kind, Record
+from firmware.core.signature import unverified_record
+from firmware.core.supervisor_event import (
+    BatteryEvent,
+    ButtonEvent,
+    ButtonPress,
+    LinkEvent,
+    ResetEvent,
+    ResetReason,
+    TamperEvent,
+)
+from firmware.services.recorder import Recorder, RecordPolicy, fix_summary
+from firmware.store.backends.sqlite import Config, SqliteRecordStore, create
+from firmware.store.identity import create_identity
+
+START = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+
+
+def make_fix(clock: ManualClock, **changes: object) -> Fix:
+    base = Fix(
+        utc=START + timedelta(seconds=clock.mono - 1000.0),
+        time_key=0, latitude=47.37, longitude=8.54, altitude_m=420.0, quality=1,
+        fix_type=FixType.THREE_D, valid=True, hdop=0.9, pdop=1.4, vdop=1.1,
+        satellites_used=9, received_mono=clock.mono, clock_offset_s=0.1,
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+@pytest.fixture()
+def clock() -> ManualClock:
+    return ManualClock(wall=START, mono=1000.0)
+
+
+@pytest.fixture()
+def store(tmp_path: Path, clock: ManualClock) -> SqliteRecordStore:
+    identity = create_identity(tmp_path)
+    opened = create(Config(), data_dir=tmp_path, identity=identity, clock=clock)
+    assert opened.start_and_check() == []
+    return opened
+
+
+def records(store: SqliteRecordStore) -> list[Record]:
+    return [unverified_record(stored.cose) for stored in store.records()]
+
+
+def kinds(store: SqliteRecordStore) -> list[tuple[str, str | None]]:
+    return [(r.kind.value, r.body.get("type")) for r in records(store)]
+
+
+def test_location_records_follow_the_interval(store: SqliteRecordStore, clock: ManualClock) -> None:
+    recorder = Recorder(store, clock, RecordPolicy(location_interval_s=10))
+    for _ in range(25):
+        recorder.on_fix(make_fix(clock))
+        clock.advance(1.0)
+    locations = [r for r in records(store) if r.kind is Kind.LOCATION]
+    assert len(locations) == 3  # t=0, 10, 20
+    assert locations[0].fix is not None and locations[0].fix.mode == "3d"
+    assert locations[0].gps_time == START
+
+
+def test_flagged_and_invalid_fixes_never_become_locations(
+    store: SqliteRecordStore, clock: ManualClock
+) -> None:
+    recorder = Recorder(store, clock, RecordPolicy(location_interval_s=1))
+    recorder.on_fix(make_fix(clock, flags=("speed_jump",)))
+    recorder.on_fix(make_fix(clock, valid=False, latitude=None, longitude=None,
+                             fix_type=FixType.NONE))
+    assert kinds(store) == []
+    assert recorder.current_fix() == (None, None)
+
+
+def test_fix_events_become_event_records(store: SqliteRecordStore, clock: ManualClock) -> None:
+    recorder = Recorder(store, clock)
+    good = make_fix(clock)
+    recorder.on_gps_event(GpsEvent(EventKind.FIX_ACQUIRED, GpsState.NO_FIX, GpsState.FIX_3D,
+                                   clock.mono, good))
+    recorder.on_gps_event(GpsEvent(EventKind.FIX_LOST, GpsState.FIX_3D, GpsState.NO_FIX,
+                                   clock.mono))
+    recorder.on_gps_event(GpsEvent(EventKind.STATE_CHANGED, GpsState.FIX_2D, GpsState.FIX_3D,
+                                   clock.mono, good))
+    recorder.on_gps_event(GpsEvent(EventKind.FIX_REGAINED, GpsState.NO_FIX, GpsState.FIX_2D,
+                                   clock.mono, good))
+    assert kinds(store) == [("event", "fix_regained"), ("event", "fix_lost"),
+                            ("event", "fix_regained")]
+    first = records(store)[0]
+    assert first.body["details"]["first"] is True
+    assert first.fix is not None and first.fix.lat == pytest.approx(47.37)
+
+
+def test_events_carry_the_latest_fresh_fix(store: SqliteRecordStore, clock: ManualClock) -> None:
+    recorder = Recorder(store, clock, RecordPolicy(location_interval_s=1e9, fix_max_age_s=30))
+    recorder.on_fix(make_fix(clock))
+    clock.advance(5)
+    recorder.event("camera_fault", {"detail": "test"})
+    clock.advance(60)
+    recorder.event("camera_fault", {"detail": "stale"})
+    events = [r for r in records(store) if r.kind is Kind.EVENT]
+    assert events[0].fix is not None and events[0].fix.age_s == pytest.approx(5.0)
+    assert events[1].fix is None  # older than fix_max_age_s: recorded as absent, not stale
+
+
+def test_supervisor_events(store: SqliteRecordStore, clock: ManualClock) -> None:
+    recorder = Recorder(store, clock)
+    recorder.on_supervisor(TamperEvent(START, strap_open=True, mcu_uptime_ms=5))
+    recorder.on_supervisor(BatteryEvent(START, 3900, 80, low=False, critical=False))
+    recorder.on_supervisor(BatteryEvent(START, 3600, 14, low=True, critical=False))
+    recorder.on_supervisor(BatteryEvent(START, 3590, 13, low=True, critical=False))
+    recorder.on_supervisor(ResetEvent(START, ResetReason.WATCHDOG, 130000, 1))
+    recorder.on_supervisor(ResetEvent(START, ResetReason.POWER_ON, 0, 1))
+    recorder.on_supervisor(LinkEvent(START, up=False, detail="port vanished"))
+    recorder.on_supervisor(LinkEvent(START, up=True, detail="back"))
+    recorder.on_supervisor(ButtonEvent(START, ButtonPress.SHORT, 120))
+    assert kinds(store) == [
+        ("event", "tamper"), ("event", "battery"), ("event", "watchdog_reset"),
+        ("event", "supervisor_fault"),
+    ]
+    battery = records(store)[1].body["details"]
+    assert battery["level"] == "low" and battery["percent"] == 14
+
+
+def test_clock_jump_against_gps_time(store: SqliteRecordStore, clock: ManualClock) -> None:
+    recorder = Recorder(store, clock, RecordPolicy(location_interval_s=1e9, clock_jump_s=2.0))
+    recorder.on_fix(make_fix(clock, clock_offset_s=0.2))
+    recorder.on_fix(make_fix(clock, clock_offset_s=0.9))  # drift within tolerance
+    recorder.on_fix(make_fix(clock, clock_offset_s=-3600.0))  # someone set the clock an hour on
+    events = [r.body for r in records(store) if r.kind is Kind.EVENT]
+    assert [e["type"] for e in events] == ["clock_jump"]
+    assert events[0]["details"]["offset_s"] == -3600.0
+
+
+def test_fix_summary_of_a_2d_fix(clock: ManualClock) -> None:
+    fix = make_fix(clock, fix_type=FixType.TWO_D, altitude_m=None)
+    clock.advance(2.5)
+    summary = fix_summary(fix, clock.monotonic())
+    assert summary is not None
+    assert (summary.mode, summary.alt_m, summary.age_s) == ("2d", None, 2.5)
