@@ -1,0 +1,161 @@
+"""``make bench``: every benchmark in one run, printed as one table with ratios against baselines.
+
+Each section runs real processes (the device's own ``bench`` commands, the simulator, the daemon)
+and returns rows; the figures of one table come from one run on one machine, so ratios compare
+like with like even on a noisy shared machine.
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from host_tools.bench.cpu import cpu_seconds
+from host_tools.bench.processes import REPO, Child, python_module
+
+
+@dataclass(frozen=True)
+class Row:
+    """One figure: ours against a named baseline (``baseline`` None when there is none)."""
+
+    section: str
+    figure: str
+    ours: float
+    unit: str
+    baseline: float | None = None
+    baseline_name: str = ""
+    better: str = "lower"  # which direction is better, for the ratio column
+    target: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        """How many times better ours is than the baseline (>1 = better)."""
+        if self.baseline is None or self.ours == 0 or self.baseline == 0:
+            return None
+        return self.baseline / self.ours if self.better == "lower" else self.ours / self.baseline
+
+
+def run_json(argv: Sequence[str], timeout: float = 900) -> dict[str, Any]:
+    """Run a command that prints one JSON object as its last stdout line."""
+    done = subprocess.run(
+        list(argv), capture_output=True, text=True, cwd=REPO, timeout=timeout, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} failed ({done.returncode}): {done.stderr[-800:]}")
+    lines = [line for line in done.stdout.splitlines() if line.strip().startswith("{")]
+    if not lines:
+        raise RuntimeError(f"{' '.join(argv)} printed no JSON: {done.stdout[-400:]}")
+    result: dict[str, Any] = json.loads(lines[-1])
+    return result
+
+
+def gps_reader(quick: bool) -> list[Row]:
+    """CPU time per sentence through the whole reader against pyserial readline() + pynmea2."""
+    count = "3000" if quick else "20000"
+    data = run_json(python_module("firmware", "gps", "bench", "--sentences", count))
+    return [
+        Row("gps", "CPU per sentence, whole reader (pty)", float(data["ours_us"]), "us",
+            float(data["naive_us"]), "pyserial readline()+pynmea2", "lower"),
+    ]
+
+
+def gps_daemon_share(quick: bool) -> list[Row]:
+    """CPU share of the daemon, and of the naive reader, with a 10 Hz receiver at 115200 baud."""
+    seconds = 8.0 if quick else 30.0
+    ours = _share_of(_daemon_argv, seconds)
+    naive = _share_of(lambda port, _: python_module(
+        "host_tools.bench.naive_reader", port, "115200"), seconds)
+    return [
+        Row("gps", "daemon CPU share at 10 Hz, 115200 baud", ours * 100, "% of a core",
+            naive * 100, "naive reader process", "lower", "a few % of a Pi Zero 2 W core"),
+    ]
+
+
+def _daemon_argv(port: str, workdir: Path) -> list[str]:
+    config = workdir / "device.toml"
+    config.write_text(
+        f'[device]\ndata_dir = "{workdir / "data"}"\n\n'
+        f'[gps]\ntype = "serial"\nport = "{port}"\nbaudrate = 115200\n'
+    )
+    return python_module("firmware", "run", "--config", str(config))
+
+
+def _share_of(argv_for: Callable[[str, Path], list[str]], seconds: float) -> float:
+    """Start a 10 Hz / 115200 simulator on a pty and a reader on it; CPU seconds per wall second."""
+    with tempfile.TemporaryDirectory(prefix="fieldcheck-bench-") as tmp:
+        sim = Child("gps-sim", python_module(
+            "host_tools", "gps-sim", "--pty", "--rate", "10", "--baud", "115200",
+            "--scenario", "walk", "--duration", str(seconds + 30), "--seed", "1",
+        ))
+        reader: Child | None = None
+        try:
+            line = sim.first_line(timeout=30)
+            port = line.split(" ", 1)[1].strip()
+            reader = Child("reader", argv_for(port, Path(tmp)))
+            time.sleep(3.0)  # start-up (imports, port open) is not steady-state load
+            if reader.proc.poll() is not None:
+                raise RuntimeError(f"reader exited: {reader.describe_failure()}")
+            cpu0, wall0 = cpu_seconds(reader.proc.pid), time.monotonic()
+            time.sleep(seconds)
+            cpu1, wall1 = cpu_seconds(reader.proc.pid), time.monotonic()
+            return (cpu1 - cpu0) / (wall1 - wall0)
+        finally:
+            if reader is not None:
+                reader.stop()
+            sim.stop()
+
+
+SECTIONS: dict[str, Callable[[bool], list[Row]]] = {
+    "gps-reader": gps_reader,
+    "gps-daemon": gps_daemon_share,
+}
+
+
+def render(rows: Sequence[Row]) -> str:
+    """The result table as fixed-width text."""
+    header = ("section", "figure", "ours", "baseline", "ratio", "baseline is", "target")
+    body = []
+    for r in rows:
+        body.append((
+            r.section, r.figure, f"{r.ours:.4g} {r.unit}",
+            "" if r.baseline is None else f"{r.baseline:.4g} {r.unit}",
+            "" if r.ratio is None else f"{r.ratio:.2f}x",
+            r.baseline_name, r.target,
+        ))
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *body, strict=False)]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True))
+             for row in (header, *body)]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the chosen sections (all by default) and print one table."""
+    parser = argparse.ArgumentParser(prog="fieldcheck-bench", description=__doc__)
+    parser.add_argument("--only", nargs="*", choices=sorted(SECTIONS), help="sections to run")
+    parser.add_argument("--quick", action="store_true", help="smaller runs (a smoke check)")
+    parser.add_argument("--json", type=Path, help="also write the rows as JSON to this file")
+    args = parser.parse_args(argv)
+    rows: list[Row] = []
+    failed = []
+    for name in args.only or SECTIONS:
+        print(f"running {name} ...", file=sys.stderr, flush=True)
+        try:
+            rows += SECTIONS[name](args.quick)
+        except (RuntimeError, OSError, subprocess.TimeoutExpired, KeyError, ValueError) as err:
+            failed.append(name)
+            print(f"  {name} failed: {err}", file=sys.stderr)
+    print(render(rows))
+    if args.json:
+        args.json.write_text(json.dumps([r.__dict__ for r in rows], indent=2))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
