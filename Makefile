@@ -29,6 +29,7 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 	$(VENV)/bin/mypy --strict firmware/core firmware/services
 	$(VENV)/bin/lint-imports
+	$(PY) hardware/typecheck_mcu.py
 
 test: lint
 	$(VENV)/bin/pytest

@@ -38,7 +38,9 @@ def eventually(check: Callable[[], bool], timeout: float = 10.0) -> bool:
     return False
 
 
-FAST: dict[str, Any] = {"heartbeat_s": 0.1, "link_timeout_s": 0.6, "retransmit_s": 0.2, "reopen_s": 0.1}
+FAST: dict[str, Any] = {
+    "heartbeat_s": 0.1, "link_timeout_s": 0.6, "retransmit_s": 0.2, "reopen_s": 0.1
+}
 
 
 @pytest.fixture
