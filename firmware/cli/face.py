@@ -10,11 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from firmware.camera.backends.replay import load_rgb
+from firmware.cli import identity
 from firmware.core.verdict import Outcome
 from firmware.errors import VerifyError
-from firmware.face import bench, evaluation, manifest, matcher, plot
+from firmware.face import bench, evaluation, manifest, matcher, plot, template_store
 from firmware.face.backends import replay
 from firmware.face.backends.tflite import Config, TfliteFaceEngine
+from firmware.face.template_store import KeySource, TemplateStore
+from firmware.store.identity import load_identity
 
 logger = logging.getLogger(__name__)
 
@@ -24,14 +27,17 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     parser = sub.add_parser("face", help="enrol, verify, evaluate and benchmark face checks")
     cmds = parser.add_subparsers(dest="face_command", required=True)
 
-    enroll = _with_engine(cmds.add_parser("enroll", help="build a template from photos"))
+    enroll = _with_template(_with_engine(cmds.add_parser(
+        "enroll", help="build a template from photos and store it encrypted")))
     enroll.add_argument("images", nargs="+", type=Path)
-    enroll.add_argument("--out", type=Path, required=True, help="template file (written 0600)")
+    enroll.add_argument("--out", type=Path, default=None,
+                        help=f"template file (default: DATA_DIR/{template_store.TEMPLATE_FILE})")
     enroll.set_defaults(func=_enroll)
 
-    verify = _with_engine(cmds.add_parser(
-        "verify", help="verify photos (one burst) against a template; exit 0 match, 1 otherwise"))
-    verify.add_argument("--template", type=Path, required=True)
+    verify = _with_template(_with_engine(cmds.add_parser(
+        "verify", help="verify photos (one burst) against a template; exit 0 match, 1 otherwise")))
+    verify.add_argument("--template", type=Path, default=None,
+                        help=f"template file (default: DATA_DIR/{template_store.TEMPLATE_FILE})")
     verify.add_argument("images", nargs="+", type=Path)
     verify.set_defaults(func=_verify)
 
@@ -64,6 +70,35 @@ def _with_engine(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return parser
 
 
+def _with_template(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    identity.add_data_dir_arguments(parser)
+    parser.add_argument("--key-file", type=Path, default=None,
+                        help=f"template key file (default: DATA_DIR/{template_store.KEY_FILE}; "
+                        "made 0600 at the first enrolment)")
+    parser.add_argument("--key-credential", default="", metavar="NAME",
+                        help="take the key from the systemd credential NAME instead "
+                        "($CREDENTIALS_DIRECTORY/NAME)")
+    parser.add_argument("--device-id", default=None,
+                        help="bind the template to this device id (default: the unit's identity "
+                        "in DATA_DIR)")
+    return parser
+
+
+def template_store_from(args: argparse.Namespace, path: Path | None) -> TemplateStore:
+    """The encrypted template store the command's arguments name."""
+    data_dir = identity.data_dir_of(args)
+    device_id = args.device_id or load_identity(data_dir).device_id
+    credential = None
+    if args.key_credential:
+        credential = template_store.credential_path(args.key_credential)
+        if credential is None:
+            raise VerifyError(f"--key-credential {args.key_credential}: no systemd credentials "
+                              "here ($CREDENTIALS_DIRECTORY is unset)",
+                              "run inside the service, or use --key-file")
+    keys = KeySource(args.key_file or data_dir / template_store.KEY_FILE, credential)
+    return TemplateStore(path or data_dir / template_store.TEMPLATE_FILE, keys, device_id)
+
+
 def engine_from(args: argparse.Namespace) -> TfliteFaceEngine:
     """A started engine for the command's --models/--threads."""
     models = args.models or manifest.default_models_dir()
@@ -80,15 +115,20 @@ def _enroll(args: argparse.Namespace) -> int:
             print(f"{path}: not used ({result.guidance})")
     embeddings = [r.embedding for _, r in results if r.embedding is not None]
     template = matcher.build(embeddings, engine.model_sha256, engine.threshold)
-    matcher.save(template, args.out)
-    print(f"enrolled {template.count} image(s), spread {template.spread:.3f} -> {args.out} "
-          "(mode 0600, not yet encrypted)")
+    store = template_store_from(args, args.out)
+    store.save(template)
+    print(f"enrolled {template.count} image(s), spread {template.spread:.3f} -> {store.path} "
+          f"(AES-256-GCM, device {store.device_id}, {store.keys.describe()})")
     return 0
 
 
 def _verify(args: argparse.Namespace) -> int:
     engine = engine_from(args)
-    template = matcher.load(args.template, engine.model_sha256)
+    store = template_store_from(args, args.template)
+    template = store.load(engine.model_sha256)
+    if template is None:
+        raise VerifyError(f"no enrolled template at {store.path}",
+                          "enrol the person first: `fieldcheck-device face enroll PHOTOS`")
     verdict = engine.verify([load_rgb(p) for p in args.images], template)
     data = dataclasses.asdict(verdict)
     data["score"] = verdict.score

@@ -1,16 +1,14 @@
-"""Enrolled templates: built from several embeddings, stored owner-only, compared by distance.
+"""Enrolled templates: built from several embeddings, serialised, compared by distance.
 
 The template is the mean of the raw 128-d embeddings (dlib's metric is the plain euclidean
 distance of unnormalised descriptors, so the mean stays in the space the threshold was set in).
-It is kept as a JSON file with mode 0600 for now; encryption at rest is issue 3's job and will
-replace ``save``/``load`` without changing callers.
+On disk it is only ever kept encrypted (``firmware.face.template_store``); this module gives
+the plain bytes that get encrypted.
 """
 
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
@@ -59,8 +57,8 @@ def build(
     return Template(embedding=mean, count=len(stack), spread=spread, model_sha256=model_sha256)
 
 
-def save(template: Template, path: Path) -> None:
-    """Write the template readable by its owner only (0600), atomically."""
+def to_json(template: Template) -> bytes:
+    """The plain serialisation that ``template_store`` encrypts (never written unencrypted)."""
     data = {
         "format": FORMAT,
         "model_sha256": template.model_sha256,
@@ -68,35 +66,25 @@ def save(template: Template, path: Path) -> None:
         "spread": template.spread,
         "embedding": [float(v) for v in template.embedding],
     }
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(data, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.chmod(tmp, 0o600)  # O_CREAT's mode is masked by umask and ignored for an existing file
-    os.replace(tmp, path)
+    return json.dumps(data).encode()
 
 
-def load(path: Path, model_sha256: str) -> Template:
-    """Read a template, refusing one made with another embedding model."""
+def from_json(plain: bytes, model_sha256: str, where: str = "template") -> Template:
+    """Parse decrypted template bytes, refusing one made with another embedding model."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as err:
-        raise VerifyError(f"no enrolled template at {path}", "enrol the person first") from err
-    except (OSError, json.JSONDecodeError) as err:
-        raise VerifyError(f"template {path} is unreadable: {err}", "enrol again") from err
+        data = json.loads(plain)
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise VerifyError(f"{where} holds no readable template: {err}", "enrol again") from err
     if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise VerifyError(f"{path} is not a face template ({FORMAT})", "enrol the person again")
+        raise VerifyError(f"{where} is not a face template ({FORMAT})", "enrol the person again")
     if data.get("model_sha256") != model_sha256:
         raise VerifyError(
-            f"template {path} was made with another face model",
+            f"{where} was made with another face model",
             "enrol the person again with the installed model",
         )
-    embedding = np.asarray(data["embedding"], dtype=np.float32)
-    return Template(
-        embedding=embedding,
-        count=int(data["count"]),
-        spread=float(data["spread"]),
-        model_sha256=str(data["model_sha256"]),
-    )
+    try:
+        embedding = np.asarray(data["embedding"], dtype=np.float32)
+        return Template(embedding=embedding, count=int(data["count"]),
+                        spread=float(data["spread"]), model_sha256=str(data["model_sha256"]))
+    except (KeyError, TypeError, ValueError) as err:
+        raise VerifyError(f"{where} is missing template fields ({err!r})", "enrol again") from err

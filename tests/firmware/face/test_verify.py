@@ -1,8 +1,7 @@
-"""End to end on real photos: enrol, verify, templates on disk, replay backend, CLI eval."""
+"""End to end on real photos: enrol, verify, replay backend, CLI eval and enrol/verify."""
 
 import json
 import stat
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +10,7 @@ from firmware.core.verdict import Guidance, Outcome
 from firmware.errors import VerifyError
 from firmware.face import matcher
 from firmware.face.backends import replay
+from firmware.store.identity import create_identity
 
 
 @pytest.fixture(scope="module")
@@ -56,16 +56,6 @@ def test_enrolment_refuses_photos_of_two_people(engine, photo, template) -> None
         engine.enroll([photo("obama"), photo("biden")])
 
 
-def test_template_file_is_owner_only_and_bound_to_the_model(template, tmp_path: Path) -> None:
-    path = tmp_path / "person.json"
-    matcher.save(template, path)
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    loaded = matcher.load(path, template.model_sha256)
-    np.testing.assert_allclose(loaded.embedding, template.embedding)
-    with pytest.raises(VerifyError, match="another face model"):
-        matcher.load(path, "0" * 64)
-
-
 def test_replay_backend_gives_the_recorded_verdicts(engine, photo, template, tmp_path) -> None:
     frames = [photo("obama3"), photo("biden"), photo("obama_partial_face")]
     recording = tmp_path / "rec.json"
@@ -105,9 +95,10 @@ def test_cli_eval_reports_figures_per_group_and_draws_a_roc(template, images, tm
 def test_cli_enroll_then_verify_exit_codes(images, tmp_path, capsys) -> None:
     from firmware.cli import face
 
-    out = tmp_path / "t.json"
-    assert face.main(["enroll", str(images / "obama.jpg"), "--out", str(out)]) == 0
-    assert face.main(["verify", "--template", str(out), str(images / "obama3.jpg")]) == 0
-    assert face.main(["verify", "--template", str(out), str(images / "biden.jpg")]) == 1
+    create_identity(tmp_path)
+    out, unit = tmp_path / "t.fct", ["--data-dir", str(tmp_path)]
+    assert face.main(["enroll", str(images / "obama.jpg"), "--out", str(out), *unit]) == 0
+    assert face.main(["verify", "--template", str(out), str(images / "obama3.jpg"), *unit]) == 0
+    assert face.main(["verify", "--template", str(out), str(images / "biden.jpg"), *unit]) == 1
     verdicts = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{")]
     assert [v["outcome"] for v in verdicts] == ["match", "no_match"]

@@ -1,0 +1,245 @@
+"""Enrolled templates encrypted at rest: AES-256-GCM bound to the face model and the device.
+
+File layout (``fieldcheck-face-template/2``)::
+
+    fieldcheck-face-template/2\\n
+    {"alg": "A256GCM", "device_id": ..., "model_sha256": ..., "nonce": hex}\\n
+    <ciphertext and 16-byte tag of the plain template JSON>
+
+The two header lines are public (the device id and the model hash are not secret) and are the
+AES-GCM associated data, so editing them breaks the tag just as editing the ciphertext does.
+They are read first only to give a precise error (another model, another device) before the
+generic "tampered or wrong key" one.
+
+The 32-byte template key comes from a systemd credential (``LoadCredentialEncrypted=``, so it
+can be sealed to the unit's TPM) when one is configured, else from its own file in the data
+dir, created once with mode 0600. The template and its key are never logged.
+"""
+
+import json
+import logging
+import os
+import secrets
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from firmware.errors import VerifyError
+from firmware.face import matcher
+
+logger = logging.getLogger(__name__)
+
+FORMAT = b"fieldcheck-face-template/2"
+KEY_BYTES = 32
+NONCE_BYTES = 12
+MODE = 0o600
+TEMPLATE_FILE = "face-template.fct"
+KEY_FILE = "face-template.key"
+_HKDF_INFO = b"fieldcheck face template key v1"
+
+
+@dataclass(frozen=True)
+class KeySource:
+    """Where the template key comes from: a systemd credential file, else a key file."""
+
+    key_file: Path
+    credential: Path | None = None
+
+    def describe(self) -> str:
+        """Where the key lives, for messages (never the key itself)."""
+        return f"credential {self.credential}" if self.credential else f"key file {self.key_file}"
+
+
+def credential_path(name: str, directory: str | None = None) -> Path | None:
+    """``$CREDENTIALS_DIRECTORY/name`` when systemd passed credentials, else None."""
+    base = directory if directory is not None else os.environ.get("CREDENTIALS_DIRECTORY")
+    if not name or not base:
+        return None
+    return Path(base) / name
+
+
+def load_key(source: KeySource, create: bool = False) -> bytes:
+    """The 32-byte template key; ``create`` makes the key file on first enrolment."""
+    if source.credential is not None:
+        return _key_from_credential(source.credential)
+    path = source.key_file
+    if create and not path.exists() and not path.is_symlink():
+        return _create_key_file(path)
+    _check_mode(path)
+    try:
+        key = path.read_bytes()
+    except FileNotFoundError:
+        raise VerifyError(
+            f"no template key at {path}",
+            "enrol the person again on this unit (the key is made at enrolment)",
+        ) from None
+    except PermissionError as err:
+        raise VerifyError(f"cannot read template key {path}",
+                          "run as the service user that owns it") from err
+    if len(key) != KEY_BYTES:
+        raise VerifyError(f"template key {path} has {len(key)} bytes, not {KEY_BYTES}",
+                          "restore the unit's key file, or delete it and enrol again")
+    return key
+
+
+def _key_from_credential(path: Path) -> bytes:
+    try:
+        secret = path.read_bytes()
+    except OSError as err:
+        raise VerifyError(f"cannot read the template key credential {path}: {err.strerror}",
+                          "check LoadCredentialEncrypted= in the systemd unit") from err
+    if len(secret) < KEY_BYTES:
+        raise VerifyError(f"template key credential {path} is shorter than {KEY_BYTES} bytes",
+                          "create it from 32 random bytes: `head -c 32 /dev/urandom`")
+    # HKDF so the credential may be any length of random bytes and is used for this purpose only.
+    return HKDF(hashes.SHA256(), KEY_BYTES, None, _HKDF_INFO).derive(secret)
+
+
+def _create_key_file(path: Path) -> bytes:
+    """Write a random key to a fresh 0600 file and link it into place (never replaces one)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    key = secrets.token_bytes(KEY_BYTES)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    _write_private(tmp, key, exclusive=True)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        return load_key(KeySource(path))  # another enrolment made it first: use that one
+    finally:
+        tmp.unlink()
+    _fsync_dir(path.parent)
+    logger.info("created the face template key file %s", path)
+    return key
+
+
+def _check_mode(path: Path) -> None:
+    try:
+        info = path.lstat()
+    except FileNotFoundError:
+        return  # reported by the read with the enrolment hint
+    if not stat.S_ISREG(info.st_mode):
+        raise VerifyError(f"template key {path} is not a regular file",
+                          "replace the link with the key file itself")
+    if info.st_mode & 0o077:
+        raise VerifyError(
+            f"template key {path} is readable by group/others "
+            f"(mode {stat.filemode(info.st_mode)}); refusing to use it",
+            f"run `chmod 600 {path}`, and find out how it was exposed",
+        )
+
+
+def encrypt(template: matcher.Template, key: bytes, device_id: str,
+            nonce: bytes | None = None) -> bytes:
+    """The encrypted file contents for ``template`` on device ``device_id``."""
+    nonce = nonce if nonce is not None else secrets.token_bytes(NONCE_BYTES)
+    header = FORMAT + b"\n" + _header_json(template.model_sha256, device_id, nonce) + b"\n"
+    return header + AESGCM(key).encrypt(nonce, matcher.to_json(template), header)
+
+
+def decrypt(data: bytes, key: bytes, device_id: str, model_sha256: str,
+            where: str = "template") -> matcher.Template:
+    """The template in ``data``; refuses another format, model or device, and any tampering."""
+    parts = _split(data, where)
+    header = _parse_header(parts[1], where)
+    if header.get("model_sha256") != model_sha256:
+        raise VerifyError(f"{where} was made with another face model",
+                          "enrol the person again with the installed model")
+    if header.get("device_id") != device_id:
+        raise VerifyError(f"{where} belongs to device {header.get('device_id')}, not {device_id}",
+                          "templates never move between units: enrol the person on this unit")
+    try:
+        nonce = bytes.fromhex(str(header.get("nonce", "")))
+        plain = AESGCM(key).decrypt(nonce, parts[2], parts[0] + b"\n" + parts[1] + b"\n")
+    except (InvalidTag, ValueError) as err:
+        raise VerifyError(
+            f"{where} does not decrypt: it was altered, or the template key is not the one "
+            "it was enrolled with",
+            "restore the unit's template key, or enrol the person again",
+        ) from err
+    return matcher.from_json(plain, model_sha256, where)
+
+
+def _split(data: bytes, where: str) -> list[bytes]:
+    parts = data.split(b"\n", 2)
+    if len(parts) != 3 or parts[0] != FORMAT:
+        raise VerifyError(f"{where} is not an encrypted face template ({FORMAT.decode()})",
+                          "enrol the person again on this unit")
+    return parts
+
+
+def _header_json(model_sha256: str, device_id: str, nonce: bytes) -> bytes:
+    fields = {"alg": "A256GCM", "device_id": device_id, "model_sha256": model_sha256,
+              "nonce": nonce.hex()}
+    return json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()
+
+
+def _parse_header(line: bytes, where: str) -> dict[str, object]:
+    try:
+        header = json.loads(line)
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise VerifyError(f"{where} has a damaged header", "enrol the person again") from err
+    if not isinstance(header, dict) or header.get("alg") != "A256GCM":
+        raise VerifyError(f"{where} has an unknown header", "enrol the person again")
+    return header
+
+
+class TemplateStore:
+    """The enrolled template of this unit: one encrypted file and the key that opens it."""
+
+    def __init__(self, path: Path, keys: KeySource, device_id: str) -> None:
+        self.path = path
+        self.keys = keys
+        self.device_id = device_id
+
+    def enrolled(self) -> bool:
+        """Whether a template file exists (it may still fail to open)."""
+        return self.path.exists()
+
+    def save(self, template: matcher.Template) -> None:
+        """Encrypt and write the template atomically (0600), creating the key if needed."""
+        key = load_key(self.keys, create=True)
+        data = encrypt(template, key, self.device_id)
+        tmp = self.path.with_name(f".{self.path.name}.{secrets.token_hex(6)}.tmp")
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _write_private(tmp, data, exclusive=True)
+        os.replace(tmp, self.path)
+        _fsync_dir(self.path.parent)
+        logger.info("saved the encrypted face template %s (%s)", self.path, self.keys.describe())
+
+    def load(self, model_sha256: str) -> matcher.Template | None:
+        """The decrypted template, or None when nobody is enrolled on this unit."""
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as err:
+            raise VerifyError(f"cannot read template {self.path}: {err.strerror}",
+                              "check the data dir's permissions, or enrol again") from err
+        _split(data, str(self.path))  # a foreign file is named as such before any key is looked up
+        key = load_key(self.keys)
+        return decrypt(data, key, self.device_id, model_sha256, str(self.path))
+
+
+def _write_private(path: Path, data: bytes, exclusive: bool) -> None:
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC)
+    fd = os.open(path, flags, MODE)
+    try:
+        os.fchmod(fd, MODE)  # the umask may only narrow the mode; make it exact
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(directory: Path) -> None:
+    # A rename or link is durable only once the directory entry is on disk.
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
