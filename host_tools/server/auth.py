@@ -1,12 +1,10 @@
 """Request authentication, server side: signed headers, fresh timestamps, single-use nonces.
 
-The signed bytes are defined in ``firmware/sync/auth.py`` (the device side); this module builds
-the same message independently and a golden-vector test holds both to it.
+The signed bytes, header names and nonce form are the shared protocol in
+``firmware.core.request_auth`` (the device signs with the same module); this module decides whom
+to trust: registered and unrevoked devices, a bounded clock skew, each nonce used once.
 """
 
-import base64
-import binascii
-import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -14,17 +12,18 @@ from dataclasses import dataclass
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from firmware.core.request_auth import (
+    HEADER_DEVICE,
+    HEADERS,
+    decode_signature,
+    is_nonce,
+    request_message,
+)
 from host_tools.server.db import DeviceRow, Tx
 
-PROTOCOL = "fieldcheck-request-v1"
-HEADERS = (
-    "x-fieldcheck-device",
-    "x-fieldcheck-timestamp",
-    "x-fieldcheck-nonce",
-    "x-fieldcheck-signature",
-)
+#: Header names as the ingest handler sees them (lower-cased).
+HEADER_KEYS = tuple(name.lower() for name in HEADERS)
 MAX_SKEW_S = 300
-_NONCE = re.compile(r"[0-9a-f]{32}")
 _DEVICE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
@@ -50,10 +49,10 @@ class SignedRequest:
 
 
 def parse_headers(headers: Mapping[str, str]) -> SignedRequest:
-    """Read the four headers; refuses missing or malformed ones."""
-    values = [headers.get(name) for name in HEADERS]
+    """Read the four headers (keys lower-cased); refuses missing or malformed ones."""
+    values = [headers.get(name) for name in HEADER_KEYS]
     if any(value is None for value in values):
-        missing = [name for name, value in zip(HEADERS, values, strict=True) if value is None]
+        missing = [name for name, value in zip(HEADER_KEYS, values, strict=True) if value is None]
         raise Refusal(401, "missing_auth", f"missing header(s): {', '.join(missing)}")
     device_id, timestamp, nonce, signature = (str(v) for v in values)
     if not _DEVICE.fullmatch(device_id):
@@ -61,24 +60,21 @@ def parse_headers(headers: Mapping[str, str]) -> SignedRequest:
         raise Refusal(401, "bad_auth_header", "device id has the wrong form")
     try:
         stamp = int(timestamp)
-        raw = base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
-    except (ValueError, binascii.Error) as err:
+    except ValueError as err:
         raise Refusal(401, "bad_auth_header", f"unreadable auth header: {err}", device_id) from err
-    if not _NONCE.fullmatch(nonce) or len(raw) != 64:
-        raise Refusal(401, "bad_auth_header", "nonce or signature has the wrong form", device_id)
+    try:
+        raw = decode_signature(signature)
+    except ValueError as err:
+        raise Refusal(401, "bad_auth_header", str(err), device_id) from err
+    if not is_nonce(nonce):
+        raise Refusal(401, "bad_auth_header", "nonce has the wrong form", device_id)
     return SignedRequest(device_id, stamp, nonce, raw)
 
 
 def claimed_device(headers: Mapping[str, str]) -> str | None:
     """The device id a request claims, if well-formed (for filing evidence, not for trust)."""
-    value = headers.get(HEADERS[0])
+    value = headers.get(HEADER_DEVICE.lower())
     return value if value is not None and _DEVICE.fullmatch(value) else None
-
-
-def request_message(method: str, path: str, body: bytes, timestamp: int, nonce: str) -> bytes:
-    """The bytes the device signed (see the module docstring)."""
-    digest = hashlib.sha256(body).hexdigest()
-    return "\n".join((PROTOCOL, method.upper(), path, digest, str(timestamp), nonce)).encode()
 
 
 def check_signature(

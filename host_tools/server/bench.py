@@ -4,7 +4,6 @@ One run each, wall-clock, on whatever core the process gets; the figures are pri
 `make bench`. No target is asserted here.
 """
 
-import base64
 import logging
 import os
 import tempfile
@@ -17,11 +16,11 @@ from typing import Any
 import cbor2
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from firmware.core import request_auth
 from firmware.core.clock import SystemClock
 from firmware.core.record import ZERO_HASH, FixSummary, Kind, Record
 from firmware.core.signature import device_id_for, public_key_bytes, record_hash, sign_record
 from host_tools.server import registry
-from host_tools.server.auth import request_message
 from host_tools.server.db import Database, open_sqlite
 from host_tools.server.ingest import CBOR, RECORDS_PATH, IngestService
 
@@ -64,15 +63,13 @@ def signed_chain(key: Ed25519PrivateKey, count: int) -> list[bytes]:
 
 def headers_for(key: Ed25519PrivateKey, body: bytes, now: datetime) -> dict[str, str]:
     """Request headers exactly as a unit signs them."""
-    stamp, nonce = int(now.timestamp()), os.urandom(16).hex()
-    signature = key.sign(request_message("POST", RECORDS_PATH, body, stamp, nonce))
-    return {
-        "x-fieldcheck-device": device_id_for(public_key_bytes(key)),
-        "x-fieldcheck-timestamp": str(stamp),
-        "x-fieldcheck-nonce": nonce,
-        "x-fieldcheck-signature": base64.urlsafe_b64encode(signature).rstrip(b"=").decode(),
-        "content-type": CBOR,
-    }
+    device_id = device_id_for(public_key_bytes(key))
+    nonce = request_auth.new_nonce(os.urandom)
+    stamp = int(now.timestamp())
+    headers = request_auth.signed_headers(
+        device_id, key.sign, "POST", RECORDS_PATH, body, stamp, nonce
+    )
+    return headers | {"Content-Type": CBOR}
 
 
 def ed25519_verify_per_s(rounds: int = 2000) -> float:

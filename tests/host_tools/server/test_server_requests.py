@@ -11,11 +11,10 @@ from hypothesis import strategies as st
 from serverkit import LIMITS, auth_headers, evidence, post, stored
 
 from firmware.core.clock import ManualClock
-from firmware.sync.auth import request_message as device_message
 from firmware.sync.auth import signed_headers
 from host_tools.server import registry
-from host_tools.server.auth import request_message as server_message
-from host_tools.server.db import Database
+from host_tools.server.auth import Refusal, check_signature, parse_headers
+from host_tools.server.db import Database, DeviceRow
 
 
 def refused(response: object, status: int, code: str) -> None:
@@ -23,16 +22,16 @@ def refused(response: object, status: int, code: str) -> None:
     assert response.json()["code"] == code  # type: ignore[attr-defined]
 
 
-def test_request_signature_golden_vector() -> None:
-    """Both sides sign exactly the bytes the protocol defines (firmware/sync/auth.py)."""
-    expected = (
-        b"fieldcheck-request-v1\nPOST\n/v1/records\n"
-        b"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n"
-        b"1795953600\n00112233445566778899aabbccddeeff"
-    )
-    args = ("post", "/v1/records", b"", 1795953600, "00112233445566778899aabbccddeeff")
-    assert device_message(*args) == expected
-    assert server_message(*args) == expected
+def test_device_signed_headers_pass_the_server_checks(device: SimDevice) -> None:
+    """The device side and the server side share one protocol module (golden vectors in
+    tests/firmware/core/test_request_auth.py); a device-signed request verifies on the server."""
+    body = cbor2.dumps([])
+    headers = signed_headers(device.signer, "POST", "/v1/records", body, 1795953600, os.urandom)
+    request = parse_headers({key.lower(): value for key, value in headers.items()})
+    row = DeviceRow(device.device_id, device.public_key, "", 0, None)
+    assert check_signature(request, row, "POST", "/v1/records", body, 1795953600) == row
+    with pytest.raises(Refusal, match="does not verify"):
+        check_signature(request, row, "POST", "/v1/records", body + b"x", 1795953600)
 
 
 def test_unknown_device_is_refused_and_kept(
