@@ -13,6 +13,7 @@ from firmware.app.sdnotify import Notifier
 from firmware.config import DeviceConfig
 from firmware.core.clock import Clock, SystemClock
 from firmware.core.lifecycle import Lifecycle
+from firmware.errors import SyncError
 from firmware.services.gps_watch import GpsWatch
 from firmware.services.recorder import Recorder, RecordPolicy
 from firmware.services.supervision import RestartBudget
@@ -37,6 +38,13 @@ class SyncWorker(Lifecycle):
         self._stop_event = threading.Event()
         self._thread: threading.Thread | None = None
 
+    def stop_thread(self) -> None:
+        """Stop the background loop but keep the transport open for a final flush."""
+        self._stop_event.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None
+
     @property
     def alive(self) -> bool:
         """Whether the sync thread is running."""
@@ -51,10 +59,16 @@ class SyncWorker(Lifecycle):
         self._thread.start()
 
     def _stop(self) -> None:
-        self._stop_event.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
+        self.stop_thread()
         self.transport.stop()
+
+    def flush(self, max_batches: int = 4) -> None:
+        """One last bounded push on the caller's thread (e.g. the shutdown record)."""
+        if self.running and not self.alive:
+            try:
+                self.loop.drain(max_batches)
+            except SyncError as err:
+                logger.warning("final sync before stopping failed: %s", err)
 
 
 class Daemon:
@@ -99,8 +113,12 @@ class Daemon:
             self._main_loop(store, gps, sync)
         finally:
             for _, part in reversed(parts):
-                part.stop()
+                if part is not sync:
+                    part.stop()
             recorder.event("shutdown", {"reason": "stop requested"})
+            sync.stop_thread()
+            sync.flush()
+            sync.stop()
             self.report.write("summary", stats=_gps_summary(gps), store=_store_summary(store))
             store.stop()
             self.notifier.send("STOPPING=1")

@@ -1,7 +1,9 @@
-"""The bench demo: simulated GPS on a pty -> the real device daemon, and what the device saw.
+"""The bench demo: simulated GPS on a pty -> the real device daemon -> the real ingest server.
 
 Run with ``make demo`` (or ``python -m host_tools.bench.demo``). Nothing to configure: the demo
-writes a throw-away device config pointing at the simulator's pty and a temporary data folder.
+creates a throw-away server (key, pinned certificate, SQLite database), provisions a device
+(key generated on the device, public key registered with the server), points the device at the
+simulator's pty, and shows what the device saw and what arrived, verified, on the server.
 """
 
 import argparse
@@ -10,11 +12,14 @@ import queue
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from host_tools.bench.processes import Child, python_module
+from host_tools.bench.processes import Child, python_module, run_checked
+
+SERVER_START_S = 30.0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -31,32 +36,83 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(workdir: Path, scenario: str, time_scale: float) -> int:
     print(f"fieldcheck bench demo: scenario {scenario!r}, time x{time_scale:g}")
-    sim = Child("gps-sim", python_module(
-        "host_tools", "gps-sim", "--pty", "--scenario", scenario, "--rate", "1",
-        "--time-scale", str(time_scale), "--seed", "7",
-    ))
-    device: Child | None = None
+    server_dir, data_dir = workdir / "server", workdir / "device"
+    fingerprint = _server_init(server_dir)
+    children: list[Child] = []
     try:
+        server = Child("fieldcheck server", python_module(
+            "host_tools", "server", "run", "--dir", str(server_dir), "--port", "0",
+            "--port-file", str(workdir / "port"),
+        ))
+        children.append(server)
+        port = _wait_for_port(workdir / "port", server)
+        print(f"  server    : https://127.0.0.1:{port} (certificate {fingerprint[:16]}...)")
+        device_id = _provision(data_dir, server_dir)
+        print(f"  device    : {device_id}, key generated on the device, registered")
+        sim = Child("gps-sim", python_module(
+            "host_tools", "gps-sim", "--pty", "--scenario", scenario, "--rate", "1",
+            "--time-scale", str(time_scale), "--seed", "7",
+        ))
+        children.append(sim)
         pty = _pty_path(sim)
         print(f"  simulator : NMEA on {pty} (GGA RMC GSA GSV VTG ZDA, 9600 baud)")
-        config = workdir / "device.toml"
-        data = workdir / "data"
-        config.write_text(
-            f'[device]\ndata_dir = "{data}"\n\n'
-            f'[policy]\nlocation_interval_s = 5.0\n\n'
-            f'[gps]\ntype = "serial"\nport = "{pty}"\nbaudrate = 9600\n\n'
-            f'[supervisor]\ntype = "sim"\nscript = ["4 tamper open=1 uptime_ms=4000"]\n'
-        )
+        config = _device_config(workdir, data_dir, pty, port, server_dir, fingerprint)
         device = Child("fieldcheck-device", python_module(
             "firmware", "run", "--config", str(config), "--report", "-",
         ))
-        print("  device    : fieldcheck-device run (serial backend on the pty)\n")
+        children.append(device)
+        print("  daemon    : fieldcheck-device run (serial GPS on the pty, simulated supervisor)\n")
         seen = _follow(device, sim)
-        return _summarise(seen)
+        ok = _summarise_device(seen)
+        return 0 if _summarise_server(server_dir, device_id, seen) and ok else 1
     finally:
-        if device is not None:
-            device.stop()
-        sim.stop()
+        for child in reversed(children):
+            child.stop()
+
+
+def _server_init(server_dir: Path) -> str:
+    out = run_checked(python_module("host_tools", "server", "init", "--dir", str(server_dir)))
+    for line in out.splitlines():
+        if line.startswith("fingerprint:"):
+            return line.split(":", 1)[1].strip()
+    raise SystemExit(f"server init printed no fingerprint:\n{out}")
+
+
+def _wait_for_port(path: Path, server: Child) -> int:
+    deadline = time.monotonic() + SERVER_START_S
+    while time.monotonic() < deadline:
+        if path.exists() and path.read_text().strip():
+            return int(path.read_text())
+        if server.proc.poll() is not None:
+            break
+        time.sleep(0.1)
+    raise SystemExit(f"the server did not start: {server.describe_failure()}")
+
+
+def _provision(data_dir: Path, server_dir: Path) -> str:
+    """What a technician does: create the key on the unit, register its public key."""
+    shown = json.loads(run_checked(python_module(
+        "firmware", "identity", "init", "--data-dir", str(data_dir), "--json",
+    )))
+    run_checked(python_module(
+        "host_tools", "device", "register", "--dir", str(server_dir), "--id", shown["device_id"],
+        "--public-key", shown["public_key_hex"], "--label", "bench demo unit",
+    ))
+    return str(shown["device_id"])
+
+
+def _device_config(workdir: Path, data_dir: Path, pty: str, port: int, server_dir: Path,
+                   fingerprint: str) -> Path:
+    config = workdir / "device.toml"
+    config.write_text(
+        f'[device]\ndata_dir = "{data_dir}"\n\n'
+        "[policy]\nlocation_interval_s = 5.0\nsync_interval_s = 2.0\n\n"
+        f'[gps]\ntype = "serial"\nport = "{pty}"\nbaudrate = 9600\n\n'
+        f'[sync]\ntype = "https"\nurl = "https://127.0.0.1:{port}"\n'
+        f'server_cert = "{server_dir / "server.crt"}"\nfingerprint = "{fingerprint}"\n\n'
+        '[supervisor]\ntype = "sim"\nscript = ["4 tamper open=1 uptime_ms=4000"]\n'
+    )
+    return config
 
 
 def _pty_path(sim: Child) -> str:
@@ -73,8 +129,8 @@ def _follow(device: Child, sim: Child) -> list[dict[str, Any]]:
     while True:
         if sim_done_at is None and sim.proc.poll() is not None:
             sim_done_at = time.monotonic()
-        if sim_done_at is not None and time.monotonic() - sim_done_at > 3:
-            device.stop()
+        if sim_done_at is not None and time.monotonic() - sim_done_at > 4:
+            device.stop()  # the last records had a sync round to reach the server
         try:
             line = device.lines.get(timeout=0.5)
         except queue.Empty:
@@ -120,18 +176,36 @@ def describe(item: dict[str, Any]) -> str:
     return ""
 
 
-def _summarise(seen: list[dict[str, Any]]) -> int:
+def _summarise_device(seen: list[dict[str, Any]]) -> bool:
     summary = next((i for i in reversed(seen) if i.get("t") == "summary"), None)
     events = [i.get("event") for i in seen if i.get("t") == "event"]
-    fixes = sum(1 for i in seen if i.get("t") == "fix")
+    fixes = sum(1 for i in seen if i.get("t") == "fix" and not i.get("flags"))
     print("\nwhat the device saw:")
-    print(f"  fixes reported : {fixes}")
+    print(f"  good fixes     : {fixes}")
     print(f"  events         : {', '.join(str(e) for e in events) or 'none'}")
     if summary:
         print(f"  reader         : {json.dumps(summary.get('stats', {}), sort_keys=True)}")
-    ok = fixes > 0 and "fix_lost" in events and "fix_regained" in events
-    print("\nresult: " + ("OK, walk, tunnel and recovery seen" if ok else "INCOMPLETE"))
-    return 0 if ok else 1
+        print(f"  store          : {json.dumps(summary.get('store', {}), sort_keys=True)}")
+    return fixes > 0 and "fix_lost" in events and events.count("fix_regained") >= 2
+
+
+def _summarise_server(server_dir: Path, device_id: str, seen: list[dict[str, Any]]) -> bool:
+    rows = json.loads(run_checked(python_module(
+        "host_tools", "records", "export", "--dir", str(server_dir), "--device", device_id,
+        "--format", "json",
+    )))
+    committed = sum(1 for i in seen if i.get("t") == "record")
+    status = Counter(str(r.get("status")) for r in rows)
+    kinds = Counter(str(r.get("record", {}).get("body", {}).get("type") or r.get("kind")
+                        or r.get("record", {}).get("kind")) for r in rows)
+    print("\nwhat arrived on the server:")
+    print(f"  records        : {len(rows)} of {committed} committed on the device")
+    print(f"  status         : {dict(status)}")
+    print(f"  kinds          : {dict(kinds)}")
+    ok = bool(rows) and set(status) == {"verified"}
+    print("\nresult: " + ("OK, walk, tunnel and recovery seen; records verified on the server"
+                          if ok else "INCOMPLETE"))
+    return ok
 
 
 if __name__ == "__main__":

@@ -71,6 +71,15 @@ class Child:
         return self.proc.returncode
 
 
+def run_checked(argv: Sequence[str], timeout: float = 120) -> str:
+    """Run a short command from the repository root; its stdout, or an error with its stderr."""
+    done = subprocess.run(list(argv), capture_output=True, text=True, cwd=REPO, timeout=timeout,
+                          check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(argv[2:])} failed ({done.returncode}):\n{done.stderr[-1500:]}")
+    return done.stdout
+
+
 def python_module(module: str, *args: str) -> list[str]:
     """argv to run ``python -m module args`` with this interpreter."""
     return [sys.executable, "-m", module, *args]

@@ -1,0 +1,23 @@
+"""The README's main command: the bench demo runs end to end and says what it saw."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+@pytest.mark.slow
+def test_bench_demo_shows_the_walk_arriving_verified_on_the_server() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "host_tools.bench.demo"],
+        capture_output=True, text=True, cwd=REPO, timeout=240,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    out = done.stdout
+    assert "EVENT fix_lost" in out and "EVENT fix_regained" in out and "EVENT tamper" in out
+    assert "result: OK" in out
+    server_lines = out.split("what arrived on the server:")[1]
+    assert "'verified'" in server_lines and "tampered" not in server_lines
