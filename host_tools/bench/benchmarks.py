@@ -48,10 +48,11 @@ def run_json(argv: Sequence[str], timeout: float = 900) -> dict[str, Any]:
     )
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} failed ({done.returncode}): {done.stderr[-800:]}")
-    lines = [line for line in done.stdout.splitlines() if line.strip().startswith("{")]
-    if not lines:
-        raise RuntimeError(f"{' '.join(argv)} printed no JSON: {done.stdout[-400:]}")
-    result: dict[str, Any] = json.loads(lines[-1])
+    text = done.stdout
+    start = text.find("{")
+    if start < 0:
+        raise RuntimeError(f"{' '.join(argv)} printed no JSON: {text[-400:]}")
+    result: dict[str, Any] = json.JSONDecoder().raw_decode(text[start:])[0]
     return result
 
 
@@ -60,8 +61,9 @@ def gps_reader(quick: bool) -> list[Row]:
     count = "3000" if quick else "20000"
     data = run_json(python_module("firmware", "gps", "bench", "--sentences", count))
     return [
-        Row("gps", "CPU per sentence, whole reader (pty)", float(data["ours_us"]), "us",
-            float(data["naive_us"]), "pyserial readline()+pynmea2", "lower"),
+        Row("gps", "CPU per sentence, whole reader (pty)",
+            float(data["chunked_us_per_sentence"]), "us",
+            float(data["readline_us_per_sentence"]), "pyserial readline()+pynmea2", "lower"),
     ]
 
 
@@ -111,9 +113,77 @@ def _share_of(argv_for: Callable[[str, Path], list[str]], seconds: float) -> flo
             sim.stop()
 
 
+def records(quick: bool) -> list[Row]:
+    """Device side: records signed and committed per second; bytes per record against JSON."""
+    # The scratch store goes under the repository: a real disk, where fsync costs what it costs.
+    data = run_json(python_module(
+        "firmware", "records", "bench", "--count", "500" if quick else "5000", "--dir", str(REPO)
+    ))
+    return [
+        Row("records", "signed + committed (fsync) per second", float(data["records_per_s"]),
+            "rec/s", float(data["sign_only_per_s"]), "Ed25519 signing alone", "higher"),
+        Row("records", "bytes per record (COSE_Sign1, CBOR)",
+            float(data["cose_bytes_per_record"]), "B", float(data["json_bytes_per_record"]),
+            "same content as JSON", "lower"),
+    ]
+
+
+def server(quick: bool) -> list[Row]:
+    """Server side: verified+committed records per second against Ed25519 verify; drain time."""
+    data = run_json(python_module(
+        "host_tools", "server", "bench", "--records", "1000" if quick else "5000",
+        "--backlog", "2000" if quick else "10000",
+    ))
+    backlog = int(data["backlog_records"])
+    return [
+        Row("server", "records verified + committed per second",
+            float(data["server_ingest_records_per_s"]), "rec/s",
+            float(data["ed25519_verify_per_s_one_core"]), "Ed25519 verify, one core", "higher"),
+        Row("server", f"drain a {backlog}-record backlog", float(data["backlog_drain_s"]), "s",
+            target="10,000 records"),
+    ]
+
+
+def face(quick: bool) -> list[Row]:
+    """Face: per-stage latency, int8 vs dlib-bin's own pipeline, peak memory, model size."""
+    data = run_json(python_module("firmware", "face", "bench", "--repeats", "2" if quick else "5"))
+    stages = data["median_ms"]
+    reference = data.get("reference") or {}
+    ref_ms = reference.get("median_ms", {})
+    rows = [
+        Row("face", f"{stage} (median, one thread)", float(stages[stage]), "ms",
+            _float_or_none(ref_ms.get(stage)), "dlib-bin pipeline" if stage in ref_ms else "")
+        for stage in ("detect", "align", "embed", "match")
+    ]
+    rows.append(Row("face", "whole frame (median, one thread)", float(stages["frame"]), "ms",
+                    _float_or_none(ref_ms.get("frame")), "dlib-bin pipeline", target="< 25 ms"))
+    chips = data.get("embedders_ms_per_chip", {})
+    if isinstance(chips.get("float_baseline"), int | float):
+        rows.append(Row("face", "embedder per chip, int8 vs float", float(chips["face_embedder"]),
+                        "ms", float(chips["float_baseline"]), "float32 TFLite, same network"))
+    memory = data.get("verify_process", {})
+    if "peak_rss_mb" in memory:
+        rows.append(Row("face", "peak memory of a verify process", float(memory["peak_rss_mb"]),
+                        "MB", target="< 150 MB"))
+    if "accuracy_ours" in reference:
+        rows.append(Row("face", f"accuracy on {reference['pairs']} sample pairs",
+                        float(reference["accuracy_ours"]), "", float(reference["accuracy_dlib"]),
+                        "dlib-bin pipeline", "higher", "equal to dlib"))
+    size = sum(int(v) for v in data.get("model_bytes", {}).values())
+    rows.append(Row("face", "model files (detector + embedder)", size / 1e6, "MB"))
+    return rows
+
+
+def _float_or_none(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) else None
+
+
 SECTIONS: dict[str, Callable[[bool], list[Row]]] = {
     "gps-reader": gps_reader,
     "gps-daemon": gps_daemon_share,
+    "records": records,
+    "server": server,
+    "face": face,
 }
 
 

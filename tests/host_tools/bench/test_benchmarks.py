@@ -1,0 +1,33 @@
+"""The benchmark harness: table rendering and ratios (no speed is asserted: machines are noisy)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+from host_tools.bench.benchmarks import Row, render
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def test_ratio_reads_as_times_better() -> None:
+    assert Row("s", "cpu", 20.0, "us", 400.0, "naive", "lower").ratio == 20.0
+    assert Row("s", "rate", 500.0, "rec/s", 1000.0, "anchor", "higher").ratio == 0.5
+    assert Row("s", "alone", 3.0, "s").ratio is None
+
+
+def test_render_aligns_every_row() -> None:
+    text = render([Row("gps", "cpu", 18.25, "us", 350.0, "naive"), Row("face", "frame", 8.1, "ms")])
+    lines = text.splitlines()
+    assert lines[0].split()[:3] == ["section", "figure", "ours"]
+    assert "19.18x" in lines[2]
+    assert len({len(line.rstrip()) <= len(lines[1]) for line in lines}) == 1
+
+
+def test_one_real_section_prints_a_table() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "host_tools.bench.benchmarks", "--quick", "--only", "gps-reader"],
+        capture_output=True, text=True, cwd=REPO, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    row = next(line for line in done.stdout.splitlines() if line.startswith("gps "))
+    assert "pyserial readline()+pynmea2" in row and row.count(" us") == 2
