@@ -1,0 +1,242 @@
+"""The check-in flow: capture a burst, verify it against the enrolled face, commit one record.
+
+One check-in writes exactly one ``checkin`` record (verdict, score, quality, guidance) with the
+latest fresh fix, or none recorded as absent, and returns a :class:`Receipt` only after that
+record is committed. ``unknown`` verdicts whose cause the wearer can fix (too dark, face too
+small, head turned ...) are retried with guidance up to ``attempts`` times first. A
+``no_match`` is recorded for a human to review: it is never an alarm and never escalated here.
+"""
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+from firmware.camera.base import Camera, Frame
+from firmware.core.clock import Clock
+from firmware.core.record import FixSummary, Kind
+from firmware.core.verdict import Guidance, Outcome, Verdict
+from firmware.errors import CameraError, VerifyError
+from firmware.face.base import FaceEngine
+from firmware.face.matcher import Template
+from firmware.services.schedule import CheckinSettings
+from firmware.store.base import Appended, RecordStore
+
+logger = logging.getLogger(__name__)
+
+Trigger = Literal["scheduled", "button", "manual"]
+
+#: Guidance codes beyond the face gates' own: the unit, not the wearer, must be seen to.
+NOT_ENROLLED = "not_enrolled"
+TEMPLATE_INVALID = "template_invalid"
+FACE_ENGINE_FAULT = "face_engine_fault"
+
+#: What the wearer is told per guidance code (English). Other languages add a table like this.
+GUIDANCE_TEXT_EN: Mapping[str, str] = {
+    Guidance.NO_FACE: "Look straight at the camera.",
+    Guidance.MULTIPLE_FACES: "Only you should be in front of the camera.",
+    Guidance.FACE_TOO_SMALL: "Hold the device closer to your face.",
+    Guidance.FACE_OFF_CENTRE: "Keep your whole face inside the picture.",
+    Guidance.HEAD_TURNED: "Face the camera directly.",
+    Guidance.TOO_DARK: "Move somewhere with more light.",
+    Guidance.TOO_BRIGHT: "Move out of direct light.",
+    Guidance.BLURRY: "Hold the device still.",
+    Guidance.CAMERA_FAULT: "The camera is not working. The check-in was recorded; "
+                           "contact your officer.",
+    NOT_ENROLLED: "This device has no enrolled face yet. Contact your officer.",
+    TEMPLATE_INVALID: "This device cannot check faces right now. Contact your officer.",
+    FACE_ENGINE_FAULT: "This device cannot check faces right now. Contact your officer.",
+}
+OUTCOME_TEXT_EN: Mapping[Outcome, str] = {
+    Outcome.MATCH: "Check-in recorded. Thank you.",
+    Outcome.NO_MATCH: "Check-in recorded for review.",
+    Outcome.UNKNOWN: "Check-in recorded, but the face could not be checked.",
+}
+
+#: Codes a wearer can act on: the check-in is tried again after telling them what to do.
+RETRYABLE: frozenset[str] = frozenset(g for g in Guidance if g is not Guidance.CAMERA_FAULT)
+
+
+class TemplateSource(Protocol):
+    """Where the enrolled template comes from (``firmware.face.template_store.TemplateStore``)."""
+
+    def load(self, model_sha256: str) -> Template | None:
+        """The template, None when nobody is enrolled; VerifyError when it cannot be opened."""
+        ...
+
+
+class FixSource(Protocol):
+    """The recorder's view of the latest fix, and its event writer."""
+
+    def current_fix(self) -> tuple[FixSummary | None, datetime | None]:
+        """The latest fresh usable fix and its GPS time, or (None, None)."""
+        ...
+
+    def event(self, kind: str, details: Mapping[str, Any]) -> Appended:
+        """Write an ``event`` record."""
+        ...
+
+
+#: Called with (guidance code, text) when the wearer should do something before the next try.
+GuidanceHook = Callable[[str, str], None]
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What the wearer is shown after a check-in; the record it reports is already committed."""
+
+    trigger: str
+    outcome: Outcome
+    guidance: str | None
+    message: str
+    score: float | None
+    attempts: int
+    seq: int
+    device_time: datetime
+    with_fix: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-friendly fields (no image, embedding or coordinates)."""
+        return {
+            "trigger": self.trigger, "outcome": self.outcome.value, "guidance": self.guidance,
+            "message": self.message, "score": self.score, "attempts": self.attempts,
+            "seq": self.seq, "device_time": self.device_time.isoformat(),
+            "with_fix": self.with_fix,
+        }
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One try's result: the verdict, or (with no verdict) the code of what stopped it."""
+
+    verdict: Verdict | None
+    guidance: str | None
+
+    @property
+    def outcome(self) -> Outcome:
+        """The verdict's outcome; ``unknown`` when no verdict was reached."""
+        return self.verdict.outcome if self.verdict is not None else Outcome.UNKNOWN
+
+
+def message_for(outcome: Outcome, guidance: str | None,
+                texts: Mapping[str, str] = GUIDANCE_TEXT_EN) -> str:
+    """The wearer's text: the outcome, then what to do when there is guidance."""
+    head = OUTCOME_TEXT_EN[outcome]
+    if guidance is None or guidance not in texts:
+        return head
+    return f"{head} {texts[guidance]}"
+
+
+def checkin_body(attempt: Attempt) -> dict[str, Any]:
+    """The ``checkin`` record body; absent figures are left out, never invented.
+
+    ``quality`` is the face detector's confidence (0..1) on the frame the verdict rests on.
+    ``liveness`` is left out until a liveness check exists.
+    """
+    body: dict[str, Any] = {"verdict": attempt.outcome.value}
+    verdict = attempt.verdict
+    if verdict is not None and verdict.score is not None:
+        body["score"] = round(verdict.score, 4)
+    if verdict is not None and verdict.quality is not None:
+        body["quality"] = round(min(max(verdict.quality.detector_score, 0.0), 1.0), 4)
+    if attempt.guidance is not None:
+        body["guidance"] = attempt.guidance
+    return body
+
+
+class CheckinService:
+    """Runs one check-in at a time on a started camera and face engine.
+
+    ``sleep`` waits between tries (inject ``threading.Event.wait`` so a stop cuts it short);
+    ``on_guidance`` is where a display or speaker tells the wearer what to do next.
+    """
+
+    def __init__(self, camera: Camera, engine: FaceEngine, templates: TemplateSource,
+                 recorder: FixSource, store: RecordStore, settings: CheckinSettings, *,
+                 sleep: Callable[[float], object], clock: Clock,
+                 on_guidance: GuidanceHook | None = None) -> None:
+        self._camera = camera
+        self._engine = engine
+        self._templates = templates
+        self._recorder = recorder
+        self._store = store
+        self.settings = settings
+        self._sleep = sleep
+        self._clock = clock
+        self._on_guidance = on_guidance or (lambda code, text: None)
+
+    def run(self, trigger: Trigger) -> Receipt:
+        """One check-in: try, retry on fixable guidance, commit the record, return the receipt."""
+        started = self._clock.monotonic()
+        attempt, tries = self._attempts()
+        receipt = self._commit(trigger, attempt, tries)
+        logger.info("check-in (%s): %s%s after %d tr%s in %.1f s, record %d%s", trigger,
+                    receipt.outcome.value, f" ({receipt.guidance})" if receipt.guidance else "",
+                    tries, "y" if tries == 1 else "ies", self._clock.monotonic() - started,
+                    receipt.seq, "" if receipt.with_fix else ", no fresh fix")
+        return receipt
+
+    def _attempts(self) -> tuple[Attempt, int]:
+        template = self._template()
+        if isinstance(template, Attempt):
+            return template, 0
+        limit = max(1, self.settings.attempts)
+        for number in range(1, limit + 1):
+            attempt = self._try(template)
+            fixable = attempt.outcome is Outcome.UNKNOWN and attempt.guidance in RETRYABLE
+            if not fixable or number == limit:
+                return attempt, number
+            code = attempt.guidance or ""
+            self._on_guidance(code, GUIDANCE_TEXT_EN[code])
+            self._sleep(self.settings.retry_delay_s)
+        raise AssertionError("unreachable: the last try always returns")
+
+    def _template(self) -> Template | Attempt:
+        try:
+            template = self._templates.load(self._engine.model_sha256)
+        except VerifyError as err:
+            logger.error("the enrolled face template cannot be used: %s", err)
+            return Attempt(None, TEMPLATE_INVALID)
+        if template is None:
+            logger.error("check-in without an enrolled face: nobody is enrolled on this unit; "
+                         "a technician must enrol the wearer with "
+                         "`fieldcheck-device face enroll PHOTOS --config CONFIG`")
+            return Attempt(None, NOT_ENROLLED)
+        return template
+
+    def _try(self, template: Template) -> Attempt:
+        frames = self._capture()
+        if frames is None:
+            return Attempt(None, Guidance.CAMERA_FAULT)
+        try:
+            verdict = self._engine.verify(frames, template)
+        except VerifyError as err:
+            logger.error("the face check failed on a captured burst: %s", err)
+            return Attempt(None, FACE_ENGINE_FAULT)
+        return Attempt(verdict, verdict.guidance.value if verdict.guidance else None)
+
+    def _capture(self) -> Sequence[Frame] | None:
+        settings = self.settings
+        try:
+            frames = self._camera.capture_burst(settings.burst_frames, settings.capture_timeout_s)
+            if not frames:
+                raise CameraError(f"{self._camera.describe} returned an empty burst",
+                                  "check the camera cable and `fieldcheck-device` logs")
+        except CameraError as err:
+            logger.error("camera fault during a check-in: %s", err)
+            self._recorder.event("camera_fault", {"message": str(err)[:200]})
+            return None
+        return frames
+
+    def _commit(self, trigger: Trigger, attempt: Attempt, tries: int) -> Receipt:
+        fix, gps_time = self._recorder.current_fix()
+        appended = self._store.append(Kind.CHECKIN, checkin_body(attempt), fix, gps_time)
+        score = attempt.verdict.score if attempt.verdict is not None else None
+        return Receipt(
+            trigger=trigger, outcome=attempt.outcome, guidance=attempt.guidance,
+            message=message_for(attempt.outcome, attempt.guidance),
+            score=None if score is None else round(score, 4), attempts=tries,
+            seq=appended.record.seq, device_time=appended.record.device_time,
+            with_fix=fix is not None,
+        )

@@ -1,0 +1,141 @@
+"""The daemon's check-in thread: scheduled prompts, button presses, missed windows as events.
+
+One thread owns the camera and the face engine (started and stopped with the worker); the
+supervisor and other threads only ask for a check-in with :meth:`CheckinWorker.request`.
+"""
+
+import logging
+import queue
+import random
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from firmware.camera.base import Camera
+from firmware.core.clock import Clock
+from firmware.core.lifecycle import Lifecycle
+from firmware.core.supervisor_event import ButtonEvent, ButtonPress
+from firmware.face.base import FaceEngine
+from firmware.face.template_store import KeySource, TemplateStore, credential_path
+from firmware.services.checkin import CheckinService, FixSource, GuidanceHook, Receipt, Trigger
+from firmware.services.schedule import CheckinSettings, Schedule, ScheduleTracker
+from firmware.store.base import RecordStore
+
+logger = logging.getLogger(__name__)
+
+#: Longest the thread sleeps without looking at the schedule (clock changes, late starts).
+MAX_WAIT_S = 60.0
+
+
+class CheckinWorker(Lifecycle):
+    """Runs check-ins on its own thread: when a slot is due, and when asked (button, manual)."""
+
+    def __init__(self, service: CheckinService, tracker: ScheduleTracker, recorder: FixSource,
+                 clock: Clock, parts: Sequence[Lifecycle] = (),
+                 stop_event: threading.Event | None = None) -> None:
+        self.service = service
+        self.tracker = tracker
+        self._recorder = recorder
+        self._clock = clock
+        self._parts = tuple(parts)
+        self._requests: queue.Queue[Trigger | None] = queue.Queue(maxsize=1)
+        #: Set on stop; share it with the service's ``sleep`` so a stop cuts a retry wait short.
+        self.stop_event = stop_event or threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def alive(self) -> bool:
+        """Whether the check-in thread is running."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def request(self, trigger: Trigger) -> bool:
+        """Ask for a check-in; False when one is already waiting (presses are not queued up)."""
+        try:
+            self._requests.put_nowait(trigger)
+        except queue.Full:
+            return False
+        return True
+
+    def on_supervisor(self, event: object) -> None:
+        """Supervisor callback: a short button press asks for a check-in."""
+        if isinstance(event, ButtonEvent) and event.press is ButtonPress.SHORT:
+            self.request("button")
+
+    def step(self, trigger: Trigger | None) -> Receipt | None:
+        """Report closed windows, then run the requested or due check-in (one loop turn)."""
+        now = self._clock.now()
+        for slot in self.tracker.missed(now):
+            logger.warning("scheduled check-in due %s was not done by %s", slot.due.isoformat(),
+                           slot.closes.isoformat())
+            self._recorder.event("checkin_missed", {"due": slot.due.isoformat(),
+                                                    "closed": slot.closes.isoformat()})
+        if trigger is None and self.tracker.prompt_due(now) is not None:
+            trigger = "scheduled"
+        if trigger is None:
+            return None
+        receipt = self.service.run(trigger)
+        self.tracker.checked_in(now)
+        return receipt
+
+    def seconds_to_wait(self) -> float:
+        """How long the thread may sleep before the schedule needs it again."""
+        now = self._clock.now()
+        wake = self.tracker.next_wake(now)
+        if wake is None:
+            return MAX_WAIT_S
+        return min(MAX_WAIT_S, max(0.0, (wake - now).total_seconds()))
+
+    def _start(self) -> None:
+        for part in self._parts:
+            part.start()
+        self.stop_event.clear()
+        self._thread = threading.Thread(target=self._run, name="checkin", daemon=True)
+        self._thread.start()
+
+    def _stop(self) -> None:
+        self.stop_event.set()
+        try:
+            self._requests.put_nowait(None)  # wake the thread at once
+        except queue.Full:
+            pass
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        for part in reversed(self._parts):
+            part.stop()
+
+    def _run(self) -> None:
+        while not self.stop_event.is_set():
+            try:
+                trigger = self._requests.get(timeout=self.seconds_to_wait())
+            except queue.Empty:
+                trigger = None
+            if self.stop_event.is_set():
+                return
+            try:
+                self.step(trigger)
+            except Exception:  # noqa: BLE001 - top of the supervised loop: log, keep serving
+                logger.exception("check-in failed without a record; the slot stays open")
+
+
+def template_store_for(settings: CheckinSettings, data_dir: Path, device_id: str) -> TemplateStore:
+    """The encrypted template store ``settings`` names (relative paths inside ``data_dir``)."""
+    credential = credential_path(settings.key_credential) if settings.key_credential else None
+    if settings.key_credential and credential is None:
+        logger.warning("[checkin] key_credential %r set but systemd passed no credentials; "
+                       "using key_file", settings.key_credential)
+    keys = KeySource(data_dir / settings.key_file, credential)
+    return TemplateStore(data_dir / settings.template_file, keys, device_id)
+
+
+def build_checkin(camera: Camera, engine: FaceEngine, settings: CheckinSettings, *,
+                  data_dir: Path, device_id: str, recorder: FixSource, store: RecordStore,
+                  clock: Clock, rng: random.Random | None = None,
+                  on_guidance: GuidanceHook | None = None) -> CheckinWorker:
+    """The daemon's check-in worker; starting it starts the camera and the face engine."""
+    templates = template_store_for(settings, data_dir, device_id)
+    stop = threading.Event()
+    service = CheckinService(camera, engine, templates, recorder, store, settings,
+                             sleep=stop.wait, clock=clock, on_guidance=on_guidance)
+    tracker = ScheduleTracker(Schedule(settings, rng or random.SystemRandom()), clock.now())
+    return CheckinWorker(service, tracker, recorder, clock, parts=(camera, engine),
+                         stop_event=stop)

@@ -1,0 +1,186 @@
+"""Check-in schedule policy: when check-ins are due, and which windows closed without one.
+
+Pure policy on an injected time and random source. Two ways to set a day:
+
+* ``times``: fixed local times ("09:00", "13:00", ...): the wearer knows them in advance.
+* ``windows``: ``per_day`` check-ins, one in each equal part of ``day_start``-``day_end``, at a
+  random moment inside that part, so the time cannot be planned around.
+
+A slot opens ``early_min`` before its due time and closes ``grace_min`` after it. Any check-in
+inside that span (scheduled, button or manual, whatever its verdict) satisfies the slot. A slot
+that closes with none becomes a ``checkin_missed`` event record for a human to look at: never
+an alarm, never an escalation by the device.
+"""
+
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from firmware.core.settings import setting
+from firmware.errors import ConfigError
+
+Mode = Literal["off", "times", "windows"]
+
+
+@dataclass(frozen=True)
+class CheckinSettings:
+    """The ``[checkin]`` section: the schedule, how one check-in runs, where the template is."""
+
+    mode: Mode = setting(
+        "off", "off (button and manual check-ins only), times (fixed) or windows (random)"
+    )
+    times: tuple[str, ...] = setting(("09:00", "13:00", "19:00"), "times mode: local HH:MM")
+    per_day: int = setting(3, "windows mode: check-ins a day, one per equal window")
+    day_start: str = setting("08:00", "windows mode: local time the first window opens")
+    day_end: str = setting("20:00", "windows mode: local time the last window closes")
+    early_min: float = setting(10.0, "minutes before the due time a check-in already counts")
+    grace_min: float = setting(15.0, "minutes after the due time a check-in still counts")
+    timezone: str = setting("UTC", "IANA time zone of the schedule's local times")
+    attempts: int = setting(3, "tries per check-in while the face check says how to do better")
+    burst_frames: int = setting(3, "frames captured per try")
+    retry_delay_s: float = setting(3.0, "seconds between tries (time to follow the guidance)")
+    capture_timeout_s: float = setting(5.0, "seconds the camera may take for one burst")
+    template_file: Path = setting(
+        Path("face-template.fct"), "enrolled template (relative paths: inside device.data_dir)"
+    )
+    key_file: Path = setting(
+        Path("face-template.key"), "template key file (relative: inside device.data_dir)"
+    )
+    key_credential: str = setting(
+        "", "systemd credential name holding the template key instead of key_file"
+    )
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One scheduled check-in: counts from ``opens`` until ``closes``; prompted at ``due``."""
+
+    due: datetime
+    opens: datetime
+    closes: datetime
+
+    def contains(self, when: datetime) -> bool:
+        """Whether a check-in at ``when`` satisfies this slot."""
+        return self.opens <= when < self.closes
+
+
+def parse_hhmm(text: str, where: str) -> time:
+    """A local ``HH:MM`` time; anything else is a ConfigError naming the setting."""
+    try:
+        hours, minutes = (int(part) for part in text.split(":"))
+        return time(hours, minutes)
+    except ValueError:
+        raise ConfigError(f"[checkin] {where} = {text!r} is not a time",
+                          'write it as "HH:MM", e.g. "09:30"') from None
+
+
+class Schedule:
+    """The slots of any local day under ``settings``; random draws come from ``rng``."""
+
+    def __init__(self, settings: CheckinSettings, rng: random.Random) -> None:
+        self.settings = settings
+        self._rng = rng
+        self._draws: dict[date, list[float]] = {}
+        try:
+            self.zone = ZoneInfo(settings.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"[checkin] timezone = {settings.timezone!r} is unknown",
+                              'use an IANA name such as "Europe/Zurich", or "UTC"') from None
+        self._times = sorted(parse_hhmm(t, "times") for t in settings.times)
+        self._start = parse_hhmm(settings.day_start, "day_start")
+        self._end = parse_hhmm(settings.day_end, "day_end")
+        if settings.mode == "windows" and (settings.per_day < 1 or self._end <= self._start):
+            raise ConfigError("[checkin] windows mode needs per_day >= 1 and day_start < day_end",
+                              "fix per_day, day_start or day_end")
+        if settings.grace_min <= 0 or settings.early_min < 0:
+            raise ConfigError("[checkin] grace_min must be > 0 and early_min >= 0",
+                              "set how long a check-in may be late (and early)")
+
+    def slots_on(self, day: date) -> list[Slot]:
+        """The slots whose due time falls on local ``day``, in order."""
+        if self.settings.mode == "times":
+            dues = [self._utc(day, t) for t in self._times]
+        elif self.settings.mode == "windows":
+            dues = self._window_dues(day)
+        else:
+            dues = []
+        early = timedelta(minutes=self.settings.early_min)
+        grace = timedelta(minutes=self.settings.grace_min)
+        return [Slot(due=d, opens=d - early, closes=d + grace) for d in dues]
+
+    def slots_around(self, now: datetime) -> list[Slot]:
+        """Slots of the local day before, of and after ``now``, in due order."""
+        today = now.astimezone(self.zone).date()
+        days = (today - timedelta(days=1), today, today + timedelta(days=1))
+        return sorted((s for d in days for s in self.slots_on(d)), key=lambda s: s.due)
+
+    def _window_dues(self, day: date) -> list[datetime]:
+        start, end = self._utc(day, self._start), self._utc(day, self._end)
+        width = (end - start) / self.settings.per_day
+        # The prompt lands early enough in its window that the grace period ends inside it.
+        room = max(width - timedelta(minutes=self.settings.grace_min), timedelta(0))
+        if day not in self._draws:
+            self._draws[day] = [self._rng.random() for _ in range(self.settings.per_day)]
+            for old in [d for d in self._draws if d < day - timedelta(days=2)]:
+                del self._draws[old]
+        dues = [start + i * width + room * draw for i, draw in enumerate(self._draws[day])]
+        return [due.replace(microsecond=0) for due in dues]
+
+    def _utc(self, day: date, at: time) -> datetime:
+        return datetime.combine(day, at, tzinfo=self.zone).astimezone(UTC)
+
+
+class ScheduleTracker:
+    """Which slots were prompted, satisfied and reported missed, from ``start`` on.
+
+    Slots that closed before ``start`` (the unit was off) are not reported: the boot record and
+    the gap in the records show that time already.
+    """
+
+    def __init__(self, schedule: Schedule, start: datetime) -> None:
+        self.schedule = schedule
+        self._start = start
+        self._done: set[datetime] = set()
+        self._prompted: set[datetime] = set()
+        self._reported: set[datetime] = set()
+
+    def checked_in(self, when: datetime) -> Slot | None:
+        """Note a check-in at ``when``; returns the slot it satisfied, if any."""
+        slot = next((s for s in self.schedule.slots_around(when) if s.contains(when)), None)
+        if slot is not None:
+            self._done.add(slot.due)
+        return slot
+
+    def prompt_due(self, now: datetime) -> Slot | None:
+        """The open, unsatisfied slot whose due time has come and was not prompted yet."""
+        for slot in self._live(now):
+            if slot.due <= now < slot.closes and slot.due not in self._prompted:
+                self._prompted.add(slot.due)
+                return slot
+        return None
+
+    def missed(self, now: datetime) -> list[Slot]:
+        """Slots that closed without a check-in since the last call (each reported once)."""
+        gone = [s for s in self._live(now) if s.closes <= now and s.closes > self._start]
+        self._reported.update(s.due for s in gone)
+        return gone
+
+    def next_wake(self, now: datetime) -> datetime | None:
+        """When something is next due: a prompt or a slot closing (None: nothing scheduled)."""
+        moments: Iterable[datetime] = (
+            moment
+            for slot in self._live(now)
+            for moment in (slot.due, slot.closes)
+            if moment > now
+        )
+        return min(moments, default=None)
+
+    def _live(self, now: datetime) -> list[Slot]:
+        return [
+            s for s in self.schedule.slots_around(now)
+            if s.due not in self._done and s.due not in self._reported
+        ]

@@ -1,0 +1,206 @@
+"""The check-in flow with a scripted camera and face engine, on a real SQLite store."""
+
+import logging
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from checkin_fakes import (
+    MATCH,
+    MODEL,
+    NO_MATCH,
+    FixedTemplates,
+    ScriptedCamera,
+    ScriptedEngine,
+    a_template,
+    opened_store,
+    unknown,
+)
+
+from firmware.core.clock import ManualClock
+from firmware.core.fix import Fix, FixType
+from firmware.core.record import Kind, Record
+from firmware.core.signature import unverified_record
+from firmware.core.verdict import Guidance, Outcome
+from firmware.errors import CameraError, StoreError, VerifyError
+from firmware.services.checkin import (
+    GUIDANCE_TEXT_EN,
+    OUTCOME_TEXT_EN,
+    CheckinService,
+    Receipt,
+    Trigger,
+)
+from firmware.services.recorder import Recorder, RecordPolicy
+from firmware.services.schedule import CheckinSettings
+from firmware.store.backends.sqlite import SqliteRecordStore
+
+START = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture()
+def clock() -> ManualClock:
+    return ManualClock(wall=START, mono=1000.0)
+
+
+@pytest.fixture()
+def store(tmp_path: Path, clock: ManualClock):
+    yield from opened_store(tmp_path, clock)
+
+
+class Harness:
+    """A service on scripted parts; remembers the waits and the guidance shown."""
+
+    def __init__(self, store: SqliteRecordStore, clock: ManualClock, camera: ScriptedCamera,
+                 engine: ScriptedEngine, templates: FixedTemplates | None = None,
+                 **settings: object) -> None:
+        self.store, self.camera, self.engine = store, camera, engine
+        self.recorder = Recorder(store, clock, RecordPolicy(fix_max_age_s=30))
+        self.templates = templates or FixedTemplates(a_template())
+        self.waits: list[float] = []
+        self.shown: list[tuple[str, str]] = []
+        self.service = CheckinService(
+            camera, engine, self.templates, self.recorder, store,
+            CheckinSettings(**settings),  # type: ignore[arg-type]
+            sleep=self.waits.append, clock=clock,
+            on_guidance=lambda code, text: self.shown.append((code, text)),
+        )
+
+    def run(self, trigger: Trigger = "manual") -> Receipt:
+        return self.service.run(trigger)
+
+    def records(self) -> list[Record]:
+        return [unverified_record(r.cose) for r in self.store.records()]
+
+    def checkins(self) -> list[Record]:
+        return [r for r in self.records() if r.kind is Kind.CHECKIN]
+
+
+def harness(store, clock, camera=(), engine=(), **kwargs) -> Harness:
+    return Harness(store, clock, ScriptedCamera(camera), ScriptedEngine(engine), **kwargs)
+
+
+def test_a_match_is_one_committed_record_and_its_receipt(store, clock) -> None:
+    h = harness(store, clock, engine=[MATCH], burst_frames=4, capture_timeout_s=2.5)
+    receipt = h.run("button")
+    (record,) = h.records()
+    assert record.kind is Kind.CHECKIN and record.seq == receipt.seq
+    assert record.body == {"verdict": "match", "score": 0.75, "quality": 0.93}
+    assert record.fix is None and record.gps_time is None  # no fix: absent, not invented
+    assert h.camera.bursts == [(4, 2.5)] and h.engine.calls == [4]
+    assert h.templates.asked == [MODEL]
+    assert receipt.as_dict() == {
+        "trigger": "button", "outcome": "match", "guidance": None,
+        "message": "Check-in recorded. Thank you.", "score": 0.75, "attempts": 1,
+        "seq": record.seq, "device_time": START.isoformat(), "with_fix": False,
+    }
+
+
+def test_fixable_guidance_is_retried_and_only_the_last_try_is_recorded(store, clock) -> None:
+    h = harness(store, clock, engine=[unknown(Guidance.TOO_DARK), unknown(Guidance.HEAD_TURNED),
+                                      MATCH], attempts=3, retry_delay_s=2.0)
+    receipt = h.run()
+    assert receipt.outcome is Outcome.MATCH and receipt.attempts == 3
+    assert h.shown == [("too_dark", GUIDANCE_TEXT_EN["too_dark"]),
+                       ("head_turned", GUIDANCE_TEXT_EN["head_turned"])]
+    assert h.waits == [2.0, 2.0]
+    assert [r.body["verdict"] for r in h.records()] == ["match"]
+
+
+def test_when_tries_run_out_the_unknown_is_recorded_with_its_guidance(store, clock) -> None:
+    h = harness(store, clock, engine=[unknown(Guidance.FACE_TOO_SMALL)] * 2, attempts=2)
+    receipt = h.run("scheduled")
+    assert (receipt.outcome, receipt.guidance, receipt.attempts) == (
+        Outcome.UNKNOWN, "face_too_small", 2)
+    assert receipt.message == (f"{OUTCOME_TEXT_EN[Outcome.UNKNOWN]} "
+                               "Hold the device closer to your face.")
+    assert h.checkins()[0].body == {"verdict": "unknown", "guidance": "face_too_small"}
+    assert len(h.shown) == 1  # told once between the two tries, the receipt tells the rest
+
+
+def test_no_match_is_recorded_for_review_without_retry_or_event(store, clock) -> None:
+    h = harness(store, clock, engine=[NO_MATCH, MATCH])
+    receipt = h.run()
+    assert receipt.outcome is Outcome.NO_MATCH and receipt.attempts == 1
+    assert receipt.message == "Check-in recorded for review."
+    assert [(r.kind, r.body["verdict"]) for r in h.records()] == [(Kind.CHECKIN, "no_match")]
+    assert h.checkins()[0].body["score"] == pytest.approx(1 - 0.8 / 1.2, abs=1e-4)
+
+
+@pytest.mark.parametrize(("fault", "said"), [
+    (CameraError("no frame in 5 s", "check the cable"), "no frame in 5 s (check the cable)"),
+    (0, "scripted camera returned an empty burst"),
+])
+def test_a_camera_fault_is_an_event_and_an_unknown_check_in(store, clock, fault, said) -> None:
+    h = harness(store, clock, camera=[fault], engine=[MATCH], attempts=3)
+    receipt = h.run()
+    assert (receipt.outcome, receipt.guidance, receipt.attempts) == (
+        Outcome.UNKNOWN, "camera_fault", 1)
+    event, checkin = h.records()
+    assert event.kind is Kind.EVENT and event.body["type"] == "camera_fault"
+    assert event.body["details"]["message"].startswith(said)
+    assert checkin.body == {"verdict": "unknown", "guidance": "camera_fault"}
+    assert h.engine.calls == [] and h.waits == []
+
+
+def test_nobody_enrolled_tells_the_technician_and_records_unknown(store, clock, caplog) -> None:
+    h = harness(store, clock, templates=FixedTemplates(None))
+    with caplog.at_level(logging.ERROR):
+        receipt = h.run()
+    assert (receipt.outcome, receipt.guidance, receipt.attempts) == (
+        Outcome.UNKNOWN, "not_enrolled", 0)
+    assert "fieldcheck-device face enroll" in caplog.text
+    assert h.camera.bursts == []
+    assert h.checkins()[0].body == {"verdict": "unknown", "guidance": "not_enrolled"}
+
+
+def test_an_unusable_template_or_engine_fault_is_recorded_not_raised(store, clock) -> None:
+    bad = FixedTemplates(VerifyError("template t.fct does not decrypt", "enrol again"))
+    assert harness(store, clock, templates=bad).run().guidance == "template_invalid"
+    broken = harness(store, clock, engine=[VerifyError("runner failed", "reinstall")])
+    assert broken.run().guidance == "face_engine_fault"
+    assert [r.body for r in broken.checkins()] == [
+        {"verdict": "unknown", "guidance": "template_invalid"},
+        {"verdict": "unknown", "guidance": "face_engine_fault"},
+    ]
+
+
+def test_the_latest_fresh_fix_is_attached_and_a_stale_one_is_not(store, clock) -> None:
+    h = harness(store, clock, engine=[MATCH, MATCH])
+    fix = Fix(utc=START - timedelta(seconds=1), time_key=0, latitude=47.37, longitude=8.54,
+              altitude_m=420.0, quality=1, fix_type=FixType.THREE_D, valid=True, hdop=0.9,
+              pdop=1.4, vdop=1.1, satellites_used=9, received_mono=clock.mono,
+              clock_offset_s=0.1)
+    h.recorder.on_fix(fix)
+    clock.advance(5)
+    assert h.run().with_fix
+    checkin = h.checkins()[-1]
+    assert checkin.fix is not None and checkin.fix.lat == 47.37 and checkin.fix.age_s == 5.0
+    assert checkin.gps_time == fix.utc
+    clock.advance(60)
+    assert not h.run().with_fix
+    assert h.checkins()[-1].fix is None
+
+
+def test_no_receipt_without_a_committed_record(store, clock) -> None:
+    h = harness(store, clock, engine=[MATCH])
+    store.stop()  # a store that cannot commit
+    with pytest.raises(StoreError):
+        h.run()
+
+
+def test_every_guidance_code_has_a_text() -> None:
+    assert {g.value for g in Guidance} <= set(GUIDANCE_TEXT_EN)
+    assert {"not_enrolled", "template_invalid", "face_engine_fault"} <= set(GUIDANCE_TEXT_EN)
+    assert set(OUTCOME_TEXT_EN) == set(Outcome)
+    assert all(text.endswith(".") and len(text) < 100 for text in GUIDANCE_TEXT_EN.values())
+
+
+def test_settings_from_a_config_table() -> None:
+    from firmware.core.settings import SettingsError, build
+
+    settings = build(CheckinSettings, {"mode": "times", "times": ["07:30"], "attempts": 2},
+                     "checkin")
+    assert replace(settings, attempts=3) == CheckinSettings(mode="times", times=("07:30",))
+    with pytest.raises(SettingsError, match="not one of"):
+        build(CheckinSettings, {"mode": "hourly"}, "checkin")

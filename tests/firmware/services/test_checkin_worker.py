@@ -1,0 +1,128 @@
+"""The check-in worker: scheduled prompts, button presses, missed windows, its thread."""
+
+import random
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from checkin_fakes import (
+    MATCH,
+    FixedTemplates,
+    ScriptedCamera,
+    ScriptedEngine,
+    a_template,
+    opened_store,
+)
+
+from firmware.core.clock import ManualClock
+from firmware.core.record import Kind
+from firmware.core.signature import unverified_record
+from firmware.core.supervisor_event import ButtonEvent, ButtonPress
+from firmware.services.checkin import CheckinService
+from firmware.services.checkin_worker import CheckinWorker, build_checkin, template_store_for
+from firmware.services.recorder import Recorder
+from firmware.services.schedule import CheckinSettings, Schedule, ScheduleTracker
+
+START = datetime(2026, 11, 24, 7, 0, tzinfo=UTC)
+SETTINGS = CheckinSettings(mode="times", times=("09:00", "13:00"), early_min=10, grace_min=15)
+
+
+@pytest.fixture()
+def clock() -> ManualClock:
+    return ManualClock(wall=START, mono=1000.0)
+
+
+@pytest.fixture()
+def store(tmp_path: Path, clock: ManualClock):
+    yield from opened_store(tmp_path, clock)
+
+
+def worker_for(store, clock, verdicts=(MATCH,) * 5, sleep=lambda s: None) -> CheckinWorker:
+    recorder = Recorder(store, clock)
+    camera, engine = ScriptedCamera([]), ScriptedEngine(list(verdicts))
+    service = CheckinService(camera, engine, FixedTemplates(a_template()), recorder, store,
+                             SETTINGS, sleep=sleep, clock=clock)
+    tracker = ScheduleTracker(Schedule(SETTINGS, random.Random(0)), clock.now())
+    return CheckinWorker(service, tracker, recorder, clock, parts=(camera, engine))
+
+
+def bodies(store) -> list[tuple[str, dict]]:
+    return [(r.kind.value, r.body) for r in map(unverified_record,
+                                                 (s.cose for s in store.records()))]
+
+
+def test_a_due_slot_runs_a_scheduled_check_in_once(store, clock) -> None:
+    worker = worker_for(store, clock)
+    assert worker.step(None) is None
+    assert worker.seconds_to_wait() == 60.0  # capped; 09:00 is two hours away
+    clock.advance(2 * 3600)
+    receipt = worker.step(None)
+    assert receipt is not None and receipt.trigger == "scheduled"
+    clock.advance(60)
+    assert worker.step(None) is None
+    clock.advance(20 * 60)  # past the slot's close: it was satisfied, nothing is missed
+    assert worker.step(None) is None
+    assert bodies(store) == [("checkin", {"verdict": "match", "score": 0.75, "quality": 0.93})]
+
+
+def test_a_window_without_check_in_becomes_one_missed_event(store, clock) -> None:
+    worker = worker_for(store, clock)
+    clock.advance(2 * 3600 + 15 * 60)  # 09:15: the 09:00 slot just closed, never prompted
+    worker.step(None)
+    clock.advance(60)
+    worker.step(None)
+    assert bodies(store) == [("event", {"type": "checkin_missed", "details": {
+        "due": "2026-11-24T09:00:00+00:00", "closed": "2026-11-24T09:15:00+00:00"}})]
+
+
+def test_a_button_press_checks_in_and_satisfies_the_open_slot(store, clock) -> None:
+    worker = worker_for(store, clock)
+    clock.advance(2 * 3600 - 5 * 60)  # 08:55, inside the early part of the 09:00 slot
+    press = ButtonEvent(received_at=clock.now(), press=ButtonPress.SHORT, duration_ms=120)
+    worker.on_supervisor(press)
+    worker.on_supervisor(press)  # a second press while one waits is not queued up
+    worker.on_supervisor(ButtonEvent(clock.now(), ButtonPress.LONG, 3000))
+    assert worker.request("manual") is False
+    receipt = worker.step(worker._requests.get_nowait())
+    assert receipt is not None and receipt.trigger == "button"
+    clock.advance(10 * 60)
+    assert worker.step(None) is None  # 09:05: no prompt, the slot is already satisfied
+    assert [kind for kind, _ in bodies(store)] == ["checkin"]
+
+
+def test_the_thread_serves_requests_and_stops_promptly(store, clock) -> None:
+    done = threading.Event()
+    worker = worker_for(store, clock)
+    original = worker.service.run
+
+    def run_and_signal(trigger):
+        receipt = original(trigger)
+        done.set()
+        return receipt
+
+    worker.service.run = run_and_signal  # type: ignore[method-assign]
+    worker.start()
+    try:
+        assert worker.alive
+        assert worker.request("manual")
+        assert done.wait(10)
+    finally:
+        worker.stop()
+    assert not worker.alive
+    assert [r.kind for r in map(unverified_record, (s.cose for s in store.records()))] == [
+        Kind.CHECKIN]
+
+
+def test_build_checkin_wires_the_encrypted_template_of_the_data_dir(store, clock, tmp_path):
+    settings = CheckinSettings(template_file=Path("face/t.fct"))
+    templates = template_store_for(settings, tmp_path, "fc-dev")
+    assert templates.path == tmp_path / "face" / "t.fct"
+    assert templates.keys.key_file == tmp_path / "face-template.key"
+    assert templates.keys.credential is None
+    worker = build_checkin(ScriptedCamera([]), ScriptedEngine([]), settings, data_dir=tmp_path,
+                           device_id=store.device_id, recorder=Recorder(store, clock),
+                           store=store, clock=clock)
+    receipt = worker.step("manual")  # nobody enrolled yet
+    assert receipt is not None and receipt.guidance == "not_enrolled"
+    assert worker.tracker.next_wake(clock.now() + timedelta(days=1)) is None  # mode off
