@@ -16,6 +16,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "firmware.cli.identity",
     "firmware.cli.records",
     "firmware.cli.face",
+    "firmware.cli.checkin",
 )
 
 

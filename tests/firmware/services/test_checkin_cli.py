@@ -1,0 +1,94 @@
+"""``fieldcheck-device checkin now`` after ``face enroll``, on real photos and a real store."""
+
+import importlib.util
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from firmware import cli
+from firmware.cli import checkin as checkin_cli
+from firmware.core.record import Kind
+from firmware.core.signature import unverified_record
+from firmware.errors import ConfigError
+from firmware.store.backends.sqlite import Config
+from firmware.store.identity import create_identity
+
+MODELS = Path(__file__).resolve().parents[3] / "models"
+
+
+@pytest.fixture(scope="module")
+def images() -> Path:
+    from host_tools import sample_faces
+
+    if not (MODELS / "manifest.json").is_file():
+        pytest.skip("models/manifest.json not present")
+    try:
+        return sample_faces.images_dir()
+    except FileNotFoundError as err:
+        pytest.skip(f"sample photos unavailable: {err}")
+
+
+def write_config(tmp_path: Path, camera: Path) -> Path:
+    path = tmp_path / "device.toml"
+    path.write_text(
+        f'[device]\ndata_dir = "{tmp_path / "data"}"\n'
+        f'[camera]\ntype = "replay"\nfolder = "{camera}"\n'
+        f'[face]\ntype = "tflite"\nmodels_dir = "{MODELS}"\n'
+        '[checkin]\nburst_frames = 1\nattempts = 1\n'
+    )
+    return path
+
+
+def test_enrol_then_check_in_prints_the_receipt_of_the_committed_record(
+        tmp_path, images, capsys) -> None:
+    data = tmp_path / "data"
+    identity = create_identity(data)
+    camera = tmp_path / "camera"
+    camera.mkdir()
+    shutil.copy(images / "obama3.jpg", camera / "a.jpg")
+    unit = ["--data-dir", str(data), "--models", str(MODELS)]
+    assert cli.main(["face", "enroll", str(images / "obama.jpg"), str(images / "obama2.jpg"),
+                     *unit]) == 0
+    assert (data / "face-template.fct").is_file() and (data / "face-template.key").is_file()
+    capsys.readouterr()
+    config = write_config(tmp_path, camera)
+    assert cli.main(["checkin", "now", "--config", str(config), "--json"]) == 0
+    receipt = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert receipt["outcome"] == "match" and receipt["trigger"] == "manual"
+    assert receipt["with_fix"] is False and receipt["attempts"] == 1
+
+    store = checkin_cli.load(config).device.store.module.create(
+        Config(), data_dir=data, identity=identity, clock=checkin_cli.SystemClock())
+    store.start()
+    try:
+        (record,) = [unverified_record(r.cose) for r in store.records()]
+    finally:
+        store.stop()
+    assert record.kind is Kind.CHECKIN and record.seq == receipt["seq"]
+    assert record.body["verdict"] == "match" and record.fix is None
+
+
+def test_check_in_before_enrolment_records_unknown_and_says_so(tmp_path, images, capsys):
+    create_identity(tmp_path / "data")
+    config = write_config(tmp_path, images)
+    assert cli.main(["checkin", "now", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "no enrolled face" in out and "guidance: not_enrolled" in out
+
+
+def test_config_errors_name_the_section(tmp_path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[camera]\ntype = "webcam"\n')
+    with pytest.raises(ConfigError, match=r"\[camera\] type = 'webcam' is not a known backend"):
+        checkin_cli.load(bad)
+    if importlib.util.find_spec("picamera2") is None:  # the default backend is a real unit's
+        bad.write_text('[camera]\nfolder = "x"\n')
+        with pytest.raises(ConfigError, match="needs picamera2, which is not installed"):
+            checkin_cli.load(bad)
+    bad.write_text('[camera]\ntype = "replay"\n[checkin]\nattempts = "three"\n')
+    with pytest.raises(ConfigError, match="checkin.attempts: expected a whole number"):
+        checkin_cli.load(bad)
+    with pytest.raises(ConfigError, match="not found"):
+        checkin_cli.load(tmp_path / "missing.toml")
