@@ -120,7 +120,7 @@ def check_signature(
 
 def consume_nonce(tx: Tx, request: SignedRequest, now_s: int) -> None:
     """Record the nonce inside the ingest transaction; a second use is a replay."""
-    tx.purge_nonces(now_s)
+    tx.purge_nonces(request.device_id, now_s)
     # A nonce must be remembered only while its timestamp could still pass the freshness check.
     if not tx.use_nonce(request.device_id, request.nonce, request.timestamp + MAX_SKEW_S):
         raise Refusal(

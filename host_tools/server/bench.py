@@ -9,6 +9,7 @@ import os
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from firmware.core.clock import SystemClock
 from firmware.core.record import ZERO_HASH, FixSummary, Kind, Record
 from firmware.core.signature import device_id_for, public_key_bytes, record_hash, sign_record
 from host_tools.server import registry
-from host_tools.server.db import Database, open_sqlite
+from host_tools.server.db import Database, open_database, open_sqlite
 from host_tools.server.ingest import CBOR, RECORDS_PATH, IngestService
 
 BATCH = 256  # the device's default batch (firmware.services.sync_loop.SyncPolicy)
@@ -83,12 +84,18 @@ def ed25519_verify_per_s(rounds: int = 2000) -> float:
     return rounds / (time.perf_counter() - began)
 
 
-def _fresh_server(directory: Path, key: Ed25519PrivateKey) -> Database:
-    db = open_sqlite(directory / "bench.db")
-    db.create_schema()
-    public = public_key_bytes(key)
-    registry.register(db, device_id_for(public), public.hex(), "bench", 0)
-    return db
+@contextmanager
+def _bench_db(database: str | None, key: Ed25519PrivateKey) -> Iterator[Database]:
+    """The given database (URL), else a fresh temporary SQLite file; ``key``'s unit registered."""
+    with tempfile.TemporaryDirectory() as temp:
+        if database is None:
+            db = open_sqlite(Path(temp) / "bench.db")
+        else:
+            db = open_database(database)
+        db.create_schema()
+        public = public_key_bytes(key)
+        registry.register(db, device_id_for(public), public.hex(), "bench", 0)
+        yield db
 
 
 def _batches(chain: list[bytes]) -> Iterator[bytes]:
@@ -96,10 +103,10 @@ def _batches(chain: list[bytes]) -> Iterator[bytes]:
         yield cbor2.dumps(chain[start : start + BATCH])
 
 
-def ingest_per_s(key: Ed25519PrivateKey, chain: list[bytes]) -> float:
+def ingest_per_s(key: Ed25519PrivateKey, chain: list[bytes], database: str | None = None) -> float:
     """Records verified, chain-checked and durably committed per second (service, no HTTP)."""
-    with tempfile.TemporaryDirectory() as temp:
-        service = IngestService(_fresh_server(Path(temp), key), SystemClock())
+    with _bench_db(database, key) as db:
+        service = IngestService(db, SystemClock())
         began = time.perf_counter()
         for body in _batches(chain):
             headers = headers_for(key, body, datetime.now(UTC))
@@ -108,42 +115,48 @@ def ingest_per_s(key: Ed25519PrivateKey, chain: list[bytes]) -> float:
         return len(chain) / (time.perf_counter() - began)
 
 
-def drain_seconds(key: Ed25519PrivateKey, chain: list[bytes]) -> float:
+def drain_seconds(key: Ed25519PrivateKey, chain: list[bytes], database: str | None = None) -> float:
     """Seconds to drain a backlog over HTTP (in-process ASGI), batch by batch from the ack."""
     from fastapi.testclient import TestClient
 
     from host_tools.server.app import create_app
 
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request otherwise
-    with tempfile.TemporaryDirectory() as temp:
-        app = create_app(IngestService(_fresh_server(Path(temp), key), SystemClock()))
-        with TestClient(app) as client:
-            began = time.perf_counter()
-            acked = -1
-            while acked < len(chain) - 1:
-                body = cbor2.dumps(chain[acked + 1 : acked + 1 + BATCH])
-                answer = client.post(
-                    RECORDS_PATH, content=body, headers=headers_for(key, body, datetime.now(UTC))
-                )
-                acked = answer.json()["acked_seq"]
-            return time.perf_counter() - began
+    with (
+        _bench_db(database, key) as db,
+        TestClient(create_app(IngestService(db, SystemClock()))) as client,
+    ):
+        began = time.perf_counter()
+        acked = -1
+        while acked < len(chain) - 1:
+            body = cbor2.dumps(chain[acked + 1 : acked + 1 + BATCH])
+            answer = client.post(
+                RECORDS_PATH, content=body, headers=headers_for(key, body, datetime.now(UTC))
+            )
+            acked = answer.json()["acked_seq"]
+        return time.perf_counter() - began
 
 
-def run_all(records: int, backlog: int) -> dict[str, Any]:
-    """Every server figure, one run each."""
-    key = Ed25519PrivateKey.generate()
+def run_all(records: int, backlog: int, database: str | None = None) -> dict[str, Any]:
+    """Every server figure, one run each; on ``database`` (a URL) if given, else temporary SQLite.
+
+    Ingest and drain use two bench units, so both start from an empty chain in a shared database.
+    """
+    keys = [Ed25519PrivateKey.generate() for _ in range(2)]
     began = time.perf_counter()
-    chain = signed_chain(key, max(records, backlog))
-    sign_rate = len(chain) / (time.perf_counter() - began)
+    ingest_chain, drain_chain = signed_chain(keys[0], records), signed_chain(keys[1], backlog)
+    sign_rate = (records + backlog) / (time.perf_counter() - began)
     anchor = ed25519_verify_per_s()
-    ingest = ingest_per_s(key, chain[:records])
+    ingest = ingest_per_s(keys[0], ingest_chain, database)
+    chain = ingest_chain + drain_chain
     return {
+        "database": "sqlite" if database is None else open_database(database).dialect.name,
         "ed25519_verify_per_s_one_core": round(anchor),
         "server_ingest_records_per_s": round(ingest),
         "server_ingest_vs_verify_anchor": round(ingest / anchor, 3),
         "ingest_records": records,
         "backlog_records": backlog,
-        "backlog_drain_s": round(drain_seconds(key, chain[:backlog]), 3),
+        "backlog_drain_s": round(drain_seconds(keys[1], drain_chain, database), 3),
         "batch_records": BATCH,
         "bytes_per_record_cose": round(sum(map(len, chain)) / len(chain), 1),
         "bench_chain_signed_per_s": round(sign_rate),

@@ -11,10 +11,11 @@ from pathlib import Path
 from firmware.core.clock import SystemClock
 from firmware.core.record import to_ms
 from host_tools.server import export, registry, tls
-from host_tools.server.db import Database, open_sqlite
+from host_tools.server.db import Database, open_database, open_sqlite
 
 DB_FILE = "fieldcheck.db"
 DEFAULT_DIR = Path(os.environ.get("FIELDCHECK_SERVER_DIR", "fieldcheck-server"))
+DATABASE_ENV = "FIELDCHECK_DATABASE_URL"
 
 
 def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -37,6 +38,17 @@ def _dir_arg(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_DIR,
         help="server directory: key, certificate, database (default $FIELDCHECK_SERVER_DIR "
         "or ./fieldcheck-server)",
+    )
+    _database_arg(parser)
+
+
+def _database_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--database",
+        default=os.environ.get(DATABASE_ENV) or None,
+        metavar="URL",
+        help=f"postgresql://USER@HOST:PORT/DBNAME for a fleet (default ${DATABASE_ENV}, else "
+        f"the SQLite file {DB_FILE} in the server directory)",
     )
 
 
@@ -63,6 +75,13 @@ def _server(parser: argparse.ArgumentParser) -> None:
     bench = sub.add_parser("bench", help="ingest and drain benchmarks, as JSON")
     bench.add_argument("--records", type=int, default=2000, help="records per ingest run")
     bench.add_argument("--backlog", type=int, default=10_000, help="backlog to drain")
+    bench.add_argument(
+        "--database",
+        default=None,
+        metavar="URL",
+        help="bench on this database (default: a temporary SQLite file); bench units are "
+        "registered there and their records stay, so give a scratch database",
+    )
     bench.set_defaults(func=_server_bench)
 
 
@@ -97,12 +116,19 @@ def _records(parser: argparse.ArgumentParser) -> None:
     out.set_defaults(func=_records_export)
 
 
-def open_db(directory: Path) -> Database:
-    """The server database in ``directory``; refuses a directory `server init` has not made."""
+def open_db(directory: Path, database: str | None = None) -> Database:
+    """The server database: ``database`` if given, else the SQLite file in ``directory``
+    (refusing a directory `server init` has not made)."""
+    if database is not None:
+        return open_database(database)
     path = directory / DB_FILE
     if not path.exists():
         raise ValueError(f"no database at {path}: run `fieldcheck server init --dir {directory}`")
     return open_sqlite(path)
+
+
+def _db(args: argparse.Namespace) -> Database:
+    return open_db(args.dir, args.database)
 
 
 def _now_ms() -> int:
@@ -112,7 +138,10 @@ def _now_ms() -> int:
 def _server_init(args: argparse.Namespace) -> int:
     names = tuple(args.name or ("127.0.0.1", "localhost"))
     fingerprint = tls.generate(args.dir, names, datetime.now(UTC))
-    open_sqlite(args.dir / DB_FILE).create_schema()
+    if args.database is None:
+        open_sqlite(args.dir / DB_FILE).create_schema()
+    else:
+        open_database(args.database).create_schema()
     print(f"server directory: {args.dir}")
     print(f"certificate:      {args.dir / tls.CERT_FILE} (copy to each unit)")
     print(f"fingerprint:      {fingerprint}")
@@ -126,7 +155,7 @@ def _server_run(args: argparse.Namespace) -> int:
     from host_tools.server.app import create_app
     from host_tools.server.ingest import IngestService
 
-    db = open_db(args.dir)
+    db = _db(args)
     db.create_schema()
     app = create_app(IngestService(db, SystemClock()))
     sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
@@ -166,31 +195,31 @@ def _server_openapi(args: argparse.Namespace) -> int:
 def _server_bench(args: argparse.Namespace) -> int:
     from host_tools.server.bench import run_all
 
-    print(json.dumps(run_all(args.records, args.backlog), indent=2))
+    print(json.dumps(run_all(args.records, args.backlog, args.database), indent=2))
     return 0
 
 
 def _device_register(args: argparse.Namespace) -> int:
-    row = registry.register(open_db(args.dir), args.id, args.public_key, args.label, _now_ms())
+    row = registry.register(_db(args), args.id, args.public_key, args.label, _now_ms())
     print(f"registered {row.device_id} {row.label}".rstrip())
     return 0
 
 
 def _device_list(args: argparse.Namespace) -> int:
-    for row in registry.devices(open_db(args.dir)):
+    for row in registry.devices(_db(args)):
         state = "revoked" if row.revoked_at is not None else "active"
         print(f"{row.device_id}  {state:7}  {row.public_key.hex()}  {row.label}".rstrip())
     return 0
 
 
 def _device_revoke(args: argparse.Namespace) -> int:
-    registry.revoke(open_db(args.dir), args.id, _now_ms())
+    registry.revoke(_db(args), args.id, _now_ms())
     print(f"revoked {args.id}")
     return 0
 
 
 def _records_list(args: argparse.Namespace) -> int:
-    for row in export.rows(open_db(args.dir), args.device):
+    for row in export.rows(_db(args), args.device):
         kind = row.record.kind.value if row.record is not None else "-"
         when = row.record.device_time.isoformat() if row.record is not None else "-"
         seq = "-" if row.seq is None else str(row.seq)
@@ -199,7 +228,7 @@ def _records_list(args: argparse.Namespace) -> int:
 
 
 def _records_export(args: argparse.Namespace) -> int:
-    data = export.FORMATS[args.format](export.rows(open_db(args.dir), args.device))
+    data = export.FORMATS[args.format](export.rows(_db(args), args.device))
     if isinstance(data, bytes):
         if args.out is None:
             raise ValueError("--format cose writes binary: give --out FILE")
@@ -212,7 +241,7 @@ def _records_export(args: argparse.Namespace) -> int:
 
 
 def _alerts_list(args: argparse.Namespace) -> int:
-    with open_db(args.dir).read() as tx:
+    with _db(args).read() as tx:
         alerts = tx.alerts(args.limit)
     for alert in alerts:
         when = datetime.fromtimestamp(alert.created_at / 1000, UTC).isoformat(timespec="seconds")

@@ -5,11 +5,29 @@ place (sqlite3 takes ``:name`` as is, psycopg 3 wants ``%(name)s``). Column type
 (``BLOB``/``BYTEA``, the identity column) are filled into the DDL from the dialect. Everything else
 is plain SQL both engines run: ``ON CONFLICT ... DO NOTHING``, ``RETURNING``, no engine functions.
 Times are integer milliseconds since the Unix epoch (UTC).
+
+Concurrency. Ingest nodes share nothing but the database, so two of them may handle requests of
+one device at the same moment. A write transaction decides against the stored head, so writers
+of one device must be serialised:
+
+* SQLite: ``BEGIN IMMEDIATE`` takes the database's single write lock at once (every writer waits).
+* PostgreSQL: ``READ COMMITTED`` plus ``SELECT ... FOR UPDATE`` on the device's row in
+  ``devices``, taken first in the transaction. Writers of one device queue on that row lock;
+  writers of different devices run in parallel. Under READ COMMITTED every later statement sees
+  what the previous lock holder committed, so the head read after the lock is current and the
+  chain check holds. This was chosen over SERIALIZABLE with retry because a batch costs
+  signature verification and hundreds of inserts: a conflict would throw that work away and
+  retry, and two nodes draining one device's backlog would conflict on nearly every batch; a
+  row lock makes the loser wait instead. (REPEATABLE READ would be wrong here: its snapshot is
+  taken before the lock is granted, so it would read a stale head.) The unique key on
+  (device_id, seq) stays as the last line of defence: no code path can store a second record
+  for one sequence number.
 """
 
+import functools
 import re
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,12 +46,20 @@ class Dialect:
     identity: str
     begin_write: str
     lock_device: str | None
+    #: Serialises schema creation across processes where ``begin_write`` does not already.
+    lock_schema: str | None
 
     def convert(self, sql: str) -> str:
         """Rewrite ``:name`` parameters into this driver's parameter style."""
         if self.name == "sqlite":
             return sql
-        return _PARAM.sub(r"%(\1)s", sql)
+        return _to_pyformat(sql)
+
+
+@functools.cache
+def _to_pyformat(sql: str) -> str:
+    # Cached: the statements are a fixed set, and ingest runs some of them per record.
+    return _PARAM.sub(r"%(\1)s", sql)
 
 
 SQLITE = Dialect(
@@ -43,14 +69,18 @@ SQLITE = Dialect(
     # IMMEDIATE takes the write lock at once, serialising ingest across workers and processes.
     begin_write="BEGIN IMMEDIATE",
     lock_device=None,
+    lock_schema=None,
 )
 POSTGRES = Dialect(
     name="postgres",
     blob="BYTEA",
     identity="BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
-    begin_write="BEGIN",
+    # Stated, not left to the server default: the device lock relies on READ COMMITTED (above).
+    begin_write="BEGIN ISOLATION LEVEL READ COMMITTED",
     # Row lock per device: concurrent ingest nodes serialise per device, not globally.
     lock_device="SELECT device_id FROM devices WHERE device_id = :device_id FOR UPDATE",
+    # Two nodes starting at once would race in CREATE TABLE IF NOT EXISTS (a catalog conflict).
+    lock_schema="SELECT pg_advisory_xact_lock(4242001)",
 )
 
 DDL = (
@@ -107,7 +137,9 @@ SQL = {
     "ORDER BY id DESC LIMIT :limit",
     "nonce_insert": "INSERT INTO nonces (device_id, nonce, expires_at) "
     "VALUES (:device_id, :nonce, :expires_at) ON CONFLICT (device_id, nonce) DO NOTHING",
-    "nonce_purge": "DELETE FROM nonces WHERE expires_at < :now",
+    # Per device, under the device lock: a global purge would make writers of different devices
+    # wait on (and possibly deadlock over) each other's expired rows.
+    "nonce_purge": "DELETE FROM nonces WHERE device_id = :device_id AND expires_at < :now",
 }
 
 
@@ -204,9 +236,13 @@ class Tx:
         row = self._run("record_get", {"device_id": device_id, "seq": seq}).fetchone()
         return bytes(row[0]) if row else None
 
-    def insert_record(self, **values: Any) -> None:
-        """Store one verified, chained record (the primary key refuses a second copy)."""
-        self._run("record_insert", values)
+    def insert_records(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Store verified, chained records in one go (the primary key refuses a second copy).
+
+        One ``executemany``: psycopg pipelines it into a single round trip to the server."""
+        if rows:
+            cursor = self._connection.cursor()
+            cursor.executemany(self._dialect.convert(SQL["record_insert"]), [dict(r) for r in rows])
 
     def records(self, device_id: str, from_seq: int, limit: int) -> list[tuple[int, bytes, int]]:
         """(seq, cose, received_at) of stored records from ``from_seq``, in order."""
@@ -240,9 +276,9 @@ class Tx:
         params = {"device_id": device_id, "nonce": nonce, "expires_at": expires_at}
         return bool(self._run("nonce_insert", params).rowcount == 1)
 
-    def purge_nonces(self, now: int) -> None:
-        """Forget nonces whose timestamps could no longer pass the freshness check."""
-        self._run("nonce_purge", {"now": now})
+    def purge_nonces(self, device_id: str, now: int) -> None:
+        """Forget a device's nonces whose timestamps could no longer pass the freshness check."""
+        self._run("nonce_purge", {"device_id": device_id, "now": now})
 
 
 def _device(row: Any) -> DeviceRow:
@@ -283,6 +319,8 @@ class Database:
     def create_schema(self) -> None:
         """Create the tables if missing (idempotent)."""
         with self.write() as tx:
+            if self.dialect.lock_schema is not None:
+                tx.execute_ddl(self.dialect.lock_schema)
             for statement in DDL:
                 tx.execute_ddl(
                     statement.format(blob=self.dialect.blob, identity=self.dialect.identity)
@@ -302,3 +340,54 @@ def open_sqlite(path: Path) -> Database:
         return connection
 
     return Database(connect, SQLITE)
+
+
+SQLITE_URL = "sqlite:///"
+POSTGRES_URLS = ("postgresql://", "postgres://")
+
+
+class DatabaseUnavailable(OSError):
+    """The database cannot be reached; the message says where and what to check."""
+
+
+def open_database(url: str) -> Database:
+    """The database a URL names: ``postgresql://user@host:port/name`` or ``sqlite:///path``
+    (a relative path; ``sqlite:////abs/path`` for an absolute one)."""
+    if url.startswith(POSTGRES_URLS):
+        return open_postgres(url)
+    if url.startswith(SQLITE_URL) and len(url) > len(SQLITE_URL):
+        return open_sqlite(Path(url[len(SQLITE_URL) :]))
+    raise ValueError(
+        f"unsupported database URL {url.split('://')[0]}://...: use "
+        "postgresql://USER@HOST:PORT/DBNAME or sqlite:///PATH"
+    )
+
+
+def open_postgres(url: str) -> Database:
+    """PostgreSQL for a fleet: a connection per unit of work, so any number of stateless ingest
+    nodes can share one database (concurrency: see the module docstring)."""
+    try:
+        import psycopg  # optional: only a PostgreSQL deployment needs the driver
+        from psycopg.conninfo import conninfo_to_dict
+    except ImportError as err:
+        raise ValueError(
+            "a postgresql:// database needs psycopg: pip install 'fieldcheck[postgres]'"
+        ) from err
+    try:
+        parts = conninfo_to_dict(url)
+    except psycopg.ProgrammingError as err:
+        raise ValueError(f"unreadable PostgreSQL URL: {err}") from err
+    # Named in errors without the password.
+    where = f"{parts.get('host', 'localhost')}:{parts.get('port', 5432)}/{parts.get('dbname', '')}"
+
+    def connect() -> Any:
+        try:
+            # autocommit: this module issues BEGIN/COMMIT itself, as it does for SQLite.
+            return psycopg.connect(url, autocommit=True, connect_timeout=10)
+        except psycopg.OperationalError as err:
+            raise DatabaseUnavailable(
+                f"cannot connect to PostgreSQL at {where}: {str(err).strip()}; check the "
+                "database URL, that the server is running and that it accepts this user"
+            ) from err
+
+    return Database(connect, POSTGRES)

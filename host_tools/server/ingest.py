@@ -8,6 +8,7 @@ import hashlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import cbor2
 
@@ -135,14 +136,16 @@ def commit_batch(
     head = tx.head(device_id)
     head_seq, head_hash = head if head is not None else (-1, ZERO_HASH)
     result = BatchResult(acked_seq=None)
+    # Accepted records are written together at the end (one round trip); until then this batch's
+    # own records are looked up here.
+    accepted: dict[int, tuple[Record, bytes]] = {}
     for item in checked:
-        rejection = item.rejected or _place(tx, device_id, item, head_seq, head_hash)
+        rejection = item.rejected or _place(tx, device_id, item, head_seq, head_hash, accepted)
         if rejection is None and item.record is not None and item.record.seq <= head_seq:
             result.duplicates += 1
         elif rejection is None and item.record is not None:
-            _store(tx, item.record, item.cose, now, source)
+            accepted[item.record.seq] = (item.record, item.cose)
             head_seq, head_hash = item.record.seq, record_hash(item.cose)
-            result.accepted += 1
         if rejection is not None:
             result.rejected.append(rejection)
             keep_evidence(
@@ -156,19 +159,26 @@ def commit_batch(
                 now,
                 source,
             )
+    tx.insert_records([_row(record, cose, now, source) for record, cose in accepted.values()])
+    result.accepted = len(accepted)
     result.acked_seq = head_seq if head_seq >= 0 else None
     return result
 
 
 def _place(
-    tx: Tx, device_id: str, item: Checked, head_seq: int, head_hash: bytes
+    tx: Tx,
+    device_id: str,
+    item: Checked,
+    head_seq: int,
+    head_hash: bytes,
+    accepted: Mapping[int, tuple[Record, bytes]],
 ) -> Rejected | None:
     """None if the record is a duplicate or the next link; otherwise why it does not fit."""
     record = item.record
     assert record is not None
     seq = record.seq
     if seq <= head_seq:
-        stored = tx.record_cose(device_id, seq)
+        stored = accepted[seq][1] if seq in accepted else tx.record_cose(device_id, seq)
         if stored == item.cose:
             return None
         return Rejected(seq, "fork", f"seq {seq} is already stored with different bytes")
@@ -188,18 +198,19 @@ def _place(
     return None
 
 
-def _store(tx: Tx, record: Record, cose: bytes, now: int, source: str) -> None:
-    tx.insert_record(
-        device_id=record.device_id,
-        seq=record.seq,
-        cose=cose,
-        record_hash=record_hash(cose),
-        prev_hash=record.prev_hash,
-        kind=record.kind.value,
-        device_time=to_ms(record.device_time),
-        now=now,
-        source=source,
-    )
+def _row(record: Record, cose: bytes, now: int, source: str) -> dict[str, Any]:
+    """The stored row of one accepted record."""
+    return {
+        "device_id": record.device_id,
+        "seq": record.seq,
+        "cose": cose,
+        "record_hash": record_hash(cose),
+        "prev_hash": record.prev_hash,
+        "kind": record.kind.value,
+        "device_time": to_ms(record.device_time),
+        "now": now,
+        "source": source,
+    }
 
 
 class IngestService:

@@ -30,8 +30,9 @@ def fieldcheck(*args: str) -> str:
 class ServerProcess:
     """`fieldcheck server run` on 127.0.0.1; a restart keeps the first port."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *extra: str) -> None:
         self.directory = directory
+        self.extra = extra  # further `server run` options, e.g. ("--database", url)
         self.port = 0
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -51,6 +52,7 @@ class ServerProcess:
                 str(self.port),
                 "--port-file",
                 str(port_file),
+                *self.extra,
             ],
             cwd=REPO,
             stdout=subprocess.DEVNULL,

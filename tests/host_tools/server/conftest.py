@@ -1,4 +1,9 @@
-"""Fixtures for the ingest server tests: an in-process app on a temporary SQLite database."""
+"""Fixtures for the ingest server tests: an in-process app on each database backend.
+
+Every test that uses ``db`` runs twice: on a temporary SQLite file and on a schema of its own in
+a throwaway PostgreSQL cluster (started once per session; skipped with the reason where it cannot
+run, e.g. without the PostgreSQL binaries).
+"""
 
 import sys
 from collections.abc import Iterator
@@ -13,11 +18,12 @@ sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[2] / "firmware" / "sync"))
 
 from devicesim import SimDevice  # noqa: E402
+from pgcluster import PgCluster, unavailable  # noqa: E402
 from serverkit import LIMITS  # noqa: E402
 
 from host_tools.server import registry  # noqa: E402
 from host_tools.server.app import create_app  # noqa: E402
-from host_tools.server.db import Database, open_sqlite  # noqa: E402
+from host_tools.server.db import Database, open_database  # noqa: E402
 from host_tools.server.ingest import IngestService  # noqa: E402
 
 
@@ -26,9 +32,32 @@ def clock() -> ManualClock:
     return ManualClock()
 
 
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PgCluster]:
+    """A PostgreSQL cluster for the whole session, stopped and deleted at the end."""
+    reason = unavailable()
+    if reason is not None:
+        pytest.skip(f"PostgreSQL tests skipped: {reason}")
+    cluster = PgCluster()
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database of each backend, as the URL `fieldcheck server run --database` takes."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'server.db'}"
+    cluster: PgCluster = request.getfixturevalue("postgres")
+    return cluster.fresh_schema_url()
+
+
 @pytest.fixture
-def db(tmp_path: Path) -> Database:
-    database = open_sqlite(tmp_path / "server.db")
+def db(db_url: str) -> Database:
+    database = open_database(db_url)
     database.create_schema()
     return database
 

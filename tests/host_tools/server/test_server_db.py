@@ -1,8 +1,7 @@
-"""The data layer: portable SQL, concurrent writers, nonce expiry."""
+"""The data layer: portable SQL, concurrent writers, nonce expiry (on SQLite and PostgreSQL)."""
 
 import re
 import threading
-from pathlib import Path
 
 import cbor2
 from devicesim import SimDevice
@@ -10,7 +9,7 @@ from serverkit import auth_headers, stored
 
 from firmware.core.clock import ManualClock
 from host_tools.server import registry
-from host_tools.server.db import DDL, POSTGRES, SQL, SQLITE, Database, open_sqlite
+from host_tools.server.db import DDL, POSTGRES, SQL, SQLITE, Database, open_database
 from host_tools.server.ingest import IngestService
 
 
@@ -35,17 +34,18 @@ def test_nonces_expire_after_the_freshness_window(db: Database) -> None:
     with db.write() as tx:
         assert tx.use_nonce("fc-x", "n1", expires_at=100)
         assert not tx.use_nonce("fc-x", "n1", expires_at=100)
-        tx.purge_nonces(now=101)
+        assert tx.use_nonce("fc-y", "n1", expires_at=100)
+        tx.purge_nonces("fc-x", now=101)
         assert tx.use_nonce("fc-x", "n1", expires_at=500)
+        # Each device's nonces are purged under its own lock, never another device's.
+        assert not tx.use_nonce("fc-y", "n1", expires_at=500)
 
 
-def test_concurrent_ingest_nodes_store_each_record_once(tmp_path: Path) -> None:
+def test_concurrent_ingest_nodes_store_each_record_once(db: Database, db_url: str) -> None:
     """Two stateless handlers on one database, racing with the same batches."""
-    path = tmp_path / "shared.db"
-    open_sqlite(path).create_schema()
     sim, clock = SimDevice(), ManualClock()
-    registry.register(open_sqlite(path), sim.device_id, sim.public_key.hex(), "", 0)
-    nodes = [IngestService(open_sqlite(path), clock) for _ in range(2)]
+    registry.register(db, sim.device_id, sim.public_key.hex(), "", 0)
+    nodes = [IngestService(open_database(db_url), clock) for _ in range(2)]
     chain = sim.extend(120)
     errors: list[BaseException] = []
 
@@ -64,4 +64,4 @@ def test_concurrent_ingest_nodes_store_each_record_once(tmp_path: Path) -> None:
     for thread in threads:
         thread.join()
     assert errors == []
-    assert stored(open_sqlite(path), sim) == chain
+    assert stored(open_database(db_url), sim) == chain

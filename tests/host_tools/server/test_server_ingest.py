@@ -131,3 +131,16 @@ def test_same_evidence_twice_raises_one_alert(
     post(client, device, [chain[2]], clock)
     with db.read() as tx:
         assert [a.code for a in tx.alerts(10)] == ["gap"]
+
+
+def test_repeats_and_rivals_within_one_batch(
+    client: TestClient, device: SimDevice, clock: ManualClock, db: Database
+) -> None:
+    """Records accepted earlier in the same batch count as stored for the later items."""
+    chain = device.extend(2)
+    rival = device.sign(device.record(1, record_hash(chain[0]), body={"interval": 7}))
+    answer = post(client, device, [chain[0], chain[0], chain[1], rival], clock).json()
+    assert (answer["acked_seq"], answer["accepted"], answer["duplicates"]) == (1, 2, 1)
+    assert [(r["seq"], r["code"]) for r in answer["rejected"]] == [(1, "fork")]
+    assert stored(db, device) == chain
+    assert evidence(db, device) == ["fork"]
