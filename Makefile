@@ -6,7 +6,7 @@ EXTRAS ?= device,host,test
 comma := ,
 STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 
-.PHONY: demo test lint bench lock clean help models
+.PHONY: demo test lint bench lock clean help models bench-models
 
 help:
 	@echo "make demo   - bench demo: simulated GPS on a pty -> device daemon (embedded defaults)"
@@ -14,6 +14,7 @@ help:
 	@echo "make bench  - benchmarks, printed as a table with ratios against the issue baselines"
 	@echo "make lock   - re-resolve and pin requirements/constraints.txt"
 	@echo "make models - rebuild models/ (detector, int8 embedder, manifest) in .venv-build"
+	@echo "make bench-models - float32 embedder twin in .cache/models/ for face bench (not shipped)"
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -52,6 +53,17 @@ models:
 	$(BUILD_VENV)/bin/python -m pip install --quiet -c models/build-constraints.txt -e ".[build]"
 	$(BUILD_VENV)/bin/python -m models.fetch_detector
 	TF_CPP_MIN_LOG_LEVEL=2 $(BUILD_VENV)/bin/python -m models.build_embedder
+
+# Float32 twin of the embedder, only for `fieldcheck-device face bench` (int8 vs float): written to
+# the build cache, never to models/ or a device. `make models` writes it too.
+FLOAT_EMBEDDER := .cache/models/face_embedder_float32.tflite
+bench-models: $(FLOAT_EMBEDDER)
+$(FLOAT_EMBEDDER): models/build_float.py models/tf_network.py models/resnet.py models/dlib_reader.py
+	test -x $(BUILD_VENV)/bin/python || $(PYTHON) -m venv $(BUILD_VENV)
+	@$(BUILD_VENV)/bin/python -c "import tensorflow, dlib, ai_edge_litert" 2>/dev/null || { \
+	  echo "installing TensorFlow into $(BUILD_VENV): minutes the first time"; \
+	  $(BUILD_VENV)/bin/python -m pip install -c models/build-constraints.txt -e ".[build]"; }
+	TF_CPP_MIN_LOG_LEVEL=2 $(BUILD_VENV)/bin/python -m models.build_float
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

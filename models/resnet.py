@@ -6,7 +6,7 @@ blocks ``con, affine, relu, con, affine, [avg_pool], add_prev, relu`` where the 
 marks a down-sampling block whose shortcut is the block input pooled 2x2/2, then a global average
 and a bias-free fc(128). Every affine (frozen batch norm) follows a con and is folded into it.
 The same walk drives a numpy reference (``NumpyOps``, used by tests against dlib) and the
-TensorFlow graph that the TFLite converter quantizes (``build_embedder.TfOps``).
+TensorFlow graph that the TFLite converter quantizes (``tf_network.TfOps``).
 """
 
 from collections.abc import Sequence
