@@ -72,9 +72,9 @@ class Manifest:
 _REBUILD = "reinstall the model bundle or rebuild it with `make models`"
 
 
-def load(folder: Path) -> Manifest:
-    """Parse ``folder/manifest.json``; a missing or malformed file is a VerifyError."""
-    path = folder / "manifest.json"
+def load(folder: Path, name: str = "manifest.json") -> Manifest:
+    """Parse ``folder/name``; a missing or malformed file is a VerifyError."""
+    path = folder / name
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as err:

@@ -1,7 +1,8 @@
 """dlib-bin's own face pipeline, the TEST-ONLY reference for alignment, accuracy and the bench.
 
 Never imported by firmware/: tests import it, and `fieldcheck-device face bench` runs it as a
-separate process (``python dlib_reference.py IMAGES...``) when it sits beside the checkout.
+separate process (``python dlib_reference.py IMAGES...``, or ``--chips CHIPS...`` for dlib's
+embedder alone on the bench's own aligned chips) when it sits beside the checkout.
 """
 
 import json
@@ -102,5 +103,15 @@ def bench(paths: list[Path], repeats: int) -> dict[str, Any]:
     }
 
 
+def chip_descriptors(paths: list[Path]) -> dict[str, Any]:
+    """dlib's descriptors of already aligned 150x150 chip images: its embedder alone."""
+    ref = Reference.load()
+    return {"descriptors": {p.name: [float(v) for v in ref.descriptor(load_rgb(p))]
+                            for p in paths}}
+
+
 if __name__ == "__main__":
-    print(json.dumps(bench([Path(p) for p in sys.argv[1:]], repeats=3)))
+    if sys.argv[1:2] == ["--chips"]:  # python dlib_reference.py --chips CHIP.png...
+        print(json.dumps(chip_descriptors([Path(p) for p in sys.argv[2:]])))
+    else:
+        print(json.dumps(bench([Path(p) for p in sys.argv[1:]], repeats=3)))
