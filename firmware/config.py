@@ -9,10 +9,13 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from firmware.camera.registry import BACKENDS as CAMERA_BACKENDS
 from firmware.core.backend import Backend
 from firmware.core.settings import SettingsError, build, describe, setting
 from firmware.errors import ConfigError
+from firmware.face.registry import BACKENDS as FACE_BACKENDS
 from firmware.gps.registry import BACKENDS as GPS_BACKENDS
+from firmware.services.schedule import CheckinSettings
 from firmware.store.registry import BACKENDS as STORE_BACKENDS
 from firmware.supervisor.registry import BACKENDS as SUPERVISOR_BACKENDS
 from firmware.sync.registry import BACKENDS as SYNC_BACKENDS
@@ -25,6 +28,8 @@ SECTIONS: tuple[tuple[str, Sequence[Backend], str], ...] = (
     ("store", STORE_BACKENDS, "sqlite"),
     ("sync", SYNC_BACKENDS, "null"),
     ("supervisor", SUPERVISOR_BACKENDS, "serial"),
+    ("camera", CAMERA_BACKENDS, "picamera2"),
+    ("face", FACE_BACKENDS, "tflite"),
 )
 
 
@@ -66,10 +71,13 @@ class DeviceConfig:
 
     device: DeviceSettings
     policy: PolicySettings
+    checkin: CheckinSettings
     gps: Section
     store: Section
     sync: Section
     supervisor: Section
+    camera: Section
+    face: Section
     source: str = field(default="<embedded defaults>")
 
 
@@ -89,7 +97,7 @@ def load(path: Path | None) -> DeviceConfig:
 
 def from_mapping(data: Mapping[str, Any], source: str) -> DeviceConfig:
     """Validate a parsed config mapping; unknown sections and keys are errors."""
-    known = {"device", "policy", *(name for name, _, _ in SECTIONS)}
+    known = {"device", "policy", "checkin", *(name for name, _, _ in SECTIONS)}
     unknown = sorted(set(data) - known)
     if unknown:
         raise ConfigError(
@@ -99,13 +107,14 @@ def from_mapping(data: Mapping[str, Any], source: str) -> DeviceConfig:
     try:
         device = build(DeviceSettings, data.get("device", {}), "device")
         policy = build(PolicySettings, data.get("policy", {}), "policy")
+        checkin = build(CheckinSettings, data.get("checkin", {}), "checkin")
         sections = {
             name: resolve(backends, data.get(name, {}), name, default)
             for name, backends, default in SECTIONS
         }
     except SettingsError as err:
         raise ConfigError(f"{source}: {err}") from err
-    return DeviceConfig(device=device, policy=policy, source=source, **sections)
+    return DeviceConfig(device=device, policy=policy, checkin=checkin, source=source, **sections)
 
 
 def resolve(
@@ -136,7 +145,8 @@ def resolve(
 
 def schema() -> str:
     """Every section and backend with its settings, types, defaults and help, as text."""
-    lines = ["[device]", *_rows(DeviceSettings), "", "[policy]", *_rows(PolicySettings)]
+    lines = ["[device]", *_rows(DeviceSettings), "", "[policy]", *_rows(PolicySettings),
+             "", "[checkin]", *_rows(CheckinSettings)]
     for where, backends, _ in SECTIONS:
         for backend in backends:
             lines.append("")

@@ -13,7 +13,10 @@ from firmware.app.sdnotify import Notifier
 from firmware.config import DeviceConfig
 from firmware.core.clock import Clock, SystemClock
 from firmware.core.lifecycle import Lifecycle
+from firmware.core.supervisor_event import SupervisorEvent
 from firmware.errors import SyncError
+from firmware.services.checkin import Receipt
+from firmware.services.checkin_worker import CheckinWorker, build_checkin
 from firmware.services.gps_watch import GpsWatch
 from firmware.services.recorder import Recorder, RecordPolicy
 from firmware.services.supervision import RestartBudget
@@ -96,11 +99,19 @@ class Daemon:
         recorder.boot({"firmware": FIRMWARE_VERSION, "config": self.config.source[-60:]})
         store.report(problems)
         gps = self._build_gps(recorder)
-        supervisor = self._section("supervisor").module.create(
-            self._section("supervisor").config, on_event=recorder.on_supervisor, clock=self.clock
+        checkins = self._build_checkin(identity, recorder, store)
+
+        def on_supervisor(event: SupervisorEvent) -> None:
+            recorder.on_supervisor(event)
+            checkins.on_supervisor(event)  # a short button press asks for a check-in
+
+        supervisor = self.config.supervisor.module.create(
+            self.config.supervisor.config, on_event=on_supervisor, clock=self.clock
         )
         sync = self._build_sync(store, identity)
-        parts: list[tuple[str, Lifecycle]] = [("gps", gps), ("supervisor", supervisor)]
+        parts: list[tuple[str, Lifecycle]] = [
+            ("checkin", checkins), ("gps", gps), ("supervisor", supervisor)
+        ]
         if self.config.sync.backend.name == "null":
             logger.info("no sync server configured: records stay on the unit")
         else:
@@ -110,7 +121,7 @@ class Daemon:
                 part.start()
             self.report.write("ready", device_id=identity.device_id, firmware=FIRMWARE_VERSION)
             self.notifier.send("READY=1", f"STATUS=device {identity.device_id} running")
-            self._main_loop(store, gps, sync)
+            self._main_loop(store, sync, checkins)
         finally:
             for _, part in reversed(parts):
                 if part is not sync:
@@ -129,13 +140,14 @@ class Daemon:
         """Ask the main loop to finish (what SIGTERM does)."""
         self._stop.set()
 
-    def _main_loop(self, store: RecordStore, gps: GpsWatch, sync: SyncWorker) -> None:
+    def _main_loop(self, store: RecordStore, sync: SyncWorker, checkins: CheckinWorker) -> None:
         interval = self.notifier.watchdog_interval() or HEALTH_INTERVAL_S
         prune_due = self.clock.monotonic() + self.config.policy.prune_interval_s
         safe_mode = False
         while not self._stop.wait(interval):
-            if not safe_mode and sync.running and not sync.alive:
-                safe_mode = not self._restart("sync", sync)
+            for name, part in (("sync", sync), ("checkin", checkins)):
+                if not safe_mode and part.running and not part.alive:
+                    safe_mode = not self._restart(name, part)
             if self.clock.monotonic() >= prune_due:
                 prune_due = self.clock.monotonic() + self.config.policy.prune_interval_s
                 store.prune()
@@ -163,8 +175,22 @@ class Daemon:
             fix_max_age_s=policy.fix_max_age_s,
         )
 
-    def _section(self, name: str) -> Any:
-        return getattr(self.config, name)
+    def _build_checkin(
+        self, identity: DeviceIdentity, recorder: Recorder, store: RecordStore
+    ) -> CheckinWorker:
+        camera = self.config.camera.module.create(self.config.camera.config)
+        engine = self.config.face.module.create(self.config.face.config)
+        return build_checkin(
+            camera, engine, self.config.checkin, data_dir=self.config.device.data_dir,
+            device_id=identity.device_id, recorder=recorder, store=store, clock=self.clock,
+            on_guidance=self._guidance, on_receipt=self._receipt,
+        )
+
+    def _guidance(self, code: str, text: str) -> None:
+        self.report.write("guidance", code=code, text=text)
+
+    def _receipt(self, receipt: Receipt) -> None:
+        self.report.write("checkin", **receipt.as_dict())
 
     def _build_store(self, identity: DeviceIdentity) -> RecordStore:
         section = self.config.store

@@ -193,6 +193,10 @@ class CheckinService:
         raise AssertionError("unreachable: the last try always returns")
 
     def _template(self) -> Template | Attempt:
+        if not self._engine.running:
+            logger.error("check-in without a face engine: the models did not load (see the "
+                         "start-up log); check [face] models_dir and the manifest")
+            return Attempt(None, FACE_ENGINE_FAULT)
         try:
             template = self._templates.load(self._engine.model_sha256)
         except VerifyError as err:

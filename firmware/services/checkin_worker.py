@@ -8,13 +8,14 @@ import logging
 import queue
 import random
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from firmware.camera.base import Camera
 from firmware.core.clock import Clock
 from firmware.core.lifecycle import Lifecycle
 from firmware.core.supervisor_event import ButtonEvent, ButtonPress
+from firmware.errors import DeviceError
 from firmware.face.base import FaceEngine
 from firmware.face.template_store import KeySource, TemplateStore, credential_path
 from firmware.services.checkin import CheckinService, FixSource, GuidanceHook, Receipt, Trigger
@@ -32,8 +33,10 @@ class CheckinWorker(Lifecycle):
 
     def __init__(self, service: CheckinService, tracker: ScheduleTracker, recorder: FixSource,
                  clock: Clock, parts: Sequence[Lifecycle] = (),
-                 stop_event: threading.Event | None = None) -> None:
+                 stop_event: threading.Event | None = None,
+                 on_receipt: Callable[[Receipt], None] | None = None) -> None:
         self.service = service
+        self._on_receipt = on_receipt or (lambda receipt: None)
         self.tracker = tracker
         self._recorder = recorder
         self._clock = clock
@@ -73,8 +76,10 @@ class CheckinWorker(Lifecycle):
             trigger = "scheduled"
         if trigger is None:
             return None
+        self._start_parts()  # a camera or model that failed at boot gets another chance
         receipt = self.service.run(trigger)
         self.tracker.checked_in(now)
+        self._on_receipt(receipt)
         return receipt
 
     def seconds_to_wait(self) -> float:
@@ -85,9 +90,23 @@ class CheckinWorker(Lifecycle):
             return MAX_WAIT_S
         return min(MAX_WAIT_S, max(0.0, (wake - now).total_seconds()))
 
-    def _start(self) -> None:
+    def _start_parts(self) -> None:
+        """Start the camera and face engine if they are not running; failures are logged.
+
+        A unit whose camera or model cannot start still tracks GPS and records everything else;
+        each check-in then records ``unknown`` with the fault as guidance.
+        """
         for part in self._parts:
-            part.start()
+            if part.running:
+                continue
+            try:
+                part.start()
+            except DeviceError as err:
+                logger.error("check-ins degraded, %s did not start: %s",
+                             type(part).__name__, err)
+
+    def _start(self) -> None:
+        self._start_parts()
         self.stop_event.clear()
         self._thread = threading.Thread(target=self._run, name="checkin", daemon=True)
         self._thread.start()
@@ -130,7 +149,8 @@ def template_store_for(settings: CheckinSettings, data_dir: Path, device_id: str
 def build_checkin(camera: Camera, engine: FaceEngine, settings: CheckinSettings, *,
                   data_dir: Path, device_id: str, recorder: FixSource, store: RecordStore,
                   clock: Clock, rng: random.Random | None = None,
-                  on_guidance: GuidanceHook | None = None) -> CheckinWorker:
+                  on_guidance: GuidanceHook | None = None,
+                  on_receipt: Callable[[Receipt], None] | None = None) -> CheckinWorker:
     """The daemon's check-in worker; starting it starts the camera and the face engine."""
     templates = template_store_for(settings, data_dir, device_id)
     stop = threading.Event()
@@ -138,4 +158,4 @@ def build_checkin(camera: Camera, engine: FaceEngine, settings: CheckinSettings,
                              sleep=stop.wait, clock=clock, on_guidance=on_guidance)
     tracker = ScheduleTracker(Schedule(settings, rng or random.SystemRandom()), clock.now())
     return CheckinWorker(service, tracker, recorder, clock, parts=(camera, engine),
-                         stop_event=stop)
+                         stop_event=stop, on_receipt=on_receipt)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -27,12 +28,17 @@ def _start_sim(*args: str) -> tuple[subprocess.Popen[str], str]:
 
 
 def _config(tmp_path: Path, port: str) -> Path:
+    camera = tmp_path / "camera"
+    camera.mkdir(exist_ok=True)
+    Image.new("RGB", (320, 240), (90, 90, 90)).save(camera / "frame.png")
     path = tmp_path / "device.toml"
     path.write_text(
         f'[device]\ndata_dir = "{tmp_path / "data"}"\n'
         "[policy]\nlocation_interval_s = 2.0\n"
         f'[gps]\ntype = "serial"\nport = "{port}"\nbaudrate = 9600\n'
-        '[supervisor]\ntype = "sim"\nscript = ["2 tamper open=1 uptime_ms=2000"]\n'
+        '[supervisor]\ntype = "sim"\nscript = ["2 tamper open=1 uptime_ms=2000", '
+        '"5 button press=1 duration_ms=100"]\n'
+        f'[camera]\ntype = "replay"\nfolder = "{camera}"\n'
     )
     return path
 
@@ -84,10 +90,15 @@ def test_daemon_records_what_the_simulated_walk_shows(tmp_path: Path) -> None:
     assert "tamper" in types and "fix_lost" in types
     assert types.count("fix_regained") >= 2  # the first fix, and the recovery after the tunnel
     assert types.count("location") >= 3
-    assert [r["seq"] for r in records] == list(range(len(records)))
+    checkins = [i for i in items if i["t"] == "checkin"]
+    assert [(c["trigger"], c["outcome"], c["guidance"]) for c in checkins] == [
+        ("button", "unknown", "not_enrolled")  # nobody enrolled: recorded, never an alarm
+    ]
+    seqs = sorted([r["seq"] for r in records] + [c["seq"] for c in checkins])
+    assert seqs == list(range(len(seqs)))
     summary = next(i for i in items if i["t"] == "summary")
     assert summary["stats"]["sentences_ok"] > 50
-    assert summary["store"]["next_seq"] == len(records)
+    assert summary["store"]["next_seq"] == len(seqs)
 
     verify = subprocess.run(
         [sys.executable, "-m", "firmware", "records", "verify", "--data-dir",
@@ -121,7 +132,7 @@ def test_a_restart_continues_the_sequence(tmp_path: Path) -> None:
         _, stderr = daemon.communicate(timeout=30)
         assert daemon.returncode == 0, stderr[-2000:]
         items = _report_items(report)
-        seqs += [i["seq"] for i in items if i["t"] == "record"]
+        seqs += [i["seq"] for i in items if i["t"] in ("record", "checkin")]
         ids |= {i["device_id"] for i in items if i["t"] == "ready"}
     assert len(ids) == 1
     assert seqs == list(range(len(seqs)))

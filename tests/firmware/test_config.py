@@ -1,5 +1,6 @@
 """The device config: embedded defaults, unknown keys refused, backends by name, schema text."""
 
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,14 @@ from firmware.errors import ConfigError
 
 
 def test_embedded_defaults_are_a_real_unit() -> None:
+    defaults = {name: default for name, _, default in config.SECTIONS}
+    assert defaults == {"gps": "serial", "store": "sqlite", "sync": "null",
+                        "supervisor": "serial", "camera": "picamera2", "face": "tflite"}
+    if importlib.util.find_spec("picamera2") is None:
+        # Off a Raspberry Pi the real camera stack is missing: validation says what to install.
+        with pytest.raises(ConfigError, match="needs picamera2.*python3-picamera2"):
+            config.load(None)
+        return
     loaded = config.load(None)
     assert loaded.gps.backend.name == "serial"
     assert loaded.gps.config.port == "/dev/serial0"
@@ -24,11 +33,14 @@ def test_a_file_overrides_and_picks_backends(tmp_path: Path) -> None:
     path.write_text(
         '[device]\ndata_dir = "/tmp/x"\n[policy]\nlocation_interval_s = 30\n'
         '[gps]\ntype = "tcp"\n[supervisor]\ntype = "sim"\nscript = ["5 tamper open=1"]\n'
+        '[camera]\ntype = "replay"\n[checkin]\nmode = "times"\ntimes = ["09:00"]\n'
     )
     loaded = config.load(path)
     assert loaded.policy.location_interval_s == 30.0
     assert loaded.gps.backend.name == "tcp"
     assert loaded.supervisor.config.script == ("5 tamper open=1",)
+    assert loaded.camera.backend.name == "replay"
+    assert loaded.checkin.times == ("09:00",)
 
 
 @pytest.mark.parametrize(
@@ -61,13 +73,14 @@ def test_missing_runtime_is_refused_with_the_install_command(
     monkeypatch.setattr(config.importlib.util, "find_spec",
                         lambda name: None if name == "serial" else real(name))
     with pytest.raises(ConfigError, match="needs serial, which is not installed: pip install"):
-        config.from_mapping({}, "test")
+        config.from_mapping({"camera": {"type": "replay"}}, "test")
 
 
 def test_schema_lists_every_section_and_backend() -> None:
     text = config.schema()
     for header in ("[device]", "[policy]", '[gps]  type = "serial"', '[gps]  type = "replay"',
                    '[store]  type = "sqlite"', '[sync]  type = "https"',
-                   '[supervisor]  type = "sim"'):
+                   '[supervisor]  type = "sim"', '[camera]  type = "picamera2"',
+                   '[face]  type = "tflite"', "[checkin]"):
         assert header in text
     assert "baudrate (int, default 9600)" in text

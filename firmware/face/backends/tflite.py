@@ -19,7 +19,9 @@ class Config:
     """Settings of the ``tflite`` face backend."""
 
     models_dir: Path = setting(
-        manifest.DEVICE_MODELS, "folder with manifest.json and the .tflite files"
+        manifest.default_models_dir(),
+        "folder with manifest.json and the .tflite files (default: the checkout's models/ in "
+        "a development tree, else /usr/share/fieldcheck/models)",
     )
     runtime: Runtime = setting(
         "auto", "auto (LiteRT, else tflite_runtime), ai_edge_litert or tflite_runtime"

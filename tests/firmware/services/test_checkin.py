@@ -55,6 +55,8 @@ class Harness:
                  engine: ScriptedEngine, templates: FixedTemplates | None = None,
                  **settings: object) -> None:
         self.store, self.camera, self.engine = store, camera, engine
+        camera.start()  # the service runs on a started camera and engine (the worker starts them)
+        engine.start()
         self.recorder = Recorder(store, clock, RecordPolicy(fix_max_age_s=30))
         self.templates = templates or FixedTemplates(a_template())
         self.waits: list[float] = []
@@ -94,6 +96,15 @@ def test_a_match_is_one_committed_record_and_its_receipt(store, clock) -> None:
         "message": "Check-in recorded. Thank you.", "score": 0.75, "attempts": 1,
         "seq": record.seq, "device_time": START.isoformat(), "with_fix": False,
     }
+
+
+def test_an_engine_that_did_not_start_is_recorded_as_a_fault(store, clock) -> None:
+    h = harness(store, clock, engine=[MATCH])
+    h.engine.stop()  # e.g. the models failed their manifest check at boot
+    receipt = h.run("button")
+    assert (receipt.outcome.value, receipt.guidance) == ("unknown", "face_engine_fault")
+    assert h.checkins()[0].body == {"verdict": "unknown", "guidance": "face_engine_fault"}
+    assert h.engine.calls == [] and h.camera.bursts == []
 
 
 def test_fixable_guidance_is_retried_and_only_the_last_try_is_recorded(store, clock) -> None:

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from firmware import cli
-from firmware.cli import checkin as checkin_cli
+from firmware.config import load
+from firmware.core.clock import SystemClock
 from firmware.core.record import Kind
 from firmware.core.signature import unverified_record
 from firmware.errors import ConfigError
@@ -59,8 +60,8 @@ def test_enrol_then_check_in_prints_the_receipt_of_the_committed_record(
     assert receipt["outcome"] == "match" and receipt["trigger"] == "manual"
     assert receipt["with_fix"] is False and receipt["attempts"] == 1
 
-    store = checkin_cli.load(config).device.store.module.create(
-        Config(), data_dir=data, identity=identity, clock=checkin_cli.SystemClock())
+    store = load(config).store.module.create(
+        Config(), data_dir=data, identity=identity, clock=SystemClock())
     store.start()
     try:
         (record,) = [unverified_record(r.cose) for r in store.records()]
@@ -82,13 +83,13 @@ def test_config_errors_name_the_section(tmp_path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text('[camera]\ntype = "webcam"\n')
     with pytest.raises(ConfigError, match=r"\[camera\] type = 'webcam' is not a known backend"):
-        checkin_cli.load(bad)
+        load(bad)
     if importlib.util.find_spec("picamera2") is None:  # the default backend is a real unit's
         bad.write_text('[camera]\nfolder = "x"\n')
         with pytest.raises(ConfigError, match="needs picamera2, which is not installed"):
-            checkin_cli.load(bad)
+            load(bad)
     bad.write_text('[camera]\ntype = "replay"\n[checkin]\nattempts = "three"\n')
     with pytest.raises(ConfigError, match="checkin.attempts: expected a whole number"):
-        checkin_cli.load(bad)
+        load(bad)
     with pytest.raises(ConfigError, match="not found"):
-        checkin_cli.load(tmp_path / "missing.toml")
+        load(tmp_path / "missing.toml")
