@@ -17,9 +17,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from host_tools import sample_faces
 from host_tools.bench.processes import Child, python_module, run_checked
 
 SERVER_START_S = 30.0
+BURST_FRAMES = 3
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -49,6 +51,10 @@ def _run(workdir: Path, scenario: str, time_scale: float) -> int:
         print(f"  server    : https://127.0.0.1:{port} (certificate {fingerprint[:16]}...)")
         device_id = _provision(data_dir, server_dir)
         print(f"  device    : {device_id}, key generated on the device, registered")
+        camera_dir = _enrol(data_dir, workdir / "camera")
+        print("  wearer    : enrolled on the device from 2 photos (template encrypted at rest)")
+        print("  camera    : replay camera; the button is pressed twice: the wearer, then "
+              "someone else")
         sim = Child("gps-sim", python_module(
             "host_tools", "gps-sim", "--pty", "--scenario", scenario, "--rate", "1",
             "--time-scale", str(time_scale), "--seed", "7",
@@ -56,7 +62,8 @@ def _run(workdir: Path, scenario: str, time_scale: float) -> int:
         children.append(sim)
         pty = _pty_path(sim)
         print(f"  simulator : NMEA on {pty} (GGA RMC GSA GSV VTG ZDA, 9600 baud)")
-        config = _device_config(workdir, data_dir, pty, port, server_dir, fingerprint)
+        config = _device_config(workdir, data_dir, pty, port, server_dir, fingerprint,
+                                camera_dir)
         device = Child("fieldcheck-device", python_module(
             "firmware", "run", "--config", str(config), "--report", "-",
         ))
@@ -101,8 +108,25 @@ def _provision(data_dir: Path, server_dir: Path) -> str:
     return str(shown["device_id"])
 
 
+def _enrol(data_dir: Path, camera_dir: Path) -> Path:
+    """Enrol the wearer from two photos; stage the replay camera's frames for two check-ins.
+
+    The photos are the face_recognition 1.3.0 sample images, downloaded into a cache once.
+    """
+    photos = sample_faces.images_dir()
+    run_checked(python_module(
+        "firmware", "face", "enroll", str(photos / "obama.jpg"), str(photos / "obama2.jpg"),
+        "--data-dir", str(data_dir),
+    ))
+    camera_dir.mkdir()
+    for name, source in (("a", "obama3.jpg"), ("b", "biden.jpg")):
+        for frame in range(BURST_FRAMES):  # one burst per check-in, in name order
+            (camera_dir / f"{name}{frame}.jpg").symlink_to(photos / source)
+    return camera_dir
+
+
 def _device_config(workdir: Path, data_dir: Path, pty: str, port: int, server_dir: Path,
-                   fingerprint: str) -> Path:
+                   fingerprint: str, camera_dir: Path) -> Path:
     config = workdir / "device.toml"
     config.write_text(
         f'[device]\ndata_dir = "{data_dir}"\n\n'
@@ -110,7 +134,10 @@ def _device_config(workdir: Path, data_dir: Path, pty: str, port: int, server_di
         f'[gps]\ntype = "serial"\nport = "{pty}"\nbaudrate = 9600\n\n'
         f'[sync]\ntype = "https"\nurl = "https://127.0.0.1:{port}"\n'
         f'server_cert = "{server_dir / "server.crt"}"\nfingerprint = "{fingerprint}"\n\n'
-        '[supervisor]\ntype = "sim"\nscript = ["4 tamper open=1 uptime_ms=4000"]\n'
+        '[supervisor]\ntype = "sim"\nscript = ["4 tamper open=1 uptime_ms=4000", '
+        '"8 button press=1 duration_ms=150", "14 button press=1 duration_ms=150"]\n\n'
+        f'[camera]\ntype = "replay"\nfolder = "{camera_dir}"\n\n'
+        f"[checkin]\nburst_frames = {BURST_FRAMES}\nattempts = 1\n"
     )
     return config
 
@@ -159,6 +186,12 @@ def describe(item: dict[str, Any]) -> str:
         return f"  {'':8}  signed record #{item.get('seq')} committed: {what}"
     if kind == "state":
         return f"  {clock}  GPS state {item.get('prev')} -> {item.get('state')}"
+    if kind == "checkin":
+        clock = str(item.get("device_time", ""))[11:19]
+        score = item.get("score")
+        return (f"  {clock}  CHECK-IN ({item.get('trigger')}): {item.get('outcome')}"
+                f"{'' if score is None else f', score {score:.2f}'} -> record #{item.get('seq')}"
+                f"\n  {'':8}  the wearer is told: {item.get('message')}")
     if kind == "event":
         extra = {k: v for k, v in item.items() if k not in ("t", "event", "gps_time", "time")}
         details = " ".join(f"{k}={v}" for k, v in extra.items())
@@ -186,7 +219,10 @@ def _summarise_device(seen: list[dict[str, Any]]) -> bool:
     if summary:
         print(f"  reader         : {json.dumps(summary.get('stats', {}), sort_keys=True)}")
         print(f"  store          : {json.dumps(summary.get('store', {}), sort_keys=True)}")
-    return fixes > 0 and "fix_lost" in events and events.count("fix_regained") >= 2
+    checkins = [str(i.get("outcome")) for i in seen if i.get("t") == "checkin"]
+    print(f"  check-ins      : {', '.join(checkins) or 'none'}")
+    return (fixes > 0 and "fix_lost" in events and events.count("fix_regained") >= 2
+            and checkins == ["match", "no_match"])
 
 
 def _summarise_server(server_dir: Path, device_id: str, seen: list[dict[str, Any]]) -> bool:
@@ -194,10 +230,10 @@ def _summarise_server(server_dir: Path, device_id: str, seen: list[dict[str, Any
         "host_tools", "records", "export", "--dir", str(server_dir), "--device", device_id,
         "--format", "json",
     )))
-    committed = sum(1 for i in seen if i.get("t") == "record")
+    summary: dict[str, Any] = next((i for i in reversed(seen) if i.get("t") == "summary"), {})
+    committed = summary.get("store", {}).get("next_seq", "?")
     status = Counter(str(r.get("status")) for r in rows)
-    kinds = Counter(str(r.get("record", {}).get("body", {}).get("type") or r.get("kind")
-                        or r.get("record", {}).get("kind")) for r in rows)
+    kinds = Counter(_kind_of(r) for r in rows)
     print("\nwhat arrived on the server:")
     print(f"  records        : {len(rows)} of {committed} committed on the device")
     print(f"  status         : {dict(status)}")
@@ -206,6 +242,14 @@ def _summarise_server(server_dir: Path, device_id: str, seen: list[dict[str, Any
     print("\nresult: " + ("OK, walk, tunnel and recovery seen; records verified on the server"
                           if ok else "INCOMPLETE"))
     return ok
+
+
+def _kind_of(row: dict[str, Any]) -> str:
+    record = row.get("record") or {}
+    body = record.get("body") or {}
+    if record.get("kind") == "checkin":
+        return f"checkin:{body.get('verdict')}"
+    return str(body.get("type") or record.get("kind") or row.get("kind"))
 
 
 if __name__ == "__main__":

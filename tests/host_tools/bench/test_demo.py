@@ -18,6 +18,7 @@ def test_bench_demo_shows_the_walk_arriving_verified_on_the_server() -> None:
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     out = done.stdout
     assert "EVENT fix_lost" in out and "EVENT fix_regained" in out and "EVENT tamper" in out
+    assert "CHECK-IN (button): match" in out and "CHECK-IN (button): no_match" in out
     assert "result: OK" in out
     server_lines = out.split("what arrived on the server:")[1]
     assert "'verified'" in server_lines and "tampered" not in server_lines
