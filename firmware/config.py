@@ -1,7 +1,10 @@
 """The device configuration: one typed model loaded from TOML, backends chosen by name."""
 
+import dataclasses
+import hashlib
 import importlib
 import importlib.util
+import json
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -79,6 +82,20 @@ class DeviceConfig:
     camera: Section
     face: Section
     source: str = field(default="<embedded defaults>")
+
+    def digest(self) -> str:
+        """SHA-256 of the effective settings (defaults included), to audit config changes."""
+        effective: dict[str, Any] = {
+            "device": dataclasses.asdict(self.device),
+            "policy": dataclasses.asdict(self.policy),
+            "checkin": dataclasses.asdict(self.checkin),
+        }
+        for name, _, _ in SECTIONS:
+            section: Section = getattr(self, name)
+            effective[name] = {"type": section.backend.name,
+                               **dataclasses.asdict(section.config)}
+        text = json.dumps(effective, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
 
 
 def load(path: Path | None) -> DeviceConfig:

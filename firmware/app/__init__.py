@@ -1,10 +1,12 @@
 """The composition root: build every backend from the config, wire the services, run, stop."""
 
 import logging
+import os
 import random
 import signal
 import threading
 from collections.abc import Mapping
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -30,6 +32,21 @@ logger = logging.getLogger(__name__)
 
 #: How often the main loop checks health and feeds systemd's watchdog when none is armed.
 HEALTH_INTERVAL_S = 5.0
+#: The effective config's digest at the last boot, to record changes as events.
+CONFIG_DIGEST_FILE = "config.sha256"
+
+
+def _read_digest(path: Path) -> str | None:
+    try:
+        return path.read_text().strip() or None
+    except FileNotFoundError:
+        return None
+
+
+def _write_digest(path: Path, digest: str) -> None:
+    scratch = path.with_suffix(".tmp")
+    scratch.write_text(digest + "\n")
+    os.replace(scratch, path)
 
 
 class SyncWorker(Lifecycle):
@@ -96,7 +113,16 @@ class Daemon:
         store = self._build_store(identity)
         problems = store.start_and_check()
         recorder = Recorder(store, self.clock, self._record_policy(), self._observe)
-        recorder.boot({"firmware": FIRMWARE_VERSION, "config": self.config.source[-60:]})
+        digest = self.config.digest()
+        recorder.boot({"firmware": FIRMWARE_VERSION, "config": self.config.source[-60:],
+                       "config_sha256": digest})
+        digest_file = data_dir / CONFIG_DIGEST_FILE
+        previous = _read_digest(digest_file)
+        if previous is not None and previous != digest:
+            # Policy is auditable: every change of the effective settings is a signed event.
+            recorder.event("config_change", {"config_sha256": digest, "previous": previous})
+        if previous != digest:
+            _write_digest(digest_file, digest)  # only once the event is committed
         store.report(problems)
         gps = self._build_gps(recorder)
         checkins = self._build_checkin(identity, recorder, store)

@@ -27,14 +27,14 @@ def _start_sim(*args: str) -> tuple[subprocess.Popen[str], str]:
     return sim, line.split()[1]
 
 
-def _config(tmp_path: Path, port: str) -> Path:
+def _config(tmp_path: Path, port: str, interval: float = 2.0) -> Path:
     camera = tmp_path / "camera"
     camera.mkdir(exist_ok=True)
     Image.new("RGB", (320, 240), (90, 90, 90)).save(camera / "frame.png")
     path = tmp_path / "device.toml"
     path.write_text(
         f'[device]\ndata_dir = "{tmp_path / "data"}"\n'
-        "[policy]\nlocation_interval_s = 2.0\n"
+        f"[policy]\nlocation_interval_s = {interval}\n"
         f'[gps]\ntype = "serial"\nport = "{port}"\nbaudrate = 9600\n'
         '[supervisor]\ntype = "sim"\nscript = ["2 tamper open=1 uptime_ms=2000", '
         '"5 button press=1 duration_ms=100"]\n'
@@ -119,12 +119,14 @@ def test_a_restart_continues_the_sequence(tmp_path: Path) -> None:
     """Two runs on one data dir: one device id, sequence numbers continue, chain verifies."""
     seqs: list[int] = []
     ids = set()
+    changes: list[list[dict[str, Any]]] = []
+    digests: list[str] = []
     for run in range(2):
         sim, port = _start_sim("--scenario", "walk:4", "--rate", "1")
         report = tmp_path / f"report{run}.jsonl"
         daemon = subprocess.Popen(
-            [sys.executable, "-m", "firmware", "run", "--config", str(_config(tmp_path, port)),
-             "--report", str(report)],
+            [sys.executable, "-m", "firmware", "run", "--config",
+             str(_config(tmp_path, port, interval=2.0 + run)), "--report", str(report)],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=REPO,
         )
         sim.wait(timeout=60)
@@ -134,5 +136,11 @@ def test_a_restart_continues_the_sequence(tmp_path: Path) -> None:
         items = _report_items(report)
         seqs += [i["seq"] for i in items if i["t"] in ("record", "checkin")]
         ids |= {i["device_id"] for i in items if i["t"] == "ready"}
+        events = [i for i in items if i["t"] == "event"]
+        digests += [e["config_sha256"] for e in events if e["event"] == "boot"]
+        changes.append([e for e in events if e["event"] == "config_change"])
     assert len(ids) == 1
     assert seqs == list(range(len(seqs)))
+    # The second run has another location interval: a changed setting, a signed event.
+    assert changes[0] == [] and len(changes[1]) == 1
+    assert changes[1][0]["previous"] == digests[0] != digests[1] == changes[1][0]["config_sha256"]

@@ -84,3 +84,13 @@ def test_schema_lists_every_section_and_backend() -> None:
                    '[face]  type = "tflite"', "[checkin]"):
         assert header in text
     assert "baudrate (int, default 9600)" in text
+
+
+def test_digest_follows_the_effective_settings() -> None:
+    base = {"camera": {"type": "replay"}}
+    same = config.from_mapping(base, "a").digest()
+    assert same == config.from_mapping({"camera": {"type": "replay"}}, "b").digest()
+    explicit_default = {"camera": {"type": "replay"}, "gps": {"baudrate": 9600}}
+    assert config.from_mapping(explicit_default, "c").digest() == same  # defaults count as set
+    changed = {"camera": {"type": "replay"}, "policy": {"location_interval_s": 60}}
+    assert config.from_mapping(changed, "d").digest() != same
