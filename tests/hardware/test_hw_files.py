@@ -107,8 +107,11 @@ def test_unit_is_hardened_and_supervised() -> None:
     unit = sections["Unit"]
     assert int(one(unit, "StartLimitBurst")) >= 1 and int(one(unit, "StartLimitIntervalSec")) > 0
     assert not any(k.startswith("StartLimit") for k, _ in service)  # ignored in [Service]
-    credentials = [v for k, v in service if k == "LoadCredential"]
-    assert credentials and all(":/etc/fieldcheck/credentials/" in c for c in credentials)
+    # Keys are generated on the unit into the state directory: private to the service user,
+    # and nothing secret is handed in through the environment.
+    assert one(service, "StateDirectory") == "fieldcheck"
+    assert one(service, "StateDirectoryMode") == "0700"
+    assert not [v for k, v in service if k == "Environment" and "KEY" in v.upper()]
 
 
 def test_mcu_watchdog_outlasts_a_systemd_restart() -> None:
