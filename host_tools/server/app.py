@@ -1,12 +1,17 @@
 """The FastAPI application: ``POST /v1/records`` (CBOR batches of COSE_Sign1 records) and health."""
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 from host_tools.server.auth import Refusal
 from host_tools.server.ingest import CBOR, RECORDS_PATH, BatchResult, IngestService
+
+logger = logging.getLogger(__name__)
 
 
 class RejectedItem(BaseModel):
@@ -75,7 +80,14 @@ def create_app(service: IngestService) -> FastAPI:
     async def post_records(request: Request) -> JSONResponse:
         """Verify, chain-check and commit a batch; answer the highest contiguous sequence."""
         source = request.client.host if request.client else "unknown"
-        body, size = await _bounded_body(request, service.limits.max_bytes)
+        try:
+            body, size = await _bounded_body(request, service.limits.max_bytes)
+        except ClientDisconnect:
+            # The unit went away mid-upload (power, radio): nothing was read, nothing stored;
+            # it resends the same batch later. Not an error worth a traceback.
+            logger.info("client %s disconnected while sending a batch", source)
+            return JSONResponse({"code": "client_disconnected", "message": "incomplete body"},
+                                status_code=400)
         try:
             result = await run_in_threadpool(service.handle, request.headers, body, size, source)
         except Refusal as refusal:

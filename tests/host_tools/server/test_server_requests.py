@@ -1,5 +1,7 @@
 """Requests refused as a whole: authentication, replay, size, format; each kept as evidence."""
 
+import asyncio
+import logging
 import os
 
 import cbor2
@@ -13,8 +15,10 @@ from serverkit import LIMITS, auth_headers, evidence, post, stored
 from firmware.core.clock import ManualClock
 from firmware.sync.auth import signed_headers
 from host_tools.server import registry
+from host_tools.server.app import create_app
 from host_tools.server.auth import Refusal, check_signature, parse_headers
 from host_tools.server.db import Database, DeviceRow
+from host_tools.server.ingest import IngestService
 
 
 def refused(response: object, status: int, code: str) -> None:
@@ -183,3 +187,32 @@ def test_fuzzed_bodies_never_store_anything(
     if response.status_code == 200:
         assert response.json()["acked_seq"] is None
     assert stored(db, device) == []
+
+
+def test_a_client_that_disconnects_mid_body_gets_a_quiet_answer(
+    db: Database, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A unit losing power mid-upload: nothing stored, one info line, no traceback."""
+    app = create_app(IngestService(db, clock))
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "https", "path": "/v1/records", "raw_path": b"/v1/records",
+        "query_string": b"", "root_path": "", "client": ("127.0.0.1", 5000),
+        "server": ("127.0.0.1", 8443),
+        "headers": [(b"content-type", b"application/cbor"), (b"content-length", b"100")],
+    }
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    with caplog.at_level(logging.INFO, logger="host_tools.server.app"):
+        asyncio.run(app(scope, receive, send))
+    assert sent[0]["status"] == 400
+    assert "disconnected while sending a batch" in caplog.text
+    assert not [r for r in caplog.records if r.exc_info]
+    with db.read() as tx:
+        assert tx.alerts(10) == []  # a power cut is not evidence of anything
