@@ -31,13 +31,13 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from firmware.errors import VerifyError
 from firmware.face import matcher
+from firmware.private_file import publish_new, replace_private
 
 logger = logging.getLogger(__name__)
 
 FORMAT = b"fieldcheck-face-template/2"
 KEY_BYTES = 32
 NONCE_BYTES = 12
-MODE = 0o600
 TEMPLATE_FILE = "face-template.fct"
 KEY_FILE = "face-template.key"
 _HKDF_INFO = b"fieldcheck face template key v1"
@@ -104,15 +104,10 @@ def _create_key_file(path: Path) -> bytes:
     """Write a random key to a fresh 0600 file and link it into place (never replaces one)."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = secrets.token_bytes(KEY_BYTES)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    _write_private(tmp, key, exclusive=True)
     try:
-        os.link(tmp, path)
+        publish_new(path, key)
     except FileExistsError:
         return load_key(KeySource(path))  # another enrolment made it first: use that one
-    finally:
-        tmp.unlink()
-    _fsync_dir(path.parent)
     logger.info("created the face template key file %s", path)
     return key
 
@@ -204,11 +199,8 @@ class TemplateStore:
         """Encrypt and write the template atomically (0600), creating the key if needed."""
         key = load_key(self.keys, create=True)
         data = encrypt(template, key, self.device_id)
-        tmp = self.path.with_name(f".{self.path.name}.{secrets.token_hex(6)}.tmp")
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        _write_private(tmp, data, exclusive=True)
-        os.replace(tmp, self.path)
-        _fsync_dir(self.path.parent)
+        replace_private(self.path, data)
         logger.info("saved the encrypted face template %s (%s)", self.path, self.keys.describe())
 
     def load(self, model_sha256: str) -> matcher.Template | None:
@@ -223,23 +215,3 @@ class TemplateStore:
         _split(data, str(self.path))  # a foreign file is named as such before any key is looked up
         key = load_key(self.keys)
         return decrypt(data, key, self.device_id, model_sha256, str(self.path))
-
-
-def _write_private(path: Path, data: bytes, exclusive: bool) -> None:
-    flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC)
-    fd = os.open(path, flags, MODE)
-    try:
-        os.fchmod(fd, MODE)  # the umask may only narrow the mode; make it exact
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(directory: Path) -> None:
-    # A rename or link is durable only once the directory entry is on disk.
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -6,8 +6,6 @@ a ``repr``. What may be shown is the public key and the device id derived from i
 
 import base64
 import logging
-import os
-import secrets
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,11 +20,11 @@ from cryptography.hazmat.primitives.serialization import (
 
 from firmware.core.signature import device_id_for, public_key_bytes
 from firmware.errors import StoreError
+from firmware.private_file import publish_new
 
 logger = logging.getLogger(__name__)
 
 KEY_FILE = "device.key"
-KEY_MODE = 0o600
 
 
 @dataclass(frozen=True)
@@ -83,33 +81,13 @@ def create_identity(data_dir: Path) -> DeviceIdentity:
         )
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
-    tmp = data_dir / f".{KEY_FILE}.{secrets.token_hex(6)}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, KEY_MODE)
     try:
-        os.fchmod(fd, KEY_MODE)  # the umask may only narrow the mode; make it exact
-        os.write(fd, pem)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    try:
-        os.link(tmp, path)
+        publish_new(path, pem)
     except FileExistsError as err:
         raise StoreError(f"{path} appeared while creating it", "run the command again") from err
-    finally:
-        tmp.unlink()
-    _fsync_dir(data_dir)
     identity = _identity(key, path)
     logger.info("created device identity %s at %s", identity.device_id, path)
     return identity
-
-
-def _fsync_dir(directory: Path) -> None:
-    # The link is durable only once the directory entry is on disk.
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _check_mode(path: Path) -> None:
