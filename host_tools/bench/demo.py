@@ -239,8 +239,8 @@ def _summarise_server(server_dir: Path, device_id: str, seen: list[dict[str, Any
     print(f"  status         : {dict(status)}")
     print(f"  kinds          : {dict(kinds)}")
     ok = bool(rows) and set(status) == {"verified"}
-    print("\nresult: " + ("OK, walk, tunnel and recovery seen; records verified on the server"
-                          if ok else "INCOMPLETE"))
+    print("\nresult: " + ("OK: walk, tunnel, recovery and two check-ins seen; every record "
+                          "verified on the server" if ok else "INCOMPLETE"))
     return ok
 
 
