@@ -36,6 +36,9 @@ _Job = tuple[int, "Future[list[Frame]]"]
 class Picamera2Camera(Camera):
     """Only the owner thread touches the camera; ``capture_burst`` queues a job and waits."""
 
+    #: How long ``start`` waits for libcamera to open the camera.
+    open_timeout_s: float = 30.0
+
     def __init__(self, config: Config) -> None:
         self.config = config
         self.describe = f"picamera2 camera {config.camera_num} {config.width}x{config.height}"
@@ -45,9 +48,20 @@ class Picamera2Camera(Camera):
 
     def _start(self) -> None:
         self._ready = Future()
-        self._thread = threading.Thread(target=self._own, name="camera", daemon=True)
+        # Each owner thread gets its own queue, so an abandoned owner never takes a job or the
+        # stop sentinel meant for its successor.
+        self._jobs = queue.Queue()
+        self._thread = threading.Thread(target=self._own, args=(self._jobs, self._ready),
+                                        name="camera", daemon=True)
         self._thread.start()
-        self._ready.result(timeout=30)  # re-raises the owner's CameraError if opening failed
+        try:
+            self._ready.result(timeout=self.open_timeout_s)  # re-raises the owner's CameraError
+        except FutureTimeout as err:
+            # Tell the owner to close the camera if it opens after all, so no orphan holds it.
+            self._jobs.put(None)
+            self._thread = None
+            raise CameraError(f"{self.describe} did not open within {self.open_timeout_s:.0f} s",
+                              _HINT) from err
 
     def _stop(self) -> None:
         self._jobs.put(None)
@@ -67,15 +81,15 @@ class Picamera2Camera(Camera):
             raise CameraError(f"no frames within {timeout:.1f} s from {self.describe}",
                               _HINT) from err
 
-    def _own(self) -> None:
+    def _own(self, jobs: "queue.Queue[_Job | None]", ready: "Future[None]") -> None:
         try:
             camera = self._open()
         except CameraError as err:
-            self._ready.set_exception(err)
+            ready.set_exception(err)
             return
-        self._ready.set_result(None)
+        ready.set_result(None)
         try:
-            while (job := self._jobs.get()) is not None:
+            while (job := jobs.get()) is not None:
                 count, future = job
                 if future.set_running_or_notify_cancel():
                     self._serve(camera, count, future)
