@@ -72,6 +72,7 @@ class CheckinWorker(Lifecycle):
                            slot.closes.isoformat())
             self._recorder.event("checkin_missed", {"due": slot.due.isoformat(),
                                                     "closed": slot.closes.isoformat()})
+            self.tracker.reported(slot)  # only now: a failed write is retried next turn
         if trigger is None and self.tracker.prompt_due(now) is not None:
             trigger = "scheduled"
         if trigger is None:
@@ -119,6 +120,11 @@ class CheckinWorker(Lifecycle):
             pass
         if self._thread is not None:
             self._thread.join(timeout=30)
+            if self._thread.is_alive():
+                # One owner per device: never close the camera under a check-in still running.
+                logger.error("the check-in thread did not stop within 30 s; leaving the camera "
+                             "and face engine to the process exit")
+                return
         for part in reversed(self._parts):
             part.stop()
 

@@ -164,10 +164,12 @@ class ScheduleTracker:
         return None
 
     def missed(self, now: datetime) -> list[Slot]:
-        """Slots that closed without a check-in since the last call (each reported once)."""
-        gone = [s for s in self._live(now) if s.closes <= now and s.closes > self._start]
-        self._reported.update(s.due for s in gone)
-        return gone
+        """Slots that closed without a check-in and are not yet :meth:`reported`."""
+        return [s for s in self._live(now) if s.closes <= now and s.closes > self._start]
+
+    def reported(self, slot: Slot) -> None:
+        """Note that ``slot``'s miss is recorded (call only after its event is committed)."""
+        self._reported.add(slot.due)
 
     def next_wake(self, now: datetime) -> datetime | None:
         """When something is next due: a prompt or a slot closing (None: nothing scheduled)."""

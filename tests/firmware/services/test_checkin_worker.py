@@ -19,6 +19,7 @@ from firmware.core.clock import ManualClock
 from firmware.core.record import Kind
 from firmware.core.signature import unverified_record
 from firmware.core.supervisor_event import ButtonEvent, ButtonPress
+from firmware.errors import StoreError
 from firmware.services.checkin import CheckinService
 from firmware.services.checkin_worker import CheckinWorker, build_checkin, template_store_for
 from firmware.services.recorder import Recorder
@@ -74,6 +75,19 @@ def test_a_window_without_check_in_becomes_one_missed_event(store, clock) -> Non
     worker.step(None)
     assert bodies(store) == [("event", {"type": "checkin_missed", "details": {
         "due": "2026-11-24T09:00:00+00:00", "closed": "2026-11-24T09:15:00+00:00"}})]
+
+
+def test_a_missed_event_that_fails_to_commit_is_written_on_the_next_turn(store, clock) -> None:
+    worker = worker_for(store, clock)
+    clock.advance(2 * 3600 + 15 * 60)
+    real_append = store.append
+    store.append = lambda *a, **k: (_ for _ in ()).throw(StoreError("disk full"))
+    with pytest.raises(StoreError):
+        worker.step(None)
+    store.append = real_append
+    clock.advance(60)
+    worker.step(None)
+    assert [body["type"] for _, body in bodies(store)] == ["checkin_missed"]
 
 
 def test_a_button_press_checks_in_and_satisfies_the_open_slot(store, clock) -> None:

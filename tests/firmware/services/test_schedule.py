@@ -86,6 +86,8 @@ def test_a_missed_slot_is_reported_once_and_slots_before_start_never() -> None:
     assert tracker.prompt_due(slot.due) == slot
     assert tracker.missed(slot.closes - MIN) == []
     assert tracker.missed(slot.closes) == [slot]
+    assert tracker.missed(slot.closes + MIN) == [slot]  # until its event is committed
+    tracker.reported(slot)
     assert tracker.missed(slot.closes + 60 * MIN) == []
     late_boot, _ = make_tracker(slot.closes + MIN)  # the unit was off through the slot
     assert late_boot.missed(slot.closes + 2 * MIN) == []
