@@ -14,7 +14,7 @@ from firmware.core.clock import Clock
 from firmware.core.fix import Fix, GpsEvent, GpsState
 from firmware.core.lifecycle import Lifecycle
 from firmware.core.tracker import FixTracker, Output
-from firmware.errors import GpsError
+from firmware.errors import DeviceError, GpsError
 from firmware.gps.base import GpsSource
 from firmware.gps.reader import NmeaReader, ReaderCounts
 from firmware.gps.settings import ReaderSettings
@@ -146,13 +146,19 @@ class GpsWatch(Lifecycle):
 
     def _deliver(self, outputs: list[Output]) -> None:
         for out in outputs:
-            if isinstance(out, Fix):
-                self._on_fix(out)
-            else:
-                logger.info(
-                    "GPS %s: %s -> %s", out.kind.value, out.previous.value, out.current.value
-                )
-                self._on_event(out)
+            try:
+                if isinstance(out, Fix):
+                    self._on_fix(out)
+                else:
+                    logger.info(
+                        "GPS %s: %s -> %s", out.kind.value, out.previous.value, out.current.value
+                    )
+                    self._on_event(out)
+            except DeviceError as err:
+                # One output the consumer could not take (e.g. the store refused a write) must
+                # not cost the outputs after it, such as a fix-lost event in the same read.
+                self._loop_errors += 1
+                logger.error("GPS output not recorded: %s", err)
 
     def _warn_silence(self, seconds: float) -> None:
         counts = self._reader.counts()

@@ -124,9 +124,9 @@ class Recorder:
             or now - self._last_location_mono >= self._policy.location_interval_s
         )
         if summary is not None and due:
-            self._last_location_mono = now
             body = {"interval": int(self._policy.location_interval_s)}
             appended = self._store.append(Kind.LOCATION, body, summary, summary.gps_time)
+            self._last_location_mono = now  # only once committed: a failed write retries
             self._observe("record", {"kind": "location", "seq": appended.record.seq})
 
     def on_gps_event(self, event: GpsEvent) -> None:

@@ -10,7 +10,7 @@ import pytest
 from firmware.core.clock import ManualClock
 from firmware.core.fix import EventKind, Fix, GpsEvent, GpsState
 from firmware.core.nmea import build_sentence
-from firmware.errors import GpsError
+from firmware.errors import GpsError, StoreError
 from firmware.gps.base import GpsSource
 from firmware.gps.settings import ReaderSettings
 from firmware.services.gps_watch import GpsWatch
@@ -173,3 +173,20 @@ def test_thread_survives_a_crashing_callback_and_stops_cleanly() -> None:
         watch.stop()
     assert not watch.running and not source.running
     assert watch.stats().loop_errors == 1 and len(seen) >= 2
+
+
+def test_a_refused_fix_does_not_cost_the_event_after_it(caplog: pytest.LogCaptureFixture) -> None:
+    """The store refusing one write (disk full) must not swallow the fix-acquired event."""
+    clock = ManualClock()
+    source = ScriptedSource(clock, [epoch(0) + epoch(1) + epoch(2)])
+    events: list[GpsEvent] = []
+
+    def refuse(fix: Fix) -> None:
+        raise StoreError("database is full", "free space on the data partition")
+
+    watch = GpsWatch(source, clock, refuse, events.append, ReaderSettings(hysteresis_epochs=2))
+    with caplog.at_level(logging.ERROR):
+        run_steps(watch, source, 1)
+    assert [e.kind for e in events] == [EventKind.FIX_ACQUIRED]
+    assert watch.stats().loop_errors == 2  # both fixes were refused, and counted
+    assert "GPS output not recorded: database is full" in caplog.text

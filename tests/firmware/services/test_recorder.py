@@ -19,6 +19,7 @@ from firmware.core.supervisor_event import (
     ResetReason,
     TamperEvent,
 )
+from firmware.errors import StoreError
 from firmware.services.recorder import Recorder, RecordPolicy, fix_summary
 from firmware.store.backends.sqlite import Config, SqliteRecordStore, create
 from firmware.store.identity import create_identity
@@ -144,3 +145,21 @@ def test_fix_summary_of_a_2d_fix(clock: ManualClock) -> None:
     summary = fix_summary(fix, clock.monotonic())
     assert summary is not None
     assert (summary.mode, summary.alt_m, summary.age_s) == ("2d", None, 2.5)
+
+
+def test_a_failed_location_write_is_retried_with_the_next_fix(
+    store: SqliteRecordStore, clock: ManualClock
+) -> None:
+    recorder = Recorder(store, clock, RecordPolicy(location_interval_s=60))
+    real_append = store.append
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise StoreError("database is full")
+
+    store.append = full  # type: ignore[method-assign]
+    with pytest.raises(StoreError):
+        recorder.on_fix(make_fix(clock))
+    store.append = real_append  # type: ignore[method-assign]
+    clock.advance(1.0)
+    recorder.on_fix(make_fix(clock))  # not a whole interval later: the missed one is due
+    assert [r.kind for r in records(store)] == [Kind.LOCATION]
