@@ -174,7 +174,14 @@ class HttpsTransport(SyncTransport):
     def _interpret(self, response: httpx.Response) -> PushResult:
         status = response.status_code
         if status == 200:
-            return _parse_result(response.json())
+            try:
+                return _parse_result(response.json())
+            except (ValueError, KeyError, TypeError, AttributeError) as err:
+                # Nothing is acknowledged on an answer we cannot read; the batch is sent again.
+                raise SyncUnavailable(
+                    f"{self.describe} answered 200 with an unreadable body: {err!r}",
+                    "check that the URL points at a fieldcheck server (not a proxy page)",
+                ) from err
         if status >= 500 or status in TRANSIENT_4XX:
             raise SyncUnavailable(f"{self.describe} answered HTTP {status}; will retry")
         code, message = _error_of(response)

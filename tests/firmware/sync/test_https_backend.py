@@ -100,6 +100,14 @@ def test_server_errors_and_throttling_are_transient(status: int) -> None:
         transport.push([b"a"])
 
 
+@pytest.mark.parametrize("payload", [["not", "a", "map"], {"rejected": [{"seq": 1}]},
+                                     {"acked_seq": "many"}])
+def test_an_unreadable_200_is_transient_and_acknowledges_nothing(payload: object) -> None:
+    transport = transport_answering(200, payload, [])
+    with pytest.raises(SyncUnavailable, match="unreadable body"):
+        transport.push([b"a"])
+
+
 def test_unreachable_server_is_transient() -> None:
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("connection refused", request=request)
