@@ -1,11 +1,11 @@
 """The composition root: build every backend from the config, wire the services, run, stop."""
 
 import logging
-import os
 import random
 import signal
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -16,14 +16,15 @@ from firmware.config import DeviceConfig
 from firmware.core.clock import Clock, SystemClock
 from firmware.core.lifecycle import Lifecycle
 from firmware.core.supervisor_event import SupervisorEvent
-from firmware.errors import SyncError
+from firmware.errors import DeviceError, StoreError, SyncError
+from firmware.private_file import replace_private
 from firmware.services.checkin import Receipt
 from firmware.services.checkin_worker import CheckinWorker, build_checkin
 from firmware.services.gps_watch import GpsWatch
 from firmware.services.recorder import Recorder, RecordPolicy
 from firmware.services.supervision import RestartBudget
 from firmware.services.sync_loop import SyncLoop, SyncPolicy
-from firmware.store.base import RecordStore
+from firmware.store.base import RecordStore, StoreProblem
 from firmware.store.identity import DeviceIdentity, load_or_create_identity
 from firmware.sync.base import SyncTransport
 from firmware.version import FIRMWARE_VERSION
@@ -43,10 +44,6 @@ def _read_digest(path: Path) -> str | None:
         return None
 
 
-def _write_digest(path: Path, digest: str) -> None:
-    scratch = path.with_suffix(".tmp")
-    scratch.write_text(digest + "\n")
-    os.replace(scratch, path)
 
 
 class SyncWorker(Lifecycle):
@@ -82,6 +79,11 @@ class SyncWorker(Lifecycle):
         self.stop_thread()
         self.transport.stop()
 
+    def final_flush(self) -> None:
+        """Stop the background loop, then push what is left once, on the caller's thread."""
+        self.stop_thread()
+        self.flush()
+
     def flush(self, max_batches: int = 4) -> None:
         """One last bounded push on the caller's thread (e.g. the shutdown record)."""
         if self.running and not self.alive:
@@ -89,6 +91,27 @@ class SyncWorker(Lifecycle):
                 self.loop.drain(max_batches)
             except SyncError as err:
                 logger.warning("final sync before stopping failed: %s", err)
+
+
+@dataclass(frozen=True)
+class Parts:
+    """The daemon's running components; ``sync`` runs only when a server is configured."""
+
+    gps: GpsWatch
+    checkins: CheckinWorker
+    supervisor: Lifecycle
+    sync: SyncWorker
+    syncing: bool
+
+    @property
+    def local(self) -> tuple[Lifecycle, ...]:
+        """What runs on the unit itself, in start order."""
+        return (self.checkins, self.gps, self.supervisor)
+
+    @property
+    def all(self) -> tuple[Lifecycle, ...]:
+        """Everything to start, in order."""
+        return (*self.local, self.sync) if self.syncing else self.local
 
 
 class Daemon:
@@ -112,18 +135,42 @@ class Daemon:
             logger.info("generated the device key; device id %s", identity.device_id)
         store = self._build_store(identity)
         problems = store.start_and_check()
-        recorder = Recorder(store, self.clock, self._record_policy(), self._observe)
+        try:
+            recorder = Recorder(store, self.clock, self._record_policy(), self._observe)
+            self._boot_records(recorder, store, problems)
+            parts = self._build_parts(identity, recorder, store)
+            try:
+                for part in parts.all:
+                    part.start()
+                self.report.write("ready", device_id=identity.device_id,
+                                  firmware=FIRMWARE_VERSION)
+                self.notifier.send("READY=1", f"STATUS=device {identity.device_id} running")
+                self._main_loop(store, parts)
+            finally:
+                self._shutdown(parts, recorder, store)
+        finally:
+            store.stop()
+            self.notifier.send("STOPPING=1")
+            self.notifier.close()
+        return 0
+
+    def _boot_records(self, recorder: Recorder, store: RecordStore,
+                      problems: list[StoreProblem]) -> None:
+        """Boot, config change and store problems: the first records of every start."""
         digest = self.config.digest()
         recorder.boot({"firmware": FIRMWARE_VERSION, "config": self.config.source[-60:],
                        "config_sha256": digest})
-        digest_file = data_dir / CONFIG_DIGEST_FILE
+        digest_file = self.config.device.data_dir / CONFIG_DIGEST_FILE
         previous = _read_digest(digest_file)
         if previous is not None and previous != digest:
             # Policy is auditable: every change of the effective settings is a signed event.
             recorder.event("config_change", {"config_sha256": digest, "previous": previous})
         if previous != digest:
-            _write_digest(digest_file, digest)  # only once the event is committed
+            replace_private(digest_file, (digest + "\n").encode())  # once the event is in
         store.report(problems)
+
+    def _build_parts(self, identity: DeviceIdentity, recorder: Recorder,
+                     store: RecordStore) -> "Parts":
         gps = self._build_gps(recorder)
         checkins = self._build_checkin(identity, recorder, store)
 
@@ -135,51 +182,53 @@ class Daemon:
             self.config.supervisor.config, on_event=on_supervisor, clock=self.clock
         )
         sync = self._build_sync(store, identity)
-        parts: list[tuple[str, Lifecycle]] = [
-            ("checkin", checkins), ("gps", gps), ("supervisor", supervisor)
-        ]
         if self.config.sync.backend.name == "null":
             logger.info("no sync server configured: records stay on the unit")
-        else:
-            parts.append(("sync", sync))
-        try:
-            for _, part in parts:
-                part.start()
-            self.report.write("ready", device_id=identity.device_id, firmware=FIRMWARE_VERSION)
-            self.notifier.send("READY=1", f"STATUS=device {identity.device_id} running")
-            self._main_loop(store, sync, checkins)
-        finally:
-            for _, part in reversed(parts):
-                if part is not sync:
-                    part.stop()
-            recorder.event("shutdown", {"reason": "stop requested"})
-            sync.stop_thread()
-            sync.flush()
-            sync.stop()
-            self.report.write("summary", stats=_gps_summary(gps), store=_store_summary(store))
-            store.stop()
-            self.notifier.send("STOPPING=1")
-            self.notifier.close()
-        return 0
+        return Parts(gps, checkins, supervisor, sync,
+                     syncing=self.config.sync.backend.name != "null")
+
+    def _shutdown(self, parts: "Parts", recorder: Recorder, store: RecordStore) -> None:
+        """Stop everything; each step runs even when an earlier one failed."""
+        sync = parts.sync
+        steps: list[tuple[str, Callable[[], object]]] = [
+            *((f"stopping {type(p).__name__}", p.stop) for p in reversed(parts.local)),
+            ("the shutdown record", lambda: recorder.event("shutdown",
+                                                           {"reason": "stop requested"})),
+            ("the final sync", sync.final_flush),
+            ("stopping sync", sync.stop),
+            ("the summary", lambda: self.report.write(
+                "summary", stats=_gps_summary(parts.gps), store=_store_summary(store))),
+        ]
+        for what, step in steps:
+            try:
+                step()
+            except DeviceError as err:
+                logger.error("%s failed while stopping: %s", what, err)
 
     def request_stop(self) -> None:
         """Ask the main loop to finish (what SIGTERM does)."""
         self._stop.set()
 
-    def _main_loop(self, store: RecordStore, sync: SyncWorker, checkins: CheckinWorker) -> None:
+    def _main_loop(self, store: RecordStore, parts: "Parts") -> None:
         interval = self.notifier.watchdog_interval() or HEALTH_INTERVAL_S
         prune_due = self.clock.monotonic() + self.config.policy.prune_interval_s
         safe_mode = False
         while not self._stop.wait(interval):
-            for name, part in (("sync", sync), ("checkin", checkins)):
+            for name, part in (("sync", parts.sync), ("checkin", parts.checkins)):
                 if not safe_mode and part.running and not part.alive:
                     safe_mode = not self._restart(name, part)
             if self.clock.monotonic() >= prune_due:
                 prune_due = self.clock.monotonic() + self.config.policy.prune_interval_s
-                store.prune()
-                store.check_storage()
+                self._housekeeping(store)
             if not safe_mode:
                 self.notifier.send("WATCHDOG=1")
+
+    def _housekeeping(self, store: RecordStore) -> None:
+        try:
+            store.prune()
+            store.check_storage()
+        except StoreError as err:
+            logger.error("retention and storage check failed (retried next round): %s", err)
 
     def _restart(self, name: str, part: Lifecycle) -> bool:
         if not self._budget.allow():
@@ -190,7 +239,10 @@ class Daemon:
             return False
         logger.error("%s stopped unexpectedly; restarting it", name)
         part.stop()
-        part.start()
+        try:
+            part.start()
+        except DeviceError as err:  # still down: the next health check tries, within budget
+            logger.error("restarting %s failed: %s", name, err)
         return True
 
     def _record_policy(self) -> RecordPolicy:
