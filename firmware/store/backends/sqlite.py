@@ -199,13 +199,20 @@ class SqliteRecordStore(RecordStore):
                 yield conn
                 conn.execute("COMMIT")
             except sqlite3.Error as err:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
+                self._rollback(conn)
                 raise _store_error(err, self.path) from err
             except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
+                self._rollback(conn)
                 raise
+
+    def _rollback(self, conn: sqlite3.Connection) -> None:
+        """Roll back if a transaction is open; a failing rollback must not hide the cause."""
+        if not conn.in_transaction:
+            return
+        try:
+            conn.execute("ROLLBACK")
+        except sqlite3.Error as err:  # SQLite rolls back itself when the connection closes
+            logger.error("rollback on %s failed: %s", self.path, err)
 
     @staticmethod
     def _meta(conn: sqlite3.Connection, key: str) -> Any:
@@ -328,7 +335,10 @@ class SqliteRecordStore(RecordStore):
         # Hand freed pages back to the filesystem (effective on files created with auto_vacuum).
         with self._lock:
             if self._conn is not None:
-                self._conn.execute("PRAGMA incremental_vacuum").fetchall()
+                try:
+                    self._conn.execute("PRAGMA incremental_vacuum").fetchall()
+                except sqlite3.Error as err:
+                    raise _store_error(err, self.path) from err
 
     def verify_chain(self, signatures: bool = True) -> list[StoreProblem]:
         """Walk every retained record in one read snapshot; returns the problems found."""
