@@ -44,8 +44,6 @@ def _read_digest(path: Path) -> str | None:
         return None
 
 
-
-
 class SyncWorker(Lifecycle):
     """Runs the sync loop on its own thread until stopped."""
 
@@ -170,7 +168,7 @@ class Daemon:
         store.report(problems)
 
     def _build_parts(self, identity: DeviceIdentity, recorder: Recorder,
-                     store: RecordStore) -> "Parts":
+                     store: RecordStore) -> Parts:
         gps = self._build_gps(recorder)
         checkins = self._build_checkin(identity, recorder, store)
 
@@ -187,7 +185,7 @@ class Daemon:
         return Parts(gps, checkins, supervisor, sync,
                      syncing=self.config.sync.backend.name != "null")
 
-    def _shutdown(self, parts: "Parts", recorder: Recorder, store: RecordStore) -> None:
+    def _shutdown(self, parts: Parts, recorder: Recorder, store: RecordStore) -> None:
         """Stop everything; each step runs even when an earlier one failed."""
         sync = parts.sync
         steps: list[tuple[str, Callable[[], object]]] = [
@@ -209,7 +207,7 @@ class Daemon:
         """Ask the main loop to finish (what SIGTERM does)."""
         self._stop.set()
 
-    def _main_loop(self, store: RecordStore, parts: "Parts") -> None:
+    def _main_loop(self, store: RecordStore, parts: Parts) -> None:
         interval = self.notifier.watchdog_interval() or HEALTH_INTERVAL_S
         prune_due = self.clock.monotonic() + self.config.policy.prune_interval_s
         safe_mode = False
