@@ -5,11 +5,13 @@ latest fresh fix, or none recorded as absent, and returns a :class:`Receipt` onl
 record is committed. ``unknown`` verdicts whose cause the wearer can fix (too dark, face too
 small, head turned ...) are retried with guidance up to ``attempts`` times first. A
 ``no_match`` is recorded for a human to review: it is never an alarm and never escalated here.
+When review images are on, the frames behind a committed ``no_match`` are then sealed to the
+review desk's key, named by the record's seq; neither the record nor the receipt mentions them.
 """
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
@@ -17,7 +19,7 @@ from firmware.camera.base import Camera, Frame
 from firmware.core.clock import Clock
 from firmware.core.record import FixSummary, Kind
 from firmware.core.verdict import Guidance, Outcome, Verdict
-from firmware.errors import CameraError, VerifyError
+from firmware.errors import CameraError, DeviceError, VerifyError
 from firmware.face.base import FaceEngine
 from firmware.face.matcher import Template
 from firmware.services.schedule import CheckinSettings
@@ -78,6 +80,14 @@ class FixSource(Protocol):
         ...
 
 
+class ReviewSink(Protocol):
+    """Where review frames go (``firmware.face.review_images.ReviewImages``)."""
+
+    def keep(self, frames: Sequence[Frame], seq: int, captured: datetime) -> int:
+        """Seal ``frames`` of check-in record ``seq``; DeviceError when they cannot be kept."""
+        ...
+
+
 #: Called with (guidance code, text) when the wearer should do something before the next try.
 GuidanceHook = Callable[[str, str], None]
 
@@ -112,6 +122,8 @@ class Attempt:
 
     verdict: Verdict | None
     guidance: str | None
+    #: The burst the verdict rests on; only ever sealed for review, never recorded.
+    frames: Sequence[Frame] = field(default=(), repr=False, compare=False)
 
     @property
     def outcome(self) -> Outcome:
@@ -149,13 +161,15 @@ class CheckinService:
     """Runs one check-in at a time on a started camera and face engine.
 
     ``sleep`` waits between tries (inject ``threading.Event.wait`` so a stop cuts it short);
-    ``on_guidance`` is where a display or speaker tells the wearer what to do next.
+    ``on_guidance`` is where a display or speaker tells the wearer what to do next;
+    ``review`` (None: off) keeps the frames of a ``no_match`` for human review.
     """
 
     def __init__(self, camera: Camera, engine: FaceEngine, templates: TemplateSource,
                  recorder: FixSource, store: RecordStore, settings: CheckinSettings, *,
                  sleep: Callable[[float], object], clock: Clock,
-                 on_guidance: GuidanceHook | None = None) -> None:
+                 on_guidance: GuidanceHook | None = None,
+                 review: ReviewSink | None = None) -> None:
         self._camera = camera
         self._engine = engine
         self._templates = templates
@@ -165,12 +179,14 @@ class CheckinService:
         self._sleep = sleep
         self._clock = clock
         self._on_guidance = on_guidance or (lambda code, text: None)
+        self._review = review
 
     def run(self, trigger: Trigger) -> Receipt:
         """One check-in: try, retry on fixable guidance, commit the record, return the receipt."""
         started = self._clock.monotonic()
         attempt, tries = self._attempts()
         receipt = self._commit(trigger, attempt, tries)
+        self._keep_for_review(attempt, receipt)
         logger.info("check-in (%s): %s%s after %d tr%s in %.1f s, record %d%s", trigger,
                     receipt.outcome.value, f" ({receipt.guidance})" if receipt.guidance else "",
                     tries, "y" if tries == 1 else "ies", self._clock.monotonic() - started,
@@ -218,7 +234,7 @@ class CheckinService:
         except VerifyError as err:
             logger.error("the face check failed on a captured burst: %s", err)
             return Attempt(None, FACE_ENGINE_FAULT)
-        return Attempt(verdict, verdict.guidance.value if verdict.guidance else None)
+        return Attempt(verdict, verdict.guidance.value if verdict.guidance else None, frames)
 
     def _capture(self) -> Sequence[Frame] | None:
         settings = self.settings
@@ -244,3 +260,16 @@ class CheckinService:
             seq=appended.record.seq, device_time=appended.record.device_time,
             with_fix=fix is not None,
         )
+
+    def _keep_for_review(self, attempt: Attempt, receipt: Receipt) -> None:
+        """Seal a committed ``no_match``'s frames; a failure is logged, the record stands."""
+        if self._review is None or receipt.outcome is not Outcome.NO_MATCH:
+            return
+        try:
+            kept = self._review.keep(attempt.frames, receipt.seq, receipt.device_time)
+        except DeviceError as err:
+            logger.error("the frames of no_match record %d were not kept for review: %s",
+                         receipt.seq, err)
+            return
+        logger.info("kept %d sealed frame(s) of no_match record %d for review", kept,
+                    receipt.seq)

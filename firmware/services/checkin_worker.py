@@ -9,14 +9,18 @@ import queue
 import random
 import threading
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
+from typing import Protocol
 
 from firmware.camera.base import Camera
 from firmware.core.clock import Clock
 from firmware.core.lifecycle import Lifecycle
+from firmware.core.review_box import key_id, parse_public_key
 from firmware.core.supervisor_event import ButtonEvent, ButtonPress
 from firmware.errors import DeviceError
 from firmware.face.base import FaceEngine
+from firmware.face.review_images import ReviewImages
 from firmware.face.template_store import KeySource, TemplateStore, credential_path
 from firmware.services.checkin import CheckinService, FixSource, GuidanceHook, Receipt, Trigger
 from firmware.services.schedule import CheckinSettings, Schedule, ScheduleTracker
@@ -28,14 +32,24 @@ logger = logging.getLogger(__name__)
 MAX_WAIT_S = 60.0
 
 
+class ReviewRetention(Protocol):
+    """Deletes review images past their retention (``ReviewImages``)."""
+
+    def prune(self, now: datetime) -> int:
+        """Delete what expired before ``now``; returns how many; DeviceError on failure."""
+        ...
+
+
 class CheckinWorker(Lifecycle):
     """Runs check-ins on its own thread: when a slot is due, and when asked (button, manual)."""
 
     def __init__(self, service: CheckinService, tracker: ScheduleTracker, recorder: FixSource,
                  clock: Clock, parts: Sequence[Lifecycle] = (),
                  stop_event: threading.Event | None = None,
-                 on_receipt: Callable[[Receipt], None] | None = None) -> None:
+                 on_receipt: Callable[[Receipt], None] | None = None,
+                 review: ReviewRetention | None = None) -> None:
         self.service = service
+        self.review = review
         self._on_receipt = on_receipt or (lambda receipt: None)
         self.tracker = tracker
         self._recorder = recorder
@@ -81,7 +95,18 @@ class CheckinWorker(Lifecycle):
         receipt = self.service.run(trigger)
         self.tracker.checked_in(now)
         self._on_receipt(receipt)
+        self.prune_review()
         return receipt
+
+    def prune_review(self) -> None:
+        """Delete review images past their retention; a failure is logged, retried next time."""
+        if self.review is None:
+            return
+        try:
+            self.review.prune(self._clock.now())
+        except DeviceError as err:
+            logger.error("expired review images were not deleted (retried after the next "
+                         "check-in): %s", err)
 
     def seconds_to_wait(self) -> float:
         """How long the thread may sleep before the schedule needs it again."""
@@ -108,6 +133,7 @@ class CheckinWorker(Lifecycle):
 
     def _start(self) -> None:
         self._start_parts()
+        self.prune_review()
         self.stop_event.clear()
         self._thread = threading.Thread(target=self._run, name="checkin", daemon=True)
         self._thread.start()
@@ -159,9 +185,23 @@ def build_checkin(camera: Camera, engine: FaceEngine, settings: CheckinSettings,
                   on_receipt: Callable[[Receipt], None] | None = None) -> CheckinWorker:
     """The daemon's check-in worker; starting it starts the camera and the face engine."""
     templates = template_store_for(settings, data_dir, device_id)
+    review = review_images_for(settings, data_dir, device_id)
     stop = threading.Event()
     service = CheckinService(camera, engine, templates, recorder, store, settings,
-                             sleep=stop.wait, clock=clock, on_guidance=on_guidance)
+                             sleep=stop.wait, clock=clock, on_guidance=on_guidance,
+                             review=review)
     tracker = ScheduleTracker(Schedule(settings, rng or random.SystemRandom()), clock.now())
     return CheckinWorker(service, tracker, recorder, clock, parts=(camera, engine),
-                         stop_event=stop, on_receipt=on_receipt)
+                         stop_event=stop, on_receipt=on_receipt, review=review)
+
+
+def review_images_for(settings: CheckinSettings, data_dir: Path,
+                      device_id: str) -> ReviewImages | None:
+    """The review image keeper ``settings`` ask for, or None when review images are off."""
+    if not settings.review_images:
+        return None
+    public = parse_public_key(settings.review_public_key)
+    logger.info("review images on: the frames of a no_match check-in are sealed to review key "
+                "%s and kept %g days", key_id(public), settings.review_retention_days)
+    return ReviewImages(data_dir / settings.review_dir, public, device_id,
+                        settings.review_retention_days)

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from firmware.core.settings import setting
+from firmware.core.review_box import ReviewBoxError, parse_public_key
+from firmware.core.settings import SettingsError, setting
 from firmware.errors import ConfigError
 
 Mode = Literal["off", "times", "windows"]
@@ -53,6 +54,35 @@ class CheckinSettings:
     key_credential: str = setting(
         "", "systemd credential name holding the template key instead of key_file"
     )
+    review_images: bool = setting(
+        False, "keep the frames of a no_match check-in for human review, encrypted to "
+        "review_public_key; off by default"
+    )
+    review_public_key: str = setting(
+        "", "X25519 public key (64 hex digits) of the agency's review desk; required when "
+        "review_images is true (the unit can seal to it, never open)"
+    )
+    review_retention_days: float = setting(
+        30.0, "days a sealed review image is kept before the unit deletes it"
+    )
+    review_dir: Path = setting(
+        Path("review"), "sealed review images (relative: inside device.data_dir)"
+    )
+
+    def __post_init__(self) -> None:
+        if self.review_retention_days <= 0:
+            raise SettingsError("[checkin] review_retention_days must be more than 0")
+        if not self.review_images:
+            return
+        try:
+            parse_public_key(self.review_public_key)
+        except ReviewBoxError as err:
+            missing = "is not set" if not self.review_public_key else f"is unusable: {err}"
+            raise SettingsError(
+                f"[checkin] review_images = true but review_public_key {missing}; set it to "
+                "the review desk's X25519 public key (64 hex digits), or set review_images = "
+                "false"
+            ) from None
 
 
 @dataclass(frozen=True)
