@@ -3,7 +3,6 @@
 import logging
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from checkin_fakes import (
@@ -14,7 +13,6 @@ from checkin_fakes import (
     ScriptedCamera,
     ScriptedEngine,
     a_template,
-    opened_store,
     unknown,
 )
 
@@ -36,16 +34,6 @@ from firmware.services.schedule import CheckinSettings
 from firmware.store.backends.sqlite import SqliteRecordStore
 
 START = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture()
-def clock() -> ManualClock:
-    return ManualClock(wall=START, mono=1000.0)
-
-
-@pytest.fixture()
-def store(tmp_path: Path, clock: ManualClock):
-    yield from opened_store(tmp_path, clock)
 
 
 class Harness:

@@ -16,7 +16,6 @@ from checkin_fakes import (
     ScriptedCamera,
     ScriptedEngine,
     a_template,
-    opened_store,
     unknown,
 )
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -25,7 +24,6 @@ from PIL import Image
 
 from firmware.config import from_mapping
 from firmware.core import review_box
-from firmware.core.clock import ManualClock
 from firmware.core.record import Kind
 from firmware.core.settings import SettingsError, build
 from firmware.core.signature import unverified_record
@@ -39,16 +37,6 @@ from firmware.services.schedule import CheckinSettings
 
 START = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 REPLAY = {"camera": {"type": "replay"}}  # a config that builds on a laptop
-
-
-@pytest.fixture()
-def clock() -> ManualClock:
-    return ManualClock(wall=START, mono=1000.0)
-
-
-@pytest.fixture()
-def store(tmp_path: Path, clock: ManualClock):
-    yield from opened_store(tmp_path, clock)
 
 
 @pytest.fixture()

@@ -12,7 +12,6 @@ from checkin_fakes import (
     ScriptedCamera,
     ScriptedEngine,
     a_template,
-    opened_store,
 )
 
 from firmware.core.clock import ManualClock
@@ -32,11 +31,6 @@ SETTINGS = CheckinSettings(mode="times", times=("09:00", "13:00"), early_min=10,
 @pytest.fixture()
 def clock() -> ManualClock:
     return ManualClock(wall=START, mono=1000.0)
-
-
-@pytest.fixture()
-def store(tmp_path: Path, clock: ManualClock):
-    yield from opened_store(tmp_path, clock)
 
 
 def worker_for(store, clock, verdicts=(MATCH,) * 5, sleep=lambda s: None) -> CheckinWorker:
