@@ -98,6 +98,14 @@ class DeviceConfig:
         return hashlib.sha256(text.encode()).hexdigest()
 
 
+def chosen_path(path: Path | None) -> Path | None:
+    """The config a command uses: ``path`` if given, else DEFAULT_PATH if it exists, else None
+    (the embedded defaults)."""
+    if path is None and DEFAULT_PATH.exists():
+        return DEFAULT_PATH
+    return path
+
+
 def load(path: Path | None) -> DeviceConfig:
     """Load and validate ``path`` (TOML); ``None`` means the embedded defaults."""
     if path is None:

@@ -32,10 +32,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
 
 
 def _now(args: argparse.Namespace) -> int:
-    path = args.config
-    if path is None and config.DEFAULT_PATH.exists():
-        path = config.DEFAULT_PATH
-    loaded = config.load(path)
+    loaded = config.load(config.chosen_path(args.config))
     receipt = run_once(loaded, show=lambda code, text: print(f"guidance: {code}: {text}"))
     if args.json:
         print(json.dumps(receipt.as_dict()))

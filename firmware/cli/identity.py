@@ -21,9 +21,7 @@ def data_dir_of(args: argparse.Namespace) -> Path:
     """The data directory the arguments name."""
     if args.data_dir is not None:
         return Path(args.data_dir)
-    path = args.config
-    if path is None and config.DEFAULT_PATH.exists():
-        path = config.DEFAULT_PATH
+    path = config.chosen_path(args.config)
     if path is None:
         return Path(config.DeviceSettings().data_dir)
     return config.load(path).device.data_dir

@@ -26,10 +26,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
 
 
 def _run(args: argparse.Namespace) -> int:
-    path = args.config
-    if path is None and config.DEFAULT_PATH.exists():
-        path = config.DEFAULT_PATH
-    loaded = config.load(path)
+    loaded = config.load(config.chosen_path(args.config))
     if args.report == "-":
         report = Report(sys.stdout)
     elif args.report:
