@@ -28,7 +28,7 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
-	$(VENV)/bin/mypy --strict firmware/core firmware/services
+	$(VENV)/bin/mypy --strict fieldcheck_protocol firmware/core firmware/services
 	$(VENV)/bin/lint-imports
 	$(PY) hardware/typecheck_mcu.py
 

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 # Each module defines register(subparsers) and sets a ``func(args) -> int`` default on its parsers.
-COMMAND_MODULES: tuple[str, ...] = ("host_tools.gpssim.cli", "host_tools.server.cli")
+COMMAND_MODULES: tuple[str, ...] = ("host_tools.gpssim.cli", "fieldcheck_server.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:

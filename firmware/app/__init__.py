@@ -10,10 +10,10 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from fieldcheck_protocol.clock import Clock, SystemClock
 from firmware.app.report import Report
 from firmware.app.sdnotify import Notifier
 from firmware.config import DeviceConfig
-from firmware.core.clock import Clock, SystemClock
 from firmware.core.lifecycle import Lifecycle
 from firmware.core.supervisor_event import SupervisorEvent
 from firmware.errors import DeviceError, StoreError, SyncError

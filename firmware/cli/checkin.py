@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from fieldcheck_protocol.clock import SystemClock
 from firmware import config
-from firmware.core.clock import SystemClock
 from firmware.services.checkin import CheckinService, Receipt
 from firmware.services.checkin_worker import template_store_for
 from firmware.services.recorder import Recorder, RecordPolicy

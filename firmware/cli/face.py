@@ -13,11 +13,14 @@ from firmware.camera.backends.replay import load_rgb
 from firmware.cli import identity
 from firmware.core.verdict import Outcome
 from firmware.errors import VerifyError
-from firmware.face import bench, evaluation, manifest, matcher, plot, template_store
+from firmware.face import manifest, matcher, template_store
 from firmware.face.backends import replay
 from firmware.face.backends.tflite import Config, TfliteFaceEngine
 from firmware.face.template_store import KeySource, TemplateStore
 from firmware.store.identity import load_identity
+from firmware.tools import face_bench as bench
+from firmware.tools import face_eval as evaluation
+from firmware.tools import roc_plot as plot
 
 logger = logging.getLogger(__name__)
 

@@ -5,12 +5,12 @@ import json
 import sys
 from pathlib import Path
 
-from firmware.core.clock import SystemClock
+from fieldcheck_protocol.clock import SystemClock
 from firmware.core.fix import Fix
 from firmware.errors import GpsError
-from firmware.gps import bench
-from firmware.gps.inspection import inspect_log, read_chunks
 from firmware.gps.settings import ReaderSettings
+from firmware.tools import gps_bench as bench
+from firmware.tools.gps_inspect import inspect_log, read_chunks
 
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:

@@ -4,14 +4,14 @@ import argparse
 import json
 from pathlib import Path
 
+from fieldcheck_protocol.clock import SystemClock
+from fieldcheck_protocol.record import Record, to_json
+from fieldcheck_protocol.signature import unverified_record
 from firmware.cli.identity import add_data_dir_arguments, data_dir_of
-from firmware.core.clock import SystemClock
-from firmware.core.record import Record, to_json
-from firmware.core.signature import unverified_record
 from firmware.errors import StoreError
-from firmware.store import bench
 from firmware.store.backends.sqlite import Config, SqliteRecordStore, create
 from firmware.store.identity import load_identity
+from firmware.tools import store_bench as bench
 
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:

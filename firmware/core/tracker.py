@@ -9,7 +9,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from firmware.core.clock import Clock
+from fieldcheck_protocol.clock import Clock
 from firmware.core.epoch import Epoch
 from firmware.core.fix import EventKind, Fix, FixType, GpsEvent, GpsState
 from firmware.core.observation import Observation

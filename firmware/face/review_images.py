@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
-from firmware.core import review_box
+from fieldcheck_protocol import review_box
 from firmware.errors import StoreError
 from firmware.private_file import publish_new
 

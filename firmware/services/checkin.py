@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
+from fieldcheck_protocol.clock import Clock
+from fieldcheck_protocol.record import FixSummary, Kind
 from firmware.camera.base import Camera, Frame
-from firmware.core.clock import Clock
-from firmware.core.record import FixSummary, Kind
 from firmware.core.verdict import Guidance, Outcome, Verdict
 from firmware.errors import CameraError, DeviceError, VerifyError
 from firmware.face.base import FaceEngine

@@ -13,10 +13,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
+from fieldcheck_protocol.clock import Clock
+from fieldcheck_protocol.review_box import key_id, parse_public_key
 from firmware.camera.base import Camera
-from firmware.core.clock import Clock
 from firmware.core.lifecycle import Lifecycle
-from firmware.core.review_box import key_id, parse_public_key
 from firmware.core.supervisor_event import ButtonEvent, ButtonPress
 from firmware.errors import DeviceError
 from firmware.face.base import FaceEngine

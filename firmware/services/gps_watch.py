@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from firmware.core.clock import Clock
+from fieldcheck_protocol.clock import Clock
 from firmware.core.fix import Fix, GpsEvent, GpsState
 from firmware.core.lifecycle import Lifecycle
 from firmware.core.tracker import FixTracker, Output

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from firmware.core.clock import Clock
+from fieldcheck_protocol.clock import Clock
+from fieldcheck_protocol.record import FixSummary, Kind
 from firmware.core.fix import EventKind, Fix, FixType, GpsEvent
-from firmware.core.record import FixSummary, Kind
 from firmware.core.supervisor_event import (
     BatteryEvent,
     ButtonEvent,

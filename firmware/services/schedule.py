@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from firmware.core.review_box import ReviewBoxError, parse_public_key
+from fieldcheck_protocol.review_box import ReviewBoxError, parse_public_key
 from firmware.core.settings import SettingsError, setting
 from firmware.errors import ConfigError
 

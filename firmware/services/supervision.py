@@ -3,7 +3,7 @@
 from collections import deque
 from dataclasses import dataclass, field
 
-from firmware.core.clock import Clock
+from fieldcheck_protocol.clock import Clock
 
 
 @dataclass

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from fieldcheck_protocol.record import FixSummary, Kind, Record
 from firmware.core.lifecycle import Lifecycle
-from firmware.core.record import FixSummary, Kind, Record
 
 MAX_MESSAGE = 200
 

@@ -9,8 +9,8 @@ closes the chain at its end, so a lost tail is found too.
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from firmware.core.record import RecordError
-from firmware.core.signature import record_hash, unverified_record, verify_record
+from fieldcheck_protocol.record import RecordError
+from fieldcheck_protocol.signature import record_hash, unverified_record, verify_record
 from firmware.store.base import StoreProblem
 
 CHAIN_BROKEN = "chain_broken"

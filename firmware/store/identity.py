@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.serialization import (
     load_pem_private_key,
 )
 
-from firmware.core.signature import device_id_for, public_key_bytes
+from fieldcheck_protocol.signature import device_id_for, public_key_bytes
 from firmware.errors import StoreError
 from firmware.private_file import publish_new
 

@@ -1,13 +1,13 @@
 """Request signing, device side: the headers that authenticate one HTTP request with the device key.
 
 The protocol itself (message bytes, header names, nonce form) lives in
-``firmware.core.request_auth``, shared with the server; this module binds it to the device's
+``fieldcheck_protocol.request_auth``, shared with the server; this module binds it to the device's
 ``RequestSigner`` and its random source.
 """
 
 from collections.abc import Callable
 
-from firmware.core import request_auth
+from fieldcheck_protocol import request_auth
 from firmware.sync.base import RequestSigner
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from firmware.core.clock import Clock, SystemClock
+from fieldcheck_protocol.clock import Clock, SystemClock
 from host_tools.gpssim import faults
 from host_tools.gpssim.player import Burst, Player
 from host_tools.gpssim.receiver import Receiver, ReceiverSettings

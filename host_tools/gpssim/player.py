@@ -4,7 +4,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from firmware.core.clock import Clock
+from fieldcheck_protocol.clock import Clock
 from host_tools.gpssim.transport import Transport
 
 logger = logging.getLogger(__name__)

@@ -10,18 +10,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from daemonkill import Killed, Phases, fork_and_kill, load_config, write_config
-from serverproc import ServerProcess, provision
 
+from fieldcheck_protocol.clock import SystemClock
+from fieldcheck_protocol.signature import verify_record
+from fieldcheck_server import export, tls
+from fieldcheck_server.cli import DB_FILE
+from fieldcheck_server.db import Database, open_sqlite
 from firmware.config import DeviceConfig
-from firmware.core.clock import SystemClock
-from firmware.core.signature import verify_record
 from firmware.store.backends import sqlite
 from firmware.store.base import StoreStatus
 from firmware.store.identity import DeviceIdentity, create_identity
-from host_tools.server import export, tls
-from host_tools.server.cli import DB_FILE
-from host_tools.server.db import Database, open_sqlite
+from tests.e2e.daemonkill import Killed, Phases, fork_and_kill, load_config, write_config
+from tests.e2e.serverproc import ServerProcess, provision
 
 #: 200 rounds take about 80 s on the 2-core bench box; raise for a soak.
 ROUNDS = int(os.environ.get("FIELDCHECK_DAEMON_KILL_ROUNDS", "200"))

@@ -7,16 +7,16 @@ from pathlib import Path
 
 import cbor2
 import pytest
-from devicesim import MemoryStore, SimDevice
-from serverproc import ServerProcess, fieldcheck, provision
 
-from firmware.core.clock import SystemClock
-from firmware.core.record import ZERO_HASH
-from firmware.core.signature import record_hash, verify_record
+from fieldcheck_protocol.clock import SystemClock
+from fieldcheck_protocol.record import ZERO_HASH
+from fieldcheck_protocol.signature import record_hash, verify_record
+from fieldcheck_server import tls
 from firmware.services.sync_loop import SyncLoop, SyncPolicy
 from firmware.sync.backends import https
 from firmware.sync.base import PinMismatch
-from host_tools.server import tls
+from tests.e2e.serverproc import ServerProcess, fieldcheck, provision
+from tests.firmware.sync.devicesim import MemoryStore, SimDevice
 
 RECORDS = 300
 Running = tuple[SimDevice, ServerProcess, str]

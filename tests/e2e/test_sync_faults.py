@@ -8,16 +8,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from devicesim import MemoryStore, SimDevice
-from serverproc import ServerProcess, provision
-from tcpproxy import Faults, FaultyProxy
 
-from firmware.core.clock import SystemClock
+from fieldcheck_protocol.clock import SystemClock
+from fieldcheck_server import export, tls
+from fieldcheck_server.cli import DB_FILE
+from fieldcheck_server.db import open_sqlite
 from firmware.services.sync_loop import SyncLoop, SyncPolicy
 from firmware.sync.backends import https
-from host_tools.server import export, tls
-from host_tools.server.cli import DB_FILE
-from host_tools.server.db import open_sqlite
+from tests.e2e.serverproc import ServerProcess, provision
+from tests.e2e.tcpproxy import Faults, FaultyProxy
+from tests.firmware.sync.devicesim import MemoryStore, SimDevice
 
 #: Raise for a longer soak; each round adds records, then syncs through the fault.
 ROUNDS = 4

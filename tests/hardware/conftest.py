@@ -9,7 +9,7 @@ import pytest
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 MCU = REPO / "hardware" / "mcu"
-for path in (str(MCU), str(HERE)):
+for path in (str(MCU),):
     if path not in sys.path:
         sys.path.insert(0, path)
 
@@ -17,7 +17,7 @@ for path in (str(MCU), str(HERE)):
 @pytest.fixture
 def fake_machine() -> Iterator[object]:
     """Install the fake ``machine``/``micropython`` modules for one test, then remove them."""
-    import fake_machine as module
+    from tests.hardware import fake_machine as module
 
     module.install()
     yield module

@@ -123,7 +123,7 @@ def test_requested_shutdown_sleeps_and_a_tamper_wakes_the_pi(log: resetlog.Reset
 def test_board_drives_real_pins_through_the_fake_machine(
     fake_machine: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import fake_machine as fm
+    from tests.hardware import fake_machine as fm
 
     monkeypatch.chdir(tmp_path)  # reset.bin is written to the working directory
     import main

@@ -22,10 +22,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from firmware.core.clock import Clock
-from firmware.core.record import ZERO_HASH, FixSummary, Kind, Record, RecordError, to_ms
+from fieldcheck_protocol.clock import Clock
+from fieldcheck_protocol.record import ZERO_HASH, FixSummary, Kind, Record, RecordError, to_ms
+from fieldcheck_protocol.signature import record_hash, sign_record
 from firmware.core.settings import SettingsError, setting
-from firmware.core.signature import record_hash, sign_record
 from firmware.errors import StoreError
 from firmware.store.base import (
     Appended,

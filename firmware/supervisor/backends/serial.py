@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import serial
 
-from firmware.core.clock import Clock, SystemClock
+from fieldcheck_protocol.clock import Clock, SystemClock
 from firmware.core.mcu_frame import FrameSplitter, Message, MsgType
 from firmware.core.mcu_link import LinkEndpoint, Received
 from firmware.core.settings import setting

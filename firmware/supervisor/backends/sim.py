@@ -4,7 +4,7 @@ import logging
 import threading
 from dataclasses import dataclass
 
-from firmware.core.clock import Clock, SystemClock
+from fieldcheck_protocol.clock import Clock, SystemClock
 from firmware.core.mcu_frame import PAYLOADS, Message, MsgType
 from firmware.core.settings import setting
 from firmware.core.supervisor_event import EventCallback, LinkEvent, event_from_message

@@ -12,7 +12,7 @@ from typing import Any
 import cbor2
 import httpx
 
-from firmware.core.clock import Clock
+from fieldcheck_protocol.clock import Clock
 from firmware.core.settings import setting
 from firmware.errors import ConfigError
 from firmware.sync.auth import signed_headers

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from firmware.core.clock import Clock
+from fieldcheck_protocol.clock import Clock
 from firmware.sync.base import PushResult, RequestSigner, SyncTransport, SyncUnavailable
 
 

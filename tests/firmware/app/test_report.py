@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from fieldcheck_protocol.clock import ManualClock
+from fieldcheck_protocol.record import Kind
+from fieldcheck_protocol.signature import unverified_record
 from firmware.app.report import Report
-from firmware.core.clock import ManualClock
 from firmware.core.fix import Fix, FixType
-from firmware.core.record import Kind
-from firmware.core.signature import unverified_record
 from firmware.services.recorder import Recorder, RecordPolicy
 from firmware.store.backends.sqlite import Config, create
 from firmware.store.identity import create_identity

@@ -4,8 +4,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from fieldcheck_protocol.clock import ManualClock
 from firmware.core import nmea_fields as f
-from firmware.core.clock import ManualClock
 from firmware.core.fix import EventKind, Fix, FixType, GpsEvent, GpsState
 from firmware.core.observation import Observation
 from firmware.core.tracker import FixTracker, Output, TrackerPolicy

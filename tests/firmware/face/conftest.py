@@ -1,6 +1,5 @@
 """Shared fixtures: the real sample photos, the checkout's models, a started engine."""
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +10,6 @@ from firmware.face.backends.tflite import Config, TfliteFaceEngine
 
 REPO = Path(__file__).resolve().parents[3]
 MODELS = REPO / "models"
-sys.path.insert(0, str(Path(__file__).parent))  # for dlib_reference (test-only)
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ from PIL import Image, ImageFilter
 from firmware.core.verdict import Guidance
 from firmware.face import align, quality
 
-dlib_reference = pytest.importorskip("dlib_reference")
+dlib_reference = pytest.importorskip("tests.firmware.face.dlib_reference")
 
 
 def test_fit_recovers_a_known_similarity() -> None:

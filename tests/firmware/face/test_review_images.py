@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from PIL import Image
 
-from firmware.core import review_box
+from fieldcheck_protocol import review_box
 from firmware.errors import StoreError
 from firmware.face.review_images import ReviewImages, file_name, open_sealed
 

@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from firmware.core.clock import ManualClock
+from fieldcheck_protocol.clock import ManualClock
 from firmware.core.fix import Fix
-from firmware.gps.inspection import inspect_log, read_chunks
 from firmware.gps.settings import ReaderSettings
+from firmware.tools.gps_inspect import inspect_log, read_chunks
 
 CORPUS = Path(__file__).resolve().parents[3].parent / "shared" / "nmea-corpus"
 pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason=f"no NMEA corpus at {CORPUS}")

@@ -3,7 +3,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from firmware.core.clock import ManualClock
+from fieldcheck_protocol.clock import ManualClock
 from firmware.core.fix import Fix
 from firmware.core.nmea import build_sentence
 from firmware.core.tracker import FixTracker

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from fieldcheck_protocol.clock import Clock
 from firmware.camera.base import Camera, Frame
-from firmware.core.clock import Clock
 from firmware.core.verdict import Guidance, Outcome, Quality, Verdict
 from firmware.errors import CameraError, VerifyError
 from firmware.face.base import FaceEngine

@@ -5,10 +5,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from checkin_fakes import opened_store
 
-from firmware.core.clock import ManualClock
+from fieldcheck_protocol.clock import ManualClock
 from firmware.store.backends.sqlite import SqliteRecordStore
+from tests.firmware.services.checkin_fakes import opened_store
 
 
 @pytest.fixture()

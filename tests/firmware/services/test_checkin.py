@@ -5,21 +5,11 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from checkin_fakes import (
-    MATCH,
-    MODEL,
-    NO_MATCH,
-    FixedTemplates,
-    ScriptedCamera,
-    ScriptedEngine,
-    a_template,
-    unknown,
-)
 
-from firmware.core.clock import ManualClock
+from fieldcheck_protocol.clock import ManualClock
+from fieldcheck_protocol.record import Kind, Record
+from fieldcheck_protocol.signature import unverified_record
 from firmware.core.fix import Fix, FixType
-from firmware.core.record import Kind, Record
-from firmware.core.signature import unverified_record
 from firmware.core.verdict import Guidance, Outcome
 from firmware.errors import CameraError, StoreError, VerifyError
 from firmware.services.checkin import (
@@ -32,6 +22,16 @@ from firmware.services.checkin import (
 from firmware.services.recorder import Recorder, RecordPolicy
 from firmware.services.schedule import CheckinSettings
 from firmware.store.backends.sqlite import SqliteRecordStore
+from tests.firmware.services.checkin_fakes import (
+    MATCH,
+    MODEL,
+    NO_MATCH,
+    FixedTemplates,
+    ScriptedCamera,
+    ScriptedEngine,
+    a_template,
+    unknown,
+)
 
 START = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 

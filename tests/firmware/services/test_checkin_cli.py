@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from fieldcheck_protocol.clock import SystemClock
+from fieldcheck_protocol.record import Kind
+from fieldcheck_protocol.signature import unverified_record
 from firmware import cli
 from firmware.config import load
-from firmware.core.clock import SystemClock
-from firmware.core.record import Kind
-from firmware.core.signature import unverified_record
 from firmware.errors import ConfigError
 from firmware.store.backends.sqlite import Config
 from firmware.store.identity import create_identity

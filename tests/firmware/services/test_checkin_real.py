@@ -6,20 +6,20 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from checkin_fakes import opened_store
 from PIL import Image
 
+from fieldcheck_protocol.clock import ManualClock
+from fieldcheck_protocol.record import Kind
+from fieldcheck_protocol.signature import unverified_record
 from firmware.camera.backends import replay as replay_camera
 from firmware.camera.backends.replay import load_rgb
-from firmware.core.clock import ManualClock
 from firmware.core.fix import Fix, FixType
-from firmware.core.record import Kind
-from firmware.core.signature import unverified_record
 from firmware.face.backends.tflite import Config, TfliteFaceEngine
 from firmware.services.checkin import CheckinService
 from firmware.services.checkin_worker import template_store_for
 from firmware.services.recorder import Recorder
 from firmware.services.schedule import CheckinSettings
+from tests.firmware.services.checkin_fakes import opened_store
 
 MODELS = Path(__file__).resolve().parents[3] / "models"
 START = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)

@@ -9,7 +9,23 @@ from typing import Any
 
 import numpy as np
 import pytest
-from checkin_fakes import (
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+from PIL import Image
+
+from fieldcheck_protocol import review_box
+from fieldcheck_protocol.record import Kind
+from fieldcheck_protocol.signature import unverified_record
+from firmware.config import from_mapping
+from firmware.core.settings import SettingsError, build
+from firmware.core.verdict import Guidance, Outcome
+from firmware.errors import CameraError, ConfigError, StoreError
+from firmware.face.review_images import ReviewImages, file_name, open_sealed
+from firmware.services.checkin import CheckinService, Receipt
+from firmware.services.checkin_worker import build_checkin, template_store_for
+from firmware.services.recorder import Recorder
+from firmware.services.schedule import CheckinSettings
+from tests.firmware.services.checkin_fakes import (
     MATCH,
     NO_MATCH,
     FixedTemplates,
@@ -18,22 +34,6 @@ from checkin_fakes import (
     a_template,
     unknown,
 )
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
-from PIL import Image
-
-from firmware.config import from_mapping
-from firmware.core import review_box
-from firmware.core.record import Kind
-from firmware.core.settings import SettingsError, build
-from firmware.core.signature import unverified_record
-from firmware.core.verdict import Guidance, Outcome
-from firmware.errors import CameraError, ConfigError, StoreError
-from firmware.face.review_images import ReviewImages, file_name, open_sealed
-from firmware.services.checkin import CheckinService, Receipt
-from firmware.services.checkin_worker import build_checkin, template_store_for
-from firmware.services.recorder import Recorder
-from firmware.services.schedule import CheckinSettings
 
 START = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 REPLAY = {"camera": {"type": "replay"}}  # a config that builds on a laptop

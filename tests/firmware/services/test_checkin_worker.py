@@ -6,23 +6,23 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from checkin_fakes import (
-    MATCH,
-    FixedTemplates,
-    ScriptedCamera,
-    ScriptedEngine,
-    a_template,
-)
 
-from firmware.core.clock import ManualClock
-from firmware.core.record import Kind
-from firmware.core.signature import unverified_record
+from fieldcheck_protocol.clock import ManualClock
+from fieldcheck_protocol.record import Kind
+from fieldcheck_protocol.signature import unverified_record
 from firmware.core.supervisor_event import ButtonEvent, ButtonPress
 from firmware.errors import StoreError
 from firmware.services.checkin import CheckinService
 from firmware.services.checkin_worker import CheckinWorker, build_checkin, template_store_for
 from firmware.services.recorder import Recorder
 from firmware.services.schedule import CheckinSettings, Schedule, ScheduleTracker
+from tests.firmware.services.checkin_fakes import (
+    MATCH,
+    FixedTemplates,
+    ScriptedCamera,
+    ScriptedEngine,
+    a_template,
+)
 
 START = datetime(2026, 11, 24, 7, 0, tzinfo=UTC)
 SETTINGS = CheckinSettings(mode="times", times=("09:00", "13:00"), early_min=10, grace_min=15)

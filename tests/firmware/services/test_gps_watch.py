@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from firmware.core.clock import ManualClock
+from fieldcheck_protocol.clock import ManualClock
 from firmware.core.fix import EventKind, Fix, GpsEvent, GpsState
 from firmware.core.nmea import build_sentence
 from firmware.errors import GpsError, StoreError

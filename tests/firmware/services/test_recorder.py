@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from firmware.core.clock import ManualClock
+from fieldcheck_protocol.clock import ManualClock
+from fieldcheck_protocol.record import Kind, Record
+from fieldcheck_protocol.signature import unverified_record
 from firmware.core.fix import EventKind, Fix, FixType, GpsEvent, GpsState
-from firmware.core.record import Kind, Record
-from firmware.core.signature import unverified_record
 from firmware.core.supervisor_event import (
     BatteryEvent,
     ButtonEvent,

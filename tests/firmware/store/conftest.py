@@ -1,19 +1,14 @@
 """Fixtures for the store tests: a device identity in a temp dir and a store factory."""
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from firmware.core.clock import ManualClock
+from fieldcheck_protocol.clock import ManualClock
 from firmware.store.backends.sqlite import Config, SqliteRecordStore, create
 from firmware.store.identity import DeviceIdentity, create_identity
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "core"))
-sys.path.insert(0, str(Path(__file__).parent))
-
-from store_fixtures import FreeSpace, StoreFactory  # noqa: E402 - needs the path above
+from tests.firmware.store.store_fixtures import FreeSpace, StoreFactory
 
 
 @pytest.fixture

@@ -1,12 +1,12 @@
 """The chain verifier on hand-built rows, and the thinning plan."""
 
 import pytest
-from records_factory import fixed_key, sample_record
 
-from firmware.core.record import ZERO_HASH, Kind
-from firmware.core.signature import public_key_bytes, record_hash, sign_record
+from fieldcheck_protocol.record import ZERO_HASH, Kind
+from fieldcheck_protocol.signature import public_key_bytes, record_hash, sign_record
 from firmware.store.chain import ChainHead, ChainVerifier
 from firmware.store.thinning import thin_plan
+from tests.fieldcheck_protocol.records_factory import fixed_key, sample_record
 
 KEY = fixed_key(3)
 PUB = public_key_bytes(KEY)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from firmware.core.signature import device_id_for
+from fieldcheck_protocol.signature import device_id_for
 from firmware.errors import StoreError
 from firmware.store.identity import (
     create_identity,

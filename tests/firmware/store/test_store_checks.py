@@ -3,11 +3,10 @@
 import sqlite3
 from pathlib import Path
 
-from store_fixtures import FreeSpace, StoreFactory
-
-from firmware.core.record import Kind
-from firmware.core.signature import unverified_record
+from fieldcheck_protocol.record import Kind
+from fieldcheck_protocol.signature import unverified_record
 from firmware.store.backends.sqlite import SqliteRecordStore
+from tests.firmware.store.store_fixtures import FreeSpace, StoreFactory
 
 MIB = 1024 * 1024
 

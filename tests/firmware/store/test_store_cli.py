@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
+from fieldcheck_protocol.clock import ManualClock
+from fieldcheck_protocol.record import Kind
 from firmware import cli
 from firmware.cli import main
-from firmware.core.clock import ManualClock
-from firmware.core.record import Kind
 from firmware.store.backends.sqlite import Config, create
 from firmware.store.identity import key_path, load_identity
 

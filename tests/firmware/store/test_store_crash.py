@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from firmware.core.clock import ManualClock, SystemClock
-from firmware.core.record import Kind
-from firmware.core.signature import record_hash
+from fieldcheck_protocol.clock import ManualClock, SystemClock
+from fieldcheck_protocol.record import Kind
+from fieldcheck_protocol.signature import record_hash
 from firmware.store.backends.sqlite import Config, create
 from firmware.store.identity import create_identity, load_identity
 

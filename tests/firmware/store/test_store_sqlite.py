@@ -4,17 +4,17 @@ import sqlite3
 from datetime import timedelta
 
 import pytest
-from records_factory import sample_fix
-from store_fixtures import StoreFactory
 
-from firmware.core.clock import ManualClock
-from firmware.core.record import ZERO_HASH, Kind
+from fieldcheck_protocol.clock import ManualClock
+from fieldcheck_protocol.record import ZERO_HASH, Kind
+from fieldcheck_protocol.signature import record_hash, verify_record
 from firmware.core.settings import SettingsError
-from firmware.core.signature import record_hash, verify_record
 from firmware.errors import StoreError
 from firmware.store.backends.sqlite import Config, create
 from firmware.store.identity import DeviceIdentity, create_identity
 from firmware.version import FIRMWARE_VERSION
+from tests.fieldcheck_protocol.records_factory import sample_fix
+from tests.firmware.store.store_fixtures import StoreFactory
 
 
 def _fill(store: object, count: int, kind: Kind = Kind.LOCATION) -> list[int]:

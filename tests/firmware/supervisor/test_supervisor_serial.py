@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 import watchdog
-from mcu_emulator import McuEmulator
-from sv_collector import Collector
 
 from firmware.core.supervisor_event import LinkEvent, ResetEvent, ResetReason, TamperEvent
 from firmware.errors import ConfigError, SupervisorError
 from firmware.supervisor.backends import serial as backend
+from tests.firmware.supervisor.sv_collector import Collector
+from tests.hardware.mcu_emulator import McuEmulator
 
 
 @dataclass

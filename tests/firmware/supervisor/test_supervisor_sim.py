@@ -1,10 +1,9 @@
 """The simulated supervisor backend: scripted events on an injected clock."""
 
 import pytest
-from sv_collector import Collector
 
+from fieldcheck_protocol.clock import ManualClock
 from firmware.config import resolve
-from firmware.core.clock import ManualClock
 from firmware.core.settings import SettingsError
 from firmware.core.supervisor_event import (
     BatteryEvent,
@@ -18,6 +17,7 @@ from firmware.core.supervisor_event import (
 from firmware.errors import ConfigError
 from firmware.supervisor.backends import sim
 from firmware.supervisor.registry import BACKENDS
+from tests.firmware.supervisor.sv_collector import Collector
 
 
 def build(script: tuple[str, ...]) -> tuple[sim.SimSupervisor, Collector, ManualClock]:

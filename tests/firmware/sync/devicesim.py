@@ -4,9 +4,9 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from firmware.core.record import ZERO_HASH, Record
-from firmware.core.signature import device_id_for, public_key_bytes, record_hash, sign_record
-from host_tools.server.bench import location_record
+from fieldcheck_protocol.record import ZERO_HASH, Record
+from fieldcheck_protocol.signature import device_id_for, public_key_bytes, record_hash, sign_record
+from fieldcheck_server.bench import location_record
 
 
 class KeySigner:

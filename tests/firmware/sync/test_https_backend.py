@@ -7,13 +7,13 @@ from pathlib import Path
 import cbor2
 import httpx
 import pytest
-from devicesim import SimDevice
 
-from firmware.core.clock import ManualClock
+from fieldcheck_protocol.clock import ManualClock
+from fieldcheck_server import tls
 from firmware.errors import ConfigError
 from firmware.sync.backends import https
 from firmware.sync.base import SyncRefused, SyncUnavailable
-from host_tools.server import tls
+from tests.firmware.sync.devicesim import SimDevice
 
 
 @pytest.fixture(scope="module")

@@ -5,17 +5,17 @@ import random
 from pathlib import Path
 
 import pytest
-from devicesim import MemoryStore, SimDevice
 from fastapi.testclient import TestClient
 
-from firmware.core.clock import ManualClock
+from fieldcheck_protocol.clock import ManualClock
+from fieldcheck_server import registry
+from fieldcheck_server.app import create_app
+from fieldcheck_server.db import Database, open_sqlite
+from fieldcheck_server.ingest import IngestService
 from firmware.services.sync_loop import SyncLoop, SyncPolicy
 from firmware.sync.backends.https import HttpsTransport
 from firmware.sync.base import PushResult, Rejection, SyncRefused, SyncTransport, SyncUnavailable
-from host_tools.server import registry
-from host_tools.server.app import create_app
-from host_tools.server.db import Database, open_sqlite
-from host_tools.server.ingest import IngestService
+from tests.firmware.sync.devicesim import MemoryStore, SimDevice
 
 BACKLOG = 10_000
 

@@ -5,17 +5,17 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from firmware.core.clock import ManualClock
-from firmware.core.record import Kind
+from fieldcheck_protocol.clock import ManualClock
+from fieldcheck_protocol.record import Kind
+from fieldcheck_server import registry
+from fieldcheck_server.app import create_app
+from fieldcheck_server.db import open_sqlite
+from fieldcheck_server.ingest import IngestService
 from firmware.services.sync_loop import SyncLoop, SyncPolicy
 from firmware.store.backends import sqlite as store_sqlite
 from firmware.store.identity import create_identity
 from firmware.sync.backends.https import HttpsTransport
 from firmware.sync.backends.null import NullTransport
-from host_tools.server import registry
-from host_tools.server.app import create_app
-from host_tools.server.db import open_sqlite
-from host_tools.server.ingest import IngestService
 
 RECORDS = 300
 

@@ -5,12 +5,12 @@ import re
 
 import pynmea2
 import pytest
-from gpssimkit import simulate
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from host_tools.gpssim import faults
 from host_tools.gpssim.faults import WireSettings, corrupt_sentence, misread
+from tests.host_tools.gpssim.gpssimkit import simulate
 
 WIRE = WireSettings(link_baud=115200, receiver_baud=9600)
 SENTENCE = re.compile(rb"\$[A-Z]{5},[ -~]*\*[0-9A-F]{2}\r\n")

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from firmware.core.clock import ManualClock
+from fieldcheck_protocol.clock import ManualClock
 from host_tools.gpssim.player import Burst, Player
 
 

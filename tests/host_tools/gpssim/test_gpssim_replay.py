@@ -4,12 +4,12 @@ from pathlib import Path
 
 import pynmea2
 import pytest
-from gpssimkit import CORPUS
 
-from firmware.core.clock import ManualClock
+from fieldcheck_protocol.clock import ManualClock
 from firmware.core.nmea import build_sentence
 from host_tools.gpssim.player import Burst, Player
 from host_tools.gpssim.replay import ReplayError, load_log, sentence_time, split_epochs
+from tests.host_tools.gpssim.gpssimkit import CORPUS
 
 
 def test_sentence_time_reads_every_timed_sentence() -> None:

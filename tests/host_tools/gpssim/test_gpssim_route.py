@@ -5,7 +5,6 @@ import math
 from pathlib import Path
 
 import pytest
-from gpssimkit import parsed, simulate
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -22,6 +21,7 @@ from host_tools.gpssim.route import (
     parse_waypoints,
 )
 from host_tools.gpssim.sentences import KNOTS_PER_MPS
+from tests.host_tools.gpssim.gpssimkit import parsed, simulate
 
 
 def test_known_distances_and_bearings() -> None:

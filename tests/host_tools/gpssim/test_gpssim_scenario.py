@@ -3,11 +3,11 @@
 import itertools
 
 import pytest
-from gpssimkit import parsed, simulate
 
 from host_tools.gpssim.receiver import SimEpoch
 from host_tools.gpssim.route import Point, distance_m
 from host_tools.gpssim.scenario import ScenarioError, parse_scenario
+from tests.host_tools.gpssim.gpssimkit import parsed, simulate
 
 
 def fix_state(epoch: SimEpoch) -> str:

@@ -4,7 +4,6 @@ from datetime import UTC, datetime
 
 import pynmea2
 import pytest
-from gpssimkit import simulate
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -21,6 +20,7 @@ from host_tools.gpssim.sentences import (
     format_coord,
     format_time,
 )
+from tests.host_tools.gpssim.gpssimkit import simulate
 
 
 def _sats(system: System, rows: str, used: str) -> list[SatView]:

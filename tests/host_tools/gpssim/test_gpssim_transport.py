@@ -10,9 +10,9 @@ import time
 import pynmea2
 import pytest
 import serial
-from gpssimkit import CORPUS, start_cli
 
 from host_tools.gpssim.transport import PtyTransport, SerialTransport
+from tests.host_tools.gpssim.gpssimkit import CORPUS, start_cli
 
 
 def _first_line(proc: subprocess.Popen[str]) -> str:

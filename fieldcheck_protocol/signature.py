@@ -1,0 +1,127 @@
+"""COSE_Sign1 (RFC 9052) with Ed25519 over record payloads, the chain hash and device ids.
+
+Message layout (fixed; anything else is refused with a stable :class:`RecordError` code):
+``18([h'A10127' (protected {1: -8} EdDSA), {4: kid = device id as UTF-8}, payload, signature])``
+with the signature over the Sig_structure ``["Signature1", protected, h'', payload]``.
+Only the deterministic encoding of that message is accepted, so the bytes a record is hashed by
+(its chain link and dedupe key) cannot be changed without invalidating it.
+"""
+
+import base64
+import hashlib
+from collections.abc import Mapping
+from typing import Any
+
+import cbor2
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from fieldcheck_protocol.record import Code, Record, RecordError, decode_payload, encode_payload
+
+COSE_SIGN1_TAG = 18
+ALG_EDDSA = -8
+HEADER_ALG = 1
+HEADER_KID = 4
+#: The only protected header this schema signs with: {1: -8}.
+PROTECTED = cbor2.dumps({HEADER_ALG: ALG_EDDSA}, canonical=True)
+PUBLIC_KEY_SIZE = 32
+SIGNATURE_SIZE = 64
+
+
+def device_id_for(public_key: bytes) -> str:
+    """``"fc-"`` + the first 10 bytes of sha256(raw public key), base32, lower case (16 chars)."""
+    if not isinstance(public_key, bytes) or len(public_key) != PUBLIC_KEY_SIZE:
+        raise ValueError("an Ed25519 public key is exactly 32 raw bytes")
+    digest = hashlib.sha256(public_key).digest()[:10]
+    return "fc-" + base64.b32encode(digest).decode("ascii").lower()
+
+
+def public_key_bytes(key: Ed25519PrivateKey | Ed25519PublicKey) -> bytes:
+    """The raw 32-byte public key of a private or public Ed25519 key."""
+    public = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
+    return public.public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+def record_hash(cose: bytes) -> bytes:
+    """sha256 of a record's COSE_Sign1 bytes: the next record's ``prev_hash``."""
+    return hashlib.sha256(cose).digest()
+
+
+def _sig_structure(payload: bytes) -> bytes:
+    return cbor2.dumps(["Signature1", PROTECTED, b"", payload], canonical=True)
+
+
+def _envelope(kid: bytes, payload: bytes, signature: bytes) -> bytes:
+    message = [PROTECTED, {HEADER_KID: kid}, payload, signature]
+    return cbor2.dumps(cbor2.CBORTag(COSE_SIGN1_TAG, message), canonical=True)
+
+
+def sign_record(record: Record, key: Ed25519PrivateKey) -> bytes:
+    """The record as COSE_Sign1 bytes, signed with the device key its ``device_id`` names."""
+    expected = device_id_for(public_key_bytes(key))
+    if record.device_id != expected:
+        raise RecordError(
+            Code.WRONG_DEVICE, f"record names device {record.device_id}, key is {expected}"
+        )
+    payload = encode_payload(record)
+    signature = key.sign(_sig_structure(payload))
+    return _envelope(record.device_id.encode("utf-8"), payload, signature)
+
+
+def _parse(cose: bytes) -> tuple[bytes, bytes, bytes]:
+    """(kid, payload, signature) of a well-formed message in our layout, else RecordError."""
+    try:
+        message: Any = cbor2.loads(cose, allow_indefinite=False, allow_duplicate_keys=False)
+    except (cbor2.CBORDecodeError, ValueError, TypeError, RecursionError) as err:
+        raise RecordError(Code.MALFORMED, f"not valid CBOR: {err}") from None
+    if not isinstance(message, cbor2.CBORTag) or message.tag != COSE_SIGN1_TAG:
+        raise RecordError(Code.NOT_SIGN1, "not a tagged COSE_Sign1 message (tag 18)")
+    parts = message.value
+    if not isinstance(parts, list | tuple) or len(parts) != 4:
+        raise RecordError(Code.MALFORMED, "COSE_Sign1 must be an array of 4 items")
+    protected, unprotected, payload, signature = parts
+    if protected != PROTECTED:
+        raise RecordError(
+            Code.BAD_HEADER, "protected header must be exactly {1: -8} (EdDSA, nothing else)"
+        )
+    if not isinstance(unprotected, Mapping) or set(unprotected) != {HEADER_KID}:
+        raise RecordError(Code.BAD_HEADER, "unprotected header must be exactly {4: kid}")
+    kid = unprotected[HEADER_KID]
+    if not isinstance(kid, bytes):
+        raise RecordError(Code.BAD_HEADER, "kid must be a byte string")
+    if not isinstance(payload, bytes):
+        raise RecordError(Code.MALFORMED, "payload must be an attached byte string")
+    if not isinstance(signature, bytes) or len(signature) != SIGNATURE_SIZE:
+        raise RecordError(Code.BAD_SIGNATURE, "signature must be 64 bytes")
+    if _envelope(kid, payload, signature) != cose:
+        raise RecordError(Code.NON_CANONICAL, "COSE_Sign1 is not in deterministic encoding")
+    return kid, payload, signature
+
+
+def verify_record(cose: bytes, public_key: bytes) -> Record:
+    """Check layout, key id, Ed25519 signature and payload; return the record or raise."""
+    kid, payload, signature = _parse(cose)
+    device_id = device_id_for(public_key)
+    if kid != device_id.encode("utf-8"):
+        raise RecordError(Code.WRONG_DEVICE, f"kid {kid!r} is not the key's device {device_id}")
+    try:
+        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, _sig_structure(payload))
+    except InvalidSignature:
+        raise RecordError(Code.BAD_SIGNATURE, "Ed25519 signature does not verify") from None
+    record = decode_payload(payload)
+    if record.device_id != device_id:
+        raise RecordError(Code.WRONG_DEVICE, f"payload names {record.device_id}, not {device_id}")
+    return record
+
+
+def unverified_record(cose: bytes) -> Record:
+    """The record inside a well-formed message WITHOUT checking its signature (local reads)."""
+    _kid, payload, _signature = _parse(cose)
+    return decode_payload(payload)
+
+
+def peek(cose: bytes) -> tuple[str, int]:
+    """(device_id, seq) without verifying the signature, for routing and dedupe."""
+    record = unverified_record(cose)
+    return record.device_id, record.seq

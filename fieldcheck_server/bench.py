@@ -1,0 +1,163 @@
+"""Server benchmarks (`fieldcheck server bench`): ingest rate vs the Ed25519 anchor, drain time.
+
+One run each, wall-clock, on whatever core the process gets; the figures are printed as JSON for
+`make bench`. No target is asserted here.
+"""
+
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import cbor2
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from fieldcheck_protocol import request_auth
+from fieldcheck_protocol.clock import SystemClock
+from fieldcheck_protocol.record import ZERO_HASH, FixSummary, Kind, Record
+from fieldcheck_protocol.signature import device_id_for, public_key_bytes, record_hash, sign_record
+from fieldcheck_server import registry
+from fieldcheck_server.db import Database, open_database, open_sqlite
+from fieldcheck_server.ingest import CBOR, RECORDS_PATH, IngestService
+
+BATCH = 256  # the device's default batch (firmware.services.sync_loop.SyncPolicy)
+START = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+
+
+def location_record(device_id: str, seq: int, prev: bytes, **overrides: Any) -> Record:
+    """A location record with a 3D fix, one a minute from START (bench and test data)."""
+    when = START + timedelta(seconds=60 * seq)
+    fix = FixSummary(
+        lat=52.52, lon=13.40, alt_m=34.0, mode="3d", hdop=0.9, sats_used=9, gps_time=when, age_s=0.5
+    )
+    values: dict[str, Any] = {
+        "kind": Kind.LOCATION,
+        "device_id": device_id,
+        "seq": seq,
+        "prev_hash": prev,
+        "device_time": when,
+        "gps_time": when,
+        "fix": fix,
+        "firmware_version": "bench",
+        "model_version": "none",
+        "body": {"interval": 60},
+    }
+    return Record(**(values | overrides))
+
+
+def signed_chain(key: Ed25519PrivateKey, count: int) -> list[bytes]:
+    """``count`` chained location records, as a unit on a walk would write them."""
+    device_id = device_id_for(public_key_bytes(key))
+    chain: list[bytes] = []
+    prev = ZERO_HASH
+    for seq in range(count):
+        cose = sign_record(location_record(device_id, seq, prev), key)
+        chain.append(cose)
+        prev = record_hash(cose)
+    return chain
+
+
+def headers_for(key: Ed25519PrivateKey, body: bytes, now: datetime) -> dict[str, str]:
+    """Request headers exactly as a unit signs them."""
+    device_id = device_id_for(public_key_bytes(key))
+    nonce = request_auth.new_nonce(os.urandom)
+    stamp = int(now.timestamp())
+    headers = request_auth.signed_headers(
+        device_id, key.sign, "POST", RECORDS_PATH, body, stamp, nonce
+    )
+    return headers | {"Content-Type": CBOR}
+
+
+def ed25519_verify_per_s(rounds: int = 2000) -> float:
+    """The anchor: single-core Ed25519 verifications per second of a 200-byte message."""
+    key = Ed25519PrivateKey.generate()
+    public, message = key.public_key(), bytes(200)
+    signature = key.sign(message)
+    began = time.perf_counter()
+    for _ in range(rounds):
+        public.verify(signature, message)
+    return rounds / (time.perf_counter() - began)
+
+
+@contextmanager
+def _bench_db(database: str | None, key: Ed25519PrivateKey) -> Iterator[Database]:
+    """The given database (URL), else a fresh temporary SQLite file; ``key``'s unit registered."""
+    with tempfile.TemporaryDirectory() as temp:
+        if database is None:
+            db = open_sqlite(Path(temp) / "bench.db")
+        else:
+            db = open_database(database)
+        db.create_schema()
+        public = public_key_bytes(key)
+        registry.register(db, device_id_for(public), public.hex(), "bench", 0)
+        yield db
+
+
+def _batches(chain: list[bytes]) -> Iterator[bytes]:
+    for start in range(0, len(chain), BATCH):
+        yield cbor2.dumps(chain[start : start + BATCH])
+
+
+def ingest_per_s(key: Ed25519PrivateKey, chain: list[bytes], database: str | None = None) -> float:
+    """Records verified, chain-checked and durably committed per second (service, no HTTP)."""
+    with _bench_db(database, key) as db:
+        service = IngestService(db, SystemClock())
+        began = time.perf_counter()
+        for body in _batches(chain):
+            headers = headers_for(key, body, datetime.now(UTC))
+            result = service.handle(headers, body, len(body), "bench")
+            assert not result.rejected, result.rejected
+        return len(chain) / (time.perf_counter() - began)
+
+
+def drain_seconds(key: Ed25519PrivateKey, chain: list[bytes], database: str | None = None) -> float:
+    """Seconds to drain a backlog over HTTP (in-process ASGI), batch by batch from the ack."""
+    from fastapi.testclient import TestClient
+
+    from fieldcheck_server.app import create_app
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request otherwise
+    with (
+        _bench_db(database, key) as db,
+        TestClient(create_app(IngestService(db, SystemClock()))) as client,
+    ):
+        began = time.perf_counter()
+        acked = -1
+        while acked < len(chain) - 1:
+            body = cbor2.dumps(chain[acked + 1 : acked + 1 + BATCH])
+            answer = client.post(
+                RECORDS_PATH, content=body, headers=headers_for(key, body, datetime.now(UTC))
+            )
+            acked = answer.json()["acked_seq"]
+        return time.perf_counter() - began
+
+
+def run_all(records: int, backlog: int, database: str | None = None) -> dict[str, Any]:
+    """Every server figure, one run each; on ``database`` (a URL) if given, else temporary SQLite.
+
+    Ingest and drain use two bench units, so both start from an empty chain in a shared database.
+    """
+    keys = [Ed25519PrivateKey.generate() for _ in range(2)]
+    began = time.perf_counter()
+    ingest_chain, drain_chain = signed_chain(keys[0], records), signed_chain(keys[1], backlog)
+    sign_rate = (records + backlog) / (time.perf_counter() - began)
+    anchor = ed25519_verify_per_s()
+    ingest = ingest_per_s(keys[0], ingest_chain, database)
+    chain = ingest_chain + drain_chain
+    return {
+        "database": "sqlite" if database is None else open_database(database).dialect.name,
+        "ed25519_verify_per_s_one_core": round(anchor),
+        "server_ingest_records_per_s": round(ingest),
+        "server_ingest_vs_verify_anchor": round(ingest / anchor, 3),
+        "ingest_records": records,
+        "backlog_records": backlog,
+        "backlog_drain_s": round(drain_seconds(keys[1], drain_chain, database), 3),
+        "batch_records": BATCH,
+        "bytes_per_record_cose": round(sum(map(len, chain)) / len(chain), 1),
+        "bench_chain_signed_per_s": round(sign_rate),
+    }

@@ -1,0 +1,249 @@
+"""`fieldcheck server|device|records|alerts`: run the ingest server and work with what it holds."""
+
+import argparse
+import json
+import os
+import socket
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from fieldcheck_protocol.clock import SystemClock
+from fieldcheck_protocol.record import to_ms
+from fieldcheck_server import export, registry, tls
+from fieldcheck_server.db import Database, open_database, open_sqlite
+
+DB_FILE = "fieldcheck.db"
+DEFAULT_DIR = Path(os.environ.get("FIELDCHECK_SERVER_DIR", "fieldcheck-server"))
+DATABASE_ENV = "FIELDCHECK_DATABASE_URL"
+
+
+def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    """Add the server, device, records and alerts commands."""
+    _server(subparsers.add_parser("server", help="the ingest server"))
+    _device(subparsers.add_parser("device", help="the device registry (technicians)"))
+    _records(subparsers.add_parser("records", help="records received from devices (officers)"))
+    alerts = subparsers.add_parser("alerts", help="refusals and evidence needing a person")
+    alerts_sub = alerts.add_subparsers(dest="action", required=True)
+    listing = alerts_sub.add_parser("list", help="newest alerts first")
+    _dir_arg(listing)
+    listing.add_argument("--limit", type=int, default=50)
+    listing.set_defaults(func=_alerts_list)
+
+
+def _dir_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        default=DEFAULT_DIR,
+        help="server directory: key, certificate, database (default $FIELDCHECK_SERVER_DIR "
+        "or ./fieldcheck-server)",
+    )
+    _database_arg(parser)
+
+
+def _database_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--database",
+        default=os.environ.get(DATABASE_ENV) or None,
+        metavar="URL",
+        help=f"postgresql://USER@HOST:PORT/DBNAME for a fleet (default ${DATABASE_ENV}, else "
+        f"the SQLite file {DB_FILE} in the server directory)",
+    )
+
+
+def _server(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="action", required=True)
+    init = sub.add_parser("init", help="create the TLS key, certificate and database")
+    _dir_arg(init)
+    init.add_argument(
+        "--name",
+        action="append",
+        default=None,
+        help="host name or IP the units use (repeatable; default 127.0.0.1, localhost)",
+    )
+    init.set_defaults(func=_server_init)
+    run = sub.add_parser("run", help="serve HTTPS")
+    _dir_arg(run)
+    run.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    run.add_argument("--port", type=int, default=8443, help="port; 0 picks a free one")
+    run.add_argument("--port-file", type=Path, help="write the port here once listening")
+    run.set_defaults(func=_server_run)
+    spec = sub.add_parser("openapi", help="write the OpenAPI spec")
+    spec.add_argument("--out", type=Path, default=None, help="file (default: stdout)")
+    spec.set_defaults(func=_server_openapi)
+    bench = sub.add_parser("bench", help="ingest and drain benchmarks, as JSON")
+    bench.add_argument("--records", type=int, default=2000, help="records per ingest run")
+    bench.add_argument("--backlog", type=int, default=10_000, help="backlog to drain")
+    bench.add_argument(
+        "--database",
+        default=None,
+        metavar="URL",
+        help="bench on this database (default: a temporary SQLite file); bench units are "
+        "registered there and their records stay, so give a scratch database",
+    )
+    bench.set_defaults(func=_server_bench)
+
+
+def _device(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="action", required=True)
+    add = sub.add_parser("register", help="register a unit's public key")
+    _dir_arg(add)
+    add.add_argument("--id", required=True, help="device id from `fieldcheck-device identity show`")
+    add.add_argument("--public-key", required=True, help="public key (hex or base64url)")
+    add.add_argument("--label", default="", help="free text, e.g. the unit's serial sticker")
+    add.set_defaults(func=_device_register)
+    listing = sub.add_parser("list", help="registered units")
+    _dir_arg(listing)
+    listing.set_defaults(func=_device_list)
+    revoke = sub.add_parser("revoke", help="refuse all further requests from a unit")
+    _dir_arg(revoke)
+    revoke.add_argument("--id", required=True)
+    revoke.set_defaults(func=_device_revoke)
+
+
+def _records(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="action", required=True)
+    listing = sub.add_parser("list", help="one line per record with its verification status")
+    _dir_arg(listing)
+    listing.add_argument("--device", required=True)
+    listing.set_defaults(func=_records_list)
+    out = sub.add_parser("export", help="export a device's records")
+    _dir_arg(out)
+    out.add_argument("--device", required=True)
+    out.add_argument("--format", choices=sorted(export.FORMATS), default="json")
+    out.add_argument("--out", type=Path, default=None, help="file (default: stdout; not for cose)")
+    out.set_defaults(func=_records_export)
+
+
+def open_db(directory: Path, database: str | None = None) -> Database:
+    """The server database: ``database`` if given, else the SQLite file in ``directory``
+    (refusing a directory `server init` has not made)."""
+    if database is not None:
+        return open_database(database)
+    path = directory / DB_FILE
+    if not path.exists():
+        raise ValueError(f"no database at {path}: run `fieldcheck server init --dir {directory}`")
+    return open_sqlite(path)
+
+
+def _db(args: argparse.Namespace) -> Database:
+    return open_db(args.dir, args.database)
+
+
+def _now_ms() -> int:
+    return to_ms(SystemClock().now())
+
+
+def _server_init(args: argparse.Namespace) -> int:
+    names = tuple(args.name or ("127.0.0.1", "localhost"))
+    fingerprint = tls.generate(args.dir, names, datetime.now(UTC))
+    if args.database is None:
+        open_sqlite(args.dir / DB_FILE).create_schema()
+    else:
+        open_database(args.database).create_schema()
+    print(f"server directory: {args.dir}")
+    print(f"certificate:      {args.dir / tls.CERT_FILE} (copy to each unit)")
+    print(f"fingerprint:      {fingerprint}")
+    print("set [sync] server_cert and fingerprint on each unit to pin this server")
+    return 0
+
+
+def _server_run(args: argparse.Namespace) -> int:
+    import uvicorn  # the server's own dependency, loaded only to serve
+
+    from fieldcheck_server.app import create_app
+    from fieldcheck_server.ingest import IngestService
+
+    db = _db(args)
+    db.create_schema()
+    app = create_app(IngestService(db, SystemClock()))
+    sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((args.host, args.port))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        app,
+        ssl_keyfile=str(args.dir / tls.KEY_FILE),
+        ssl_certfile=str(args.dir / tls.CERT_FILE),
+        log_level="info",
+        access_log=False,
+    )
+    if args.port_file is not None:
+        temp = args.port_file.with_suffix(".tmp")
+        temp.write_text(str(port))
+        temp.replace(args.port_file)
+    print(f"fieldcheck server listening on https://{args.host}:{port}", flush=True)
+    uvicorn.Server(config).run(sockets=[sock])
+    return 0
+
+
+def _server_openapi(args: argparse.Namespace) -> int:
+    from fieldcheck_server.app import create_app
+    from fieldcheck_server.ingest import IngestService
+
+    # The spec does not touch the database; an unopened one keeps this command side-effect free.
+    spec = create_app(IngestService(open_sqlite(Path(os.devnull)), SystemClock())).openapi()
+    text = json.dumps(spec, indent=2, sort_keys=True) + "\n"
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        args.out.write_text(text)
+    return 0
+
+
+def _server_bench(args: argparse.Namespace) -> int:
+    from fieldcheck_server.bench import run_all
+
+    print(json.dumps(run_all(args.records, args.backlog, args.database), indent=2))
+    return 0
+
+
+def _device_register(args: argparse.Namespace) -> int:
+    row = registry.register(_db(args), args.id, args.public_key, args.label, _now_ms())
+    print(f"registered {row.device_id} {row.label}".rstrip())
+    return 0
+
+
+def _device_list(args: argparse.Namespace) -> int:
+    for row in registry.devices(_db(args)):
+        state = "revoked" if row.revoked_at is not None else "active"
+        print(f"{row.device_id}  {state:7}  {row.public_key.hex()}  {row.label}".rstrip())
+    return 0
+
+
+def _device_revoke(args: argparse.Namespace) -> int:
+    registry.revoke(_db(args), args.id, _now_ms())
+    print(f"revoked {args.id}")
+    return 0
+
+
+def _records_list(args: argparse.Namespace) -> int:
+    for row in export.rows(_db(args), args.device):
+        kind = row.record.kind.value if row.record is not None else "-"
+        when = row.record.device_time.isoformat() if row.record is not None else "-"
+        seq = "-" if row.seq is None else str(row.seq)
+        print(f"{seq:>8}  {row.status:11}  {kind:8}  {when}  {row.reason}".rstrip())
+    return 0
+
+
+def _records_export(args: argparse.Namespace) -> int:
+    data = export.FORMATS[args.format](export.rows(_db(args), args.device))
+    if isinstance(data, bytes):
+        if args.out is None:
+            raise ValueError("--format cose writes binary: give --out FILE")
+        args.out.write_bytes(data)
+    elif args.out is None:
+        sys.stdout.write(data if data.endswith("\n") else data + "\n")
+    else:
+        args.out.write_text(data)
+    return 0
+
+
+def _alerts_list(args: argparse.Namespace) -> int:
+    with _db(args).read() as tx:
+        alerts = tx.alerts(args.limit)
+    for alert in alerts:
+        when = datetime.fromtimestamp(alert.created_at / 1000, UTC).isoformat(timespec="seconds")
+        print(f"{alert.id:>6}  {when}  {alert.device_id or '-'}  {alert.code}: {alert.message}")
+    return 0

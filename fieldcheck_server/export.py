@@ -1,0 +1,153 @@
+"""The read side: records with their verification status, as JSON, CSV, GeoJSON or raw COSE."""
+
+import csv
+import io
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import cbor2
+
+from fieldcheck_protocol.record import ZERO_HASH, Record, RecordError, to_json
+from fieldcheck_protocol.signature import record_hash, unverified_record, verify_record
+from fieldcheck_server.db import Database, QuarantineRow
+
+PAGE = 5000
+
+
+@dataclass(frozen=True)
+class Row:
+    """One record or piece of evidence as an officer sees it."""
+
+    seq: int | None
+    status: str  # "verified", "quarantined" or "tampered" (stored bytes no longer verify)
+    reason: str
+    record: Record | None
+    cose: bytes
+    received_at: int
+
+
+def rows(db: Database, device_id: str) -> list[Row]:
+    """Stored records (re-verified against the registered key and the chain) then evidence."""
+    with db.read() as tx:
+        device = tx.device(device_id)
+        if device is None:
+            raise ValueError(f"device {device_id} is not registered (`fieldcheck device list`)")
+        result: list[Row] = []
+        prev, from_seq = ZERO_HASH, 0
+        while page := tx.records(device_id, from_seq, PAGE):
+            for seq, cose, received_at in page:
+                result.append(_stored(seq, cose, received_at, device.public_key, prev))
+                prev, from_seq = record_hash(cose), seq + 1
+        result += [_evidence(q) for q in tx.quarantined(device_id)]
+    return result
+
+
+def _stored(seq: int, cose: bytes, received_at: int, key: bytes, prev: bytes) -> Row:
+    try:
+        record = verify_record(cose, key)
+    except RecordError as err:
+        return Row(seq, "tampered", f"{err.code}: {err.message}", None, cose, received_at)
+    if record.seq != seq or record.prev_hash != prev:
+        return Row(seq, "tampered", "chain broken in storage", record, cose, received_at)
+    return Row(seq, "verified", "", record, cose, received_at)
+
+
+def _evidence(q: QuarantineRow) -> Row:
+    try:
+        record: Record | None = unverified_record(q.raw)
+    except RecordError:
+        record = None  # not even a readable record: the raw bytes are the evidence
+    return Row(q.seq, "quarantined", f"{q.code}: {q.message}", record, q.raw, q.received_at)
+
+
+def to_json_text(items: list[Row]) -> str:
+    """A JSON array; quarantined records show their (unverified) content for review."""
+    out = []
+    for row in items:
+        out.append(
+            {
+                "seq": row.seq,
+                "status": row.status,
+                "reason": row.reason,
+                "received_at_ms": row.received_at,
+                "record_hash": record_hash(row.cose).hex(),
+                "record": to_json(row.record) if row.record is not None else None,
+            }
+        )
+    return json.dumps(out, indent=2, sort_keys=True)
+
+
+CSV_COLUMNS = (
+    "seq",
+    "status",
+    "reason",
+    "kind",
+    "device_time",
+    "gps_time",
+    "lat",
+    "lon",
+    "fix_mode",
+    "hdop",
+    "body",
+    "record_hash",
+)
+
+
+def to_csv_text(items: list[Row]) -> str:
+    """One line per row; ``body`` is the kind's own fields as compact JSON."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in items:
+        data = to_json(row.record) if row.record is not None else {}
+        fix = data.get("fix") or {}
+        writer.writerow(
+            [
+                row.seq,
+                row.status,
+                row.reason,
+                data.get("kind", ""),
+                data.get("device_time", ""),
+                data.get("gps_time", ""),
+                fix.get("lat", ""),
+                fix.get("lon", ""),
+                fix.get("mode", ""),
+                fix.get("hdop", ""),
+                json.dumps(data.get("body", {}), sort_keys=True, separators=(",", ":")),
+                record_hash(row.cose).hex(),
+            ]
+        )
+    return buffer.getvalue()
+
+
+def to_geojson_text(items: list[Row]) -> str:
+    """A FeatureCollection of the records that carry a fix (quarantined ones flagged)."""
+    features = []
+    for row in items:
+        if row.record is None or row.record.fix is None:
+            continue
+        data = to_json(row.record)
+        fix = data.pop("fix")
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [fix["lon"], fix["lat"]]},
+                "properties": {**data, "fix": fix, "status": row.status, "reason": row.reason},
+            }
+        )
+    return json.dumps({"type": "FeatureCollection", "features": features}, indent=2)
+
+
+def to_cose_bytes(items: list[Row]) -> bytes:
+    """The verified records' raw COSE_Sign1 bytes as one CBOR array (re-verifiable anywhere)."""
+    return cbor2.dumps([row.cose for row in items if row.status == "verified"])
+
+
+FORMATS: dict[str, Callable[[list[Row]], Any]] = {
+    "json": to_json_text,
+    "csv": to_csv_text,
+    "geojson": to_geojson_text,
+    "cose": to_cose_bytes,
+}

@@ -1,0 +1,280 @@
+"""Batch ingest: verify each record, check sequence and chain, store idempotently, keep evidence.
+
+Stored records of a device are always the contiguous, chain-verified run 0..head, so the
+acknowledgement is simply the head. Anything else is quarantined with its raw bytes and an alert.
+"""
+
+import hashlib
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import cbor2
+
+from fieldcheck_protocol.clock import Clock
+from fieldcheck_protocol.record import ZERO_HASH, Record, RecordError, to_ms
+from fieldcheck_protocol.signature import peek, record_hash, verify_record
+from fieldcheck_server.auth import (
+    Refusal,
+    check_signature,
+    claimed_device,
+    consume_nonce,
+    parse_headers,
+)
+from fieldcheck_server.db import Database, Tx
+
+logger = logging.getLogger(__name__)
+
+RECORDS_PATH = "/v1/records"
+CBOR = "application/cbor"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on one request."""
+
+    max_records: int = 1000
+    max_bytes: int = 4 * 1024 * 1024
+    #: How much of a refused body is kept as evidence (the size is always kept).
+    evidence_bytes: int = 256 * 1024
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """One record refused, with a stable code."""
+
+    seq: int | None
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Checked:
+    """One batch item after signature verification (outside the write lock)."""
+
+    cose: bytes
+    record: Record | None
+    rejected: Rejected | None
+
+
+@dataclass
+class BatchResult:
+    """What the server answers: the contiguous head and what happened to each item."""
+
+    acked_seq: int | None
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: list[Rejected] = field(default_factory=list)
+
+
+def parse_batch(body: bytes, limits: Limits) -> list[bytes]:
+    """The CBOR array of byte strings; refuses anything else as a whole."""
+    try:
+        items = cbor2.loads(body)
+    except (cbor2.CBORDecodeError, ValueError, TypeError, RecursionError, OverflowError) as err:
+        raise Refusal(400, "malformed_batch", f"body is not valid CBOR: {err}") from None
+    if not isinstance(items, list) or not all(isinstance(item, bytes) for item in items):
+        raise Refusal(400, "malformed_batch", "body must be a CBOR array of byte strings")
+    if len(items) > limits.max_records:
+        raise Refusal(
+            413, "too_many_records", f"{len(items)} records; at most {limits.max_records} a batch"
+        )
+    return items
+
+
+def verify_items(items: list[bytes], public_key: bytes) -> list[Checked]:
+    """Verify every item's signature with the device key (CPU work, done before locking)."""
+    checked = []
+    for cose in items:
+        try:
+            checked.append(Checked(cose, verify_record(cose, public_key), None))
+        except RecordError as err:
+            checked.append(Checked(cose, None, Rejected(_seq_of(cose), err.code, err.message)))
+    return checked
+
+
+def _seq_of(cose: bytes) -> int | None:
+    try:
+        return peek(cose)[1]
+    except RecordError:
+        return None
+
+
+def keep_evidence(
+    tx: Tx,
+    device_id: str | None,
+    seq: int | None,
+    code: str,
+    message: str,
+    raw: bytes,
+    raw_size: int,
+    now: int,
+    source: str,
+) -> None:
+    """Quarantine refused bytes and raise an alert, once per distinct piece of evidence."""
+    qid = tx.quarantine(
+        device_id=device_id,
+        seq=seq,
+        code=code,
+        message=message,
+        raw=raw,
+        raw_size=raw_size,
+        digest=hashlib.sha256(raw).digest(),
+        now=now,
+        source=source,
+    )
+    if qid is not None:
+        tx.alert(now, device_id, code, message, qid)
+        logger.warning("refused %s from %s (seq %s): %s", code, device_id or source, seq, message)
+
+
+def commit_batch(
+    tx: Tx, device_id: str, checked: list[Checked], now: int, source: str
+) -> BatchResult:
+    """Apply verified items in the order sent; returns the new contiguous head."""
+    head = tx.head(device_id)
+    head_seq, head_hash = head if head is not None else (-1, ZERO_HASH)
+    result = BatchResult(acked_seq=None)
+    # Accepted records are written together at the end (one round trip); until then this batch's
+    # own records are looked up here.
+    accepted: dict[int, tuple[Record, bytes]] = {}
+    for item in checked:
+        rejection = item.rejected or _place(tx, device_id, item, head_seq, head_hash, accepted)
+        if rejection is None and item.record is not None and item.record.seq <= head_seq:
+            result.duplicates += 1
+        elif rejection is None and item.record is not None:
+            accepted[item.record.seq] = (item.record, item.cose)
+            head_seq, head_hash = item.record.seq, record_hash(item.cose)
+        if rejection is not None:
+            result.rejected.append(rejection)
+            keep_evidence(
+                tx,
+                device_id,
+                rejection.seq,
+                rejection.code,
+                rejection.message,
+                item.cose,
+                len(item.cose),
+                now,
+                source,
+            )
+    tx.insert_records([_row(record, cose, now, source) for record, cose in accepted.values()])
+    result.accepted = len(accepted)
+    result.acked_seq = head_seq if head_seq >= 0 else None
+    return result
+
+
+def _place(
+    tx: Tx,
+    device_id: str,
+    item: Checked,
+    head_seq: int,
+    head_hash: bytes,
+    accepted: Mapping[int, tuple[Record, bytes]],
+) -> Rejected | None:
+    """None if the record is a duplicate or the next link; otherwise why it does not fit."""
+    record = item.record
+    assert record is not None
+    seq = record.seq
+    if seq <= head_seq:
+        stored = accepted[seq][1] if seq in accepted else tx.record_cose(device_id, seq)
+        if stored == item.cose:
+            return None
+        return Rejected(seq, "fork", f"seq {seq} is already stored with different bytes")
+    if seq > head_seq + 1:
+        return Rejected(
+            seq,
+            "gap",
+            f"seq {seq} arrived but the chain ends at {head_seq}; "
+            "kept pending as evidence, not acknowledged",
+        )
+    if record.prev_hash != head_hash:
+        return Rejected(
+            seq,
+            "chain_mismatch",
+            f"prev_hash of seq {seq} is not the hash of stored seq {head_seq}",
+        )
+    return None
+
+
+def _row(record: Record, cose: bytes, now: int, source: str) -> dict[str, Any]:
+    """The stored row of one accepted record."""
+    return {
+        "device_id": record.device_id,
+        "seq": record.seq,
+        "cose": cose,
+        "record_hash": record_hash(cose),
+        "prev_hash": record.prev_hash,
+        "kind": record.kind.value,
+        "device_time": to_ms(record.device_time),
+        "now": now,
+        "source": source,
+    }
+
+
+class IngestService:
+    """The stateless request handler: all state is in the database."""
+
+    def __init__(self, db: Database, clock: Clock, limits: Limits | None = None) -> None:
+        self.db = db
+        self.clock = clock
+        self.limits = limits or Limits()
+
+    def handle(
+        self, headers: Mapping[str, str], body: bytes, body_size: int, source: str
+    ) -> BatchResult:
+        """Authenticate, verify and commit one request; raises ``Refusal`` (after keeping
+        evidence) when the request is refused as a whole."""
+        headers = {key.lower(): value for key, value in headers.items()}
+        device_id = claimed_device(headers)
+        try:
+            return self._handle(headers, body, body_size, source)
+        except Refusal as refusal:
+            evidence = body[: self.limits.evidence_bytes]
+            with self.db.write() as tx:
+                keep_evidence(
+                    tx,
+                    refusal.device_id or device_id,
+                    None,
+                    refusal.code,
+                    refusal.message,
+                    evidence,
+                    body_size,
+                    self._now_ms(),
+                    source,
+                )
+            raise
+
+    def _handle(
+        self, headers: Mapping[str, str], body: bytes, body_size: int, source: str
+    ) -> BatchResult:
+        if body_size > self.limits.max_bytes:
+            raise Refusal(
+                413,
+                "batch_too_large",
+                f"body of {body_size} bytes; at most {self.limits.max_bytes} a batch",
+            )
+        if headers.get("content-type", "").split(";")[0].strip() != CBOR:
+            raise Refusal(415, "bad_content_type", f"send the batch as {CBOR}")
+        request = parse_headers(headers)
+        now_s = int(self.clock.now().timestamp())
+        with self.db.read() as tx:
+            known = tx.device(request.device_id)
+        device = check_signature(request, known, "POST", RECORDS_PATH, body, now_s)
+        checked = verify_items(parse_batch(body, self.limits), device.public_key)
+        with self.db.write() as tx:
+            tx.lock_device(device.device_id)
+            current = tx.device(device.device_id)
+            if current is None or current.revoked_at is not None:
+                raise Refusal(
+                    403,
+                    "device_revoked",
+                    f"device {device.device_id} was revoked",
+                    device.device_id,
+                )
+            consume_nonce(tx, request, now_s)
+            return commit_batch(tx, device.device_id, checked, self._now_ms(), source)
+
+    def _now_ms(self) -> int:
+        return to_ms(self.clock.now())

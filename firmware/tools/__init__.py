@@ -1,0 +1,1 @@
+"""Offline tools: benches, evaluation, log inspection, baselines (never imported by services)."""

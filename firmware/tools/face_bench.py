@@ -1,0 +1,213 @@
+"""Face pipeline benchmark: stage latency, int8 vs float32, memory, model size, accuracy vs dlib.
+
+Everything runs on one thread. dlib's own pipeline (the reference) runs in a separate process
+from a test-only script, so dlib is never imported by the firmware.
+"""
+
+import itertools
+import json
+import logging
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from firmware.errors import VerifyError
+from firmware.face import align, manifest, matcher, quality
+from firmware.face.backends.tflite import Config, TfliteFaceEngine
+from firmware.tools import face_eval as evaluation
+from firmware.tools import float_baseline
+
+logger = logging.getLogger(__name__)
+
+# The full device command first; the face commands alone if the rest of the CLI cannot load.
+_COMMANDS = (
+    [sys.executable, "-m", "firmware", "face"],
+    [sys.executable, "-m", "firmware.cli.face"],
+)
+# Linux carries a process's RSS high-water mark across exec, so a child forked from this
+# process (the engine and both embedders loaded: 150+ MB) would report at least that much.
+# A bare launcher forks the verify instead; what it passes on is its own few MB.
+_LAUNCHER = (
+    "import json, os, subprocess, sys\n"
+    "child = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+    "_, status, usage = os.wait4(child.pid, 0)\n"  # ru_maxrss in KiB on Linux
+    "print(json.dumps([usage.ru_maxrss, os.waitstatus_to_exitcode(status)]))\n"
+)
+_CHECKOUT = Path(__file__).resolve().parents[2]
+DEFAULT_IMAGES = _CHECKOUT / ".cache" / "face_recognition-1.3.0-images"
+DEFAULT_REFERENCE = _CHECKOUT / "tests" / "firmware" / "face" / "dlib_reference.py"
+
+
+def run(models: Path, images: Path | None, repeats: int, reference: Path | None,
+        float_dir: Path | None = None) -> dict[str, Any]:
+    """All figures as one JSON-able dict.
+
+    ``float_dir`` holds the float32 twin of the embedder (default: the checkout's build cache,
+    where `make bench-models` writes it); without it the int8-vs-float figures say how to
+    build it.
+    """
+    folder = images or DEFAULT_IMAGES
+    paths = sorted(folder.glob("*.jpg")) if folder.is_dir() else []
+    if not paths:
+        raise VerifyError(f"no sample photos in {folder}", "pass --images DIR, or fetch them with "
+                          "python -c 'import host_tools.sample_faces as s; s.images_dir()'")
+    engine = TfliteFaceEngine(Config(models_dir=models, num_threads=1))
+    engine.start()
+    frames = {p.name: _load(p) for p in paths}
+    stages, embeddings = _stages(engine, frames, repeats)
+    bundle = manifest.load(models)
+    script = reference or DEFAULT_REFERENCE
+    chips = _chips(engine, frames)
+    versus = float_baseline.compare(bundle.model(manifest.EMBEDDER), chips, repeats,
+                                    float_dir or float_baseline.DEFAULT_DIR,
+                                    _dlib_on_chips(script, chips))
+    result: dict[str, Any] = {
+        "threads": 1,
+        "images": {name: list(frame.shape[:2]) for name, frame in frames.items()},
+        "median_ms": stages,
+        "embedders_ms_per_chip": _per_chip(versus),
+        "int8_vs_float32": versus,
+        "model_bytes": {k: m.size for k, m in bundle.models.items()},
+        "verify_process": _verify_peak_rss(models, paths),
+    }
+    result["reference"] = _reference(script, paths, embeddings, engine.threshold, result)
+    return result
+
+
+def _load(path: Path) -> np.ndarray:
+    with Image.open(path) as picture:
+        return np.asarray(picture.convert("RGB"))
+
+
+def _stages(engine: TfliteFaceEngine, frames: dict[str, np.ndarray],
+            repeats: int) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    pipe = engine.pipeline
+    if pipe.embedder is None:
+        raise VerifyError("no embedder loaded", "install the model bundle")
+    times: dict[str, list[float]] = {k: [] for k in ("detect", "align", "embed", "match", "frame")}
+    embeddings: dict[str, np.ndarray] = {}
+    template: matcher.Template | None = None
+    for name, frame in frames.items():
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            faces = pipe.detector.detect(frame)
+            t1 = time.perf_counter()
+            if not faces:
+                break
+            chip = align.chip(frame, faces[0].keypoints)
+            quality.measure(faces, chip)
+            t2 = time.perf_counter()
+            vector = pipe.embedder.embed(chip)
+            t3 = time.perf_counter()
+            template = template or matcher.Template(vector, 1, 0.0, engine.model_sha256)
+            template.distance(vector)
+            t4 = time.perf_counter()
+            for key, value in zip(times, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t4 - t0),
+                                  strict=True):
+                times[key].append(value * 1000)
+            embeddings[name] = vector
+    return {k: round(statistics.median(v), 3) for k, v in times.items() if v}, embeddings
+
+
+def _chips(engine: TfliteFaceEngine, frames: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The aligned chip of each photo's main face, as the device pipeline makes it."""
+    found = {name: engine.pipeline.detector.detect(frame) for name, frame in frames.items()}
+    return {name: align.chip(frames[name], faces[0].keypoints)
+            for name, faces in found.items() if faces}
+
+
+def _per_chip(versus: dict[str, Any]) -> dict[str, float | str]:
+    """Median ms per chip, int8 and the float32 baseline (or why the baseline is missing)."""
+    ms = versus["ms_per_chip"]
+    float32 = versus["float32"]
+    return {"face_embedder": ms["int8"], "float_baseline": ms.get("float32", float32)}
+
+
+def _dlib_on_chips(script: Path, chips: dict[str, np.ndarray]) -> dict[str, np.ndarray] | None:
+    """dlib-bin's descriptors of exactly our chips (its embedder alone), in its own process."""
+    if not script.is_file():
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        files = []
+        for name, chip in chips.items():
+            files.append(Path(tmp) / f"{name}.png")  # lossless: dlib sees our pixels
+            Image.fromarray(chip).save(files[-1])
+        proc = subprocess.run([sys.executable, str(script), "--chips", *map(str, files)],
+                              capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        logger.warning("dlib reference on the chips failed: %s", proc.stderr.strip()[-300:])
+        return None
+    found = json.loads(proc.stdout)["descriptors"]
+    return {name.removesuffix(".png"): np.asarray(v) for name, v in found.items()}
+
+
+def _verify_peak_rss(models: Path, paths: list[Path]) -> dict[str, Any]:
+    """Peak resident memory (MB) of a `face verify` process on one photo."""
+    with tempfile.TemporaryDirectory() as tmp:
+        # A scratch data dir and device id: the template is encrypted at rest with a key made
+        # there, so the bench needs no provisioned unit and never touches a real one's files.
+        store = ["--models", str(models), "--data-dir", tmp, "--device-id", "face-bench"]
+        template = str(Path(tmp) / "template.bin")
+        failures = []
+        for base in _COMMANDS:
+            made = subprocess.run([*base, "enroll", *store, "--out", template, str(paths[0])],
+                                  capture_output=True, text=True, check=False)
+            if made.returncode != 0:
+                failures.append(f"{' '.join(base[1:])}: {made.stderr.strip()[-300:]}")
+                continue
+            # The enrolled photo again, so every stage (embed and match included) runs.
+            verify = [*base, "verify", *store, "--template", template, str(paths[0])]
+            measured = subprocess.run([sys.executable, "-I", "-c", _LAUNCHER, *verify],
+                                      capture_output=True, text=True, check=False)
+            if measured.returncode != 0:
+                return {"error": f"memory launcher failed: {measured.stderr.strip()[-300:]}"}
+            peak_kib, exit_code = json.loads(measured.stdout)
+            return {"command": " ".join(base[1:]), "peak_rss_mb": round(peak_kib / 1024, 1),
+                    "exit_code": exit_code}
+    return {"error": "neither face command could enrol: " + " | ".join(failures)}
+
+
+def _identity(name: str) -> str:
+    match = re.match(r"[a-z]+", name)
+    return match.group(0) if match else name
+
+
+def _reference(script: Path, paths: list[Path], ours: dict[str, np.ndarray], threshold: float,
+               result: dict[str, Any]) -> dict[str, Any] | None:
+    """dlib's pipeline on the same photos, in its own process; ``None`` when unavailable."""
+    if not script.is_file():
+        return None
+    proc = subprocess.run([sys.executable, str(script), *map(str, paths)],
+                          capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        return {"error": proc.stderr.strip()[-300:]}
+    ref = json.loads(proc.stdout)
+    theirs = {k: np.asarray(v) for k, v in ref["descriptors"].items() if v is not None}
+    names = sorted(set(ours) & set(theirs))
+    pairs = list(itertools.combinations(names, 2))
+
+    def scores(vectors: dict[str, np.ndarray]) -> list[evaluation.PairScore]:
+        return [evaluation.PairScore(a, b, _identity(a) == _identity(b),
+                                     float(np.linalg.norm(vectors[a] - vectors[b])))
+                for a, b in pairs]
+
+    dlib_ms = ref["median_ms"]
+    return {
+        "median_ms": dlib_ms,
+        "embed_speedup": round(dlib_ms["embed"] / result["median_ms"]["embed"], 1),
+        "frame_speedup": round(dlib_ms["frame"] / result["median_ms"]["frame"], 1),
+        "pairs": len(pairs),
+        "accuracy_ours": evaluation.figures(scores(ours), threshold).accuracy,
+        "accuracy_dlib": evaluation.figures(scores(theirs), threshold).accuracy,
+        "embedding_distance_to_dlib": {
+            n: round(float(np.linalg.norm(ours[n] - theirs[n])), 4) for n in names
+        },
+    }
