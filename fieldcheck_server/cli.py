@@ -10,8 +10,12 @@ from pathlib import Path
 
 from fieldcheck_protocol.clock import SystemClock
 from fieldcheck_protocol.record import to_ms
-from fieldcheck_server import export, registry, tls
-from fieldcheck_server.db import Database, open_database, open_sqlite
+from fieldcheck_server import tls
+from fieldcheck_server.db import migrate
+from fieldcheck_server.db.engine import Database, open_database, open_sqlite
+from fieldcheck_server.domain import export, registry
+from fieldcheck_server.errors import RegistryError
+from fieldcheck_server.files import private_dir, write_private
 
 DB_FILE = "fieldcheck.db"
 DEFAULT_DIR = Path(os.environ.get("FIELDCHECK_SERVER_DIR", "fieldcheck-server"))
@@ -123,7 +127,9 @@ def open_db(directory: Path, database: str | None = None) -> Database:
         return open_database(database)
     path = directory / DB_FILE
     if not path.exists():
-        raise ValueError(f"no database at {path}: run `fieldcheck server init --dir {directory}`")
+        raise RegistryError(
+            f"no database at {path}: run `fieldcheck server init --dir {directory}`"
+        )
     return open_sqlite(path)
 
 
@@ -137,12 +143,15 @@ def _now_ms() -> int:
 
 def _server_init(args: argparse.Namespace) -> int:
     names = tuple(args.name or ("127.0.0.1", "localhost"))
+    private_dir(args.dir)
     fingerprint = tls.generate(args.dir, names, datetime.now(UTC))
     if args.database is None:
-        open_sqlite(args.dir / DB_FILE).create_schema()
+        db = open_sqlite(args.dir / DB_FILE)
     else:
-        open_database(args.database).create_schema()
+        db = open_database(args.database)
+    revision = migrate.upgrade(db)
     print(f"server directory: {args.dir}")
+    print(f"database:         {db.where} (schema {revision})")
     print(f"certificate:      {args.dir / tls.CERT_FILE} (copy to each unit)")
     print(f"fingerprint:      {fingerprint}")
     print("set [sync] server_cert and fingerprint on each unit to pin this server")
@@ -152,11 +161,11 @@ def _server_init(args: argparse.Namespace) -> int:
 def _server_run(args: argparse.Namespace) -> int:
     import uvicorn  # the server's own dependency, loaded only to serve
 
-    from fieldcheck_server.app import create_app
-    from fieldcheck_server.ingest import IngestService
+    from fieldcheck_server.api.app import create_app
+    from fieldcheck_server.domain.ingest import IngestService
 
     db = _db(args)
-    db.create_schema()
+    migrate.upgrade(db)
     app = create_app(IngestService(db, SystemClock()))
     sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -179,11 +188,14 @@ def _server_run(args: argparse.Namespace) -> int:
 
 
 def _server_openapi(args: argparse.Namespace) -> int:
-    from fieldcheck_server.app import create_app
-    from fieldcheck_server.ingest import IngestService
+    from sqlalchemy import create_engine
 
-    # The spec does not touch the database; an unopened one keeps this command side-effect free.
-    spec = create_app(IngestService(open_sqlite(Path(os.devnull)), SystemClock())).openapi()
+    from fieldcheck_server.api.app import create_app
+    from fieldcheck_server.domain.ingest import IngestService
+
+    # The spec does not touch the database; an in-memory one keeps this command side-effect free.
+    unused = Database(create_engine("sqlite://"), "memory")
+    spec = create_app(IngestService(unused, SystemClock())).openapi()
     text = json.dumps(spec, indent=2, sort_keys=True) + "\n"
     if args.out is None:
         sys.stdout.write(text)
@@ -228,15 +240,16 @@ def _records_list(args: argparse.Namespace) -> int:
 
 
 def _records_export(args: argparse.Namespace) -> int:
-    data = export.FORMATS[args.format](export.rows(_db(args), args.device))
+    data = export.FORMATS[args.format](export.listing(_db(args), args.device))
     if isinstance(data, bytes):
         if args.out is None:
-            raise ValueError("--format cose writes binary: give --out FILE")
-        args.out.write_bytes(data)
+            raise RegistryError("--format cose writes binary: give --out FILE")
+        write_private(args.out, data)
     elif args.out is None:
         sys.stdout.write(data if data.endswith("\n") else data + "\n")
     else:
-        args.out.write_text(data)
+        # Location data: readable by the officer who exported it, nobody else.
+        write_private(args.out, data.encode("utf-8"))
     return 0
 
 

@@ -3,18 +3,17 @@
 import json
 from pathlib import Path
 
-import cbor2
 import pytest
 from fastapi.testclient import TestClient
 
 from fieldcheck_protocol.clock import ManualClock
-from fieldcheck_protocol.signature import verify_record
+from fieldcheck_protocol.export import decode_export, verify_export
 from fieldcheck_server import tls
-from fieldcheck_server.app import create_app
+from fieldcheck_server.api.app import create_app
 from fieldcheck_server.bench import run_all
 from fieldcheck_server.cli import DB_FILE
-from fieldcheck_server.db import open_sqlite
-from fieldcheck_server.ingest import IngestService
+from fieldcheck_server.db.engine import open_sqlite
+from fieldcheck_server.domain.ingest import IngestService
 from host_tools.cli import main
 from tests.fieldcheck_server.serverkit import post
 from tests.firmware.sync.devicesim import SimDevice
@@ -120,9 +119,10 @@ def test_exports(
     assert geo["features"][0]["geometry"]["coordinates"] == [13.40, 52.52]
     out = tmp_path / "records.cbor"
     run(capsys, *base, "--format", "cose", "--out", str(out))
-    exported = cbor2.loads(out.read_bytes())
-    assert exported == sim.chain
-    assert [verify_record(c, sim.public_key).seq for c in exported] == [0, 1, 2, 3]
+    exported = decode_export(out.read_bytes())
+    assert (exported.device_id, exported.public_key) == (sim.device_id, sim.public_key)
+    assert list(exported.records) == sim.chain
+    assert [record.seq for record in verify_export(exported)] == [0, 1, 2, 3]
 
 
 def test_openapi_is_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

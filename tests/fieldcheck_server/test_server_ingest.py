@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 from fieldcheck_protocol.clock import ManualClock
 from fieldcheck_protocol.record import ZERO_HASH
 from fieldcheck_protocol.signature import record_hash
-from fieldcheck_server.db import Database
+from fieldcheck_server.db.engine import Database
 from tests.fieldcheck_server.serverkit import evidence, post, stored
 from tests.firmware.sync.devicesim import SimDevice
 

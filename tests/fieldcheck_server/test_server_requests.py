@@ -11,11 +11,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fieldcheck_protocol.clock import ManualClock
-from fieldcheck_server import registry
-from fieldcheck_server.app import create_app
-from fieldcheck_server.auth import Refusal, check_signature, parse_headers
-from fieldcheck_server.db import Database, DeviceRow
-from fieldcheck_server.ingest import IngestService
+from fieldcheck_server.api.app import create_app
+from fieldcheck_server.db.engine import Database
+from fieldcheck_server.db.tx import DeviceRow
+from fieldcheck_server.domain import registry
+from fieldcheck_server.domain.auth import check_signature, parse_headers
+from fieldcheck_server.domain.ingest import IngestService
+from fieldcheck_server.errors import Refused
 from firmware.sync.auth import signed_headers
 from tests.fieldcheck_server.serverkit import LIMITS, auth_headers, evidence, post, stored
 from tests.firmware.sync.devicesim import SimDevice
@@ -34,7 +36,7 @@ def test_device_signed_headers_pass_the_server_checks(device: SimDevice) -> None
     request = parse_headers({key.lower(): value for key, value in headers.items()})
     row = DeviceRow(device.device_id, device.public_key, "", 0, None)
     assert check_signature(request, row, "POST", "/v1/records", body, 1795953600) == row
-    with pytest.raises(Refusal, match="does not verify"):
+    with pytest.raises(Refused, match="does not verify"):
         check_signature(request, row, "POST", "/v1/records", body + b"x", 1795953600)
 
 
@@ -209,7 +211,7 @@ def test_a_client_that_disconnects_mid_body_gets_a_quiet_answer(
     async def send(message: dict[str, object]) -> None:
         sent.append(message)
 
-    with caplog.at_level(logging.INFO, logger="fieldcheck_server.app"):
+    with caplog.at_level(logging.INFO, logger="fieldcheck_server.api.app"):
         asyncio.run(app(scope, receive, send))
     assert sent[0]["status"] == 400
     assert "disconnected while sending a batch" in caplog.text

@@ -15,19 +15,18 @@ import cbor2
 from fieldcheck_protocol.clock import Clock
 from fieldcheck_protocol.record import ZERO_HASH, Record, RecordError, to_ms
 from fieldcheck_protocol.signature import peek, record_hash, verify_record
-from fieldcheck_server.auth import (
-    Refusal,
+from fieldcheck_protocol.wire import CBOR, RECORDS_PATH, ErrorCode
+from fieldcheck_server.db.engine import Database
+from fieldcheck_server.db.tx import Tx
+from fieldcheck_server.domain.auth import (
     check_signature,
     claimed_device,
     consume_nonce,
     parse_headers,
 )
-from fieldcheck_server.db import Database, Tx
+from fieldcheck_server.errors import Refused
 
 logger = logging.getLogger(__name__)
-
-RECORDS_PATH = "/v1/records"
-CBOR = "application/cbor"
 
 
 @dataclass(frozen=True)
@@ -45,7 +44,7 @@ class Rejected:
     """One record refused, with a stable code."""
 
     seq: int | None
-    code: str
+    code: ErrorCode
     message: str
 
 
@@ -73,12 +72,13 @@ def parse_batch(body: bytes, limits: Limits) -> list[bytes]:
     try:
         items = cbor2.loads(body)
     except (cbor2.CBORDecodeError, ValueError, TypeError, RecursionError, OverflowError) as err:
-        raise Refusal(400, "malformed_batch", f"body is not valid CBOR: {err}") from None
+        raise Refused(ErrorCode.MALFORMED_BATCH, f"body is not valid CBOR: {err}") from None
     if not isinstance(items, list) or not all(isinstance(item, bytes) for item in items):
-        raise Refusal(400, "malformed_batch", "body must be a CBOR array of byte strings")
+        raise Refused(ErrorCode.MALFORMED_BATCH, "body must be a CBOR array of byte strings")
     if len(items) > limits.max_records:
-        raise Refusal(
-            413, "too_many_records", f"{len(items)} records; at most {limits.max_records} a batch"
+        raise Refused(
+            ErrorCode.TOO_MANY_RECORDS,
+            f"{len(items)} records; at most {limits.max_records} a batch",
         )
     return items
 
@@ -90,7 +90,9 @@ def verify_items(items: list[bytes], public_key: bytes) -> list[Checked]:
         try:
             checked.append(Checked(cose, verify_record(cose, public_key), None))
         except RecordError as err:
-            checked.append(Checked(cose, None, Rejected(_seq_of(cose), err.code, err.message)))
+            checked.append(
+                Checked(cose, None, Rejected(_seq_of(cose), ErrorCode(err.code), err.message))
+            )
     return checked
 
 
@@ -121,7 +123,7 @@ def keep_evidence(
         raw=raw,
         raw_size=raw_size,
         digest=hashlib.sha256(raw).digest(),
-        now=now,
+        received_at=now,
         source=source,
     )
     if qid is not None:
@@ -181,18 +183,18 @@ def _place(
         stored = accepted[seq][1] if seq in accepted else tx.record_cose(device_id, seq)
         if stored == item.cose:
             return None
-        return Rejected(seq, "fork", f"seq {seq} is already stored with different bytes")
+        return Rejected(seq, ErrorCode.FORK, f"seq {seq} is already stored with different bytes")
     if seq > head_seq + 1:
         return Rejected(
             seq,
-            "gap",
+            ErrorCode.GAP,
             f"seq {seq} arrived but the chain ends at {head_seq}; "
             "kept pending as evidence, not acknowledged",
         )
     if record.prev_hash != head_hash:
         return Rejected(
             seq,
-            "chain_mismatch",
+            ErrorCode.CHAIN_MISMATCH,
             f"prev_hash of seq {seq} is not the hash of stored seq {head_seq}",
         )
     return None
@@ -208,7 +210,7 @@ def _row(record: Record, cose: bytes, now: int, source: str) -> dict[str, Any]:
         "prev_hash": record.prev_hash,
         "kind": record.kind.value,
         "device_time": to_ms(record.device_time),
-        "now": now,
+        "received_at": now,
         "source": source,
     }
 
@@ -224,13 +226,13 @@ class IngestService:
     def handle(
         self, headers: Mapping[str, str], body: bytes, body_size: int, source: str
     ) -> BatchResult:
-        """Authenticate, verify and commit one request; raises ``Refusal`` (after keeping
+        """Authenticate, verify and commit one request; raises ``Refused`` (after keeping
         evidence) when the request is refused as a whole."""
         headers = {key.lower(): value for key, value in headers.items()}
         device_id = claimed_device(headers)
         try:
             return self._handle(headers, body, body_size, source)
-        except Refusal as refusal:
+        except Refused as refusal:
             evidence = body[: self.limits.evidence_bytes]
             with self.db.write() as tx:
                 keep_evidence(
@@ -250,13 +252,12 @@ class IngestService:
         self, headers: Mapping[str, str], body: bytes, body_size: int, source: str
     ) -> BatchResult:
         if body_size > self.limits.max_bytes:
-            raise Refusal(
-                413,
-                "batch_too_large",
+            raise Refused(
+                ErrorCode.BATCH_TOO_LARGE,
                 f"body of {body_size} bytes; at most {self.limits.max_bytes} a batch",
             )
         if headers.get("content-type", "").split(";")[0].strip() != CBOR:
-            raise Refusal(415, "bad_content_type", f"send the batch as {CBOR}")
+            raise Refused(ErrorCode.BAD_CONTENT_TYPE, f"send the batch as {CBOR}")
         request = parse_headers(headers)
         now_s = int(self.clock.now().timestamp())
         with self.db.read() as tx:
@@ -267,9 +268,8 @@ class IngestService:
             tx.lock_device(device.device_id)
             current = tx.device(device.device_id)
             if current is None or current.revoked_at is not None:
-                raise Refusal(
-                    403,
-                    "device_revoked",
+                raise Refused(
+                    ErrorCode.DEVICE_REVOKED,
                     f"device {device.device_id} was revoked",
                     device.device_id,
                 )

@@ -1,51 +1,44 @@
-"""The FastAPI application: ``POST /v1/records`` (CBOR batches of COSE_Sign1 records) and health."""
+"""The FastAPI application: ``POST /v1/records`` (CBOR batches of COSE_Sign1 records) and health.
+
+HTTP only: the contract (paths, answers, codes) is ``fieldcheck_protocol.wire``; the work is the
+domain's ``IngestService``; this module turns its answers and ``Refused`` errors into responses.
+"""
 
 import logging
+from collections import defaultdict
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from fieldcheck_server.auth import Refusal
-from fieldcheck_server.ingest import CBOR, RECORDS_PATH, BatchResult, IngestService
+from fieldcheck_protocol.wire import (
+    CBOR,
+    HEALTH_PATH,
+    RECORDS_PATH,
+    STATUS,
+    ErrorCode,
+    IngestAnswer,
+    RefusalAnswer,
+    RejectedItem,
+)
+from fieldcheck_server.domain.ingest import BatchResult, IngestService
+from fieldcheck_server.errors import Refused
 
 logger = logging.getLogger(__name__)
 
 
-class RejectedItem(BaseModel):
-    """A record the server refused; ``code`` is stable."""
-
-    seq: int | None
-    code: str
-    message: str
-
-
-class IngestAnswer(BaseModel):
-    """The acknowledgement: everything up to ``acked_seq`` is committed and chain-verified."""
-
-    acked_seq: int | None
-    accepted: int
-    duplicates: int
-    rejected: list[RejectedItem]
+def _codes_by_status() -> dict[int, list[str]]:
+    codes: dict[int, list[str]] = defaultdict(list)
+    for code, status in STATUS.items():
+        codes[status].append(code.value)
+    return codes
 
 
-class ErrorAnswer(BaseModel):
-    """A request refused as a whole; kept as evidence on the server with an alert."""
-
-    code: str
-    message: str
-
-
-ERROR_CODES = {
-    400: "malformed_batch",
-    401: "missing_auth, bad_auth_header, unknown_device, stale_timestamp, "
-    "bad_request_signature, replayed_nonce",
-    403: "device_revoked",
-    413: "batch_too_large, too_many_records",
-    415: "bad_content_type",
-}
+def refusal_response(refusal: Refused) -> JSONResponse:
+    """The HTTP answer to a request refused as a whole."""
+    body = RefusalAnswer(refusal.code.value, refusal.message).to_json()
+    return JSONResponse(body, status_code=STATUS[refusal.code])
 
 
 def create_app(service: IngestService) -> FastAPI:
@@ -57,7 +50,7 @@ def create_app(service: IngestService) -> FastAPI:
         "the device key (X-Fieldcheck-* headers); records are COSE_Sign1 (Ed25519).",
     )
 
-    @app.get("/v1/health")
+    @app.get(HEALTH_PATH)
     def health() -> dict[str, str]:
         """Liveness for load balancers; touches no state."""
         return {"status": "ok"}
@@ -66,8 +59,8 @@ def create_app(service: IngestService) -> FastAPI:
         RECORDS_PATH,
         response_model=IngestAnswer,
         responses={
-            status: {"model": ErrorAnswer, "description": f"codes: {codes}"}
-            for status, codes in ERROR_CODES.items()
+            status: {"model": RefusalAnswer, "description": f"codes: {', '.join(codes)}"}
+            for status, codes in _codes_by_status().items()
         },
         openapi_extra={
             "requestBody": {
@@ -86,25 +79,23 @@ def create_app(service: IngestService) -> FastAPI:
             # The unit went away mid-upload (power, radio): nothing was read, nothing stored;
             # it resends the same batch later. Not an error worth a traceback.
             logger.info("client %s disconnected while sending a batch", source)
-            return JSONResponse({"code": "client_disconnected", "message": "incomplete body"},
-                                status_code=400)
+            return refusal_response(Refused(ErrorCode.CLIENT_DISCONNECTED, "incomplete body"))
         try:
             result = await run_in_threadpool(service.handle, request.headers, body, size, source)
-        except Refusal as refusal:
-            return JSONResponse(
-                {"code": refusal.code, "message": refusal.message}, status_code=refusal.status
-            )
-        return JSONResponse(_answer(result).model_dump())
+        except Refused as refusal:
+            return refusal_response(refusal)
+        return JSONResponse(answer_of(result).to_json())
 
     return app
 
 
-def _answer(result: BatchResult) -> IngestAnswer:
+def answer_of(result: BatchResult) -> IngestAnswer:
+    """The wire answer for a committed batch."""
     return IngestAnswer(
         acked_seq=result.acked_seq,
         accepted=result.accepted,
         duplicates=result.duplicates,
-        rejected=[RejectedItem(seq=r.seq, code=r.code, message=r.message) for r in result.rejected],
+        rejected=tuple(RejectedItem(r.seq, r.code.value, r.message) for r in result.rejected),
     )
 
 

@@ -5,7 +5,9 @@ import binascii
 import re
 
 from fieldcheck_protocol.signature import device_id_for
-from fieldcheck_server.db import Database, DeviceRow
+from fieldcheck_server.db.engine import Database
+from fieldcheck_server.db.tx import DeviceRow
+from fieldcheck_server.errors import RegistryError
 
 _HEX = re.compile(r"[0-9a-fA-F]{64}")
 
@@ -20,7 +22,7 @@ def parse_public_key(text: str) -> bytes:
     except (binascii.Error, ValueError):
         raw = b""
     if len(raw) != 32:
-        raise ValueError(
+        raise RegistryError(
             "public key must be 32 bytes as 64 hex digits or base64url; copy it exactly as "
             "`fieldcheck-device identity show` prints it"
         )
@@ -32,7 +34,7 @@ def register(db: Database, device_id: str, public_key: str, label: str, now_ms: 
     key = parse_public_key(public_key)
     derived = device_id_for(key)
     if derived != device_id:
-        raise ValueError(
+        raise RegistryError(
             f"device id {device_id!r} does not belong to that public key (it derives {derived}); "
             "copy both from `fieldcheck-device identity show` on the unit"
         )
@@ -40,7 +42,7 @@ def register(db: Database, device_id: str, public_key: str, label: str, now_ms: 
         if not tx.insert_device(device_id, key, label, now_ms):
             existing = tx.device(device_id)
             if existing is None or existing.public_key != key:
-                raise ValueError(f"device {device_id} is already registered with another key")
+                raise RegistryError(f"device {device_id} is already registered with another key")
         row = tx.device(device_id)
     assert row is not None
     return row
@@ -49,10 +51,8 @@ def register(db: Database, device_id: str, public_key: str, label: str, now_ms: 
 def revoke(db: Database, device_id: str, now_ms: int) -> None:
     """Refuse all further requests from a unit (its stored records stay)."""
     with db.write() as tx:
-        if not tx.revoke_device(device_id, now_ms):
-            known = tx.device(device_id)
-            if known is None:
-                raise ValueError(f"device {device_id} is not registered")
+        if not tx.set_revoked(device_id, now_ms) and tx.device(device_id) is None:
+            raise RegistryError(f"device {device_id} is not registered")
 
 
 def devices(db: Database) -> list[DeviceRow]:

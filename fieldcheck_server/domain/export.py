@@ -5,13 +5,13 @@ import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
-import cbor2
-
+from fieldcheck_protocol.export import Export, encode_export
 from fieldcheck_protocol.record import ZERO_HASH, Record, RecordError, to_json
 from fieldcheck_protocol.signature import record_hash, unverified_record, verify_record
-from fieldcheck_server.db import Database, QuarantineRow
+from fieldcheck_server.db.engine import Database
+from fieldcheck_server.db.tx import DeviceRow, QuarantineRow
+from fieldcheck_server.errors import RegistryError
 
 PAGE = 5000
 
@@ -28,12 +28,25 @@ class Row:
     received_at: int
 
 
+@dataclass(frozen=True)
+class Listing:
+    """One device and everything the server holds of it."""
+
+    device: DeviceRow
+    rows: list[Row]
+
+
 def rows(db: Database, device_id: str) -> list[Row]:
     """Stored records (re-verified against the registered key and the chain) then evidence."""
+    return listing(db, device_id).rows
+
+
+def listing(db: Database, device_id: str) -> Listing:
+    """The device and its rows: stored records (re-verified), then evidence."""
     with db.read() as tx:
         device = tx.device(device_id)
         if device is None:
-            raise ValueError(f"device {device_id} is not registered (`fieldcheck device list`)")
+            raise RegistryError(f"device {device_id} is not registered (`fieldcheck device list`)")
         result: list[Row] = []
         prev, from_seq = ZERO_HASH, 0
         while page := tx.records(device_id, from_seq, PAGE):
@@ -41,7 +54,7 @@ def rows(db: Database, device_id: str) -> list[Row]:
                 result.append(_stored(seq, cose, received_at, device.public_key, prev))
                 prev, from_seq = record_hash(cose), seq + 1
         result += [_evidence(q) for q in tx.quarantined(device_id)]
-    return result
+    return Listing(device, result)
 
 
 def _stored(seq: int, cose: bytes, received_at: int, key: bytes, prev: bytes) -> Row:
@@ -140,14 +153,16 @@ def to_geojson_text(items: list[Row]) -> str:
     return json.dumps({"type": "FeatureCollection", "features": features}, indent=2)
 
 
-def to_cose_bytes(items: list[Row]) -> bytes:
-    """The verified records' raw COSE_Sign1 bytes as one CBOR array (re-verifiable anywhere)."""
-    return cbor2.dumps([row.cose for row in items if row.status == "verified"])
+def to_cose_bytes(items: Listing) -> bytes:
+    """The ``fieldcheck_protocol.export`` file: device id, public key and the verified records'
+    COSE_Sign1 bytes, which anyone can check alone (docs/verify-export.md)."""
+    verified = tuple(row.cose for row in items.rows if row.status == "verified")
+    return encode_export(Export(items.device.device_id, items.device.public_key, verified))
 
 
-FORMATS: dict[str, Callable[[list[Row]], Any]] = {
-    "json": to_json_text,
-    "csv": to_csv_text,
-    "geojson": to_geojson_text,
+FORMATS: dict[str, Callable[[Listing], str | bytes]] = {
+    "json": lambda items: to_json_text(items.rows),
+    "csv": lambda items: to_csv_text(items.rows),
+    "geojson": lambda items: to_geojson_text(items.rows),
     "cose": to_cose_bytes,
 }
