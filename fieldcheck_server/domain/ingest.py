@@ -5,6 +5,7 @@ acknowledgement is simply the head. Anything else is quarantined with its raw by
 """
 
 import hashlib
+import io
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -68,11 +69,18 @@ class BatchResult:
 
 
 def parse_batch(body: bytes, limits: Limits) -> list[bytes]:
-    """The CBOR array of byte strings; refuses anything else as a whole."""
+    """The CBOR array of byte strings and nothing after it; refuses anything else as a whole."""
+    stream = io.BytesIO(body)
     try:
-        items = cbor2.loads(body)
+        items = cbor2.CBORDecoder(stream).decode()
     except (cbor2.CBORDecodeError, ValueError, TypeError, RecursionError, OverflowError) as err:
         raise Refused(ErrorCode.MALFORMED_BATCH, f"body is not valid CBOR: {err}") from None
+    if stream.tell() != len(body):
+        # cbor2.loads would ignore them: bytes no signature check ever looks at.
+        raise Refused(
+            ErrorCode.MALFORMED_BATCH,
+            f"{len(body) - stream.tell()} byte(s) after the CBOR array; send exactly one array",
+        )
     if not isinstance(items, list) or not all(isinstance(item, bytes) for item in items):
         raise Refused(ErrorCode.MALFORMED_BATCH, "body must be a CBOR array of byte strings")
     if len(items) > limits.max_records:
@@ -134,14 +142,17 @@ def keep_evidence(
 def commit_batch(
     tx: Tx, device_id: str, checked: list[Checked], now: int, source: str
 ) -> BatchResult:
-    """Apply verified items in the order sent; returns the new contiguous head."""
+    """Apply verified items in sequence order; returns the new contiguous head.
+
+    Sorted first (stably, so rivals for one seq keep the order sent): a unit sends oldest first,
+    but a batch reordered on the way, ``[h+2, h+1]``, is the same records and no gap."""
     head = tx.head(device_id)
     head_seq, head_hash = head if head is not None else (-1, ZERO_HASH)
     result = BatchResult(acked_seq=None)
     # Accepted records are written together at the end (one round trip); until then this batch's
     # own records are looked up here.
     accepted: dict[int, tuple[Record, bytes]] = {}
-    for item in checked:
+    for item in sorted(checked, key=_sort_key):
         rejection = item.rejected or _place(tx, device_id, item, head_seq, head_hash, accepted)
         if rejection is None and item.record is not None and item.record.seq <= head_seq:
             result.duplicates += 1
@@ -165,6 +176,13 @@ def commit_batch(
     result.accepted = len(accepted)
     result.acked_seq = head_seq if head_seq >= 0 else None
     return result
+
+
+def _sort_key(item: Checked) -> int:
+    if item.record is not None:
+        return item.record.seq
+    # Refused items go first (their place changes nothing but the order of the evidence).
+    return -1
 
 
 def _place(

@@ -129,6 +129,18 @@ def test_malformed_batch(
     assert evidence(db, device) == ["malformed_batch"]
 
 
+@pytest.mark.parametrize("trailer", [b"\x00", b"\xf6", cbor2.dumps([b"second array"])])
+def test_trailing_bytes_after_the_array_are_refused(
+    client: TestClient, device: SimDevice, clock: ManualClock, db: Database, trailer: bytes
+) -> None:
+    """cbor2.loads ignores what follows the first item; the server must not (issue 8)."""
+    body = cbor2.dumps(device.extend(1)) + trailer
+    response = client.post("/v1/records", content=body, headers=auth_headers(device, body, clock))
+    refused(response, 400, "malformed_batch")
+    assert "after the CBOR array" in response.json()["message"]
+    assert stored(db, device) == []
+
+
 def test_too_many_records(
     client: TestClient, device: SimDevice, clock: ManualClock, db: Database
 ) -> None:
