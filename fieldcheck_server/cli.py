@@ -11,6 +11,7 @@ from pathlib import Path
 from fieldcheck_protocol.clock import SystemClock
 from fieldcheck_protocol.record import to_ms
 from fieldcheck_server import tls
+from fieldcheck_server.api.serve import MAX_CONNECTIONS, ServeSettings
 from fieldcheck_server.db import migrate
 from fieldcheck_server.db.engine import Database, open_database, open_sqlite
 from fieldcheck_server.domain import export, registry
@@ -72,6 +73,19 @@ def _server(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--host", default="127.0.0.1", help="address to listen on")
     run.add_argument("--port", type=int, default=8443, help="port; 0 picks a free one")
     run.add_argument("--port-file", type=Path, help="write the port here once listening")
+    run.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=[],
+        metavar="IP",
+        help="a reverse proxy whose X-Forwarded-For is believed (repeatable; default: none)",
+    )
+    run.add_argument(
+        "--max-connections",
+        type=int,
+        default=MAX_CONNECTIONS,
+        help=f"connections served at once; more get 503 (default {MAX_CONNECTIONS})",
+    )
     run.set_defaults(func=_server_run)
     spec = sub.add_parser("openapi", help="write the OpenAPI spec")
     spec.add_argument("--out", type=Path, default=None, help="file (default: stdout)")
@@ -171,13 +185,13 @@ def _server_run(args: argparse.Namespace) -> int:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((args.host, args.port))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        app,
-        ssl_keyfile=str(args.dir / tls.KEY_FILE),
-        ssl_certfile=str(args.dir / tls.CERT_FILE),
-        log_level="info",
-        access_log=False,
+    settings = ServeSettings(
+        key_file=args.dir / tls.KEY_FILE,
+        cert_file=args.dir / tls.CERT_FILE,
+        trusted_proxies=tuple(args.trusted_proxy),
+        max_connections=args.max_connections,
     )
+    config = uvicorn.Config(app, **settings.uvicorn_options())
     if args.port_file is not None:
         temp = args.port_file.with_suffix(".tmp")
         temp.write_text(str(port))

@@ -12,12 +12,18 @@ class ServerError(Exception):
 
 
 class Refused(ServerError):
-    """A request refused as a whole, with its wire code (the API layer picks the status)."""
+    """A request refused as a whole, with its wire code (the API layer picks the status).
 
-    def __init__(self, code: ErrorCode, message: str, device_id: str | None = None) -> None:
+    ``proven`` is True only when the request signature verified with a registered, unrevoked
+    device's key: then the refused body is kept as evidence; otherwise it is only counted."""
+
+    def __init__(
+        self, code: ErrorCode, message: str, device_id: str | None = None, proven: bool = False
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.device_id = device_id
+        self.proven = proven
 
 
 class RegistryError(ServerError):

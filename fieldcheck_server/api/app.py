@@ -4,6 +4,7 @@ HTTP only: the contract (paths, answers, codes) is ``fieldcheck_protocol.wire``;
 domain's ``IngestService``; this module turns its answers and ``Refused`` errors into responses.
 """
 
+import asyncio
 import logging
 from collections import defaultdict
 
@@ -27,6 +28,10 @@ from fieldcheck_server.errors import Refused
 
 logger = logging.getLogger(__name__)
 
+#: A unit on a poor link still sends a chunk within this; a client holding a connection open
+#: with a trickle of body is dropped after it.
+BODY_TIMEOUT_S = 30.0
+
 
 def _codes_by_status() -> dict[int, list[str]]:
     codes: dict[int, list[str]] = defaultdict(list)
@@ -41,8 +46,10 @@ def refusal_response(refusal: Refused) -> JSONResponse:
     return JSONResponse(body, status_code=STATUS[refusal.code])
 
 
-def create_app(service: IngestService) -> FastAPI:
-    """The app around one ingest service (its database and clock)."""
+def create_app(service: IngestService, body_timeout_s: float = BODY_TIMEOUT_S) -> FastAPI:
+    """The app around one ingest service (its database and clock).
+
+    ``body_timeout_s``: the longest wait for the next chunk of a request body."""
     app = FastAPI(
         title="fieldcheck ingest",
         version="1",
@@ -73,15 +80,25 @@ def create_app(service: IngestService) -> FastAPI:
     async def post_records(request: Request) -> JSONResponse:
         """Verify, chain-check and commit a batch; answer the highest contiguous sequence."""
         source = request.client.host if request.client else "unknown"
+        declared = _declared_length(request)
         try:
-            body, size = await _bounded_body(request, service.limits.max_bytes)
+            # Headers first: a request they refuse (no auth, unknown unit, stale time, declared
+            # size over the limit) is answered before a byte of its body is read.
+            admitted = await run_in_threadpool(service.admit, request.headers, declared, source)
+        except Refused as refusal:
+            return refusal_response(refusal)
+        try:
+            body, size = await _bounded_body(request, service.limits.max_bytes, body_timeout_s)
         except ClientDisconnect:
             # The unit went away mid-upload (power, radio): nothing was read, nothing stored;
             # it resends the same batch later. Not an error worth a traceback.
             logger.info("client %s disconnected while sending a batch", source)
             return refusal_response(Refused(ErrorCode.CLIENT_DISCONNECTED, "incomplete body"))
+        except TimeoutError:
+            logger.info("client %s sent its body too slowly; dropped", source)
+            return refusal_response(Refused(ErrorCode.CLIENT_DISCONNECTED, "body too slow"))
         try:
-            result = await run_in_threadpool(service.handle, request.headers, body, size, source)
+            result = await run_in_threadpool(service.ingest, admitted, body, size, source)
         except Refused as refusal:
             return refusal_response(refusal)
         return JSONResponse(answer_of(result).to_json())
@@ -99,15 +116,25 @@ def answer_of(result: BatchResult) -> IngestAnswer:
     )
 
 
-async def _bounded_body(request: Request, limit: int) -> tuple[bytes, int]:
-    """Read at most ``limit + 1`` bytes; returns (bytes read, declared or observed size)."""
+def _declared_length(request: Request) -> int:
     declared = request.headers.get("content-length", "")
+    return int(declared) if declared.isdigit() else 0
+
+
+async def _bounded_body(request: Request, limit: int, timeout_s: float) -> tuple[bytes, int]:
+    """Read at most ``limit + 1`` bytes, each chunk within ``timeout_s``; returns (bytes read,
+    declared or observed size). ``TimeoutError`` when the client stalls."""
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    stream = request.stream().__aiter__()
+    while True:
+        try:
+            chunk = await asyncio.wait_for(stream.__anext__(), timeout_s)
+        except StopAsyncIteration:
+            break
         chunks.append(chunk)
         size += len(chunk)
         if size > limit:
             break
     # A declared length beyond the limit is refused even if the client stops sending early.
-    return b"".join(chunks), max(size, int(declared) if declared.isdigit() else 0)
+    return b"".join(chunks), max(size, _declared_length(request))

@@ -90,3 +90,19 @@ nonces = Table(
     Column("expires_at", BigInteger, nullable=False),
     Index("nonces_expiry", "expires_at"),
 )
+
+#: Refusals of callers that never proved they hold a device key: one counting row per source and
+#: code, never the body (issue 8: unauthenticated requests must not fill the database).
+refusals = Table(
+    "refusals",
+    metadata,
+    Column("source", Text, primary_key=True),
+    Column("code", Text, primary_key=True),
+    Column("count", BigInteger, nullable=False),
+    Column("bytes", BigInteger, nullable=False),
+    Column("claimed_device", Text),
+    Column("last_digest", LargeBinary, nullable=False),
+    Column("first_at", BigInteger, nullable=False),
+    Column("last_at", BigInteger, nullable=False),
+    Column("alerted_at", BigInteger),
+)

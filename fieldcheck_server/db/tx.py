@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Connection, Insert, Table, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from fieldcheck_server.db.tables import alerts, devices, nonces, quarantine, records
+from fieldcheck_server.db.tables import alerts, devices, nonces, quarantine, records, refusals
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,20 @@ class QuarantineRow:
     raw_size: int
     received_at: int
     source: str
+
+
+@dataclass(frozen=True)
+class RefusalCount:
+    """How often one source was refused with one code, and when it was last alerted."""
+
+    source: str
+    code: str
+    count: int
+    bytes: int
+    claimed_device: str | None
+    first_at: int
+    last_at: int
+    alerted_at: int | None
 
 
 @dataclass(frozen=True)
@@ -179,6 +193,48 @@ class Tx:
         rows = self._connection.execute(select(alerts).order_by(alerts.c.id.desc()).limit(limit))
         return [AlertRow(*row) for row in rows]
 
+    def count_refusal(
+        self, source: str, code: str, claimed: str | None, digest: bytes, size: int, now: int
+    ) -> RefusalCount:
+        """Count one unauthenticated refusal (one row per source and code, whatever the body)."""
+        insert = postgresql.insert if self._postgres else sqlite.insert
+        statement = insert(refusals).values(
+            source=source,
+            code=code,
+            count=1,
+            bytes=size,
+            claimed_device=claimed,
+            last_digest=digest,
+            first_at=now,
+            last_at=now,
+        )
+        upsert = statement.on_conflict_do_update(
+            index_elements=["source", "code"],
+            set_={
+                "count": refusals.c.count + 1,
+                "bytes": refusals.c.bytes + size,
+                "claimed_device": statement.excluded.claimed_device,
+                "last_digest": statement.excluded.last_digest,
+                "last_at": statement.excluded.last_at,
+            },
+        ).returning(*_REFUSAL_COLUMNS)
+        return RefusalCount(*self._connection.execute(upsert).one())
+
+    def mark_alerted(self, source: str, code: str, now: int) -> None:
+        """Remember when a source's refusals were last raised as an alert."""
+        self._connection.execute(
+            update(refusals)
+            .where(refusals.c.source == source, refusals.c.code == code)
+            .values(alerted_at=now)
+        )
+
+    def refusal_counts(self) -> list[RefusalCount]:
+        """Every counted source and code, the most frequent first."""
+        rows = self._connection.execute(
+            select(*_REFUSAL_COLUMNS).order_by(refusals.c.count.desc(), refusals.c.source)
+        )
+        return [RefusalCount(*row) for row in rows]
+
     def use_nonce(self, device_id: str, nonce: str, expires_at: int) -> bool:
         """Remember a request nonce; False if it was seen before (a replay)."""
         statement = self._insert_ignoring(nonces, "device_id", "nonce").values(
@@ -194,6 +250,18 @@ class Tx:
         self._connection.execute(
             delete(nonces).where(nonces.c.device_id == device_id, nonces.c.expires_at < now)
         )
+
+
+_REFUSAL_COLUMNS = (
+    refusals.c.source,
+    refusals.c.code,
+    refusals.c.count,
+    refusals.c.bytes,
+    refusals.c.claimed_device,
+    refusals.c.first_at,
+    refusals.c.last_at,
+    refusals.c.alerted_at,
+)
 
 
 def _device(row: Any) -> DeviceRow:

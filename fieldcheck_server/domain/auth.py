@@ -70,15 +70,8 @@ def claimed_device(headers: Mapping[str, str]) -> str | None:
     return value if value is not None and _DEVICE.fullmatch(value) else None
 
 
-def check_signature(
-    request: SignedRequest,
-    device: DeviceRow | None,
-    method: str,
-    path: str,
-    body: bytes,
-    now_s: int,
-) -> DeviceRow:
-    """Known, unrevoked device, fresh timestamp, valid signature; refuses otherwise."""
+def check_device(request: SignedRequest, device: DeviceRow | None, now_s: int) -> DeviceRow:
+    """What the headers alone can prove wrong: an unknown or revoked device, a stale time."""
     if device is None:
         raise Refused(
             ErrorCode.UNKNOWN_DEVICE,
@@ -96,6 +89,13 @@ def check_signature(
             f"(allowed ±{MAX_SKEW_S} s)",
             device.device_id,
         )
+    return device
+
+
+def check_signature(
+    request: SignedRequest, device: DeviceRow, method: str, path: str, body: bytes
+) -> DeviceRow:
+    """The request signature over method, path, body hash, time and nonce; refuses otherwise."""
     message = request_message(method, path, body, request.timestamp, request.nonce)
     try:
         Ed25519PublicKey.from_public_bytes(device.public_key).verify(request.signature, message)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from fieldcheck_protocol.export import Export, encode_export
 from fieldcheck_protocol.record import ZERO_HASH, Record, RecordError, to_json
-from fieldcheck_protocol.signature import record_hash, unverified_record, verify_record
+from fieldcheck_protocol.signature import record_hash, verify_record
 from fieldcheck_server.db.engine import Database
 from fieldcheck_server.db.tx import DeviceRow, QuarantineRow
 from fieldcheck_server.errors import RegistryError
@@ -53,7 +53,7 @@ def listing(db: Database, device_id: str) -> Listing:
             for seq, cose, received_at in page:
                 result.append(_stored(seq, cose, received_at, device.public_key, prev))
                 prev, from_seq = record_hash(cose), seq + 1
-        result += [_evidence(q) for q in tx.quarantined(device_id)]
+        result += [_evidence(q, device.public_key) for q in tx.quarantined(device_id)]
     return Listing(device, result)
 
 
@@ -67,11 +67,13 @@ def _stored(seq: int, cose: bytes, received_at: int, key: bytes, prev: bytes) ->
     return Row(seq, "verified", "", record, cose, received_at)
 
 
-def _evidence(q: QuarantineRow) -> Row:
+def _evidence(q: QuarantineRow, key: bytes) -> Row:
+    # Only evidence the device's key signed (a fork, a gap, a broken link) shows its content: a
+    # record whose signature fails says nothing about where the unit was, so it is no place.
     try:
-        record: Record | None = unverified_record(q.raw)
+        record: Record | None = verify_record(q.raw, key)
     except RecordError:
-        record = None  # not even a readable record: the raw bytes are the evidence
+        record = None  # unsigned, forged or unreadable: the raw bytes are the evidence
     return Row(q.seq, "quarantined", f"{q.code}: {q.message}", record, q.raw, q.received_at)
 
 

@@ -4,10 +4,10 @@ Stored records of a device are always the contiguous, chain-verified run 0..head
 acknowledgement is simply the head. Anything else is quarantined with its raw bytes and an alert.
 """
 
-import hashlib
 import io
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,13 +18,16 @@ from fieldcheck_protocol.record import ZERO_HASH, Record, RecordError, to_ms
 from fieldcheck_protocol.signature import peek, record_hash, verify_record
 from fieldcheck_protocol.wire import CBOR, RECORDS_PATH, ErrorCode
 from fieldcheck_server.db.engine import Database
-from fieldcheck_server.db.tx import Tx
+from fieldcheck_server.db.tx import DeviceRow, Tx
 from fieldcheck_server.domain.auth import (
+    SignedRequest,
+    check_device,
     check_signature,
     claimed_device,
     consume_nonce,
     parse_headers,
 )
+from fieldcheck_server.domain.evidence import count_refusal, keep_evidence
 from fieldcheck_server.errors import Refused
 
 logger = logging.getLogger(__name__)
@@ -68,25 +71,35 @@ class BatchResult:
     rejected: list[Rejected] = field(default_factory=list)
 
 
-def parse_batch(body: bytes, limits: Limits) -> list[bytes]:
-    """The CBOR array of byte strings and nothing after it; refuses anything else as a whole."""
+def parse_batch(body: bytes, limits: Limits, device_id: str | None = None) -> list[bytes]:
+    """The CBOR array of byte strings and nothing after it; refuses anything else as a whole.
+
+    ``device_id``: the device whose signature the body carries (its refusals are evidence)."""
     stream = io.BytesIO(body)
     try:
         items = cbor2.CBORDecoder(stream).decode()
     except (cbor2.CBORDecodeError, ValueError, TypeError, RecursionError, OverflowError) as err:
-        raise Refused(ErrorCode.MALFORMED_BATCH, f"body is not valid CBOR: {err}") from None
+        raise Refused(
+            ErrorCode.MALFORMED_BATCH, f"body is not valid CBOR: {err}", device_id, True
+        ) from None
     if stream.tell() != len(body):
         # cbor2.loads would ignore them: bytes no signature check ever looks at.
         raise Refused(
             ErrorCode.MALFORMED_BATCH,
             f"{len(body) - stream.tell()} byte(s) after the CBOR array; send exactly one array",
+            device_id,
+            True,
         )
     if not isinstance(items, list) or not all(isinstance(item, bytes) for item in items):
-        raise Refused(ErrorCode.MALFORMED_BATCH, "body must be a CBOR array of byte strings")
+        raise Refused(
+            ErrorCode.MALFORMED_BATCH, "body must be a CBOR array of byte strings", device_id, True
+        )
     if len(items) > limits.max_records:
         raise Refused(
             ErrorCode.TOO_MANY_RECORDS,
             f"{len(items)} records; at most {limits.max_records} a batch",
+            device_id,
+            True,
         )
     return items
 
@@ -109,34 +122,6 @@ def _seq_of(cose: bytes) -> int | None:
         return peek(cose)[1]
     except RecordError:
         return None
-
-
-def keep_evidence(
-    tx: Tx,
-    device_id: str | None,
-    seq: int | None,
-    code: str,
-    message: str,
-    raw: bytes,
-    raw_size: int,
-    now: int,
-    source: str,
-) -> None:
-    """Quarantine refused bytes and raise an alert, once per distinct piece of evidence."""
-    qid = tx.quarantine(
-        device_id=device_id,
-        seq=seq,
-        code=code,
-        message=message,
-        raw=raw,
-        raw_size=raw_size,
-        digest=hashlib.sha256(raw).digest(),
-        received_at=now,
-        source=source,
-    )
-    if qid is not None:
-        tx.alert(now, device_id, code, message, qid)
-        logger.warning("refused %s from %s (seq %s): %s", code, device_id or source, seq, message)
 
 
 def commit_batch(
@@ -233,8 +218,21 @@ def _row(record: Record, cose: bytes, now: int, source: str) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class Admitted:
+    """A request whose headers passed: a known, unrevoked device, a fresh timestamp, a size within
+    the limit. Its signature (over the body) is checked once the body is read."""
+
+    request: SignedRequest
+    device: DeviceRow
+    now_s: int
+
+
 class IngestService:
-    """The stateless request handler: all state is in the database."""
+    """The stateless request handler: all state is in the database.
+
+    Two steps, so the HTTP layer reads no body for a request its headers already refuse:
+    :meth:`admit` (headers only) then :meth:`ingest` (the body, read with a cap)."""
 
     def __init__(self, db: Database, clock: Clock, limits: Limits | None = None) -> None:
         self.db = db
@@ -244,55 +242,82 @@ class IngestService:
     def handle(
         self, headers: Mapping[str, str], body: bytes, body_size: int, source: str
     ) -> BatchResult:
-        """Authenticate, verify and commit one request; raises ``Refused`` (after keeping
-        evidence) when the request is refused as a whole."""
-        headers = {key.lower(): value for key, value in headers.items()}
-        device_id = claimed_device(headers)
-        try:
-            return self._handle(headers, body, body_size, source)
-        except Refused as refusal:
-            evidence = body[: self.limits.evidence_bytes]
-            with self.db.write() as tx:
-                keep_evidence(
-                    tx,
-                    refusal.device_id or device_id,
-                    None,
-                    refusal.code,
-                    refusal.message,
-                    evidence,
-                    body_size,
-                    self._now_ms(),
-                    source,
-                )
-            raise
+        """Both steps for a body already in memory (bench, tests and in-process callers)."""
+        admitted = self.admit(headers, body_size, source)
+        return self.ingest(admitted, body, body_size, source)
 
-    def _handle(
-        self, headers: Mapping[str, str], body: bytes, body_size: int, source: str
-    ) -> BatchResult:
-        if body_size > self.limits.max_bytes:
+    def admit(self, headers: Mapping[str, str], declared_size: int, source: str) -> Admitted:
+        """Check what the headers alone can tell; raises ``Refused`` (after counting it)."""
+        headers = {key.lower(): value for key, value in headers.items()}
+        with self._refusals(source, claimed_device(headers), b"", declared_size):
+            self._check_size(declared_size)
+            if headers.get("content-type", "").split(";")[0].strip() != CBOR:
+                raise Refused(ErrorCode.BAD_CONTENT_TYPE, f"send the batch as {CBOR}")
+            request = parse_headers(headers)
+            now_s = int(self.clock.now().timestamp())
+            with self.db.read() as tx:
+                device = check_device(request, tx.device(request.device_id), now_s)
+            return Admitted(request, device, now_s)
+
+    def ingest(self, admitted: Admitted, body: bytes, body_size: int, source: str) -> BatchResult:
+        """Verify the signature over ``body``, then the records, and commit; raises ``Refused``."""
+        device_id = admitted.device.device_id
+        with self._refusals(source, device_id, body, body_size):
+            self._check_size(body_size)
+            check_signature(admitted.request, admitted.device, "POST", RECORDS_PATH, body)
+            checked = verify_items(
+                parse_batch(body, self.limits, device_id), admitted.device.public_key
+            )
+            with self.db.write() as tx:
+                tx.lock_device(device_id)
+                current = tx.device(device_id)
+                if current is None or current.revoked_at is not None:
+                    raise Refused(
+                        ErrorCode.DEVICE_REVOKED, f"device {device_id} was revoked", device_id
+                    )
+                consume_nonce(tx, admitted.request, admitted.now_s)
+                return commit_batch(tx, device_id, checked, self._now_ms(), source)
+
+    def _check_size(self, size: int) -> None:
+        if size > self.limits.max_bytes:
             raise Refused(
                 ErrorCode.BATCH_TOO_LARGE,
-                f"body of {body_size} bytes; at most {self.limits.max_bytes} a batch",
+                f"body of {size} bytes; at most {self.limits.max_bytes} a batch",
             )
-        if headers.get("content-type", "").split(";")[0].strip() != CBOR:
-            raise Refused(ErrorCode.BAD_CONTENT_TYPE, f"send the batch as {CBOR}")
-        request = parse_headers(headers)
-        now_s = int(self.clock.now().timestamp())
-        with self.db.read() as tx:
-            known = tx.device(request.device_id)
-        device = check_signature(request, known, "POST", RECORDS_PATH, body, now_s)
-        checked = verify_items(parse_batch(body, self.limits), device.public_key)
-        with self.db.write() as tx:
-            tx.lock_device(device.device_id)
-            current = tx.device(device.device_id)
-            if current is None or current.revoked_at is not None:
-                raise Refused(
-                    ErrorCode.DEVICE_REVOKED,
-                    f"device {device.device_id} was revoked",
-                    device.device_id,
-                )
-            consume_nonce(tx, request, now_s)
-            return commit_batch(tx, device.device_id, checked, self._now_ms(), source)
+
+    @contextmanager
+    def _refusals(self, source: str, claimed: str | None, body: bytes, size: int) -> Iterator[None]:
+        """Keep (proven device) or count (anyone else) a refusal raised inside the block."""
+        try:
+            yield
+        except Refused as refusal:
+            now = self._now_ms()
+            with self.db.write() as tx:
+                if refusal.proven:
+                    evidence = body[: self.limits.evidence_bytes]
+                    keep_evidence(
+                        tx,
+                        refusal.device_id,
+                        None,
+                        refusal.code,
+                        refusal.message,
+                        evidence,
+                        size,
+                        now,
+                        source,
+                    )
+                else:
+                    count_refusal(
+                        tx,
+                        source,
+                        refusal.code,
+                        refusal.message,
+                        refusal.device_id or claimed,
+                        body,
+                        size,
+                        now,
+                    )
+            raise
 
     def _now_ms(self) -> int:
         return to_ms(self.clock.now())
