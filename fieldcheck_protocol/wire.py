@@ -78,7 +78,7 @@ HINTS: Mapping[ErrorCode, str] = {
     ErrorCode.UNKNOWN_DEVICE: "register this unit: `fieldcheck device register` with the id and "
     "public key shown by `fieldcheck-device identity show`",
     ErrorCode.DEVICE_REVOKED: "this unit was revoked on the server; if that was a mistake a "
-    "technician runs `fieldcheck device reinstate --id DEVICE_ID` there",
+    "technician runs `fieldcheck device reinstate --id DEVICE_ID --reason TEXT` there",
     ErrorCode.STALE_TIMESTAMP: "the unit's clock is off by more than 5 minutes: check GPS time/NTP",
     ErrorCode.BAD_REQUEST_SIGNATURE: "the unit's key does not match the key registered on the "
     "server: compare `fieldcheck-device identity show` with `fieldcheck device list`",

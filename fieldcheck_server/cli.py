@@ -1,6 +1,7 @@
 """`fieldcheck server|device|records|alerts`: run the ingest server and work with what it holds."""
 
 import argparse
+import getpass
 import json
 import os
 import socket
@@ -114,10 +115,19 @@ def _device(parser: argparse.ArgumentParser) -> None:
     listing = sub.add_parser("list", help="registered units")
     _dir_arg(listing)
     listing.set_defaults(func=_device_list)
-    revoke = sub.add_parser("revoke", help="refuse all further requests from a unit")
-    _dir_arg(revoke)
-    revoke.add_argument("--id", required=True)
-    revoke.set_defaults(func=_device_revoke)
+    for name, func, text in (
+        ("revoke", _device_revoke, "refuse all further requests from a unit (audited)"),
+        ("reinstate", _device_reinstate, "accept a revoked unit again (audited)"),
+    ):
+        change = sub.add_parser(name, help=text)
+        _dir_arg(change)
+        change.add_argument("--id", required=True)
+        change.add_argument("--reason", required=True, help="why, kept in the audit trail")
+        change.set_defaults(func=func)
+    history = sub.add_parser("events", help="a unit's audit trail: registered, revoked, ...")
+    _dir_arg(history)
+    history.add_argument("--id", required=True)
+    history.set_defaults(func=_device_events)
 
 
 def _records(parser: argparse.ArgumentParser) -> None:
@@ -226,7 +236,8 @@ def _server_bench(args: argparse.Namespace) -> int:
 
 
 def _device_register(args: argparse.Namespace) -> int:
-    row = registry.register(_db(args), args.id, args.public_key, args.label, _now_ms())
+    actor = registry.Actor(_operator())
+    row = registry.register(_db(args), args.id, args.public_key, args.label, _now_ms(), actor)
     print(f"registered {row.device_id} {row.label}".rstrip())
     return 0
 
@@ -239,9 +250,30 @@ def _device_list(args: argparse.Namespace) -> int:
 
 
 def _device_revoke(args: argparse.Namespace) -> int:
-    registry.revoke(_db(args), args.id, _now_ms())
-    print(f"revoked {args.id}")
+    registry.revoke(_db(args), args.id, _now_ms(), registry.Actor(_operator(), args.reason))
+    print(f"revoked {args.id}; `fieldcheck device reinstate --id {args.id}` undoes it")
     return 0
+
+
+def _device_reinstate(args: argparse.Namespace) -> int:
+    registry.reinstate(_db(args), args.id, _now_ms(), registry.Actor(_operator(), args.reason))
+    print(f"reinstated {args.id}")
+    return 0
+
+
+def _device_events(args: argparse.Namespace) -> int:
+    for event in registry.events(_db(args), args.id):
+        when = datetime.fromtimestamp(event.at / 1000, UTC).isoformat(timespec="seconds")
+        print(f"{when}  {event.action:10}  {event.actor}  {event.reason}".rstrip())
+    return 0
+
+
+def _operator() -> str:
+    """Who runs the command, for the audit trail (the login name; never a secret)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid {os.getuid()}"
 
 
 def _records_list(args: argparse.Namespace) -> int:

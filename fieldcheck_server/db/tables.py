@@ -106,3 +106,16 @@ refusals = Table(
     Column("last_at", BigInteger, nullable=False),
     Column("alerted_at", BigInteger),
 )
+
+#: Who registered, revoked or reinstated a unit, when and why: the registry's audit trail.
+device_events = Table(
+    "device_events",
+    metadata,
+    Column("id", ID_TYPE, Identity(always=True), primary_key=True),
+    Column("device_id", Text, ForeignKey("devices.device_id"), nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Index("device_events_device", "device_id", "id"),
+)

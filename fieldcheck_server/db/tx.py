@@ -7,7 +7,15 @@ from typing import Any
 from sqlalchemy import Connection, Insert, Table, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from fieldcheck_server.db.tables import alerts, devices, nonces, quarantine, records, refusals
+from fieldcheck_server.db.tables import (
+    alerts,
+    device_events,
+    devices,
+    nonces,
+    quarantine,
+    records,
+    refusals,
+)
 
 
 @dataclass(frozen=True)
@@ -19,6 +27,17 @@ class DeviceRow:
     label: str
     registered_at: int
     revoked_at: int | None
+
+
+@dataclass(frozen=True)
+class DeviceEvent:
+    """One entry of the registry's audit trail."""
+
+    device_id: str
+    at: int
+    action: str
+    actor: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -125,6 +144,28 @@ class Tx:
             .returning(devices.c.device_id)
         )
         return self._changed(statement)
+
+    def add_event(self, event: DeviceEvent) -> None:
+        """Append to the registry's audit trail."""
+        self._connection.execute(
+            device_events.insert().values(
+                device_id=event.device_id,
+                at=event.at,
+                action=event.action,
+                actor=event.actor,
+                reason=event.reason,
+            )
+        )
+
+    def events(self, device_id: str) -> list[DeviceEvent]:
+        """A unit's audit trail, oldest first."""
+        e = device_events.c
+        rows = self._connection.execute(
+            select(e.device_id, e.at, e.action, e.actor, e.reason)
+            .where(e.device_id == device_id)
+            .order_by(e.id)
+        )
+        return [DeviceEvent(*row) for row in rows]
 
     def head(self, device_id: str) -> tuple[int, bytes] | None:
         """(seq, record_hash) of the newest stored record; stored records are contiguous."""

@@ -82,14 +82,37 @@ def test_init_refuses_to_replace_a_pinned_certificate(
     assert "re-pin" in capsys.readouterr().err
 
 
-def test_device_list_and_revoke(
+def test_device_list_revoke_and_reinstate_are_audited(
     served: tuple[Path, SimDevice], capsys: pytest.CaptureFixture[str]
 ) -> None:
     directory, sim = served
+    where = ("--dir", str(directory), "--id", sim.device_id)
     assert "active" in run(capsys, "device", "list", "--dir", str(directory))
-    run(capsys, "device", "revoke", "--dir", str(directory), "--id", sim.device_id)
+    out = run(capsys, "device", "revoke", *where, "--reason", "unit stolen")
+    assert "fieldcheck device reinstate" in out
     listing = run(capsys, "device", "list", "--dir", str(directory))
     assert f"{sim.device_id}  revoked" in listing and "unit 7" in listing
+    # Revoking twice changes nothing and says so.
+    assert main(["device", "revoke", *where, "--reason", "again"]) == 2
+    assert "already revoked" in capsys.readouterr().err
+    run(capsys, "device", "reinstate", *where, "--reason", "unit found")
+    assert f"{sim.device_id}  active" in run(capsys, "device", "list", "--dir", str(directory))
+    events = run(capsys, "device", "events", *where).splitlines()
+    assert [line.split()[1] for line in events] == ["registered", "revoked", "reinstated"]
+    assert events[1].endswith("unit stolen") and events[2].endswith("unit found")
+
+
+def test_registering_a_revoked_unit_again_names_reinstate(
+    served: tuple[Path, SimDevice], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 8: re-registering a revoked device printed "registered" and did nothing."""
+    directory, sim = served
+    where = ("--dir", str(directory), "--id", sim.device_id)
+    run(capsys, "device", "revoke", *where, "--reason", "test")
+    assert main(["device", "register", *where, "--public-key", sim.public_key.hex()]) == 2
+    err = capsys.readouterr().err
+    assert "was revoked" in err and f"fieldcheck device reinstate --id {sim.device_id}" in err
+    assert f"{sim.device_id}  revoked" in run(capsys, "device", "list", "--dir", str(directory))
 
 
 def test_records_list_shows_verified_and_quarantined(
