@@ -10,8 +10,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from fieldcheck_protocol.clock import SystemClock
+from fieldcheck_protocol.export import server_public_key
 from fieldcheck_protocol.record import to_ms
-from fieldcheck_server import tls
+from fieldcheck_server import export_key, tls
 from fieldcheck_server.api.serve import MAX_CONNECTIONS, ServeSettings
 from fieldcheck_server.db import migrate
 from fieldcheck_server.db.engine import Database, open_database, open_sqlite
@@ -88,6 +89,11 @@ def _server(parser: argparse.ArgumentParser) -> None:
         help=f"connections served at once; more get 503 (default {MAX_CONNECTIONS})",
     )
     run.set_defaults(func=_server_run)
+    key = sub.add_parser(
+        "export-key", help="print the public key that signs exports (publish it to checkers)"
+    )
+    _dir_arg(key)
+    key.set_defaults(func=_server_export_key)
     spec = sub.add_parser("openapi", help="write the OpenAPI spec")
     spec.add_argument("--out", type=Path, default=None, help="file (default: stdout)")
     spec.set_defaults(func=_server_openapi)
@@ -174,11 +180,19 @@ def _server_init(args: argparse.Namespace) -> int:
     else:
         db = open_database(args.database)
     revision = migrate.upgrade(db)
+    signing = server_public_key(export_key.load_or_create(args.dir))
     print(f"server directory: {args.dir}")
     print(f"database:         {db.where} (schema {revision})")
     print(f"certificate:      {args.dir / tls.CERT_FILE} (copy to each unit)")
     print(f"fingerprint:      {fingerprint}")
+    print(f"export key:       {signing.hex()} (publish it: it signs every export's head)")
     print("set [sync] server_cert and fingerprint on each unit to pin this server")
+    return 0
+
+
+def _server_export_key(args: argparse.Namespace) -> int:
+    public = server_public_key(export_key.load_or_create(args.dir))
+    print(public.hex())
     return 0
 
 
@@ -286,12 +300,15 @@ def _records_list(args: argparse.Namespace) -> int:
 
 
 def _records_export(args: argparse.Namespace) -> int:
-    data = export.FORMATS[args.format](export.listing(_db(args), args.device))
-    if isinstance(data, bytes):
+    listing = export.listing(_db(args), args.device)
+    if args.format == "cose":
         if args.out is None:
             raise RegistryError("--format cose writes binary: give --out FILE")
-        write_private(args.out, data)
-    elif args.out is None:
+        key = export_key.load_or_create(args.dir)
+        write_private(args.out, export.to_cose_bytes(listing, key, _now_ms()))
+        return 0
+    data = export.TEXT_FORMATS[args.format](listing.rows)
+    if args.out is None:
         sys.stdout.write(data if data.endswith("\n") else data + "\n")
     else:
         # Location data: readable by the officer who exported it, nobody else.

@@ -6,7 +6,15 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from fieldcheck_protocol.export import Export, encode_export
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from fieldcheck_protocol.export import (
+    Export,
+    HeadStatement,
+    encode_export,
+    server_public_key,
+    sign_head,
+)
 from fieldcheck_protocol.record import ZERO_HASH, Record, RecordError, to_json
 from fieldcheck_protocol.signature import record_hash, verify_record
 from fieldcheck_server.db.engine import Database
@@ -34,6 +42,8 @@ class Listing:
 
     device: DeviceRow
     rows: list[Row]
+    #: (seq, record_hash) of the newest stored record, as the database says.
+    head: tuple[int, bytes] | None
 
 
 def rows(db: Database, device_id: str) -> list[Row]:
@@ -54,7 +64,8 @@ def listing(db: Database, device_id: str) -> Listing:
                 result.append(_stored(seq, cose, received_at, device.public_key, prev))
                 prev, from_seq = record_hash(cose), seq + 1
         result += [_evidence(q, device.public_key) for q in tx.quarantined(device_id)]
-    return Listing(device, result)
+        head = tx.head(device_id)
+    return Listing(device, result, head)
 
 
 def _stored(seq: int, cose: bytes, received_at: int, key: bytes, prev: bytes) -> Row:
@@ -155,16 +166,28 @@ def to_geojson_text(items: list[Row]) -> str:
     return json.dumps({"type": "FeatureCollection", "features": features}, indent=2)
 
 
-def to_cose_bytes(items: Listing) -> bytes:
-    """The ``fieldcheck_protocol.export`` file: device id, public key and the verified records'
-    COSE_Sign1 bytes, which anyone can check alone (docs/verify-export.md)."""
+def to_cose_bytes(items: Listing, server_key: Ed25519PrivateKey, now_ms: int) -> bytes:
+    """The ``fieldcheck_protocol.export`` file: device id, public key, the verified records'
+    COSE_Sign1 bytes and the server's signed statement of the head, which anyone can check
+    alone (docs/verify-export.md)."""
     verified = tuple(row.cose for row in items.rows if row.status == "verified")
-    return encode_export(Export(items.device.device_id, items.device.public_key, verified))
+    seq, head_hash = items.head if items.head is not None else (None, None)
+    statement = HeadStatement(items.device.device_id, seq, head_hash, now_ms)
+    return encode_export(
+        Export(
+            items.device.device_id,
+            items.device.public_key,
+            verified,
+            sign_head(statement, server_key),
+            server_public_key(server_key),
+        )
+    )
 
 
-FORMATS: dict[str, Callable[[Listing], str | bytes]] = {
-    "json": lambda items: to_json_text(items.rows),
-    "csv": lambda items: to_csv_text(items.rows),
-    "geojson": lambda items: to_geojson_text(items.rows),
-    "cose": to_cose_bytes,
+#: The text formats (``cose`` is binary and signed: see :func:`to_cose_bytes`).
+TEXT_FORMATS: dict[str, Callable[[list[Row]], str]] = {
+    "json": to_json_text,
+    "csv": to_csv_text,
+    "geojson": to_geojson_text,
 }
+FORMATS = (*TEXT_FORMATS, "cose")

@@ -7,7 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from fieldcheck_protocol.clock import ManualClock
-from fieldcheck_protocol.export import decode_export, verify_export
+from fieldcheck_protocol.export import decode_export, verify_export, verify_head
 from fieldcheck_server import tls
 from fieldcheck_server.api.app import create_app
 from fieldcheck_server.bench import run_all
@@ -146,6 +146,8 @@ def test_exports(
     assert (exported.device_id, exported.public_key) == (sim.device_id, sim.public_key)
     assert list(exported.records) == sim.chain
     assert [record.seq for record in verify_export(exported)] == [0, 1, 2, 3]
+    published = run(capsys, "server", "export-key", "--dir", str(directory)).strip()
+    assert verify_head(exported, bytes.fromhex(published)).seq == 3
 
 
 def test_openapi_is_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import cbor2
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from fieldcheck_protocol.clock import SystemClock
-from fieldcheck_protocol.export import Export, encode_export
+from fieldcheck_protocol.export import Export, decode_export, encode_export
 from fieldcheck_server.cli import DB_FILE
 from fieldcheck_server.db.engine import open_sqlite
 from fieldcheck_server.domain.ingest import IngestService
@@ -29,10 +30,10 @@ def doc_script(tmp_path: Path) -> Path:
     return script
 
 
-def run(script: Path, export: Path) -> subprocess.CompletedProcess[str]:
+def run(script: Path, export: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     # -I: isolated, so nothing of this repository is importable by the script.
     return subprocess.run(
-        [sys.executable, "-I", str(script), str(export)],
+        [sys.executable, "-I", str(script), str(export), *extra],
         capture_output=True,
         text=True,
         timeout=60,
@@ -62,15 +63,36 @@ def test_the_documented_script_verifies_a_real_export(
     exported: tuple[Path, SimDevice], tmp_path: Path
 ) -> None:
     out, _ = exported
-    result = run(doc_script(tmp_path), out)
+    published = fieldcheck_out("server", "export-key", "--dir", str(out.parent / "srv")).strip()
+    result = run(doc_script(tmp_path), out, published)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "OK: key, signatures and chain check out" in result.stdout
+    assert "OK: key, signatures, chain and signed head check out" in result.stdout
+    other = Ed25519PrivateKey.generate().public_key().public_bytes_raw().hex()
+    assert "published export key" in run(doc_script(tmp_path), out, other).stdout
 
 
 def _rewritten(out: Path, sim: SimDevice, records: list[bytes], name: str) -> Path:
+    """The same export with other records, the server's head statement kept as it was."""
+    original = decode_export(out.read_bytes())
     path = out.with_name(name)
-    path.write_bytes(encode_export(Export(sim.device_id, sim.public_key, tuple(records))))
+    path.write_bytes(
+        encode_export(
+            Export(
+                sim.device_id, sim.public_key, tuple(records), original.head, original.server_key
+            )
+        )
+    )
     return path
+
+
+def fieldcheck_out(*argv: str) -> str:
+    import contextlib
+    import io
+
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        assert main(list(argv)) == 0
+    return buffer.getvalue()
 
 
 def test_the_documented_script_catches_cuts_and_forgeries(
@@ -89,3 +111,10 @@ def test_the_documented_script_catches_cuts_and_forgeries(
     other = SimDevice(seed=24)
     foreign = _rewritten(out, sim, [*records, *other.extend(1)], "foreign.cose")
     assert run(script, foreign).returncode == 1
+    # The chain alone cannot see a cut at the end; the server's signed head does.
+    tail_cut = _rewritten(out, sim, records[:4], "tail.cose")
+    result = run(script, tail_cut)
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [
+        "FAIL the file ends at seq 3, the server's signed head is seq 5"
+    ]
