@@ -13,7 +13,7 @@ from fieldcheck_protocol.clock import SystemClock
 from fieldcheck_protocol.export import server_public_key
 from fieldcheck_protocol.record import to_ms
 from fieldcheck_server import export_key, tls
-from fieldcheck_server.api.serve import MAX_CONNECTIONS, ServeSettings
+from fieldcheck_server.api.serve import HEADER_TIMEOUT_S, MAX_CONNECTIONS, ServeSettings
 from fieldcheck_server.db import migrate
 from fieldcheck_server.db.engine import Database, open_database, open_sqlite
 from fieldcheck_server.domain import export, registry
@@ -87,6 +87,13 @@ def _server(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=MAX_CONNECTIONS,
         help=f"connections served at once; more get 503 (default {MAX_CONNECTIONS})",
+    )
+    run.add_argument(
+        "--header-timeout",
+        type=float,
+        default=HEADER_TIMEOUT_S,
+        metavar="SECONDS",
+        help=f"drop a client that has not sent its headers by then (default {HEADER_TIMEOUT_S})",
     )
     run.set_defaults(func=_server_run)
     key = sub.add_parser(
@@ -214,6 +221,7 @@ def _server_run(args: argparse.Namespace) -> int:
         cert_file=args.dir / tls.CERT_FILE,
         trusted_proxies=tuple(args.trusted_proxy),
         max_connections=args.max_connections,
+        header_timeout_s=args.header_timeout,
     )
     config = uvicorn.Config(app, **settings.uvicorn_options())
     if args.port_file is not None:

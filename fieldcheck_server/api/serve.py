@@ -11,6 +11,8 @@ MAX_CONNECTIONS = 200
 KEEP_ALIVE_S = 5
 #: The most header bytes h11 buffers for one request before refusing it (431).
 MAX_HEADER_BYTES = 16 * 1024
+#: A client must send its request headers within this many seconds (uvicorn has no such limit).
+HEADER_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -24,15 +26,18 @@ class ServeSettings:
     max_connections: int = MAX_CONNECTIONS
     keep_alive_s: int = KEEP_ALIVE_S
     max_header_bytes: int = MAX_HEADER_BYTES
+    header_timeout_s: float = HEADER_TIMEOUT_S
 
     def uvicorn_options(self) -> dict[str, Any]:
         """Keyword arguments for ``uvicorn.Config`` (besides the app)."""
+        from fieldcheck_server.api.header_timeout import with_header_timeout
+
         return {
             "ssl_keyfile": str(self.key_file),
             "ssl_certfile": str(self.cert_file),
             "log_level": "info",
             "access_log": False,
-            "http": "h11",
+            "http": with_header_timeout(self.header_timeout_s),
             "timeout_keep_alive": self.keep_alive_s,
             "limit_concurrency": self.max_connections,
             "h11_max_incomplete_event_size": self.max_header_bytes,

@@ -22,6 +22,7 @@ def test_default_settings_trust_no_proxy_and_bound_connections() -> None:
     assert options["proxy_headers"] is False and options["forwarded_allow_ips"] == []
     assert options["limit_concurrency"] == 200 and options["timeout_keep_alive"] == 5
     assert options["h11_max_incomplete_event_size"] == 16 * 1024
+    assert options["http"].header_timeout_s == 10.0
     trusted = ServeSettings(Path("k"), Path("c"), trusted_proxies=("10.0.0.2",)).uvicorn_options()
     assert trusted["proxy_headers"] is True and trusted["forwarded_allow_ips"] == ["10.0.0.2"]
 
@@ -30,7 +31,7 @@ def test_default_settings_trust_no_proxy_and_bound_connections() -> None:
 def server(tmp_path: Path) -> Iterator[ServerProcess]:
     directory = tmp_path / "srv"
     fieldcheck("server", "init", "--dir", str(directory))
-    process = ServerProcess(directory)
+    process = ServerProcess(directory, "--header-timeout", "1.5")
     process.start()
     try:
         yield process
@@ -102,3 +103,36 @@ def test_300_slow_connections_declaring_4_mib_cost_little_memory(
     assert peak - before < 150 * 1024
     assert after < 50
 
+
+
+def test_clients_that_never_finish_their_headers_are_dropped(server: ServerProcess) -> None:
+    """Issue 8: 1,500 connections with partial headers held 1,509 descriptors after 70 s."""
+    assert server.process is not None
+    pid = server.process.pid
+    context = ssl.create_default_context(cafile=str(server.directory / tls.CERT_FILE))
+    context.check_hostname = False
+    idle = len(os.listdir(f"/proc/{pid}/fd"))
+    sockets = []
+    try:
+        for _ in range(40):
+            conn = context.wrap_socket(socket.create_connection(("127.0.0.1", server.port)))
+            conn.sendall(b"POST /v1/records HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+            sockets.append(conn)
+        time.sleep(0.5)
+        held = len(os.listdir(f"/proc/{pid}/fd"))
+        time.sleep(2.5)  # past the 1.5 s header time-out
+        after = len(os.listdir(f"/proc/{pid}/fd"))
+        closed = sum(1 for conn in sockets if _closed_by_peer(conn))
+    finally:
+        for conn in sockets:
+            conn.close()
+    assert held >= idle + 40
+    assert after <= idle + 2 and closed == 40
+
+
+def _closed_by_peer(conn: ssl.SSLSocket) -> bool:
+    conn.settimeout(2)
+    try:
+        return conn.recv(1) == b""
+    except (ssl.SSLError, OSError):
+        return True
