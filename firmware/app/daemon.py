@@ -32,6 +32,8 @@ HEALTH_INTERVAL_S = 5.0
 CONFIG_DIGEST_FILE = "config.sha256"
 #: At most this many config problems go into the signed safe_mode event (all are logged).
 EVENT_PROBLEMS = 8
+#: Longest text value of a signed event's details (the record schema's bound).
+DETAIL_BYTES = 256
 
 
 @dataclass(frozen=True)
@@ -149,8 +151,8 @@ class Daemon:
         self.notifier.send(f"STATUS=SAFE MODE: {safe.reason}: {safe.action}")
         self.sink.safe_mode(safe.reason, safe.detail, safe.action)
         try:
-            recorder.event("safe_mode", {"reason": safe.reason, "detail": safe.detail[:500],
-                                         "action": safe.action})
+            recorder.event("safe_mode", {"reason": safe.reason, "detail": _short(safe.detail),
+                                         "action": _short(safe.action)})
         except StoreError as err:
             logger.error("the safe_mode event could not be committed: %s", err)
 
@@ -277,6 +279,14 @@ class Daemon:
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, handler)
             signal.signal(signal.SIGINT, handler)
+
+
+def _short(text: str, limit: int = DETAIL_BYTES) -> str:
+    """``text`` cut to ``limit`` UTF-8 bytes (a record's detail values are bounded)."""
+    data = text.encode()
+    if len(data) <= limit:
+        return text
+    return data[:limit - 3].decode(errors="ignore") + "..."
 
 
 def _gps_summary(gps: GpsWatch | None) -> dict[str, Any]:

@@ -97,7 +97,8 @@ class ReportSink(FeedbackSink):
         self.report = Report(stream)
 
     def _stop(self) -> None:
-        self.report.__exit__(None, None, None)
+        if self._given is None:  # a stream handed in (tests, a forked child) is the caller's
+            self.report.__exit__(None, None, None)
 
 
 def create(config: Config, stream: TextIO | None = None) -> ReportSink:
