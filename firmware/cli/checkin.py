@@ -2,7 +2,8 @@
 
 For technicians and bench testers: it captures, verifies against the enrolled (encrypted)
 template, commits one signed ``checkin`` record and prints the receipt. There is no GPS here,
-so the record says the fix is absent. Stop the daemon first: one process owns the store.
+so the record says the fix is absent. One process owns the store: beside a running daemon
+the single-instance lock refuses it, naming the daemon's pid.
 """
 
 import argparse

@@ -23,8 +23,9 @@ class RestartBudget:
     """Allows ``max_restarts`` within ``window_s``; after that, :meth:`allow` says no.
 
     Mirrors systemd's StartLimitBurst/StartLimitIntervalSec one level down: a component that keeps
-    failing puts the daemon in safe mode, where it stops feeding the watchdog so systemd (and,
-    beyond its own budget, the supervisor MCU) takes over.
+    failing puts the daemon in safe mode, which stops GPS and check-ins but keeps the store, the
+    MCU link and sync running and keeps feeding the watchdog, so a restart loop cannot take the
+    unit's records with it. Only a main loop that hangs stops the pings (systemd, then the MCU).
     """
 
     clock: Clock
@@ -94,7 +95,11 @@ class EventPump(Lifecycle):
         self._thread.start()
 
     def _stop(self) -> None:
-        self._queue.put(None)  # after what is queued: every event is delivered before stopping
+        try:  # after what is queued: every event is delivered before stopping
+            self._queue.put(None, timeout=30)
+        except queue.Full:
+            logger.error("the supervisor event pump is stuck; %d event(s) not delivered",
+                         self.pending())
         if self._thread is not None:
             self._thread.join(timeout=30)
             self._thread = None
