@@ -83,6 +83,7 @@ class Daemon:
         self._budget = budget or RestartBudget(self.clock)
         self.safe: SafeReason | None = None
         self._given_up: set[str] = set()
+        self._shown: dict[str, dict[str, Any]] = {}
 
     def run(self) -> int:
         """Run until SIGTERM/SIGINT; returns the exit code (0 on a clean stop)."""
@@ -223,10 +224,27 @@ class Daemon:
         prune_due = self.clock.monotonic() + self.full_policy_prune()
         while not self._stop.wait(interval):
             self.check_parts(parts, recorder)
+            self._show_state(parts)
             if self.clock.monotonic() >= prune_due:
                 prune_due = self.clock.monotonic() + self.full_policy_prune()
                 self._housekeeping(store)
             self.notifier.send("WATCHDOG=1")  # safe mode too: the unit is doing what it can
+
+    def _show_state(self, parts: Parts) -> None:
+        """GPS and upload state to the feedback sink, when it changed (the screen shows it)."""
+        state: dict[str, dict[str, Any]] = {}
+        if parts.gps is not None:
+            stats = parts.gps.stats()
+            state["gps"] = {"state": stats.state.value, "port_open": stats.port_open}
+        if parts.syncing:
+            status = parts.sync.loop.status
+            state["upload"] = {"acked_seq": status.acked_seq, "failures": status.failures,
+                               "needs_technician": status.needs_technician,
+                               "last_error": status.last_error}
+        for kind, fields in state.items():
+            if self._shown.get(kind) != fields:
+                self._shown[kind] = fields
+                self.sink.observe(kind, fields)
 
     def full_policy_prune(self) -> float:
         """Seconds between retention checks (the policy's, or its default in safe mode)."""
