@@ -164,7 +164,14 @@ def gsv(talker: str, fields: list[str]) -> Gsv:
     signal_id = body[-1] if len(body) % 4 == 1 else None
     groups = len(body) // 4
     prns = tuple(int(body[i * 4]) for i in range(groups) if body[i * 4].strip())
-    return Gsv(talker=talker, in_view=opt_int(fields[2]), prns=prns, signal_id=signal_id or None)
+    return Gsv(
+        talker=talker,
+        in_view=opt_int(fields[2]),
+        prns=prns,
+        signal_id=signal_id or None,
+        page=opt_int(fields[1]),
+        pages=opt_int(fields[0]),
+    )
 
 
 def vtg(talker: str, fields: list[str]) -> Vtg:
