@@ -62,6 +62,11 @@ def test_bad_input_gives_one_line_not_a_traceback(tmp_path: Path) -> None:
         ("face", "eval", "--pairs", str(empty), "--images", str(tmp_path)),
         ("face", "eval", "--pairs", str(empty), "--images", str(tmp_path),
          "--plot", str(tmp_path / "no" / "roc.png")),
+        ("face", "eval", "--pairs", str(tmp_path), "--images", str(tmp_path)),  # a folder
+        ("face", "record", str(tmp_path / "missing.jpg"), "--out", str(tmp_path / "no" / "r")),
+        ("face", "verify", str(tmp_path / "missing.jpg"), "--data-dir", str(tmp_path)),
+        ("identity", "show", "--data-dir", str(tmp_path / "nothing")),
+        ("records", "export", "--out", str(tmp_path / "no" / "x.cbor")),
     ]
     for args in cases:
         no_traceback(device(*args))
@@ -77,16 +82,28 @@ def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr
 
 
-def _store_with_records(data_dir: Path) -> str:
+def _store_with_records(data_dir: Path, tampers: int = 1) -> str:
     identity = create_identity(data_dir)
     store = sqlite.create(sqlite.Config(), data_dir=data_dir, identity=identity,
                           clock=SystemClock())
     store.start()
     recorder = Recorder(store, SystemClock())
     recorder.boot({"firmware": "test"})
-    recorder.event("tamper", {"open": True})
+    for _ in range(tampers):
+        recorder.event("tamper", {"open": True})
     store.stop()
     return identity.device_id
+
+
+def test_records_list_into_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    data_dir = tmp_path / "unit"
+    _store_with_records(data_dir, tampers=1500)  # more than a pipe buffer of lines
+    shell = (f"{sys.executable} -m firmware records list --json --limit 2000 "
+             f"--data-dir {data_dir} | head -1")
+    done = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, timeout=120,
+                          cwd=REPO)
+    assert done.stdout.count("\n") == 1
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr
 
 
 def test_records_export_cose_is_verifiable_alone(tmp_path: Path) -> None:
