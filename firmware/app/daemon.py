@@ -13,7 +13,7 @@ from fieldcheck_protocol.clock import Clock, SystemClock
 from firmware.app.parts import Parts
 from firmware.app.sdnotify import Notifier
 from firmware.app.wiring import Wiring
-from firmware.config import DeviceConfig, Validation
+from firmware.config import DeviceConfig, Essentials, PolicySettings, Validation
 from firmware.errors import DeviceError, StoreError, VerifyError
 from firmware.private_file import replace_private
 from firmware.services.gps_watch import GpsWatch
@@ -97,7 +97,7 @@ class Daemon:
                 self.sink.stop()
         return 0
 
-    def _essentials(self) -> Any:
+    def _essentials(self) -> DeviceConfig | Essentials:
         if self.full is not None:
             return self.full
         assert self.validation is not None
@@ -221,12 +221,12 @@ class Daemon:
     def _main_loop(self, store: RecordStore, parts: Parts, recorder: Recorder) -> None:
         interval = min(self.notifier.watchdog_interval() or self.health_interval_s,
                        self.health_interval_s)
-        prune_due = self.clock.monotonic() + self.full_policy_prune()
+        prune_due = self.clock.monotonic() + self._prune_interval()
         while not self._stop.wait(interval):
             self.check_parts(parts, recorder)
             self._show_state(parts)
             if self.clock.monotonic() >= prune_due:
-                prune_due = self.clock.monotonic() + self.full_policy_prune()
+                prune_due = self.clock.monotonic() + self._prune_interval()
                 self._housekeeping(store)
             self.notifier.send("WATCHDOG=1")  # safe mode too: the unit is doing what it can
 
@@ -246,10 +246,10 @@ class Daemon:
                 self._shown[kind] = fields
                 self.sink.observe(kind, fields)
 
-    def full_policy_prune(self) -> float:
+    def _prune_interval(self) -> float:
         """Seconds between retention checks (the policy's, or its default in safe mode)."""
-        wiring_policy = self.full.policy if self.full is not None else None
-        return wiring_policy.prune_interval_s if wiring_policy is not None else 3600.0
+        policy = self.full.policy if self.full is not None else PolicySettings()
+        return policy.prune_interval_s
 
     def check_parts(self, parts: Parts, recorder: Recorder) -> None:
         """Restart every dead thread within the budget; a spent budget means safe mode."""

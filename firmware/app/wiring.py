@@ -32,7 +32,7 @@ from firmware.ui.base import FeedbackSink
 logger = logging.getLogger(__name__)
 
 
-class Essentials(Protocol):
+class EssentialConfig(Protocol):
     """What every unit needs, even in safe mode: where it lives, its store, server, MCU, ui."""
 
     @property
@@ -91,7 +91,7 @@ def build_checkin(camera: Camera, engine: FaceEngine, settings: CheckinSettings,
 class Wiring:
     """Builds the unit's parts from ``config``; holds only the config and the clock."""
 
-    def __init__(self, config: Essentials, clock: Clock | None = None) -> None:
+    def __init__(self, config: EssentialConfig, clock: Clock | None = None) -> None:
         self.config = config
         self.clock = clock or SystemClock()
 

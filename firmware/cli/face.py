@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from firmware import config
+from firmware.app.wiring import template_store_for
 from firmware.camera.backends.replay import load_rgb
 from firmware.config import DeviceSettings
 from firmware.core.verdict import Outcome
@@ -17,7 +18,7 @@ from firmware.errors import ConfigProblems, VerifyError
 from firmware.face import matcher, template_store
 from firmware.face.backends import replay
 from firmware.face.backends.tflite import Config, TfliteFaceEngine
-from firmware.face.template_store import KeySource, TemplateStore
+from firmware.face.template_store import TemplateStore
 from firmware.services.schedule import CheckinSettings
 from firmware.store.identity import load_identity
 from firmware.tools import face_bench as bench
@@ -111,20 +112,19 @@ def sections(args: argparse.Namespace) -> tuple[DeviceSettings, CheckinSettings,
 
 
 def template_store_from(args: argparse.Namespace, path: Path | None) -> TemplateStore:
-    """The encrypted template store of the config, with the command's overrides."""
+    """The configured encrypted template store (the wiring's), with the command's overrides."""
     device, checkin, _ = sections(args)
     data_dir = Path(args.data_dir or device.data_dir)
     device_id = args.device_id or load_identity(data_dir).device_id
     name = checkin.key_credential if args.key_credential is None else args.key_credential
-    credential = None
-    if name:
-        credential = template_store.credential_path(name)
-        if credential is None:
-            raise VerifyError(f"key credential {name}: no systemd credentials here "
-                              "($CREDENTIALS_DIRECTORY is unset)",
-                              "run inside the service, or use --key-file")
-    keys = KeySource(args.key_file or data_dir / checkin.key_file, credential)
-    return TemplateStore(path or data_dir / checkin.template_file, keys, device_id)
+    if name and template_store.credential_path(name) is None:
+        raise VerifyError(f"key credential {name}: no systemd credentials here "
+                          "($CREDENTIALS_DIRECTORY is unset)",
+                          "run inside the service, or use --key-file")
+    settings = dataclasses.replace(checkin, key_credential=name,
+                                   key_file=args.key_file or checkin.key_file,
+                                   template_file=path or checkin.template_file)
+    return template_store_for(settings, data_dir, device_id)
 
 
 def engine_settings(args: argparse.Namespace) -> Config:
