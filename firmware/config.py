@@ -223,6 +223,8 @@ def validate_mapping(data: Mapping[str, Any], source: str, raw_sha256: str = "")
                     functools.partial(resolve, backends, data.get(name, {}), name, default))
     for name, value in built.items():
         problems += checks.problems_of(name, value)
+    for name in sorted(known - set(built)):
+        problems += checks.raw_problems(name, data.get(name, {}))
     return Validation(source, tuple(problems), built, raw_sha256)
 
 

@@ -180,6 +180,22 @@ CHECKS: tuple[tuple[str, str, Check], ...] = (
 )
 
 
+def raw_problems(section: str, table: Any) -> list[Problem]:
+    """For a section that did not build: the checks that need no built value (negative
+    durations and sizes), so one wrong type does not hide the rest of its table."""
+    if not isinstance(table, dict):
+        return []
+    found = []
+    for key, value in table.items():
+        where = f"{section}.{key}"
+        if isinstance(value, dict):
+            found += raw_problems(where, value)
+        elif (isinstance(value, int | float) and not isinstance(value, bool) and value < 0
+              and str(key).endswith(NON_NEGATIVE_SUFFIXES)):
+            found.append(Problem(where, f"{value} is negative", "use 0 or a positive number"))
+    return found
+
+
 def problems_of(section: str, value: Any) -> list[Problem]:
     """Every problem of one built section (a settings dataclass or a backend ``Section``)."""
     backend = getattr(getattr(value, "backend", None), "name", "")

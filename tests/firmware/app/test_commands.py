@@ -35,20 +35,23 @@ def no_traceback(done: subprocess.CompletedProcess[str]) -> None:
 def test_config_check_lists_every_problem_at_once(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text(
-        '[device]\nlog_level = "LOUD"\n[policy]\nlocation_interval_s = -5\n'
+        '[device]\nlog_level = "LOUD"\n'
+        '[policy]\nlocation_interval_s = -5\nsync_interval_s = "soon"\n'
         '[checkin]\ntimezone = "Mars/Olympus"\ntimes = ["25:00"]\nday_end = "8pm"\n'
         '[sync]\ntype = "https"\nurl = "http://x"\nfingerprint = "zz"\n'
         'server_cert = "/nonexistent.crt"\n'
         '[supervisor]\ntype = "sim"\nscript = ["x tamper"]\n[gps]\ntype = "replay"\n'
-        '[face]\nmodels_dir = "/nope"\n[ui]\ntype = "report"\npath = "/nope/r.jsonl"\n')
+        '[camera]\ntype = "replay"\n[face]\nmodels_dir = "/nope"\n'
+        '[ui]\ntype = "report"\npath = "/nope/r.jsonl"\n')
     done = device("config", "check", str(bad))
     assert done.returncode == 1 and "Traceback" not in done.stderr
-    for key in ("device.log_level", "policy.location_interval_s", "checkin.timezone",
-                "checkin.times[0]", "checkin.day_end", "sync.url", "sync.fingerprint",
+    for key in ("device.log_level", "policy.location_interval_s", "policy.sync_interval_s",
+                "checkin.timezone", "checkin.times[0]", "checkin.day_end", "sync.url",
+                "sync.fingerprint",
                 "sync.server_cert", "supervisor.script[0]", "gps.path", "face.models_dir",
                 "ui.path"):
         assert key in done.stdout, key
-    assert "12 problems" in done.stdout or "problems" in done.stdout
+    assert "13 problems" in done.stdout  # one per key above, nothing else
 
 
 def test_bad_input_gives_one_line_not_a_traceback(tmp_path: Path) -> None:
