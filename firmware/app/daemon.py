@@ -138,10 +138,11 @@ class Daemon:
                                        "reinstall the face models (models/ with its "
                                        "manifest.json, e.g. from the release bundle), then "
                                        "restart the daemon")
+        # A bad model stops only check-ins: GPS still records where the unit is.
+        skipped = {"checkin"} if self.safe is not None else set()
         for name, part in parts.all:
-            if self.safe is not None and name in dict(parts.features):
-                continue
-            part.start()
+            if name not in skipped:
+                part.start()
         if self.safe is not None:
             self._announce_safe(recorder)
 

@@ -136,6 +136,8 @@ def test_a_corrupt_model_means_safe_mode(tmp_path: Path, watchdog: socket.socket
     lines, _ = run_until_safe(validation, data_dir)
     safe = check_safe(lines, data_dir, watchdog, "model_invalid")
     assert "sha256" in safe["detail"] and "reinstall" in safe["action"]
+    # Only check-ins stop: the GPS watch still runs (and says its port is not there).
+    assert lines[-1]["stats"]["state"] != "off (safe mode)"
 
 
 def test_a_thread_that_keeps_dying_spends_the_budget_then_safe_mode(
