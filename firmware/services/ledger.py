@@ -16,6 +16,7 @@ events and check-ins are written with no fix rather than lost.
 """
 
 import logging
+import math
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -339,7 +340,7 @@ class Ledger:
 
     def _check_clock(self, fix: Fix) -> None:
         offset = fix.clock_offset_s
-        if offset is None or not fix.valid:
+        if offset is None or not fix.valid or not math.isfinite(offset):
             return
         previous, self._last_offset = self._last_offset, offset
         if previous is not None and abs(offset - previous) > self._policy.clock_jump_s:
