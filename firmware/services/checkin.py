@@ -82,9 +82,9 @@ class FixSource(Protocol):
         ...
 
     def write(self, kind: Kind, body: Mapping[str, Any], fix: FixSummary | None = None,
-              gps_time: datetime | None = None, *, model_version: str | None = None,
-              storage_low: bool | None = None) -> Appended:
-        """Build, sign and commit one record."""
+              gps_time: datetime | None = None, *,
+              model_version: str | None = None) -> Appended:
+        """Build, sign and commit one record (``model_version``: the model that judged it)."""
         ...
 
 
