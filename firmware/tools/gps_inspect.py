@@ -1,5 +1,10 @@
-"""Inspection of a recorded NMEA log: every epoch's Fix (flagged, never dropped) and a summary."""
+"""Inspection of a recorded NMEA log: every epoch's Fix (flagged, never dropped) and a summary.
 
+Epochs whose sentences carry no date take it from the last GPS date or, before the first one,
+from the first later RMC/ZDA of the log (back-fill); the system clock is never used for a log.
+"""
+
+import dataclasses
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -7,6 +12,7 @@ from typing import Any
 from fieldcheck_protocol.clock import Clock
 from firmware.core.fix import Fix
 from firmware.core.tracker import FixTracker
+from firmware.core.utc_day import NEVER_SYNCED
 from firmware.gps.reader import NmeaReader
 from firmware.gps.settings import ReaderSettings
 
@@ -25,7 +31,8 @@ def inspect_log(
 ) -> dict[str, Any]:
     """Run the live reader path over ``chunks``; ``on_fix`` gets each epoch; returns the summary."""
     reader = NmeaReader(settings.require_checksum, settings.max_line_length)
-    tracker = FixTracker(clock, settings.tracker_policy(), settings.plausibility_policy())
+    policy = dataclasses.replace(settings.tracker_policy(), backfill_dates=True)
+    tracker = FixTracker(clock, policy, settings.plausibility_policy(), NEVER_SYNCED)
     for chunk in chunks:
         for obs in reader.feed(chunk):
             _emit(tracker.observe(obs), on_fix)
@@ -44,6 +51,10 @@ def inspect_log(
         "fixes_by_type": dict(sorted(tracker.fixes_by_type.items())),
         "usable_fixes": tracker.usable_count,
         "flagged": dict(sorted(tracker.flagged.items())),
+        "dates_by_source": dict(sorted(tracker.dates_by_source.items())),
+        "cycle_end": tracker.cycle.end[0] if tracker.cycle.end else None,
+        "late_sentences": tracker.late_sentences,
+        "epochs_closed_by": dict(sorted(tracker.closed_by.items())),
         "final_state": tracker.state.value,
     }
 

@@ -198,7 +198,13 @@ def build_bursts(args: argparse.Namespace, clock: Clock) -> Iterator[Burst]:
         geoid_separation_m=geoid, sentence_types=args.sentences,
     )
     start = args.start or clock.now().replace(microsecond=0)
-    receiver = Receiver(Route(points), timeline, settings, start, random.Random(seed))
+    route = Route(points)
+    if route.length_m == 0:
+        logger.warning(
+            "the route is one place (%d waypoint%s): the receiver stands still there; give two "
+            "or more distinct waypoints to walk", len(points), "" if len(points) == 1 else "s",
+        )
+    receiver = Receiver(route, timeline, settings, start, random.Random(seed))
     wire = faults.WireSettings(args.baud, args.mismatch_baud or (115200 if args.baud == 9600
                                                                  else 9600))
     fault_rng = random.Random(seed + 1)  # separate, so faults do not change the walk

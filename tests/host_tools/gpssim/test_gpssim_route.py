@@ -1,5 +1,6 @@
 """Geodesy, route files and the walk: distances, bearings, speed and course over ground."""
 
+import argparse
 import json
 import math
 from pathlib import Path
@@ -8,6 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fieldcheck_protocol.clock import ManualClock
+from host_tools.gpssim.cli import build_bursts, register
 from host_tools.gpssim.route import (
     DEFAULT_ROUTE,
     EARTH_RADIUS_M,
@@ -144,3 +147,20 @@ def test_bad_route_files_say_what_is_wrong(
 def test_missing_route_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(RouteError, match="cannot read route file"):
         load_route_file(tmp_path / "absent.gpx")
+
+
+@pytest.mark.parametrize(("waypoints", "warned"), [
+    ("47.3667,8.5455", True),
+    ("47.3667,8.5455;47.3667,8.5455", True),
+    ("47.3667,8.5455;47.3540,8.5523", False),
+])
+def test_a_route_that_goes_nowhere_is_said_to_stand_still(
+    waypoints: str, warned: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    root = argparse.ArgumentParser()
+    register(root.add_subparsers())
+    args = root.parse_args(["gps-sim", "--waypoints", waypoints, "--epochs", "2", "--seed", "1"])
+    with caplog.at_level("WARNING", logger="host_tools.gpssim.cli"):
+        bursts = list(build_bursts(args, ManualClock()))
+    assert len(bursts) == 2
+    assert any("stands still" in r.getMessage() for r in caplog.records) is warned

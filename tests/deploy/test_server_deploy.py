@@ -1,0 +1,45 @@
+"""The server's systemd unit and proxy config agree with the CLI and with each other."""
+
+import shlex
+from pathlib import Path
+
+from host_tools.cli import build_parser
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "server"
+
+
+def _unit() -> dict[str, list[str]]:
+    values: dict[str, list[str]] = {}
+    for raw in (DEPLOY / "fieldcheck-server.service").read_text().splitlines():
+        line = raw.strip()
+        if line and not line.startswith(("#", "[")):
+            key, _, value = line.partition("=")
+            values.setdefault(key, []).append(value)
+    return values
+
+
+def test_exec_start_is_a_command_the_cli_accepts() -> None:
+    argv = shlex.split(_unit()["ExecStart"][0])
+    assert argv[0] == "/opt/fieldcheck/venv/bin/fieldcheck"
+    args = build_parser().parse_args(argv[1:])  # raises SystemExit on an unknown flag
+    assert args.command == "server"
+    assert args.host == "127.0.0.1", "the server listens on loopback behind the proxy"
+    assert str(args.dir) == _unit()["StateDirectory"][0].join(("/var/lib/", ""))
+
+
+def test_unit_is_hardened_and_private() -> None:
+    unit = _unit()
+    for key, value in (("NoNewPrivileges", "yes"), ("ProtectSystem", "strict"),
+                       ("UMask", "0077"), ("StateDirectoryMode", "0700"),
+                       ("CapabilityBoundingSet", "")):
+        assert unit[key] == [value], key
+    assert unit["User"] != ["root"]
+
+
+def test_proxy_forwards_to_the_port_the_unit_listens_on() -> None:
+    argv = shlex.split(_unit()["ExecStart"][0])
+    port = argv[argv.index("--port") + 1]
+    nginx = (DEPLOY / "nginx.conf").read_text()
+    assert f"proxy_pass https://127.0.0.1:{port};" in nginx
+    assert f"proxy_pass 127.0.0.1:{port};" in nginx
+    assert "client_max_body_size 4m;" in nginx, "the proxy's body limit is the server's batch limit"
