@@ -196,7 +196,7 @@ class Ledger:
             record = self._build(kind, body, None, None, model, seq, prev_hash)
         except RecordError as err:
             raise _invalid(kind, err) from err
-        self._without_fix(kind, first)
+        self._without_fix(first)
         return record
 
     def _build(self, kind: Kind, body: Mapping[str, Any], fix: FixSummary | None,
@@ -206,11 +206,18 @@ class Ledger:
                       fix=fix, firmware_version=self.firmware_version, model_version=model,
                       body=body)
 
-    def _without_fix(self, kind: Kind, err: RecordError) -> None:
-        self.counts.written_without_fix += 1
-        log = logger.warning if self.counts.written_without_fix == 1 else logger.debug
-        log("the current fix cannot be recorded (%s): %s records are written without a fix "
-            "until the GPS reports recordable values (logged once)", err.code, kind)
+    def _without_fix(self, err: RecordError) -> None:
+        if self._count("written_without_fix") == 1:
+            logger.warning("the current fix cannot be recorded (%s): events and check-ins are "
+                           "written without a fix until the GPS reports recordable values "
+                           "(logged once, counted every time)", err.code)
+
+    def _count(self, name: str) -> int:
+        """Add one to ``counts.<name>`` (callbacks come from several threads); the new total."""
+        with self._fix_lock:
+            total = int(getattr(self.counts, name)) + 1
+            setattr(self.counts, name, total)
+        return total
 
     def current_fix(self) -> tuple[FixSummary | None, datetime | None]:
         """The latest usable fix, if fresh enough and recordable, and its GPS time."""
@@ -228,13 +235,11 @@ class Ledger:
         try:
             return fix_summary(fix, self._clock.monotonic())
         except RecordError as err:
-            if kind is Kind.LOCATION:
-                self.counts.locations_dropped += 1
-                log = logger.warning if self.counts.locations_dropped == 1 else logger.debug
-                log("location record dropped, the fix holds a value a record cannot carry "
-                    "(%s); further drops are counted, not logged", err.code)
-            else:
-                self._without_fix(kind, err)
+            if kind is not Kind.LOCATION:
+                self._without_fix(err)
+            elif self._count("locations_dropped") == 1:
+                logger.warning("location record dropped, the fix holds a value a record cannot "
+                               "carry (%s); further drops are counted, not logged", err.code)
             return None
 
     def boot(self, details: Mapping[str, Any]) -> Appended:
