@@ -21,7 +21,7 @@ from firmware.private_file import replace_private
 from firmware.services.checkin import Receipt
 from firmware.services.checkin_worker import CheckinWorker, build_checkin
 from firmware.services.gps_watch import GpsWatch
-from firmware.services.recorder import Recorder, RecordPolicy
+from firmware.services.ledger import Ledger, RecordPolicy
 from firmware.services.supervision import RestartBudget
 from firmware.services.sync_loop import SyncLoop, SyncPolicy
 from firmware.store.base import RecordStore, StoreProblem
@@ -134,8 +134,8 @@ class Daemon:
         store = self._build_store(identity)
         problems = store.start_and_check()
         try:
-            recorder = Recorder(store, self.clock, self._record_policy(), self._observe)
-            self._boot_records(recorder, store, problems)
+            recorder = Ledger(store, identity, self.clock, self._record_policy(), self._observe)
+            self._boot_records(recorder, problems)
             parts = self._build_parts(identity, recorder, store)
             try:
                 for part in parts.all:
@@ -143,7 +143,7 @@ class Daemon:
                 self.report.write("ready", device_id=identity.device_id,
                                   firmware=FIRMWARE_VERSION)
                 self.notifier.send("READY=1", f"STATUS=device {identity.device_id} running")
-                self._main_loop(store, parts)
+                self._main_loop(store, recorder, parts)
             finally:
                 self._shutdown(parts, recorder, store)
         finally:
@@ -152,8 +152,7 @@ class Daemon:
             self.notifier.close()
         return 0
 
-    def _boot_records(self, recorder: Recorder, store: RecordStore,
-                      problems: list[StoreProblem]) -> None:
+    def _boot_records(self, recorder: Ledger, problems: list[StoreProblem]) -> None:
         """Boot, config change and store problems: the first records of every start."""
         digest = self.config.digest()
         recorder.boot({"firmware": FIRMWARE_VERSION, "config": self.config.source[-60:],
@@ -165,12 +164,12 @@ class Daemon:
             recorder.event("config_change", {"config_sha256": digest, "previous": previous})
         if previous != digest:
             replace_private(digest_file, (digest + "\n").encode())  # once the event is in
-        store.report(problems)
+        recorder.report(problems)
 
-    def _build_parts(self, identity: DeviceIdentity, recorder: Recorder,
+    def _build_parts(self, identity: DeviceIdentity, recorder: Ledger,
                      store: RecordStore) -> Parts:
         gps = self._build_gps(recorder)
-        checkins = self._build_checkin(identity, recorder, store)
+        checkins = self._build_checkin(identity, recorder)
 
         def on_supervisor(event: SupervisorEvent) -> None:
             recorder.on_supervisor(event)
@@ -185,7 +184,7 @@ class Daemon:
         return Parts(gps, checkins, supervisor, sync,
                      syncing=self.config.sync.backend.name != "null")
 
-    def _shutdown(self, parts: Parts, recorder: Recorder, store: RecordStore) -> None:
+    def _shutdown(self, parts: Parts, recorder: Ledger, store: RecordStore) -> None:
         """Stop everything; each step runs even when an earlier one failed."""
         sync = parts.sync
         steps: list[tuple[str, Callable[[], object]]] = [
@@ -207,7 +206,7 @@ class Daemon:
         """Ask the main loop to finish (what SIGTERM does)."""
         self._stop.set()
 
-    def _main_loop(self, store: RecordStore, parts: Parts) -> None:
+    def _main_loop(self, store: RecordStore, recorder: Ledger, parts: Parts) -> None:
         interval = self.notifier.watchdog_interval() or HEALTH_INTERVAL_S
         prune_due = self.clock.monotonic() + self.config.policy.prune_interval_s
         safe_mode = False
@@ -217,14 +216,14 @@ class Daemon:
                     safe_mode = not self._restart(name, part)
             if self.clock.monotonic() >= prune_due:
                 prune_due = self.clock.monotonic() + self.config.policy.prune_interval_s
-                self._housekeeping(store)
+                self._housekeeping(store, recorder)
             if not safe_mode:
                 self.notifier.send("WATCHDOG=1")
 
-    def _housekeeping(self, store: RecordStore) -> None:
+    def _housekeeping(self, store: RecordStore, recorder: Ledger) -> None:
         try:
             store.prune()
-            store.check_storage()
+            recorder.check_storage()
         except StoreError as err:
             logger.error("retention and storage check failed (retried next round): %s", err)
 
@@ -251,14 +250,13 @@ class Daemon:
             fix_max_age_s=policy.fix_max_age_s,
         )
 
-    def _build_checkin(
-        self, identity: DeviceIdentity, recorder: Recorder, store: RecordStore
-    ) -> CheckinWorker:
+    def _build_checkin(self, identity: DeviceIdentity, recorder: Ledger) -> CheckinWorker:
         camera = self.config.camera.module.create(self.config.camera.config)
         engine = self.config.face.module.create(self.config.face.config)
+        recorder.attach_model(engine)  # records name the model once it is loaded
         return build_checkin(
             camera, engine, self.config.checkin, data_dir=self.config.device.data_dir,
-            device_id=identity.device_id, recorder=recorder, store=store, clock=self.clock,
+            device_id=identity.device_id, recorder=recorder, clock=self.clock,
             on_guidance=self._guidance, on_receipt=self._receipt,
         )
 
@@ -276,7 +274,7 @@ class Daemon:
         )
         return store
 
-    def _build_gps(self, recorder: Recorder) -> GpsWatch:
+    def _build_gps(self, recorder: Ledger) -> GpsWatch:
         section = self.config.gps
         source = section.module.create(section.config)
         return GpsWatch(

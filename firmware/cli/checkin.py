@@ -15,7 +15,7 @@ from fieldcheck_protocol.clock import SystemClock
 from firmware import config
 from firmware.services.checkin import CheckinService, Receipt
 from firmware.services.checkin_worker import template_store_for
-from firmware.services.recorder import Recorder, RecordPolicy
+from firmware.services.ledger import Ledger, RecordPolicy
 from firmware.store.identity import load_identity
 
 
@@ -50,16 +50,17 @@ def run_once(loaded: config.DeviceConfig, show: Any) -> Receipt:
     identity = load_identity(data_dir)
     store = loaded.store.module.create(loaded.store.config, data_dir=data_dir,
                                        identity=identity, clock=clock)
-    store.report(store.start_and_check())
+    problems = store.start_and_check()
     camera = loaded.camera.module.create(loaded.camera.config)
     engine = loaded.face.module.create(loaded.face.config)
     try:
+        ledger = Ledger(store, identity, clock,
+                        RecordPolicy(fix_max_age_s=loaded.policy.fix_max_age_s), model=engine)
+        ledger.report(problems)
         camera.start()
         engine.start()
-        recorder = Recorder(store, clock,
-                            RecordPolicy(fix_max_age_s=loaded.policy.fix_max_age_s))
         templates = template_store_for(loaded.checkin, data_dir, identity.device_id)
-        service = CheckinService(camera, engine, templates, recorder, store, loaded.checkin,
+        service = CheckinService(camera, engine, templates, ledger, loaded.checkin,
                                  sleep=time.sleep, clock=clock, on_guidance=show)
         return service.run("manual")
     finally:

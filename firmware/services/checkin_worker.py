@@ -24,7 +24,6 @@ from firmware.face.review_images import ReviewImages
 from firmware.face.template_store import KeySource, TemplateStore, credential_path
 from firmware.services.checkin import CheckinService, FixSource, GuidanceHook, Receipt, Trigger
 from firmware.services.schedule import CheckinSettings, Schedule, ScheduleTracker
-from firmware.store.base import RecordStore
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +91,8 @@ class CheckinWorker(Lifecycle):
         if trigger is None:
             return None
         self._start_parts()  # a camera or model that failed at boot gets another chance
-        receipt = self.service.run(trigger)
+        answers = self.tracker.slot_at(now)
+        receipt = self.service.run(trigger, None if answers is None else answers.due)
         self.tracker.checked_in(now)
         self._on_receipt(receipt)
         self.prune_review()
@@ -179,15 +179,15 @@ def template_store_for(settings: CheckinSettings, data_dir: Path, device_id: str
 
 
 def build_checkin(camera: Camera, engine: FaceEngine, settings: CheckinSettings, *,
-                  data_dir: Path, device_id: str, recorder: FixSource, store: RecordStore,
-                  clock: Clock, rng: random.Random | None = None,
+                  data_dir: Path, device_id: str, recorder: FixSource, clock: Clock,
+                  rng: random.Random | None = None,
                   on_guidance: GuidanceHook | None = None,
                   on_receipt: Callable[[Receipt], None] | None = None) -> CheckinWorker:
     """The daemon's check-in worker; starting it starts the camera and the face engine."""
     templates = template_store_for(settings, data_dir, device_id)
     review = review_images_for(settings, data_dir, device_id)
     stop = threading.Event()
-    service = CheckinService(camera, engine, templates, recorder, store, settings,
+    service = CheckinService(camera, engine, templates, recorder, settings,
                              sleep=stop.wait, clock=clock, on_guidance=on_guidance,
                              review=review)
     tracker = ScheduleTracker(Schedule(settings, rng or random.SystemRandom()), clock.now())
