@@ -17,7 +17,7 @@ from firmware.config import DeviceConfig, Essentials, PolicySettings, Validation
 from firmware.errors import DeviceError, StoreError, VerifyError
 from firmware.private_file import replace_private
 from firmware.services.gps_watch import GpsWatch
-from firmware.services.recorder import Recorder
+from firmware.services.ledger import Ledger
 from firmware.services.supervision import EventPump, RestartBudget
 from firmware.store.base import RecordStore, StoreProblem
 from firmware.store.identity import DeviceIdentity
@@ -112,8 +112,8 @@ class Daemon:
         store = wiring.store(identity)
         problems = store.start_and_check()
         try:
-            recorder = wiring.recorder(store, self.sink.observe)
-            self._boot_records(recorder, store, problems)
+            recorder = wiring.ledger(store, identity, self.sink.observe)
+            self._boot_records(recorder, problems)
             parts = self._build_parts(wiring, identity, recorder, store)
             try:
                 self._start(parts, recorder)
@@ -128,7 +128,7 @@ class Daemon:
             self.notifier.send("STOPPING=1")
             self.notifier.close()
 
-    def _start(self, parts: Parts, recorder: Recorder) -> None:
+    def _start(self, parts: Parts, recorder: Ledger) -> None:
         """Start every part; a corrupt model (or an invalid config) means safe mode."""
         if parts.engine is not None:
             try:
@@ -146,7 +146,7 @@ class Daemon:
         if self.safe is not None:
             self._announce_safe(recorder)
 
-    def _announce_safe(self, recorder: Recorder) -> None:
+    def _announce_safe(self, recorder: Ledger) -> None:
         safe = self.safe
         assert safe is not None
         logger.critical("SAFE MODE (%s): %s; %s", safe.reason, safe.detail, safe.action)
@@ -158,15 +158,14 @@ class Daemon:
         except StoreError as err:
             logger.error("the safe_mode event could not be committed: %s", err)
 
-    def _boot_records(self, recorder: Recorder, store: RecordStore,
-                      problems: list[StoreProblem]) -> None:
+    def _boot_records(self, recorder: Ledger, problems: list[StoreProblem]) -> None:
         """Boot, config change and store problems: the first records of every start."""
         if self.full is None:
             assert self.validation is not None
             recorder.boot({"firmware": FIRMWARE_VERSION, "config": self.validation.source[-60:],
                            "config_file_sha256": self.validation.raw_sha256,
                            "safe_mode": True})
-            store.report(problems)
+            recorder.report(problems)
             return
         digest = self.full.digest()
         recorder.boot({"firmware": FIRMWARE_VERSION, "config": self.full.source[-60:],
@@ -178,17 +177,18 @@ class Daemon:
             recorder.event("config_change", {"config_sha256": digest, "previous": previous})
         if previous != digest:
             replace_private(digest_file, (digest + "\n").encode())  # once the event is in
-        store.report(problems)
+        recorder.report(problems)
 
-    def _build_parts(self, wiring: Wiring, identity: DeviceIdentity, recorder: Recorder,
+    def _build_parts(self, wiring: Wiring, identity: DeviceIdentity, recorder: Ledger,
                      store: RecordStore) -> Parts:
         gps = checkins = engine = None
         consumers: list[Callable[[Any], object]] = [recorder.on_supervisor]
         if self.full is not None:
             gps = wiring.gps_watch(recorder)
             engine = wiring.face_engine()
+            recorder.attach_model(engine)  # records name the model once it is loaded
             checkins = wiring.checkin_worker(wiring.camera(), engine, identity.device_id,
-                                             recorder, store, self.sink)
+                                             recorder, self.sink)
             consumers.append(checkins.on_supervisor)  # a short button press asks for one
         events = EventPump(consumers)
         supervisor = wiring.supervisor(events.put)  # the link thread only enqueues
@@ -197,7 +197,7 @@ class Daemon:
         return Parts(gps, checkins, events, supervisor, wiring.sync_worker(store, identity),
                      syncing=wiring.syncing, engine=engine)
 
-    def _shutdown(self, parts: Parts, recorder: Recorder, store: RecordStore) -> None:
+    def _shutdown(self, parts: Parts, recorder: Ledger, store: RecordStore) -> None:
         """Stop everything; each step runs even when an earlier one failed."""
         sync = parts.sync
         steps: list[tuple[str, Callable[[], object]]] = [
@@ -219,7 +219,7 @@ class Daemon:
         """Ask the main loop to finish (what SIGTERM does)."""
         self._stop.set()
 
-    def _main_loop(self, store: RecordStore, parts: Parts, recorder: Recorder) -> None:
+    def _main_loop(self, store: RecordStore, parts: Parts, recorder: Ledger) -> None:
         interval = min(self.notifier.watchdog_interval() or self.health_interval_s,
                        self.health_interval_s)
         prune_due = self.clock.monotonic() + self._prune_interval()
@@ -228,7 +228,7 @@ class Daemon:
             self._show_state(parts)
             if self.clock.monotonic() >= prune_due:
                 prune_due = self.clock.monotonic() + self._prune_interval()
-                self._housekeeping(store)
+                self._housekeeping(store, recorder)
             self.notifier.send("WATCHDOG=1")  # safe mode too: the unit is doing what it can
 
     def _show_state(self, parts: Parts) -> None:
@@ -252,7 +252,7 @@ class Daemon:
         policy = self.full.policy if self.full is not None else PolicySettings()
         return policy.prune_interval_s
 
-    def check_parts(self, parts: Parts, recorder: Recorder) -> None:
+    def check_parts(self, parts: Parts, recorder: Ledger) -> None:
         """Restart every dead thread within the budget; a spent budget means safe mode."""
         for name, part in parts.watched():
             if name in self._given_up or not part.running or part.alive:
@@ -268,7 +268,7 @@ class Daemon:
             except DeviceError as err:  # still down: the next health check tries, within budget
                 logger.error("restarting %s failed: %s", name, err)
 
-    def _budget_spent(self, name: str, parts: Parts, recorder: Recorder) -> None:
+    def _budget_spent(self, name: str, parts: Parts, recorder: Ledger) -> None:
         budget = self._budget
         logger.critical("%s keeps failing: restart budget (%d in %g s) spent", name,
                         budget.max_restarts, budget.window_s)
@@ -283,10 +283,10 @@ class Daemon:
             f"for why {name} fails, fix it, then restart the daemon")
         self._announce_safe(recorder)
 
-    def _housekeeping(self, store: RecordStore) -> None:
+    def _housekeeping(self, store: RecordStore, recorder: Ledger) -> None:
         try:
             store.prune()
-            store.check_storage()
+            recorder.check_storage()
         except StoreError as err:
             logger.error("retention and storage check failed (retried next round): %s", err)
 

@@ -20,7 +20,7 @@ from firmware.face.template_store import KeySource, TemplateStore, credential_pa
 from firmware.services.checkin import CheckinService, FixSource, GuidanceHook, Receipt
 from firmware.services.checkin_worker import CheckinWorker
 from firmware.services.gps_watch import GpsWatch
-from firmware.services.recorder import Observer, Recorder, RecordPolicy
+from firmware.services.ledger import Ledger, LoadedModel, Observer, RecordPolicy
 from firmware.services.schedule import CheckinSettings, Schedule, ScheduleTracker
 from firmware.services.sync_loop import SyncLoop, SyncPolicy, SyncWorker
 from firmware.store.base import RecordStore
@@ -72,15 +72,15 @@ def review_images_for(settings: CheckinSettings, data_dir: Path,
 
 
 def build_checkin(camera: Camera, engine: FaceEngine, settings: CheckinSettings, *,
-                  data_dir: Path, device_id: str, recorder: FixSource, store: RecordStore,
-                  clock: Clock, rng: random.Random | None = None,
+                  data_dir: Path, device_id: str, recorder: FixSource, clock: Clock,
+                  rng: random.Random | None = None,
                   on_guidance: GuidanceHook | None = None,
                   on_receipt: Callable[[Receipt], None] | None = None) -> CheckinWorker:
     """The daemon's check-in worker; starting it starts the camera and the face engine."""
     templates = template_store_for(settings, data_dir, device_id)
     review = review_images_for(settings, data_dir, device_id)
     stop = threading.Event()
-    service = CheckinService(camera, engine, templates, recorder, store, settings,
+    service = CheckinService(camera, engine, templates, recorder, settings,
                              sleep=stop.wait, clock=clock, on_guidance=on_guidance,
                              review=review)
     tracker = ScheduleTracker(Schedule(settings, rng or random.SystemRandom()), clock.now())
@@ -128,12 +128,14 @@ class Wiring:
             section.config, data_dir=self.data_dir, identity=identity, clock=self.clock)
         return store
 
-    def recorder(self, store: RecordStore, observer: Observer | None = None) -> Recorder:
-        """The recorder with the configured policy."""
+    def ledger(self, store: RecordStore, identity: DeviceIdentity,
+               observer: Observer | None = None, model: LoadedModel | None = None) -> Ledger:
+        """The one record writer, with the configured policy; ``model`` is the face engine
+        whose manifest the records name once it is loaded."""
         policy = self.config.policy
-        return Recorder(store, self.clock, RecordPolicy(
+        return Ledger(store, identity, self.clock, RecordPolicy(
             location_interval_s=policy.location_interval_s, clock_jump_s=policy.clock_jump_s,
-            fix_max_age_s=policy.fix_max_age_s), observer)
+            fix_max_age_s=policy.fix_max_age_s), observer, model=model)
 
     def camera(self) -> Camera:
         """The configured camera (not started)."""
@@ -151,30 +153,28 @@ class Wiring:
         """The configured encrypted template store."""
         return template_store_for(self.full.checkin, self.data_dir, device_id)
 
-    def checkin_service(self, camera: Camera, engine: FaceEngine, recorder: FixSource,
-                        store: RecordStore, device_id: str,
+    def checkin_service(self, camera: Camera, engine: FaceEngine, ledger: FixSource,
+                        device_id: str,
                         on_guidance: GuidanceHook | None = None) -> CheckinService:
         """A check-in service for one-off check-ins (``checkin now``), sleeping in real time."""
         settings = self.full.checkin
-        return CheckinService(camera, engine, self.template_store(device_id), recorder, store,
-                              settings, sleep=time.sleep, clock=self.clock,
-                              on_guidance=on_guidance,
+        return CheckinService(camera, engine, self.template_store(device_id), ledger, settings,
+                              sleep=time.sleep, clock=self.clock, on_guidance=on_guidance,
                               review=review_images_for(settings, self.data_dir, device_id))
 
     def checkin_worker(self, camera: Camera, engine: FaceEngine, device_id: str,
-                       recorder: Recorder, store: RecordStore,
-                       sink: FeedbackSink) -> CheckinWorker:
+                       ledger: Ledger, sink: FeedbackSink) -> CheckinWorker:
         """The daemon's check-in thread; it owns the camera and the face engine."""
         return build_checkin(
             camera, engine, self.full.checkin, data_dir=self.data_dir, device_id=device_id,
-            recorder=recorder, store=store, clock=self.clock, on_guidance=sink.guidance,
+            recorder=ledger, clock=self.clock, on_guidance=sink.guidance,
             on_receipt=lambda receipt: sink.receipt(receipt.as_dict()))
 
-    def gps_watch(self, recorder: Recorder) -> GpsWatch:
+    def gps_watch(self, ledger: Ledger) -> GpsWatch:
         """The GPS watch over the configured source."""
         section = self.full.gps
-        return GpsWatch(section.module.create(section.config), self.clock, recorder.on_fix,
-                        recorder.on_gps_event, settings=section.config)
+        return GpsWatch(section.module.create(section.config), self.clock, ledger.on_fix,
+                        ledger.on_gps_event, settings=section.config)
 
     def supervisor(self, on_event: EventCallback) -> SupervisorLink:
         """The supervisor MCU link; ``on_event`` runs on the link thread and must only enqueue."""

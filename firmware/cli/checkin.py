@@ -46,14 +46,15 @@ def run_once(loaded: config.DeviceConfig, show: Any) -> Receipt:
     with wiring.lock("fieldcheck-device checkin now"):
         identity = wiring.identity()
         store = wiring.store(identity)
-        store.report(store.start_and_check())
+        problems = store.start_and_check()
         camera, engine = wiring.camera(), wiring.face_engine()
         try:
+            ledger = wiring.ledger(store, identity, model=engine)
+            ledger.report(problems)
             camera.start()
             engine.start()
-            recorder = wiring.recorder(store)
-            service = wiring.checkin_service(camera, engine, recorder, store,
-                                             identity.device_id, on_guidance=show)
+            service = wiring.checkin_service(camera, engine, ledger, identity.device_id,
+                                             on_guidance=show)
             return service.run("manual")
         finally:
             engine.stop()

@@ -84,7 +84,8 @@ class CheckinWorker(Lifecycle):
         if trigger is None:
             return None
         self._start_parts()  # a camera or model that failed at boot gets another chance
-        receipt = self.service.run(trigger)
+        answers = self.tracker.slot_at(now)
+        receipt = self.service.run(trigger, None if answers is None else answers.due)
         self.tracker.checked_in(now)
         self._on_receipt(receipt)
         self.prune_review()

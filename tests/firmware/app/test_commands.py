@@ -12,7 +12,7 @@ from fieldcheck_protocol.clock import SystemClock
 from fieldcheck_protocol.export import decode_export, verify_export
 from firmware.app.lock import InstanceLock
 from firmware.core.supervisor_event import TamperEvent
-from firmware.services.recorder import Recorder
+from firmware.services.ledger import Ledger
 from firmware.services.supervision import EventPump
 from firmware.store.backends import sqlite
 from firmware.store.identity import create_identity
@@ -90,7 +90,7 @@ def _store_with_records(data_dir: Path, tampers: int = 1) -> str:
     store = sqlite.create(sqlite.Config(), data_dir=data_dir, identity=identity,
                           clock=SystemClock())
     store.start()
-    recorder = Recorder(store, SystemClock())
+    recorder = Ledger(store, identity, SystemClock())
     recorder.boot({"firmware": "test"})
     for _ in range(tampers):
         recorder.event("tamper", {"open": True})
