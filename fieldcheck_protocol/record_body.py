@@ -36,7 +36,7 @@ EVENT_TYPES = (
     "boot", "shutdown", "fix_lost", "fix_regained", "tamper", "battery", "camera_fault",
     "clock_jump", "storage_low", "storage_recovered", "config_change", "chain_broken",
     "integrity_failed", "records_missing", "power", "watchdog_reset", "supervisor_fault",
-    "enrollment", "firmware_update", "checkin_missed",
+    "enrollment", "firmware_update", "checkin_missed", "safe_mode",
 )
 
 _BODIES: dict[str, tuple[BodyField, ...]] = {

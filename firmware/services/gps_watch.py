@@ -94,6 +94,11 @@ class GpsWatch(Lifecycle):
         self._last_sentence_mono: float | None = None
         self._silent = False
 
+    @property
+    def alive(self) -> bool:
+        """Whether the watch thread is running (watched by the daemon)."""
+        return self._thread is not None and self._thread.is_alive()
+
     def stats(self) -> GpsStats:
         """Counters by reason, state, last fix and clock offset, as one snapshot."""
         with self._lock:

@@ -11,13 +11,13 @@ from PIL import Image
 from fieldcheck_protocol.clock import ManualClock
 from fieldcheck_protocol.record import Kind
 from fieldcheck_protocol.signature import unverified_record
+from firmware.app.wiring import template_store_for
 from firmware.camera.backends import replay as replay_camera
 from firmware.camera.backends.replay import load_rgb
 from firmware.core.fix import Fix, FixType
 from firmware.face import manifest
 from firmware.face.backends.tflite import Config, TfliteFaceEngine
 from firmware.services.checkin import CheckinService
-from firmware.services.checkin_worker import template_store_for
 from firmware.services.schedule import CheckinSettings
 from firmware.version import FIRMWARE_VERSION
 from tests.firmware.services.checkin_fakes import ledger_for, opened_store

@@ -16,13 +16,13 @@ from PIL import Image
 from fieldcheck_protocol import review_box
 from fieldcheck_protocol.record import Kind
 from fieldcheck_protocol.signature import unverified_record
+from firmware.app.wiring import build_checkin, template_store_for
 from firmware.config import from_mapping
 from firmware.core.settings import SettingsError, build
 from firmware.core.verdict import Guidance, Outcome
 from firmware.errors import CameraError, ConfigError, StoreError
 from firmware.face.review_images import ReviewImages, file_name, open_sealed
 from firmware.services.checkin import CheckinService, Receipt
-from firmware.services.checkin_worker import build_checkin, template_store_for
 from firmware.services.schedule import CheckinSettings
 from tests.firmware.services.checkin_fakes import (
     MATCH,

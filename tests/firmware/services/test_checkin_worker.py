@@ -10,10 +10,11 @@ import pytest
 from fieldcheck_protocol.clock import ManualClock
 from fieldcheck_protocol.record import Kind
 from fieldcheck_protocol.signature import unverified_record
+from firmware.app.wiring import build_checkin, template_store_for
 from firmware.core.supervisor_event import ButtonEvent, ButtonPress
 from firmware.errors import StoreError
 from firmware.services.checkin import CheckinService
-from firmware.services.checkin_worker import CheckinWorker, build_checkin, template_store_for
+from firmware.services.checkin_worker import CheckinWorker
 from firmware.services.schedule import CheckinSettings, Schedule, ScheduleTracker
 from tests.firmware.services.checkin_fakes import (
     MATCH,
