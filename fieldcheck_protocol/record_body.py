@@ -28,21 +28,37 @@ class BodyField:
 
 
 VERDICTS = ("match", "no_match", "unknown")
+#: What started a check-in: the schedule, the wearer's button, a technician, a server command.
+TRIGGERS = ("scheduled", "button", "manual", "remote")
 
 # Adding a type is a schema change the server must learn too; keep the list in one place.
 EVENT_TYPES = (
     "boot", "shutdown", "fix_lost", "fix_regained", "tamper", "battery", "camera_fault",
     "clock_jump", "storage_low", "storage_recovered", "config_change", "chain_broken",
     "integrity_failed", "records_missing", "power", "watchdog_reset", "supervisor_fault",
-    "enrollment", "firmware_update", "checkin_missed",
+    "enrollment", "firmware_update", "checkin_missed", "safe_mode",
 )
 
 _BODIES: dict[str, tuple[BodyField, ...]] = {
     "checkin": (
         BodyField("verdict", FieldType.TEXT, True, VERDICTS, "match, no_match or unknown"),
+        # Optional only so that records of firmware 0.1.0 (which had no trigger) still decode;
+        # this firmware writes it on every check-in.
+        BodyField("trigger", FieldType.TEXT, False, TRIGGERS, "what started the check-in"),
+        BodyField("slot", FieldType.INT, False,
+                  help="due time of the scheduled slot it answers, epoch ms; absent: none"),
         BodyField("score", FieldType.FLOAT, False, help="face similarity of the best frame"),
         BodyField("liveness", FieldType.FLOAT, False, help="liveness score, 0..1"),
-        BodyField("quality", FieldType.FLOAT, False, help="image quality score, 0..1"),
+        BodyField("detector_confidence", FieldType.FLOAT, False,
+                  help="face detector confidence on the frame the verdict rests on, 0..1"),
+        BodyField("brightness", FieldType.FLOAT, False,
+                  help="mean grey level of that face, 0..255"),
+        BodyField("sharpness", FieldType.FLOAT, False,
+                  help="variance of the Laplacian of that face's grey chip (higher: sharper)"),
+        BodyField("face_px", FieldType.FLOAT, False, help="width of that face's box, pixels"),
+        BodyField("quality", FieldType.FLOAT, False,
+                  help="deprecated, written only by firmware 0.1.0: the detector confidence "
+                  "(now detector_confidence); kept so its records still decode"),
         BodyField("guidance", FieldType.TEXT, False, help="what the wearer was told to do"),
     ),
     "location": (

@@ -1,27 +1,31 @@
 """The device configuration: one typed model loaded from TOML, backends chosen by name."""
 
 import dataclasses
+import functools
 import hashlib
 import importlib
 import importlib.util
 import json
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from firmware import config_checks as checks
 from firmware.camera.registry import BACKENDS as CAMERA_BACKENDS
+from firmware.config_checks import Problem
 from firmware.core.backend import Backend
 from firmware.core.settings import SettingsError, build, describe, setting
-from firmware.errors import ConfigError
+from firmware.errors import ConfigError, ConfigProblems
 from firmware.face.registry import BACKENDS as FACE_BACKENDS
 from firmware.gps.registry import BACKENDS as GPS_BACKENDS
 from firmware.services.schedule import CheckinSettings
 from firmware.store.registry import BACKENDS as STORE_BACKENDS
 from firmware.supervisor.registry import BACKENDS as SUPERVISOR_BACKENDS
 from firmware.sync.registry import BACKENDS as SYNC_BACKENDS
+from firmware.ui.registry import BACKENDS as UI_BACKENDS
 
 DEFAULT_PATH = Path("/etc/fieldcheck/device.toml")
 
@@ -33,7 +37,11 @@ SECTIONS: tuple[tuple[str, Sequence[Backend], str], ...] = (
     ("supervisor", SUPERVISOR_BACKENDS, "serial"),
     ("camera", CAMERA_BACKENDS, "picamera2"),
     ("face", FACE_BACKENDS, "tflite"),
+    ("ui", UI_BACKENDS, "null"),
 )
+NOT_INSTALLED = "which is not installed: "
+#: What to do about a value that does not fit its schema.
+SCHEMA_HINT = "see `fieldcheck-device config schema` for the allowed values"
 
 
 @dataclass(frozen=True)
@@ -81,6 +89,7 @@ class DeviceConfig:
     supervisor: Section
     camera: Section
     face: Section
+    ui: Section
     source: str = field(default="<embedded defaults>")
 
     def digest(self) -> str:
@@ -106,40 +115,138 @@ def chosen_path(path: Path | None) -> Path | None:
     return path
 
 
+@dataclass(frozen=True)
+class Validation:
+    """The outcome of validating one config: what was built and every problem found.
+
+    ``run`` and ``config check`` both call :func:`validate`; ``config`` is the full config when
+    there is no problem. ``built`` holds each section that validated on its own, so a unit with
+    a bad ``[checkin]`` can still find its data directory, store and server (safe mode).
+    """
+
+    source: str
+    problems: tuple[Problem, ...]
+    built: Mapping[str, Any]
+    raw_sha256: str
+
+    @property
+    def ok(self) -> bool:
+        """Whether the config has no problem at all."""
+        return not self.problems
+
+    def config(self) -> DeviceConfig:
+        """The validated config; ConfigProblems listing everything wrong otherwise."""
+        if self.problems:
+            raise ConfigProblems(self.source, self.problems)
+        return DeviceConfig(source=self.source, **self.built)
+
+    def essentials(self) -> "Essentials":
+        """The sections safe mode runs on (see :func:`essentials_of`)."""
+        return essentials_of(self)
+
+
+@dataclass(frozen=True)
+class Essentials:
+    """What a unit needs even when its config is invalid (safe mode): its data directory,
+    store, server, supervisor MCU and feedback sink."""
+
+    device: DeviceSettings
+    policy: PolicySettings
+    store: Section
+    sync: Section
+    supervisor: Section
+    ui: Section
+    source: str
+
+
+def essentials_of(validation: Validation) -> Essentials:
+    """The sections safe mode needs: each as configured if it validated, else a safe fallback
+    (defaults; no server and no feedback device when those sections are broken)."""
+    built = validation.built
+    if "device" not in built:
+        raise ConfigProblems(validation.source, validation.problems)
+    fallbacks = {"store": "sqlite", "sync": "null", "supervisor": "serial", "ui": "null"}
+    sections: dict[str, Section] = {}
+    for name, backends, _ in SECTIONS:
+        if name in fallbacks:
+            sections[name] = built.get(name) or resolve(backends, {}, name, fallbacks[name])
+    return Essentials(device=built["device"], policy=built.get("policy", PolicySettings()),
+                      source=validation.source, **sections)
+
+
 def load(path: Path | None) -> DeviceConfig:
     """Load and validate ``path`` (TOML); ``None`` means the embedded defaults."""
+    return validate(path).config()
+
+
+def validate(path: Path | None) -> Validation:
+    """Read ``path`` (None: the embedded defaults) and run every check; raises only when the
+    file cannot be read or parsed at all (ConfigError)."""
     if path is None:
-        return from_mapping({}, "<embedded defaults>")
+        return validate_mapping({}, "<embedded defaults>")
     try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
+        raw = path.read_bytes()
     except FileNotFoundError as err:
         raise ConfigError(f"config file {path} not found", "create it or pass --config") from err
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"config file {path} is not valid TOML: {err}") from err
-    return from_mapping(data, str(path))
+    except IsADirectoryError as err:
+        raise ConfigError(f"config path {path} is a folder", "pass the .toml file") from err
+    except OSError as err:
+        raise ConfigError(f"config file {path} cannot be read: {err.strerror}",
+                          "check its permissions (the daemon's user must read it)") from err
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise ConfigError(f"config file {path} is not valid TOML: {err}",
+                          "fix the line it names") from err
+    return validate_mapping(data, str(path), hashlib.sha256(raw).hexdigest())
 
 
 def from_mapping(data: Mapping[str, Any], source: str) -> DeviceConfig:
     """Validate a parsed config mapping; unknown sections and keys are errors."""
+    return validate_mapping(data, source).config()
+
+
+def validate_mapping(data: Mapping[str, Any], source: str, raw_sha256: str = "") -> Validation:
+    """Build every section on its own and run every check; collect all problems."""
+    problems: list[Problem] = []
     known = {"device", "policy", "checkin", *(name for name, _, _ in SECTIONS)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ConfigError(
-            f"{source}: unknown section(s) {', '.join(unknown)}",
-            f"known sections: {', '.join(sorted(known))}",
-        )
+    for name in sorted(set(data) - known):
+        problems.append(Problem(name, f"unknown section [{name}]",
+                                f"remove it; known sections: {', '.join(sorted(known))}"))
+    built: dict[str, Any] = {}
+    plain = (("device", DeviceSettings), ("policy", PolicySettings),
+             ("checkin", CheckinSettings))
+    for name, cls in plain:
+        _build_into(built, problems, name, functools.partial(build, cls, data.get(name, {}), name))
+    for name, backends, default in SECTIONS:
+        _build_into(built, problems, name,
+                    functools.partial(resolve, backends, data.get(name, {}), name, default))
+    for name, value in built.items():
+        problems += checks.problems_of(name, value)
+    for name in sorted(known - set(built)):
+        problems += checks.raw_problems(name, data.get(name, {}))
+    return Validation(source, tuple(problems), built, raw_sha256)
+
+
+def _build_into(built: dict[str, Any], problems: list[Problem], name: str,
+                make: Callable[[], Any]) -> None:
     try:
-        device = build(DeviceSettings, data.get("device", {}), "device")
-        policy = build(PolicySettings, data.get("policy", {}), "policy")
-        checkin = build(CheckinSettings, data.get("checkin", {}), "checkin")
-        sections = {
-            name: resolve(backends, data.get(name, {}), name, default)
-            for name, backends, default in SECTIONS
-        }
+        built[name] = make()
     except SettingsError as err:
-        raise ConfigError(f"{source}: {err}") from err
-    return DeviceConfig(device=device, policy=policy, checkin=checkin, source=source, **sections)
+        problems += [_settings_problem(name, text) for text in err.problems]
+    except ConfigError as err:
+        problems.append(Problem(name, str(err.args[0]), err.hint or SCHEMA_HINT))
+
+
+def _settings_problem(section: str, text: str) -> Problem:
+    """A schema message as a Problem, keyed by its ``section.key`` when it names one."""
+    missing, sep, install = text.partition(NOT_INSTALLED)
+    if sep:
+        return Problem(section, f"{missing}which is not installed", install)
+    head, sep, rest = text.partition(": ")
+    if sep and head.startswith(f"{section}."):
+        return Problem(head, rest, SCHEMA_HINT)
+    return Problem(section, text, SCHEMA_HINT)
 
 
 def resolve(
@@ -160,7 +267,7 @@ def resolve(
     missing = [m for m in backend.requires if importlib.util.find_spec(m) is None]
     if missing:
         raise SettingsError(
-            f"[{where}] backend {name!r} needs {', '.join(missing)}, which is not installed: "
+            f"[{where}] backend {name!r} needs {', '.join(missing)}, {NOT_INSTALLED}"
             f"{backend.install or 'install the fieldcheck[device] extra'}"
         )
     module = importlib.import_module(backend.module)

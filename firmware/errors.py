@@ -1,5 +1,7 @@
 """One error tree for the device; every error carries a hint a technician can act on."""
 
+from typing import Any
+
 
 class DeviceError(Exception):
     """Base of every error the firmware raises on purpose.
@@ -42,3 +44,26 @@ class SyncError(DeviceError):
 
 class SupervisorError(DeviceError):
     """The supervisor microcontroller link failed."""
+
+
+class ConfigProblems(ConfigError):
+    """A configuration with one or more problems, all listed at once.
+
+    ``problems`` are :class:`firmware.config_checks.Problem` items (section.key, what is wrong,
+    what to do); ``str()`` puts one per line.
+    """
+
+    def __init__(self, source: str, problems: "tuple[Any, ...]") -> None:
+        count = len(problems)
+        super().__init__(f"{source}: {count} problem{'s' if count != 1 else ''}",
+                         "fix each line above, then run `fieldcheck-device config check FILE`")
+        self.source = source
+        self.problems = problems
+
+    def __str__(self) -> str:
+        lines = [f"{self.args[0]}:"] + [f"  {problem}" for problem in self.problems]
+        return "\n".join(lines)
+
+
+class InstanceLocked(DeviceError):
+    """Another process holds the unit's single-instance lock on the data directory."""

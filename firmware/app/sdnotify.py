@@ -40,7 +40,8 @@ class Notifier:
             address = "\0" + address[1:]
         try:
             if self._socket is None:
-                kind = socket.SOCK_DGRAM | socket.SOCK_CLOEXEC
+                # Non-blocking: a notify socket nobody reads must never wedge the main loop.
+                kind = socket.SOCK_DGRAM | socket.SOCK_CLOEXEC | socket.SOCK_NONBLOCK
                 self._socket = socket.socket(socket.AF_UNIX, kind)
             self._socket.sendto("\n".join(fields).encode(), address)
         except OSError as err:

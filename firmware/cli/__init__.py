@@ -1,10 +1,12 @@
 """``fieldcheck-device``: the device daemon and its tools, one sub-command module per area."""
 
 import argparse
+import errno
 import importlib
 import logging
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from firmware.errors import DeviceError
 
@@ -40,10 +42,46 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    return guarded(lambda: int(args.func(args)), "fieldcheck-device")
+
+
+def guarded(command: Callable[[], int], prog: str) -> int:
+    """Run ``command`` behind the one error boundary of every command.
+
+    Our errors and OS errors (missing file, folder instead of file, no permission, full disk)
+    become one line on stderr and exit code 2; a reader that went away (``| head``) ends the
+    command quietly; Ctrl-C is exit 130. Bugs still show their traceback.
+    """
     try:
-        return int(args.func(args))
+        return command()
     except DeviceError as err:
-        print(f"fieldcheck-device: error: {err}", file=sys.stderr)
+        print(f"{prog}: error: {err}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return _quiet_exit()
+    except OSError as err:
+        if err.errno == errno.EPIPE:
+            return _quiet_exit()
+        print(f"{prog}: error: {describe_os_error(err)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def describe_os_error(err: OSError) -> str:
+    """``cannot open PATH: No such file or directory`` and what to check."""
+    where = f" {err.filename}" if err.filename else ""
+    hints = {errno.ENOENT: "check the path", errno.EISDIR: "pass a file, not a folder",
+             errno.ENOTDIR: "a part of the path is a file, not a folder",
+             errno.EACCES: "check its permissions", errno.ENOSPC: "free some space"}
+    hint = hints.get(err.errno or 0, "")
+    text = f"cannot use{where}: {err.strerror or err}"
+    return f"{text} ({hint})" if hint else text
+
+
+def _quiet_exit() -> int:
+    """The reader of our output is gone: point stdout at /dev/null so the exit flush is silent."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 0

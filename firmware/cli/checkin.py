@@ -2,21 +2,18 @@
 
 For technicians and bench testers: it captures, verifies against the enrolled (encrypted)
 template, commits one signed ``checkin`` record and prints the receipt. There is no GPS here,
-so the record says the fix is absent. Stop the daemon first: one process owns the store.
+so the record says the fix is absent. One process owns the store: beside a running daemon
+the single-instance lock refuses it, naming the daemon's pid.
 """
 
 import argparse
 import json
-import time
 from pathlib import Path
 from typing import Any
 
-from fieldcheck_protocol.clock import SystemClock
 from firmware import config
-from firmware.services.checkin import CheckinService, Receipt
-from firmware.services.checkin_worker import template_store_for
-from firmware.services.recorder import Recorder, RecordPolicy
-from firmware.store.identity import load_identity
+from firmware.app.wiring import Wiring
+from firmware.services.checkin import Receipt
 
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -44,25 +41,22 @@ def _now(args: argparse.Namespace) -> int:
 
 
 def run_once(loaded: config.DeviceConfig, show: Any) -> Receipt:
-    """Build the parts, run one manual check-in, stop everything; returns the receipt."""
-    clock = SystemClock()
-    data_dir = loaded.device.data_dir
-    identity = load_identity(data_dir)
-    store = loaded.store.module.create(loaded.store.config, data_dir=data_dir,
-                                       identity=identity, clock=clock)
-    store.report(store.start_and_check())
-    camera = loaded.camera.module.create(loaded.camera.config)
-    engine = loaded.face.module.create(loaded.face.config)
-    try:
-        camera.start()
-        engine.start()
-        recorder = Recorder(store, clock,
-                            RecordPolicy(fix_max_age_s=loaded.policy.fix_max_age_s))
-        templates = template_store_for(loaded.checkin, data_dir, identity.device_id)
-        service = CheckinService(camera, engine, templates, recorder, store, loaded.checkin,
-                                 sleep=time.sleep, clock=clock, on_guidance=show)
-        return service.run("manual")
-    finally:
-        engine.stop()
-        camera.stop()
-        store.stop()
+    """Build the parts from the wiring, run one manual check-in, stop everything."""
+    wiring = Wiring(loaded)
+    with wiring.lock("fieldcheck-device checkin now"):
+        identity = wiring.identity()
+        store = wiring.store(identity)
+        problems = store.start_and_check()
+        camera, engine = wiring.camera(), wiring.face_engine()
+        try:
+            ledger = wiring.ledger(store, identity, model=engine)
+            ledger.report(problems)
+            camera.start()
+            engine.start()
+            service = wiring.checkin_service(camera, engine, ledger, identity.device_id,
+                                             on_guidance=show)
+            return service.run("manual")
+        finally:
+            engine.stop()
+            camera.stop()
+            store.stop()

@@ -23,6 +23,14 @@ def _schema(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    loaded = config.load(args.path)
-    print(f"{loaded.source}: ok (gps: {loaded.gps.backend.name})")
+    validation = config.validate(args.path)  # the same call `run` makes
+    if not validation.ok:
+        count = len(validation.problems)
+        print(f"{validation.source}: {count} problem{'s' if count != 1 else ''}")
+        for problem in validation.problems:
+            print(f"  {problem}")
+        return 1
+    loaded = validation.config()
+    print(f"{loaded.source}: ok (gps: {loaded.gps.backend.name}, sync: "
+          f"{loaded.sync.backend.name}, face: {loaded.face.backend.name})")
     return 0

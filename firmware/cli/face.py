@@ -9,14 +9,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from firmware import config
+from firmware.app.wiring import template_store_for
 from firmware.camera.backends.replay import load_rgb
-from firmware.cli import identity
+from firmware.config import DeviceSettings
 from firmware.core.verdict import Outcome
-from firmware.errors import VerifyError
-from firmware.face import manifest, matcher, template_store
+from firmware.errors import ConfigProblems, VerifyError
+from firmware.face import matcher, template_store
 from firmware.face.backends import replay
 from firmware.face.backends.tflite import Config, TfliteFaceEngine
-from firmware.face.template_store import KeySource, TemplateStore
+from firmware.face.template_store import TemplateStore
+from firmware.services.schedule import CheckinSettings
 from firmware.store.identity import load_identity
 from firmware.tools import face_bench as bench
 from firmware.tools import face_eval as evaluation
@@ -34,13 +37,13 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
         "enroll", help="build a template from photos and store it encrypted")))
     enroll.add_argument("images", nargs="+", type=Path)
     enroll.add_argument("--out", type=Path, default=None,
-                        help=f"template file (default: DATA_DIR/{template_store.TEMPLATE_FILE})")
+                        help="template file (default: [checkin] template_file in DATA_DIR)")
     enroll.set_defaults(func=_enroll)
 
     verify = _with_template(_with_engine(cmds.add_parser(
         "verify", help="verify photos (one burst) against a template; exit 0 match, 1 otherwise")))
     verify.add_argument("--template", type=Path, default=None,
-                        help=f"template file (default: DATA_DIR/{template_store.TEMPLATE_FILE})")
+                        help="template file (default: [checkin] template_file in DATA_DIR)")
     verify.add_argument("images", nargs="+", type=Path)
     verify.set_defaults(func=_verify)
 
@@ -67,50 +70,91 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
 
 
 def _with_engine(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser.add_argument("--config", type=Path, default=None,
+                        help="config file whose [face] (models, gates, threshold), [checkin] "
+                        f"(template and key paths) and [device] apply; default "
+                        f"{config.DEFAULT_PATH} if it exists, else the embedded defaults")
     parser.add_argument("--models", type=Path, default=None,
-                        help="model folder with manifest.json (default: checkout or unit folder)")
-    parser.add_argument("--threads", type=int, default=1, help="CPU threads per model")
+                        help="model folder with manifest.json (default: [face] models_dir)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="CPU threads per model (default: [face] num_threads)")
     return parser
 
 
 def _with_template(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    identity.add_data_dir_arguments(parser)
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="the unit's data directory (default: device.data_dir of the config)")
     parser.add_argument("--key-file", type=Path, default=None,
-                        help=f"template key file (default: DATA_DIR/{template_store.KEY_FILE}; "
+                        help="template key file (default: [checkin] key_file in DATA_DIR; "
                         "made 0600 at the first enrolment)")
-    parser.add_argument("--key-credential", default="", metavar="NAME",
+    parser.add_argument("--key-credential", default=None, metavar="NAME",
                         help="take the key from the systemd credential NAME instead "
-                        "($CREDENTIALS_DIRECTORY/NAME)")
+                        "($CREDENTIALS_DIRECTORY/NAME; default: [checkin] key_credential)")
     parser.add_argument("--device-id", default=None,
                         help="bind the template to this device id (default: the unit's identity "
                         "in DATA_DIR)")
     return parser
 
 
+def sections(args: argparse.Namespace) -> tuple[DeviceSettings, CheckinSettings, Any]:
+    """The [device], [checkin] and [face] sections of the command's config.
+
+    Only these must be valid: a laptop without the camera stack can still run the face tools.
+    """
+    validation = config.validate(config.chosen_path(args.config))
+    needed = ("device", "checkin", "face")
+    problems = tuple(p for p in validation.problems if p.where.split(".")[0] in needed)
+    if problems:
+        raise ConfigProblems(validation.source, problems)
+    face = validation.built["face"]
+    settings = face.config if face.backend.name == "tflite" else Config()
+    return validation.built["device"], validation.built["checkin"], settings
+
+
 def template_store_from(args: argparse.Namespace, path: Path | None) -> TemplateStore:
-    """The encrypted template store the command's arguments name."""
-    data_dir = identity.data_dir_of(args)
+    """The configured encrypted template store (the wiring's), with the command's overrides."""
+    device, checkin, _ = sections(args)
+    data_dir = Path(args.data_dir or device.data_dir)
     device_id = args.device_id or load_identity(data_dir).device_id
-    credential = None
-    if args.key_credential:
-        credential = template_store.credential_path(args.key_credential)
-        if credential is None:
-            raise VerifyError(f"--key-credential {args.key_credential}: no systemd credentials "
-                              "here ($CREDENTIALS_DIRECTORY is unset)",
-                              "run inside the service, or use --key-file")
-    keys = KeySource(args.key_file or data_dir / template_store.KEY_FILE, credential)
-    return TemplateStore(path or data_dir / template_store.TEMPLATE_FILE, keys, device_id)
+    name = checkin.key_credential if args.key_credential is None else args.key_credential
+    if name and template_store.credential_path(name) is None:
+        raise VerifyError(f"key credential {name}: no systemd credentials here "
+                          "($CREDENTIALS_DIRECTORY is unset)",
+                          "run inside the service, or use --key-file")
+    settings = dataclasses.replace(checkin, key_credential=name,
+                                   key_file=args.key_file or checkin.key_file,
+                                   template_file=path or checkin.template_file)
+    return template_store_for(settings, data_dir, device_id)
+
+
+def engine_settings(args: argparse.Namespace) -> Config:
+    """The configured tflite engine settings with --models/--threads applied."""
+    _, _, settings = sections(args)
+    overrides: dict[str, Any] = {}
+    if args.models is not None:
+        overrides["models_dir"] = args.models
+    if args.threads is not None:
+        overrides["num_threads"] = args.threads
+    result: Config = dataclasses.replace(settings, **overrides)
+    return result
 
 
 def engine_from(args: argparse.Namespace) -> TfliteFaceEngine:
-    """A started engine for the command's --models/--threads."""
-    models = args.models or manifest.default_models_dir()
-    engine = TfliteFaceEngine(Config(models_dir=models, num_threads=args.threads))
+    """A started engine for the command's config and overrides."""
+    engine = TfliteFaceEngine(engine_settings(args))
     engine.start()
     return engine
 
 
+def check_output(path: Path | None, flag: str) -> None:
+    """Refuse an output path whose folder does not exist before any work is done."""
+    if path is not None and not path.absolute().parent.is_dir():
+        raise VerifyError(f"{flag} {path}: the folder {path.parent} does not exist",
+                          "create it first or choose another path")
+
+
 def _enroll(args: argparse.Namespace) -> int:
+    check_output(args.out, "--out")
     engine = engine_from(args)
     results = [(path, engine.check(load_rgb(path))) for path in args.images]
     for path, result in results:
@@ -140,19 +184,27 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def read_pairs(path: Path) -> list[dict[str, str]]:
-    """Rows of a pairs CSV, checked for the required columns."""
-    with path.open(newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
+    """Rows of a pairs CSV, checked for the required columns and at least one pair."""
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            header = set(reader.fieldnames or ())
+            rows = list(reader)
+    except UnicodeDecodeError as err:
+        raise VerifyError(f"{path} is not a UTF-8 text CSV", "export it as CSV (UTF-8)") from err
     needed = {"file_x", "file_y", "decision"}
-    if not rows or not needed <= set(rows[0]):
+    if not needed <= header:
         raise VerifyError(f"{path} needs the columns file_x,file_y,decision[,group]",
                           "fix the CSV header")
+    if not rows:
+        raise VerifyError(f"{path} has a header but no pairs", "add one line per image pair")
     return rows
 
 
 def _eval(args: argparse.Namespace) -> int:
-    engine = engine_from(args)
+    check_output(args.plot, "--plot")
     rows = read_pairs(args.pairs)
+    engine = engine_from(args)
     cache: dict[str, Any] = {}
 
     def embed(name: str) -> Any:
@@ -198,6 +250,7 @@ def _report(scores: list[evaluation.PairScore], threshold: float, args: argparse
 
 
 def _record(args: argparse.Namespace) -> int:
+    check_output(args.out, "--out")
     engine = engine_from(args)
     count = replay.record(engine, (load_rgb(p) for p in args.images), args.out)
     print(f"recorded {count} frame(s) -> {args.out} (contains embeddings; mode 0600)")
@@ -205,7 +258,7 @@ def _record(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    models = args.models or manifest.default_models_dir()
+    models = engine_settings(args).models_dir
     print(json.dumps(bench.run(models, args.images, args.repeats, args.reference), indent=2))
     return 0
 
@@ -219,11 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     register(sub)
     args = parser.parse_args(["face", *(argv if argv is not None else sys.argv[1:])])
     logging.basicConfig(level=logging.WARNING)
-    try:
-        return int(args.func(args))
-    except cli.DeviceError as err:
-        print(f"fieldcheck-device face: error: {err}", file=sys.stderr)
-        return 2
+    return cli.guarded(lambda: int(args.func(args)), "fieldcheck-device face")
 
 
 if __name__ == "__main__":

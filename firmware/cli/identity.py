@@ -1,11 +1,13 @@
 """``fieldcheck-device identity init|show``: provision the device key and show its public half."""
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 
 from firmware import config
-from firmware.store.identity import DeviceIdentity, load_identity, load_or_create_identity
+from firmware.app.wiring import Wiring
+from firmware.store.identity import DeviceIdentity, key_path
 
 
 def add_data_dir_arguments(parser: argparse.ArgumentParser) -> None:
@@ -17,14 +19,23 @@ def add_data_dir_arguments(parser: argparse.ArgumentParser) -> None:
                         f"{config.DEFAULT_PATH} if it exists, else the embedded default)")
 
 
+def wiring_of(args: argparse.Namespace) -> Wiring:
+    """The wiring of the command's config, ``--data-dir`` applied.
+
+    Only [device], [store] and the other essentials must be valid (safe mode's rule), so a
+    technician can still read a unit whose check-in settings are broken.
+    """
+    validation = config.validate(config.chosen_path(args.config))
+    essentials = validation.essentials()
+    if args.data_dir is not None:
+        device = dataclasses.replace(essentials.device, data_dir=Path(args.data_dir))
+        essentials = dataclasses.replace(essentials, device=device)
+    return Wiring(essentials)
+
+
 def data_dir_of(args: argparse.Namespace) -> Path:
     """The data directory the arguments name."""
-    if args.data_dir is not None:
-        return Path(args.data_dir)
-    path = config.chosen_path(args.config)
-    if path is None:
-        return Path(config.DeviceSettings().data_dir)
-    return config.load(path).device.data_dir
+    return wiring_of(args).data_dir
 
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -52,12 +63,15 @@ def _print(identity: DeviceIdentity, as_json: bool, note: str) -> None:
 
 
 def _init(args: argparse.Namespace) -> int:
-    identity, created = load_or_create_identity(data_dir_of(args))
-    note = "created a new device key" if created else "kept the existing device key"
+    wiring = wiring_of(args)
+    existed = key_path(wiring.data_dir).exists()
+    with wiring.lock("fieldcheck-device identity init"):
+        identity = wiring.identity(create=True)
+    note = "kept the existing device key" if existed else "created a new device key"
     _print(identity, args.json, note)
     return 0
 
 
 def _show(args: argparse.Namespace) -> int:
-    _print(load_identity(data_dir_of(args)), args.json, "device identity")
+    _print(wiring_of(args).identity(), args.json, "device identity")
     return 0

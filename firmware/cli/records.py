@@ -1,17 +1,20 @@
-"""``fieldcheck-device records list|verify|bench``: the unit's signed records, for a technician."""
+"""``fieldcheck-device records list|verify|export|bench``: the unit's signed records."""
 
 import argparse
 import json
 from pathlib import Path
 
-from fieldcheck_protocol.clock import SystemClock
+from fieldcheck_protocol.export import Export, encode_export
 from fieldcheck_protocol.record import Record, to_json
 from fieldcheck_protocol.signature import unverified_record
-from firmware.cli.identity import add_data_dir_arguments, data_dir_of
+from firmware.cli.identity import add_data_dir_arguments, wiring_of
 from firmware.errors import StoreError
-from firmware.store.backends.sqlite import Config, SqliteRecordStore, create
-from firmware.store.identity import load_identity
+from firmware.private_file import replace_private
+from firmware.store.base import RecordStore
 from firmware.tools import store_bench as bench
+
+#: More than any unit retains: ``records export`` writes everything it holds.
+EVERYTHING = 2**62
 
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -28,6 +31,14 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     verify = cmds.add_parser("verify", help="integrity check, hash chain and every signature")
     add_data_dir_arguments(verify)
     verify.set_defaults(func=_verify)
+    export = cmds.add_parser("export", help="write every retained record to a file a third "
+                             "party can verify alone (for a unit that cannot reach its server)")
+    add_data_dir_arguments(export)
+    export.add_argument("--format", choices=("cose",), default="cose",
+                        help="cose: device id, public key and the COSE_Sign1 records (CBOR)")
+    export.add_argument("--out", type=Path, required=True, help="file to write")
+    export.add_argument("--force", action="store_true", help="replace an existing --out file")
+    export.set_defaults(func=_export)
     bench_cmd = cmds.add_parser("bench", help="records signed+committed per second, bytes/record")
     bench_cmd.add_argument("--count", type=int, default=2000, help="records to append")
     bench_cmd.add_argument("--dir", type=Path, default=Path("."),
@@ -36,14 +47,13 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     bench_cmd.set_defaults(func=_bench)
 
 
-def _open(args: argparse.Namespace) -> SqliteRecordStore:
-    data_dir = data_dir_of(args)
-    config = Config()
-    if not (data_dir / config.filename).exists():
-        raise StoreError(f"no record store at {data_dir / config.filename}",
+def _open(args: argparse.Namespace) -> RecordStore:
+    wiring = wiring_of(args)
+    filename = getattr(wiring.config.store.config, "filename", None)
+    if filename is not None and not (wiring.data_dir / filename).is_file():
+        raise StoreError(f"no record store at {wiring.data_dir / filename}",
                          "check --data-dir / --config; the daemon creates it at first start")
-    store = create(config, data_dir=data_dir, identity=load_identity(data_dir),
-                   clock=SystemClock())
+    store = wiring.store(wiring.identity())
     store.start()
     return store
 
@@ -88,6 +98,30 @@ def _verify(args: argparse.Namespace) -> int:
               f"{problem.message}")
     print("ok" if not problems else f"{len(problems)} problem(s) found")
     return 0 if not problems else 1
+
+
+def _export(args: argparse.Namespace) -> int:
+    out: Path = args.out
+    if out.exists() and not args.force:
+        raise StoreError(f"{out} already exists", "choose another --out, or pass --force")
+    if not out.absolute().parent.is_dir():
+        raise StoreError(f"--out {out}: the folder {out.parent} does not exist",
+                         "create it first or choose another path")
+    wiring = wiring_of(args)
+    identity = wiring.identity()
+    store = _open(args)
+    try:
+        rows = store.records(after=-1, limit=EVERYTHING)
+    finally:
+        store.stop()
+    data = encode_export(Export(device_id=identity.device_id,
+                                public_key=bytes.fromhex(identity.public_key_hex),
+                                records=tuple(row.cose for row in rows)))
+    replace_private(out, data)
+    first = f"seq {rows[0].seq}..{rows[-1].seq}" if rows else "no records"
+    print(f"exported {len(rows)} record(s) ({first}) of device {identity.device_id} -> {out} "
+          f"({len(data)} bytes, COSE_Sign1 with the device's public key)")
+    return 0
 
 
 def _bench(args: argparse.Namespace) -> int:

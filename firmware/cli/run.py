@@ -1,12 +1,11 @@
 """``fieldcheck-device run``: the device daemon."""
 
 import argparse
-import sys
 from pathlib import Path
 
 from firmware import config
-from firmware.app import Daemon
-from firmware.app.report import Report
+from firmware.app.daemon import Daemon
+from firmware.app.wiring import Wiring
 
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -20,18 +19,14 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     parser.add_argument(
         "--report", default=None, metavar="PATH",
         help="also write what the device sees as JSON lines to PATH ('-' for stdout): "
-        "fixes, state changes, events and a final summary",
+        "fixes, state changes, events and a final summary (the [ui] report backend)",
     )
     parser.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    loaded = config.load(config.chosen_path(args.config))
-    if args.report == "-":
-        report = Report(sys.stdout)
-    elif args.report:
-        report = Report(open(args.report, "a", encoding="utf-8"))  # noqa: SIM115 - closed by Report
-    else:
-        report = Report(None)
-    with report:
-        return Daemon(loaded, report).run()
+    # Exactly the validation `config check` runs; problems mean safe mode, not an exit.
+    validation = config.validate(config.chosen_path(args.config))
+    essentials = validation.config() if validation.ok else validation.essentials()
+    sink = Wiring(essentials).feedback_sink(args.report)
+    return Daemon(validation, sink).run()

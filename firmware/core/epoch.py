@@ -1,9 +1,10 @@
 """One epoch's observations merged into a Fix: the sentences a receiver sends for one UTC time."""
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime
 
-from firmware.core.fix import Fix, FixType
+from firmware.core.cycle import Marker
+from firmware.core.fix import DateSource, Fix, FixType
 from firmware.core.observation import (
     CONSTELLATIONS,
     TIMED,
@@ -20,6 +21,7 @@ from firmware.core.observation import (
     Zda,
     constellation_of_prn,
 )
+from firmware.core.utc_day import instant
 
 MPS_PER_KNOT = 1852.0 / 3600.0
 _VALID_QUALITIES = frozenset({1, 2, 3, 4, 5})  # 6 dead reckoning, 7 manual, 8 simulator: no
@@ -35,6 +37,10 @@ class Epoch:
 
     first_mono: float
     first_wall: datetime
+    last_mono: float = 0.0  # when the latest sentence of the epoch arrived
+    first_key: str | None = None  # the sentence key that opened the epoch
+    last_marker: Marker | None = None  # the latest sentence key and its occurrence
+    keys_seen: dict[str, int] = field(default_factory=dict)
     utc_time: UtcTime | None = None
     utc_date: date | None = None
     timed_types: set[type] = field(default_factory=set)
@@ -59,8 +65,17 @@ class Epoch:
             return type(obs) not in self.timed_types
         return not self.timed_types  # untimed pages so far: this sentence gives them a time
 
-    def add(self, obs: Observation) -> None:
-        """Merge ``obs`` into the epoch; the first sentence of a kind wins."""
+    def add(self, obs: Observation, key: str, mono: float) -> Marker:
+        """Merge ``obs`` (cycle key ``key``, arrived at ``mono``); the first of a kind wins."""
+        count = self.keys_seen.get(key, 0) + 1
+        self.keys_seen[key] = count
+        self.first_key = self.first_key or key
+        self.last_marker = (key, count)
+        self.last_mono = mono
+        self._merge(obs)
+        return self.last_marker
+
+    def _merge(self, obs: Observation) -> None:
         self.talkers[obs.talker] = None
         self.sentences[type(obs).__name__.upper()] = None
         if isinstance(obs, TIMED):
@@ -92,8 +107,8 @@ class Epoch:
             key = (system, obs.signal_id)
             self.in_view[key] = max(self.in_view.get(key, 0), obs.in_view)
 
-    def fix(self, day: date | None) -> Fix:
-        """The merged Fix; ``day`` is the UTC date to use when no sentence of the epoch had one."""
+    def fix(self, day: date | None, date_source: DateSource | None) -> Fix:
+        """The merged Fix, dated ``day`` (from ``date_source``; None: no trustworthy date)."""
         position = self._position()
         valid = self._valid() and position is not None
         altitude = _first(
@@ -112,7 +127,8 @@ class Epoch:
             sats = self.gns.satellites_used
         if sats is None and used:
             sats = sum(used.values())
-        utc, leap = self._utc(day)
+        when = self.utc_time
+        utc = instant(day, when) if day is not None and when is not None else None
         return Fix(
             utc=utc,
             time_key=self.utc_time.key if self.utc_time else None,
@@ -134,8 +150,9 @@ class Epoch:
             ),
             talkers=tuple(self.talkers),
             sentences=tuple(self.sentences),
-            leap_second=leap,
+            leap_second=bool(when and when.leap_second),
             received_mono=self.first_mono,
+            date_source=date_source if utc is not None else None,
         )
 
     def _position(self) -> Position | None:
@@ -189,13 +206,3 @@ class Epoch:
         if self.vtg is not None and self.vtg.speed_kmh is not None:
             return self.vtg.speed_kmh / 3.6
         return None
-
-    def _utc(self, day: date | None) -> tuple[datetime | None, bool]:
-        when = self.utc_time
-        day = self.utc_date or day
-        if when is None or day is None:
-            return None, bool(when and when.leap_second)
-        # datetime cannot hold 23:59:60: keep the last representable instant and say so.
-        second, micro = (59, 999_999) if when.leap_second else (when.second, when.microsecond)
-        moment = datetime.combine(day, time(when.hour, when.minute, second, micro), tzinfo=UTC)
-        return moment, when.leap_second

@@ -14,6 +14,15 @@ class FixType(Enum):
     THREE_D = "3d"
 
 
+class DateSource(Enum):
+    """Where a fix's UTC date came from (its time of day always comes from the receiver)."""
+
+    GPS = "gps"  # an RMC or ZDA sentence of the same epoch
+    CARRIED = "carried"  # the last GPS date, rolled over when the time of day wrapped at midnight
+    SYSTEM_CLOCK = "system_clock"  # the system clock, while the kernel says it is synchronised
+    BACKFILL = "backfill"  # a later RMC/ZDA of the same log (offline inspection only)
+
+
 class GpsState(Enum):
     """What the receiver currently delivers, after hysteresis."""
 
@@ -46,7 +55,7 @@ class Fix:
     is still reported so tools can show it, but :attr:`usable` is False.
     """
 
-    utc: datetime | None  # date and time, timezone-aware UTC; None until both are known
+    utc: datetime | None  # date and time, timezone-aware UTC; None while no date is trustworthy
     time_key: int | None  # milliseconds since midnight UTC, the epoch identity
     latitude: float | None
     longitude: float | None
@@ -68,6 +77,7 @@ class Fix:
     received_mono: float = 0.0  # monotonic clock when the epoch's first sentence arrived
     clock_offset_s: float | None = None  # GPS UTC minus system clock, at the epoch's arrival
     flags: tuple[str, ...] = ()
+    date_source: DateSource | None = None  # None while ``utc`` is None
 
     @property
     def has_position(self) -> bool:
@@ -83,6 +93,7 @@ class Fix:
         """JSON-ready view (for the inspect tool and records); floats rounded to sensible units."""
         return {
             "utc": self.utc.isoformat() if self.utc else None,
+            "date_source": self.date_source.value if self.date_source else None,
             "lat": _round(self.latitude, 7),
             "lon": _round(self.longitude, 7),
             "alt_m": _round(self.altitude_m, 2),

@@ -18,13 +18,18 @@ _BLANK = b" \r\n\t\x00"
 
 
 class LineFramer:
-    """Incremental framer; feed it chunks, it returns complete lines (without terminators)."""
+    """Incremental framer; feed it chunks, it returns complete lines (without terminators).
+
+    Linear in its input: each byte is looked at a bounded number of times (``scanned`` counts
+    them, for tests), however many ``$`` or how few line ends a hostile stream holds.
+    """
 
     def __init__(self, max_line: int = DEFAULT_MAX_LINE) -> None:
         self.max_line = max_line
         self.rejected: Counter[str] = Counter()
         self.bytes_in = 0
         self.garbage_bytes = 0
+        self.scanned = 0  # bytes examined by the searches: the framer's work
         self._buf = bytearray()
         self._skipping = False  # inside the tail of an overlong line: not counted twice
 
@@ -36,40 +41,48 @@ class LineFramer:
         lines: list[str] = []
         pos = 0
         size = len(buf)
+        eol = -1  # the next line end at or after the current start; -1: not searched yet
         while pos < size:
-            found = _START.search(buf, pos)
-            if found is None:
+            start = self._search(_START, buf, pos, size)
+            if start < 0:
                 self._garbage(buf, pos, size, resynced=False)
                 pos = size
                 break
-            start = found.start()
             if start > pos:
                 self._garbage(buf, pos, start, resynced=True)
-            pos = start
-            end_match = _EOL.search(buf, start)
-            if end_match is None:
-                if size - start > self.max_line:
-                    self.rejected["overlong"] += 1
-                    self._skipping = True
-                    pos = start + 1
-                    continue
+            if eol < start:  # the last line end found lies behind: look for the next one once
+                eol = self._search(_EOL, buf, start, size)
+                eol = size if eol < 0 else eol  # size: no line end in the buffer
+            # Each search below starts where the previous one ended, so no byte is scanned twice.
+            restart = self._search(_START, buf, start + 1, eol)
+            if restart >= 0:
+                self.rejected["truncated"] += 1  # a new sentence began before this one ended
+                pos = restart
+            elif eol < size:
+                pos = self._take(buf, start, eol, lines)
+            elif size - start > self.max_line:
+                self.rejected["overlong"] += 1
+                self._skipping = True
+                pos = size
+            else:
+                pos = start
                 break  # wait for the rest of the line
-            end = end_match.start()
-            pos = self._take(buf, start, end, lines)
         del buf[:pos]
         return lines
 
+    def _search(self, pattern: "re.Pattern[bytes]", buf: bytearray, start: int, end: int) -> int:
+        """Position of ``pattern`` in ``buf[start:end]`` or -1; counts the bytes examined."""
+        found = pattern.search(buf, start, end)
+        self.scanned += (found.start() + 1 if found else end) - start
+        return found.start() if found else -1
+
     def _take(self, buf: bytearray, start: int, end: int, lines: list[str]) -> int:
         """Judge the candidate line ``buf[start:end]``; return where scanning resumes."""
-        restart = _START.search(buf, start + 1, end)
-        if restart is not None:
-            # A new sentence began before this one ended: the first was cut short.
-            self.rejected["truncated"] += 1
-            return restart.start()
         if end - start > self.max_line:
             self.rejected["overlong"] += 1
             return end + 1
         raw = bytes(buf[start:end])
+        self.scanned += len(raw)
         if _NOT_PRINTABLE.search(raw) is not None:
             self.rejected["non_ascii"] += 1
             return end + 1

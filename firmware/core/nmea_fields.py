@@ -1,10 +1,15 @@
 """Typing of NMEA 0183 data fields (after the checksum was verified) into observations.
 
 Pure functions ``(talker, fields) -> Observation``; they raise ``ValueError`` on a field that is
-present but malformed, and map empty fields to ``None``. Field positions follow NMEA 0183 2.3
-and 4.10; the 4.10 extras (RMC nav status, GSA system id, GSV signal id) are optional.
+present but malformed, :class:`FieldError` (a ``ValueError`` with a reason) on a number that is
+not finite or out of its plausible range, and map empty fields to ``None``. Every value is
+range-checked here, where it is parsed, so nothing downstream (fix, record) meets ``nan``, ``inf``
+or a year 99999. Field positions follow NMEA 0183 2.3 and 4.10; the 4.10 extras (RMC nav status,
+GSA system id, GSV signal id) are optional.
 """
 
+import math
+from dataclasses import dataclass
 from datetime import date
 
 from firmware.core.observation import (
@@ -27,14 +32,64 @@ from firmware.core.observation import (
 _INVALID_MODES = frozenset("NEMS")
 
 
-def opt_float(text: str) -> float | None:
-    """An empty field is None; anything else must be a number."""
-    return float(text) if text.strip() else None
+class FieldError(ValueError):
+    """A field that is a number, but not a finite one in its range; ``reason`` names the field."""
+
+    def __init__(self, name: str, text: str) -> None:
+        super().__init__(f"{name} {text[:20]!r} is not finite or out of range")
+        self.reason = f"bad_{name}"
 
 
-def opt_int(text: str) -> int | None:
-    """An empty field is None; anything else must be a whole number."""
-    return int(text) if text.strip() else None
+@dataclass(frozen=True)
+class Range:
+    """The plausible values of one field, inclusive."""
+
+    name: str
+    low: float
+    high: float
+
+
+ALTITUDE = Range("altitude", -1500.0, 50_000.0)  # Dead Sea shore to a high-altitude balloon
+GEOID = Range("geoid", -150.0, 150.0)  # the geoid is within about 110 m of the ellipsoid
+DOP = Range("hdop", 0.0, 100.0)  # receivers send 99.99 for "no solution"
+SATELLITES = Range("satellites", 0, 255)  # the record schema's limit
+QUALITY = Range("quality", 0, 9)
+FIX_MODE = Range("fix_mode", 1, 3)
+SPEED_KNOTS = Range("speed", 0.0, 2000.0)
+SPEED_KMH = Range("speed", 0.0, 3704.0)
+COURSE = Range("course", 0.0, 360.0)
+PRN = Range("prn", 0, 999)
+SYSTEM_ID = Range("system_id", 0, 15)
+YEAR = Range("date", 1980, 2099)  # GPS time began in 1980
+
+
+def opt_float(text: str, bounds: Range | None = None) -> float | None:
+    """An empty field is None; anything else must be a finite number (within ``bounds``)."""
+    if not text.strip():
+        return None
+    if "_" in text:  # Python reads "1_0" as 10; a receiver never sends it
+        raise ValueError(f"bad number {text[:20]!r}")
+    value = float(text)
+    if not math.isfinite(value) or (
+        bounds is not None and not bounds.low <= value <= bounds.high
+    ):
+        raise FieldError(bounds.name if bounds else "number", text)
+    return value
+
+
+def opt_int(text: str, bounds: Range | None = None) -> int | None:
+    """An empty field is None; anything else must be a whole number (within ``bounds``)."""
+    if not text.strip():
+        return None
+    digits = text.strip()
+    if not digits.lstrip("+-").isdigit():
+        raise ValueError(f"bad whole number {text[:20]!r}")
+    if len(digits) > 12:
+        raise FieldError(bounds.name if bounds else "number", text)
+    value = int(digits)
+    if bounds is not None and not bounds.low <= value <= bounds.high:
+        raise FieldError(bounds.name, text)
+    return value
 
 
 def utc_time(text: str) -> UtcTime | None:
@@ -62,7 +117,10 @@ def ddmmyy(text: str) -> date | None:
         raise ValueError(f"bad date {text!r}")
     year = int(text[4:6])
     year += 1900 if year >= 80 else 2000
-    return date(year, int(text[2:4]), int(text[0:2]))
+    try:
+        return date(year, int(text[2:4]), int(text[0:2]))
+    except ValueError as err:
+        raise FieldError("date", text) from err
 
 
 def coordinate(value: str, hemisphere: str, max_degrees: int) -> float | None:
@@ -73,13 +131,17 @@ def coordinate(value: str, hemisphere: str, max_degrees: int) -> float | None:
     whole = point if point >= 0 else len(value)
     if whole < 3:
         raise ValueError(f"bad coordinate {value!r}")
-    degrees = int(value[: whole - 2])
+    name = "latitude" if max_degrees == 90 else "longitude"
+    head = value[: whole - 2]
+    if not head.isdigit():
+        raise FieldError(name, value)
+    degrees = int(head)
     minutes = float(value[whole - 2 :])
-    if minutes >= 60.0 or degrees > max_degrees:
-        raise ValueError(f"coordinate out of range {value!r}")
+    if not 0.0 <= minutes < 60.0 or degrees > max_degrees:
+        raise FieldError(name, value)
     result = degrees + minutes / 60.0
     if result > max_degrees:
-        raise ValueError(f"coordinate out of range {value!r}")
+        raise FieldError(name, value)
     if hemisphere in ("S", "W"):
         return -result
     if hemisphere in ("N", "E"):
@@ -107,11 +169,11 @@ def gga(talker: str, fields: list[str]) -> Gga:
         talker=talker,
         time=utc_time(fields[0]),
         position=position(fields, 1),
-        quality=opt_int(fields[5]),
-        satellites_used=opt_int(fields[6]),
-        hdop=opt_float(fields[7]),
-        altitude_m=opt_float(_field(fields, 8)),
-        geoid_separation_m=opt_float(_field(fields, 10)),
+        quality=opt_int(fields[5], QUALITY),
+        satellites_used=opt_int(fields[6], SATELLITES),
+        hdop=opt_float(fields[7], DOP),
+        altitude_m=opt_float(_field(fields, 8), ALTITUDE),
+        geoid_separation_m=opt_float(_field(fields, 10), GEOID),
     )
 
 
@@ -128,8 +190,8 @@ def rmc(talker: str, fields: list[str]) -> Rmc:
         time=utc_time(fields[0]),
         valid=valid,
         position=position(fields, 2),
-        speed_knots=opt_float(fields[6]),
-        course_deg=opt_float(fields[7]),
+        speed_knots=opt_float(fields[6], SPEED_KNOTS),
+        course_deg=opt_float(fields[7], COURSE),
         date=ddmmyy(fields[8]),
         mode=mode,
         nav_status=nav_status,
@@ -138,18 +200,18 @@ def rmc(talker: str, fields: list[str]) -> Rmc:
 
 def gsa(talker: str, fields: list[str]) -> Gsa:
     """GSA,mode,fix,prn x12,pdop,hdop,vdop[,system id (4.10)]."""
-    prns = tuple(int(f) for f in fields[2:14] if f.strip())
-    system_id = opt_int(_field(fields, 17))
+    prns = tuple(_prn(f) for f in fields[2:14] if f.strip())
+    system_id = opt_int(_field(fields, 17), SYSTEM_ID)
     system = SYSTEM_IDS.get(system_id, "other") if system_id is not None else None
     if system is None and talker != "GN":
         system = CONSTELLATIONS.get(talker)
     return Gsa(
         talker=talker,
-        fix_mode=opt_int(fields[1]),
+        fix_mode=opt_int(fields[1], FIX_MODE),
         prns=prns,
-        pdop=opt_float(_field(fields, 14)),
-        hdop=opt_float(_field(fields, 15)),
-        vdop=opt_float(_field(fields, 16)),
+        pdop=opt_float(_field(fields, 14), DOP),
+        hdop=opt_float(_field(fields, 15), DOP),
+        vdop=opt_float(_field(fields, 16), DOP),
         system=system,
     )
 
@@ -163,8 +225,22 @@ def gsv(talker: str, fields: list[str]) -> Gsv:
     body = fields[3:]
     signal_id = body[-1] if len(body) % 4 == 1 else None
     groups = len(body) // 4
-    prns = tuple(int(body[i * 4]) for i in range(groups) if body[i * 4].strip())
-    return Gsv(talker=talker, in_view=opt_int(fields[2]), prns=prns, signal_id=signal_id or None)
+    prns = tuple(_prn(body[i * 4]) for i in range(groups) if body[i * 4].strip())
+    return Gsv(
+        talker=talker,
+        in_view=opt_int(fields[2], SATELLITES),
+        prns=prns,
+        signal_id=signal_id or None,
+        page=opt_int(fields[1], SATELLITES),
+        pages=opt_int(fields[0], SATELLITES),
+    )
+
+
+def _prn(text: str) -> int:
+    value = opt_int(text, PRN)
+    if value is None:
+        raise ValueError("empty satellite number")
+    return value
 
 
 def vtg(talker: str, fields: list[str]) -> Vtg:
@@ -174,14 +250,22 @@ def vtg(talker: str, fields: list[str]) -> Vtg:
     else:
         course, kmh, mode = fields[0], _field(fields, 3), ""
     return Vtg(
-        talker=talker, course_deg=opt_float(course), speed_kmh=opt_float(kmh), mode=mode or None
+        talker=talker,
+        course_deg=opt_float(course, COURSE),
+        speed_kmh=opt_float(kmh, SPEED_KMH),
+        mode=mode or None,
     )
 
 
 def zda(talker: str, fields: list[str]) -> Zda:
     """ZDA,time,day,month,year,tz hours,tz minutes."""
     day, month, year = fields[1], fields[2], fields[3]
-    when = date(int(year), int(month), int(day)) if day and month and year else None
+    when = None
+    if day and month and year:
+        try:
+            when = date(opt_int(year, YEAR) or 0, int(month[:3]), int(day[:3]))
+        except ValueError as err:
+            raise FieldError("date", f"{day},{month},{year}") from err
     return Zda(talker=talker, time=utc_time(fields[0]), date=when)
 
 
@@ -201,7 +285,7 @@ def gns(talker: str, fields: list[str]) -> Gns:
         time=utc_time(fields[0]),
         position=position(fields, 1),
         mode=fields[5] or None,
-        satellites_used=opt_int(fields[6]),
-        hdop=opt_float(fields[7]),
-        altitude_m=opt_float(_field(fields, 8)),
+        satellites_used=opt_int(fields[6], SATELLITES),
+        hdop=opt_float(fields[7], DOP),
+        altitude_m=opt_float(_field(fields, 8), ALTITUDE),
     )

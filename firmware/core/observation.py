@@ -127,6 +127,8 @@ class Gsv:
     in_view: int | None
     prns: tuple[int, ...]
     signal_id: str | None
+    page: int | None = None
+    pages: int | None = None
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,15 @@ T = TypeVar("T")
 
 
 class SettingsError(ValueError):
-    """A settings mapping does not fit its schema; the message names the key and the fix."""
+    """A settings mapping does not fit its schema; the message names the key and the fix.
+
+    ``problems`` holds every problem found (one message each) when several keys are wrong, so a
+    technician sees them all at once; ``str()`` joins them.
+    """
+
+    def __init__(self, message: str, problems: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.problems: tuple[str, ...] = problems or (message,)
 
 
 def setting(default: Any, help: str) -> Any:  # noqa: A002 - "help" reads best in declarations
@@ -35,18 +43,29 @@ def describe(cls: type[Any]) -> list[tuple[str, str, Any, str]]:
 
 
 def build(cls: type[T], data: Mapping[str, Any], where: str) -> T:
-    """Build ``cls`` from ``data``, converting simple types and refusing unknown keys."""
+    """Build ``cls`` from ``data``, converting simple types and refusing unknown keys.
+
+    Every wrong key of the table is reported in one :class:`SettingsError` (``problems``).
+    """
     if not isinstance(data, Mapping):
         raise SettingsError(f"[{where}] must be a table of settings, not {type(data).__name__}")
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    problems: list[str] = []
     unknown = sorted(set(data) - names)
     if unknown:
-        raise SettingsError(
-            f"[{where}] unknown setting(s) {', '.join(unknown)}; "
-            f"known: {', '.join(sorted(names))}"
-        )
-    values = {key: _convert(value, hints[key], f"{where}.{key}") for key, value in data.items()}
+        problems.append(f"[{where}] unknown setting(s) {', '.join(unknown)}; "
+                        f"known: {', '.join(sorted(names))}")
+    values = {}
+    for key, value in data.items():
+        if key not in names:
+            continue
+        try:
+            values[key] = _convert(value, hints[key], f"{where}.{key}")
+        except SettingsError as err:
+            problems.extend(err.problems)
+    if problems:
+        raise SettingsError("; ".join(problems), tuple(problems))
     return cls(**values)
 
 

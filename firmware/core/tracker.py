@@ -1,29 +1,36 @@
 """The fix tracker: observations -> one Fix per epoch, receiver state with hysteresis, events.
 
 Pure: it is fed observations and told when the source went silent; it reads the injected clock
-only to stamp arrival and to measure the offset between GPS time and the system clock.
+only to stamp arrival and to measure the offset between GPS time and the system clock. An epoch's
+fix goes out as soon as the epoch is complete: at the learned end of the receiver's cycle, else
+(while learning) at the next epoch's first sentence or after a silence (:meth:`idle`).
 """
 
 import dataclasses
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime
 
 from fieldcheck_protocol.clock import Clock
+from firmware.core.cycle import CycleLearner, sentence_key
 from firmware.core.epoch import Epoch
-from firmware.core.fix import EventKind, Fix, FixType, GpsEvent, GpsState
-from firmware.core.observation import Observation
+from firmware.core.fix import DateSource, EventKind, Fix, FixType, GpsEvent, GpsState
+from firmware.core.observation import TIMED, Observation, Rmc, Zda
 from firmware.core.plausibility import Plausibility, PlausibilityPolicy
+from firmware.core.utc_day import NEVER_SYNCED, ClockSync, DayKeeper, backfill_dates, instant
 
 Output = Fix | GpsEvent
-_HALF_DAY_MS = 12 * 3600 * 1000
+#: Undated epochs held for back-fill at most (an hour at 1 Hz); older ones go out undated.
+MAX_HELD = 3600
 
 
 @dataclass(frozen=True)
 class TrackerPolicy:
-    """How many consecutive epochs confirm a state change (no-fix / 2D / 3D)."""
+    """State hysteresis, cycle learning and (offline only) date back-fill."""
 
-    hysteresis_epochs: int = 3
+    hysteresis_epochs: int = 3  # consecutive epochs that confirm a no-fix / 2D / 3D change
+    cycle_confirm_epochs: int = 3  # epochs ending with the same sentence that confirm a cycle
+    backfill_dates: bool = False  # hold undated epochs until a later RMC/ZDA (log inspection)
 
 
 def _state_of(fix: Fix) -> GpsState:
@@ -40,13 +47,17 @@ class FixTracker:
         clock: Clock,
         policy: TrackerPolicy | None = None,
         plausibility: PlausibilityPolicy | None = None,
+        clock_sync: ClockSync = NEVER_SYNCED,
     ) -> None:
         self._clock = clock
         self._policy = policy or TrackerPolicy()
         self._filters = Plausibility(plausibility)
+        self._days = DayKeeper(clock, clock_sync)
+        self.cycle = CycleLearner(self._policy.cycle_confirm_epochs)
         self._epoch: Epoch | None = None
-        self._day: date | None = None  # last UTC date seen, for epochs that carry only a time
-        self._last_key: int | None = None
+        self._held: list[Epoch] = []  # undated epochs waiting for a later date (back-fill)
+        self._closed_early = False  # the last epoch closed at its learned end of cycle
+        self._early_key: int | None = None
         self._pending: GpsState | None = None
         self._pending_count = 0
         self._ever_fixed = False
@@ -56,22 +67,43 @@ class FixTracker:
         self.clock_offset_s: float | None = None
         self.epochs = 0
         self.usable_count = 0
+        self.late_sentences = 0  # sentences of an epoch already closed at its learned end
         self.fixes_by_type: Counter[str] = Counter()
         self.flagged: Counter[str] = Counter()
+        self.dates_by_source: Counter[str] = Counter()
+        self.closed_by: Counter[str] = Counter()  # end_of_cycle, next_epoch, silence, flush
 
     def observe(self, obs: Observation) -> list[Output]:
-        """Feed one observation; returns the fix (and events) of an epoch it closed, if any."""
+        """Feed one observation; returns the fix (and events) of an epoch it completed, if any."""
+        key = sentence_key(obs)
+        now = self._clock.monotonic()
+        if self._epoch is None and self._closed_early and self._is_late(obs, key):
+            self._late(obs, now)
+            return []
         out: list[Output] = []
         if self._epoch is not None and not self._epoch.belongs(obs):
-            out = self._close()
+            out = self._close("next_epoch")
         if self._epoch is None:
-            self._epoch = Epoch(first_mono=self._clock.monotonic(), first_wall=self._clock.now())
-        self._epoch.add(obs)
+            self._epoch = Epoch(first_mono=now, first_wall=self._clock.now())
+            self._closed_early = False
+        marker = self._epoch.add(obs, key, now)
+        if self.cycle.is_end(marker):
+            self._early_key = self._epoch.utc_time.key if self._epoch.utc_time else None
+            out += self._close("end_of_cycle")
+            self._closed_early = True
         return out
+
+    def idle(self, gap_s: float) -> list[Output]:
+        """Close the open epoch if its last sentence is ``gap_s`` old: the burst is over."""
+        epoch = self._epoch
+        if epoch is None or self._clock.monotonic() - epoch.last_mono < gap_s:
+            return []
+        return self._close("silence")
 
     def flush(self) -> list[Output]:
         """Close the open epoch now (end of a log, or the source went quiet)."""
-        return self._close() if self._epoch is not None else []
+        out = self._close("flush") if self._epoch is not None else []
+        return out + self._release(None)
 
     def no_data(self) -> list[Output]:
         """The source has been silent too long: close the epoch and enter NO_DATA at once."""
@@ -80,13 +112,51 @@ class FixTracker:
         event = self._change(GpsState.NO_DATA, None)
         return out + ([event] if event else [])
 
-    def _close(self) -> list[Output]:
+    def _is_late(self, obs: Observation, key: str) -> bool:
+        """Whether ``obs`` still belongs to the epoch just closed at its learned end."""
+        if isinstance(obs, TIMED):
+            return obs.time is not None and obs.time.key == self._early_key
+        return self.cycle.first is not None and key != self.cycle.first
+
+    def _late(self, obs: Observation, mono: float) -> None:
+        """The learned end was not the end: keep the date, drop the rest, learn again."""
+        self.late_sentences += 1
+        if isinstance(obs, Rmc | Zda) and obs.date is not None:
+            self._days.gps_date(obs.date, obs.time, mono)
+        self.cycle.unlearn()
+
+    def _close(self, why: str) -> list[Output]:
         epoch, self._epoch = self._epoch, None
         if epoch is None:
             return []
-        fix = epoch.fix(self._date_for(epoch))
+        self.closed_by[why] += 1
+        if why != "flush" and epoch.last_marker is not None and epoch.first_key is not None:
+            self.cycle.epoch_done(epoch.last_marker, epoch.first_key)
+        day, source = self._days.resolve(epoch.utc_date, epoch.utc_time, epoch.first_mono)
+        if day is None and self._policy.backfill_dates and epoch.utc_time is not None:
+            self._held.append(epoch)
+            return self._release(None) if len(self._held) > MAX_HELD else []
+        dated_at = instant(day, epoch.utc_time) if day and epoch.utc_time else None
+        return self._release(dated_at, epoch.first_mono) + self._finish(epoch, day, source)
+
+    def _release(self, dated_at: datetime | None, dated_mono: float = 0.0) -> list[Output]:
+        """Finish the held epochs, dated back from ``dated_at`` (the next dated epoch) or not."""
+        held, self._held = self._held, []
+        if not held:
+            return []
+        if dated_at is None:
+            return [out for e in held for out in self._finish(e, None, None)]
+        times = [(e.utc_time, e.first_mono) for e in held if e.utc_time is not None]
+        days = backfill_dates(times, dated_at, dated_mono)
+        out: list[Output] = []
+        for epoch, day in zip(held, days, strict=True):
+            out += self._finish(epoch, day, DateSource.BACKFILL)
+        return out
+
+    def _finish(self, epoch: Epoch, day: date | None, source: DateSource | None) -> list[Output]:
+        fix = epoch.fix(day, source)
         offset = None
-        if fix.utc is not None and fix.valid:
+        if fix.utc is not None and fix.valid and source is not DateSource.BACKFILL:
             offset = (fix.utc - epoch.first_wall).total_seconds()
             self.clock_offset_s = offset
         flags = self._filters.check(fix, self._clock.now())
@@ -94,24 +164,13 @@ class FixTracker:
         self.epochs += 1
         self.fixes_by_type[fix.fix_type.value] += 1
         self.flagged.update(flags)
+        self.dates_by_source[fix.date_source.value if fix.date_source else "none"] += 1
         self.last_fix = fix
         if fix.usable:
             self.last_usable = fix
             self.usable_count += 1
         event = self._hysteresis(fix)
         return [fix, event] if event else [fix]
-
-    def _date_for(self, epoch: Epoch) -> date | None:
-        """Date for an epoch: its own, else the last one, rolled over at midnight."""
-        key = epoch.utc_time.key if epoch.utc_time else None
-        if epoch.utc_date is not None:
-            self._day = epoch.utc_date
-        elif self._day is not None and key is not None and self._last_key is not None:
-            if key < self._last_key - _HALF_DAY_MS:
-                self._day += timedelta(days=1)
-        if key is not None:
-            self._last_key = key
-        return self._day
 
     def _hysteresis(self, fix: Fix) -> GpsEvent | None:
         candidate = _state_of(fix)

@@ -78,7 +78,11 @@ class SentenceParser:
             return None
         try:
             observation = handler.build(talker, list(message.data))
-        except (ValueError, IndexError) as err:
+        except fields.FieldError as err:
+            logger.debug("rejected %s sentence: %s", sentence_type, err)
+            self.rejected[err.reason] += 1
+            return None
+        except (ValueError, IndexError, OverflowError, TypeError) as err:
             logger.debug("malformed %s sentence: %s", sentence_type, err)
             self.rejected["malformed"] += 1
             return None
@@ -97,7 +101,9 @@ class SentenceParser:
             self.rejected["unknown_type"] += 1
         except pynmea2.ParseError:
             self.rejected["malformed"] += 1
-        except (ValueError, TypeError, KeyError, AttributeError):
-            # pynmea2 builds proprietary sentence classes from the data; odd input can trip it.
-            self.rejected["malformed"] += 1
+        except Exception as err:  # noqa: BLE001 - the one boundary around the parser library
+            # pynmea2 builds sentence classes from the data; odd input trips it in ways it does
+            # not document (IndexError on "$PTNL*06"). Counted, and the read goes on.
+            logger.debug("pynmea2 failed on a line: %r", err)
+            self.rejected["parser_error"] += 1
         return None

@@ -25,6 +25,9 @@ class ReaderSettings:
     hysteresis_epochs: int = setting(
         3, "consecutive epochs that must agree before no-fix/2D/3D changes (fix lost/regained)"
     )
+    epoch_gap_s: float = setting(
+        0.3, "silence after a sentence that ends an epoch while the receiver's cycle is unknown"
+    )
     max_hdop: float = setting(5.0, "fixes with a larger HDOP are flagged poor_hdop")
     max_speed_kmh: float = setting(
         300.0, "a jump implying a faster speed than this is flagged speed_jump"

@@ -1,8 +1,9 @@
 """The check-in flow: capture a burst, verify it against the enrolled face, commit one record.
 
-One check-in writes exactly one ``checkin`` record (verdict, score, quality, guidance) with the
-latest fresh fix, or none recorded as absent, and returns a :class:`Receipt` only after that
-record is committed. ``unknown`` verdicts whose cause the wearer can fix (too dark, face too
+One check-in writes exactly one ``checkin`` record (verdict, score, the face's measured figures,
+guidance, what triggered it and the scheduled slot it answers, and the model that judged it)
+with the latest fresh fix, or none recorded as absent, and returns a :class:`Receipt` only after
+that record is committed. ``unknown`` verdicts whose cause the wearer can fix (too dark, face too
 small, head turned ...) are retried with guidance up to ``attempts`` times first. A
 ``no_match`` is recorded for a human to review: it is never an alarm and never escalated here.
 When review images are on, the frames behind a committed ``no_match`` are then sealed to the
@@ -16,18 +17,19 @@ from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from fieldcheck_protocol.clock import Clock
-from fieldcheck_protocol.record import FixSummary, Kind
+from fieldcheck_protocol.record import FixSummary, Kind, to_ms
 from firmware.camera.base import Camera, Frame
 from firmware.core.verdict import Guidance, Outcome, Verdict
 from firmware.errors import CameraError, DeviceError, VerifyError
 from firmware.face.base import FaceEngine
 from firmware.face.matcher import Template
+from firmware.services.ledger import Appended, model_version_of
 from firmware.services.schedule import CheckinSettings
-from firmware.store.base import Appended, RecordStore
 
 logger = logging.getLogger(__name__)
 
-Trigger = Literal["scheduled", "button", "manual"]
+#: What started a check-in (``record_body.TRIGGERS``); "remote" is a server's signed command.
+Trigger = Literal["scheduled", "button", "manual", "remote"]
 
 #: Guidance codes beyond the face gates' own: the unit, not the wearer, must be seen to.
 NOT_ENROLLED = "not_enrolled"
@@ -69,7 +71,7 @@ class TemplateSource(Protocol):
 
 
 class FixSource(Protocol):
-    """The recorder's view of the latest fix, and its event writer."""
+    """The ledger as the check-in sees it: the latest fix and the record writer."""
 
     def current_fix(self) -> tuple[FixSummary | None, datetime | None]:
         """The latest fresh usable fix and its GPS time, or (None, None)."""
@@ -77,6 +79,12 @@ class FixSource(Protocol):
 
     def event(self, kind: str, details: Mapping[str, Any]) -> Appended:
         """Write an ``event`` record."""
+        ...
+
+    def write(self, kind: Kind, body: Mapping[str, Any], fix: FixSummary | None = None,
+              gps_time: datetime | None = None, *,
+              model_version: str | None = None) -> Appended:
+        """Build, sign and commit one record (``model_version``: the model that judged it)."""
         ...
 
 
@@ -140,18 +148,27 @@ def message_for(outcome: Outcome, guidance: str | None,
     return f"{head} {texts[guidance]}"
 
 
-def checkin_body(attempt: Attempt) -> dict[str, Any]:
+def checkin_body(attempt: Attempt, trigger: Trigger,
+                 slot: datetime | None = None) -> dict[str, Any]:
     """The ``checkin`` record body; absent figures are left out, never invented.
 
-    ``quality`` is the face detector's confidence (0..1) on the frame the verdict rests on.
-    ``liveness`` is left out until a liveness check exists.
+    The face figures are those of the frame the verdict rests on: ``detector_confidence``
+    (0..1), ``brightness`` (mean grey 0..255), ``sharpness`` (Laplacian variance) and
+    ``face_px`` (box width). ``slot`` is the due time of the scheduled slot the check-in
+    answers. ``liveness`` is left out until a liveness check exists.
     """
-    body: dict[str, Any] = {"verdict": attempt.outcome.value}
+    body: dict[str, Any] = {"verdict": attempt.outcome.value, "trigger": trigger}
+    if slot is not None:
+        body["slot"] = to_ms(slot)
     verdict = attempt.verdict
     if verdict is not None and verdict.score is not None:
         body["score"] = round(verdict.score, 4)
-    if verdict is not None and verdict.quality is not None:
-        body["quality"] = round(min(max(verdict.quality.detector_score, 0.0), 1.0), 4)
+    quality = verdict.quality if verdict is not None else None
+    if quality is not None:
+        body["detector_confidence"] = round(min(max(quality.detector_score, 0.0), 1.0), 4)
+        body["brightness"] = round(quality.brightness, 1)
+        body["sharpness"] = round(quality.sharpness, 1)
+        body["face_px"] = round(quality.face_px, 1)
     if attempt.guidance is not None:
         body["guidance"] = attempt.guidance
     return body
@@ -166,26 +183,28 @@ class CheckinService:
     """
 
     def __init__(self, camera: Camera, engine: FaceEngine, templates: TemplateSource,
-                 recorder: FixSource, store: RecordStore, settings: CheckinSettings, *,
+                 ledger: FixSource, settings: CheckinSettings, *,
                  sleep: Callable[[float], object], clock: Clock,
                  on_guidance: GuidanceHook | None = None,
                  review: ReviewSink | None = None) -> None:
         self._camera = camera
         self._engine = engine
         self._templates = templates
-        self._recorder = recorder
-        self._store = store
+        self._ledger = ledger
         self.settings = settings
         self._sleep = sleep
         self._clock = clock
         self._on_guidance = on_guidance or (lambda code, text: None)
         self._review = review
 
-    def run(self, trigger: Trigger) -> Receipt:
-        """One check-in: try, retry on fixable guidance, commit the record, return the receipt."""
+    def run(self, trigger: Trigger, slot: datetime | None = None) -> Receipt:
+        """One check-in: try, retry on fixable guidance, commit the record, return the receipt.
+
+        ``slot`` is the due time of the scheduled slot this check-in answers (None: none).
+        """
         started = self._clock.monotonic()
         attempt, tries = self._attempts()
-        receipt = self._commit(trigger, attempt, tries)
+        receipt = self._commit(trigger, slot, attempt, tries)
         self._keep_for_review(attempt, receipt)
         logger.info("check-in (%s): %s%s after %d tr%s in %.1f s, record %d%s", trigger,
                     receipt.outcome.value, f" ({receipt.guidance})" if receipt.guidance else "",
@@ -245,20 +264,23 @@ class CheckinService:
                                   "check the camera cable and `fieldcheck-device` logs")
         except CameraError as err:
             logger.error("camera fault during a check-in: %s", err)
-            self._recorder.event("camera_fault", {"message": str(err)[:200]})
+            self._ledger.event("camera_fault", {"message": str(err)[:200]})
             return None
         return frames
 
-    def _commit(self, trigger: Trigger, attempt: Attempt, tries: int) -> Receipt:
-        fix, gps_time = self._recorder.current_fix()
-        appended = self._store.append(Kind.CHECKIN, checkin_body(attempt), fix, gps_time)
+    def _commit(self, trigger: Trigger, slot: datetime | None, attempt: Attempt,
+                tries: int) -> Receipt:
+        fix, gps_time = self._ledger.current_fix()
+        # The model that judged: this service's engine (the check-in thread owns it).
+        appended = self._ledger.write(Kind.CHECKIN, checkin_body(attempt, trigger, slot), fix,
+                                      gps_time, model_version=model_version_of(self._engine))
         score = attempt.verdict.score if attempt.verdict is not None else None
         return Receipt(
             trigger=trigger, outcome=attempt.outcome, guidance=attempt.guidance,
             message=message_for(attempt.outcome, attempt.guidance),
             score=None if score is None else round(score, 4), attempts=tries,
             seq=appended.record.seq, device_time=appended.record.device_time,
-            with_fix=fix is not None,
+            with_fix=appended.record.fix is not None,
         )
 
     def _keep_for_review(self, attempt: Attempt, receipt: Receipt) -> None:

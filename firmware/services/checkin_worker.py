@@ -6,25 +6,17 @@ supervisor and other threads only ask for a check-in with :meth:`CheckinWorker.r
 
 import logging
 import queue
-import random
 import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from pathlib import Path
 from typing import Protocol
 
 from fieldcheck_protocol.clock import Clock
-from fieldcheck_protocol.review_box import key_id, parse_public_key
-from firmware.camera.base import Camera
 from firmware.core.lifecycle import Lifecycle
 from firmware.core.supervisor_event import ButtonEvent, ButtonPress
 from firmware.errors import DeviceError
-from firmware.face.base import FaceEngine
-from firmware.face.review_images import ReviewImages
-from firmware.face.template_store import KeySource, TemplateStore, credential_path
-from firmware.services.checkin import CheckinService, FixSource, GuidanceHook, Receipt, Trigger
-from firmware.services.schedule import CheckinSettings, Schedule, ScheduleTracker
-from firmware.store.base import RecordStore
+from firmware.services.checkin import CheckinService, FixSource, Receipt, Trigger
+from firmware.services.schedule import ScheduleTracker
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +84,8 @@ class CheckinWorker(Lifecycle):
         if trigger is None:
             return None
         self._start_parts()  # a camera or model that failed at boot gets another chance
-        receipt = self.service.run(trigger)
+        answers = self.tracker.slot_at(now)
+        receipt = self.service.run(trigger, None if answers is None else answers.due)
         self.tracker.checked_in(now)
         self._on_receipt(receipt)
         self.prune_review()
@@ -167,41 +160,3 @@ class CheckinWorker(Lifecycle):
             except Exception:  # noqa: BLE001 - top of the supervised loop: log, keep serving
                 logger.exception("check-in failed without a record; the slot stays open")
 
-
-def template_store_for(settings: CheckinSettings, data_dir: Path, device_id: str) -> TemplateStore:
-    """The encrypted template store ``settings`` names (relative paths inside ``data_dir``)."""
-    credential = credential_path(settings.key_credential) if settings.key_credential else None
-    if settings.key_credential and credential is None:
-        logger.warning("[checkin] key_credential %r set but systemd passed no credentials; "
-                       "using key_file", settings.key_credential)
-    keys = KeySource(data_dir / settings.key_file, credential)
-    return TemplateStore(data_dir / settings.template_file, keys, device_id)
-
-
-def build_checkin(camera: Camera, engine: FaceEngine, settings: CheckinSettings, *,
-                  data_dir: Path, device_id: str, recorder: FixSource, store: RecordStore,
-                  clock: Clock, rng: random.Random | None = None,
-                  on_guidance: GuidanceHook | None = None,
-                  on_receipt: Callable[[Receipt], None] | None = None) -> CheckinWorker:
-    """The daemon's check-in worker; starting it starts the camera and the face engine."""
-    templates = template_store_for(settings, data_dir, device_id)
-    review = review_images_for(settings, data_dir, device_id)
-    stop = threading.Event()
-    service = CheckinService(camera, engine, templates, recorder, store, settings,
-                             sleep=stop.wait, clock=clock, on_guidance=on_guidance,
-                             review=review)
-    tracker = ScheduleTracker(Schedule(settings, rng or random.SystemRandom()), clock.now())
-    return CheckinWorker(service, tracker, recorder, clock, parts=(camera, engine),
-                         stop_event=stop, on_receipt=on_receipt, review=review)
-
-
-def review_images_for(settings: CheckinSettings, data_dir: Path,
-                      device_id: str) -> ReviewImages | None:
-    """The review image keeper ``settings`` ask for, or None when review images are off."""
-    if not settings.review_images:
-        return None
-    public = parse_public_key(settings.review_public_key)
-    logger.info("review images on: the frames of a no_match check-in are sealed to review key "
-                "%s and kept %g days", key_id(public), settings.review_retention_days)
-    return ReviewImages(data_dir / settings.review_dir, public, device_id,
-                        settings.review_retention_days)

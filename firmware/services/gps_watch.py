@@ -14,8 +14,10 @@ from fieldcheck_protocol.clock import Clock
 from firmware.core.fix import Fix, GpsEvent, GpsState
 from firmware.core.lifecycle import Lifecycle
 from firmware.core.tracker import FixTracker, Output
+from firmware.core.utc_day import ClockSync
 from firmware.errors import DeviceError, GpsError
 from firmware.gps.base import GpsSource
+from firmware.gps.clock_sync import KernelClockSync
 from firmware.gps.reader import NmeaReader, ReaderCounts
 from firmware.gps.settings import ReaderSettings
 
@@ -48,7 +50,9 @@ class GpsWatch(Lifecycle):
     """Reads ``source`` on its own thread and hands every epoch's Fix and each event on.
 
     ``on_fix`` gets every epoch's Fix, flagged ones included (use ``Fix.usable`` to keep only
-    good ones); ``on_event`` gets fix acquired/lost/regained and other state changes.
+    good ones), as soon as its epoch is complete; ``on_event`` gets fix acquired/lost/regained
+    and other state changes. ``clock_sync`` says when the system clock may date a fix whose
+    sentences carry no date (default: ask the kernel).
     """
 
     def __init__(
@@ -60,6 +64,7 @@ class GpsWatch(Lifecycle):
         settings: ReaderSettings | None = None,
         read_timeout_s: float = 0.5,
         max_backoff_s: float = 30.0,
+        clock_sync: ClockSync | None = None,
     ) -> None:
         settings = settings or ReaderSettings()
         self._source = source
@@ -70,7 +75,13 @@ class GpsWatch(Lifecycle):
         self._read_timeout_s = read_timeout_s
         self._max_backoff_s = max_backoff_s
         self._reader = NmeaReader(settings.require_checksum, settings.max_line_length)
-        self._tracker = FixTracker(clock, settings.tracker_policy(), settings.plausibility_policy())
+        self._tracker = FixTracker(
+            clock,
+            settings.tracker_policy(),
+            settings.plausibility_policy(),
+            clock_sync if clock_sync is not None else KernelClockSync(),
+        )
+        self._epoch_gap_s = settings.epoch_gap_s
         self._lock = threading.Lock()
         self._stop_event = threading.Event()
         self._thread: threading.Thread | None = None
@@ -82,6 +93,11 @@ class GpsWatch(Lifecycle):
         self._started_mono = clock.monotonic()
         self._last_sentence_mono: float | None = None
         self._silent = False
+
+    @property
+    def alive(self) -> bool:
+        """Whether the watch thread is running (watched by the daemon)."""
+        return self._thread is not None and self._thread.is_alive()
 
     def stats(self) -> GpsStats:
         """Counters by reason, state, last fix and clock offset, as one snapshot."""
@@ -130,6 +146,7 @@ class GpsWatch(Lifecycle):
         before = self._reader.parser.lines - self._reader.parser.rejected.total()
         for obs in self._reader.feed(data):
             outputs += self._tracker.observe(obs)
+        outputs += self._tracker.idle(self._epoch_gap_s)  # a burst that ended: its epoch is done
         now = self._clock.monotonic()
         if self._reader.parser.lines - self._reader.parser.rejected.total() > before:
             self._last_sentence_mono = now

@@ -178,9 +178,13 @@ class ScheduleTracker:
         self._prompted: set[datetime] = set()
         self._reported: set[datetime] = set()
 
+    def slot_at(self, when: datetime) -> Slot | None:
+        """The slot a check-in at ``when`` answers (the first whose window holds it), if any."""
+        return next((s for s in self.schedule.slots_around(when) if s.contains(when)), None)
+
     def checked_in(self, when: datetime) -> Slot | None:
         """Note a check-in at ``when``; returns the slot it satisfied, if any."""
-        slot = next((s for s in self.schedule.slots_around(when) if s.contains(when)), None)
+        slot = self.slot_at(when)
         if slot is not None:
             self._done.add(slot.due)
         return slot

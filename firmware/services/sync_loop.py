@@ -1,10 +1,13 @@
 """The sync loop: push the oldest unacknowledged records in bounded batches, back off on failure."""
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from firmware.core.lifecycle import Lifecycle
+from firmware.errors import SyncError
 from firmware.sync.base import (
     PendingStore,
     PinMismatch,
@@ -147,3 +150,50 @@ class SyncLoop:
         self.status.failures += 1
         self.status.last_error = message
         self.status.needs_technician = self.status.needs_technician or technician
+
+
+class SyncWorker(Lifecycle):
+    """Runs the sync loop on its own thread until stopped."""
+
+    def __init__(self, loop: SyncLoop, transport: SyncTransport) -> None:
+        self.loop = loop
+        self.transport = transport
+        self._stop_event = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def stop_thread(self) -> None:
+        """Stop the background loop but keep the transport open for a final flush."""
+        self._stop_event.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None
+
+    @property
+    def alive(self) -> bool:
+        """Whether the sync thread is running."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def _start(self) -> None:
+        self.transport.start()
+        self._stop_event.clear()
+        self._thread = threading.Thread(
+            target=self.loop.run, args=(self._stop_event.wait,), name="sync", daemon=True
+        )
+        self._thread.start()
+
+    def _stop(self) -> None:
+        self.stop_thread()
+        self.transport.stop()
+
+    def final_flush(self) -> None:
+        """Stop the background loop, then push what is left once, on the caller's thread."""
+        self.stop_thread()
+        self.flush()
+
+    def flush(self, max_batches: int = 4) -> None:
+        """One last bounded push on the caller's thread (e.g. the shutdown record)."""
+        if self.running and not self.alive:
+            try:
+                self.loop.drain(max_batches)
+            except SyncError as err:
+                logger.warning("final sync before stopping failed: %s", err)

@@ -1,8 +1,11 @@
-"""The record store interface: an append-only, hash-chained log of signed records on the device.
+"""The record store interface: a durable, append-only, hash-chained log of signed record bytes.
 
-Guarantees every backend gives:
+The store keeps what the ledger (``firmware.services.ledger``) built and signed; it never builds,
+signs or fills in a field itself. Guarantees every backend gives:
 
-* ``append`` returns only after the signed record is committed to durable storage.
+* ``append`` checks, inside its transaction, that the entry continues the chain (its seq is the
+  next seq and its prev_hash the last record's hash) and returns only once it is committed to
+  durable storage; anything else is a ``StoreError`` and changes nothing.
 * Sequence numbers start at 0 and never repeat, also across crashes, restarts and pruning.
 * Records are deleted only once the server acknowledged them (``acknowledge``) AND either
   their retention passed (``prune``) or storage is low and they are location records that the
@@ -10,26 +13,41 @@ Guarantees every backend gives:
   so the server's view of the chain has no gap it was not shown first: what the device drops,
   the server already holds, verified.
 * Problems found when opening (failed integrity check, broken chain, missing records) are
-  returned by ``start_and_check`` and can be raised as ``event`` records with ``report``.
+  returned by ``start_and_check``; the ledger raises them as ``event`` records.
 """
 
 from abc import abstractmethod
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from fieldcheck_protocol.record import FixSummary, Kind, Record
+from fieldcheck_protocol.record import Kind
 from firmware.core.lifecycle import Lifecycle
 
 MAX_MESSAGE = 200
 
 
 @dataclass(frozen=True)
-class Appended:
-    """A committed record and its COSE_Sign1 bytes."""
+class Head:
+    """Where the chain stands: the seq the next record gets and the hash it must link to."""
 
-    record: Record
+    next_seq: int
+    last_hash: bytes
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One signed record as the store keeps it: the facts it checks and indexes, and the bytes.
+
+    ``hash`` is sha256 of ``cose`` (the next record's prev_hash); ``device_ms`` is the record's
+    device time in epoch milliseconds (retention); ``kind`` decides what thinning may drop.
+    """
+
+    seq: int
+    prev_hash: bytes
+    kind: Kind
+    device_ms: int
+    hash: bytes
     cose: bytes
 
 
@@ -48,6 +66,24 @@ class StoreProblem:
         if self.first_seq is not None:
             details["first_seq"] = self.first_seq
         return {"type": self.code, "details": details}
+
+
+@dataclass(frozen=True)
+class StorageChange:
+    """Free space crossed a threshold: the event to record, and the mark its append sets."""
+
+    low: bool  # True: it fell below the low mark; False: it rose above the recovered mark
+    free_bytes: int
+    threshold_bytes: int
+    thinned: int
+
+    def event_body(self) -> dict[str, Any]:
+        """The body of the ``storage_low`` or ``storage_recovered`` event."""
+        if self.low:
+            return {"type": "storage_low", "details": {
+                "free_bytes": self.free_bytes, "threshold_bytes": self.threshold_bytes,
+                "thinned": self.thinned}}
+        return {"type": "storage_recovered", "details": {"free_bytes": self.free_bytes}}
 
 
 @dataclass(frozen=True)
@@ -83,14 +119,17 @@ class RecordStore(Lifecycle):
         self.start()
         return list(self.problems)
 
-    def report(self, problems: list[StoreProblem]) -> list[Appended]:
-        """Raise one ``event`` record per problem, so the server learns of it too."""
-        return [self.append(Kind.EVENT, p.event_body()) for p in problems]
+    @abstractmethod
+    def head(self) -> Head:
+        """The next seq and the last record's hash, as committed."""
 
     @abstractmethod
-    def append(self, kind: Kind, body: Mapping[str, Any], fix: FixSummary | None = None,
-               gps_time: datetime | None = None) -> Appended:
-        """Assign seq and prev_hash, sign, commit durably, and return the committed record."""
+    def append(self, entry: Entry, *, storage_low: bool | None = None) -> None:
+        """Commit ``entry`` durably if it continues the chain, else raise StoreError.
+
+        ``storage_low`` (the append of a storage event) sets the storage-low mark in the same
+        transaction, so the mark and the event that reports it are committed together.
+        """
 
     @abstractmethod
     def pending(self, limit: int, max_bytes: int) -> list[tuple[int, bytes]]:
@@ -110,9 +149,9 @@ class RecordStore(Lifecycle):
         """Check every retained record, its hash and chain link; returns the problems found."""
 
     @abstractmethod
-    def check_storage(self) -> Appended | None:
-        """Measure free space; on crossing the low (or recovered) threshold raise the event,
-        thinning acknowledged location records when low. Returns the event, if any."""
+    def check_storage(self) -> StorageChange | None:
+        """Measure free space, thinning acknowledged location records while low; returns the
+        threshold crossing to record (append its event with ``storage_low=change.low``)."""
 
     @abstractmethod
     def records(self, after: int = -1, limit: int = 100) -> list[StoredRecord]:

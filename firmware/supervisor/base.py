@@ -1,6 +1,7 @@
 """The supervisor interface: typed MCU events out through a callback, power requests in."""
 
 import logging
+import threading
 
 from firmware.core.lifecycle import Lifecycle
 from firmware.core.supervisor_event import EventCallback, SupervisorEvent
@@ -21,6 +22,13 @@ class SupervisorLink(Lifecycle):
 
     def __init__(self, on_event: EventCallback) -> None:
         self._on_event = on_event
+
+    _thread: "threading.Thread | None" = None
+
+    @property
+    def alive(self) -> bool:
+        """Whether the link's own thread is running (watched by the daemon)."""
+        return self._thread is not None and self._thread.is_alive()
 
     @property
     def link_up(self) -> bool:

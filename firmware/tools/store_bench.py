@@ -1,4 +1,5 @@
-"""Device-side record benchmark: records signed and committed per second, and bytes per record."""
+"""Device-side record benchmark: records built, signed (ledger) and committed (store) per second,
+and bytes per record."""
 
 import base64
 import json
@@ -13,8 +14,8 @@ import cbor2
 from fieldcheck_protocol.clock import Clock, SystemClock
 from fieldcheck_protocol.record import FixSummary, Kind, encode_payload, to_json
 from fieldcheck_protocol.signature import sign_record
+from firmware.services.ledger import Appended, Ledger
 from firmware.store.backends.sqlite import Config, create
-from firmware.store.base import Appended
 from firmware.store.identity import create_identity
 
 # A realistic mix: mostly periodic locations, some check-ins and events (8:1:1).
@@ -45,16 +46,16 @@ def run(count: int, directory: Path, clock: Clock | None = None) -> dict[str, An
     clock = clock or SystemClock()
     with tempfile.TemporaryDirectory(prefix="fieldcheck-bench-", dir=directory) as work:
         identity = create_identity(Path(work))
-        store = create(Config(), data_dir=Path(work), identity=identity, clock=clock,
-                       model_version="bench")
+        store = create(Config(), data_dir=Path(work), identity=identity, clock=clock)
         store.start()
+        ledger = Ledger(store, identity, clock)
         try:
             start = clock.monotonic()
             done = []
             for index in range(count):
                 kind, body, with_fix = _MIX[index % len(_MIX)]
                 fix = _fix(clock, index) if with_fix else None
-                done.append(store.append(kind, body, fix, None if fix is None else fix.gps_time))
+                done.append(ledger.write(kind, body, fix, None if fix is None else fix.gps_time))
             committed_s = clock.monotonic() - start
         finally:
             store.stop()

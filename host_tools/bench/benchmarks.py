@@ -115,6 +115,24 @@ def _share_of(argv_for: Callable[[str, Path], list[str]], seconds: float) -> flo
             sim.stop()
 
 
+def fuzz(quick: bool) -> list[Row]:
+    """Mutated NMEA through framer + parser + tracker: inputs per second, and escapes (0)."""
+    count = "20000" if quick else "1000000"
+    done = subprocess.run(
+        python_module("firmware.tools.gps_fuzz", "--inputs", count),
+        capture_output=True, text=True, cwd=REPO, timeout=1800, check=False,
+    )
+    if done.returncode not in (0, 1) or not done.stdout.strip():  # 1: it ran and found escapes
+        raise RuntimeError(f"gps_fuzz failed ({done.returncode}): {done.stderr[-800:]}")
+    data: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return [
+        Row("fuzz", f"NMEA inputs/s, {int(data['inputs']):,} mutated lines",
+            float(data["inputs_per_s"]), "inputs/s", better="higher"),
+        Row("fuzz", "escapes (exception or unrecordable fix)", float(data["escapes"]), "",
+            target="0"),
+    ]
+
+
 def records(quick: bool) -> list[Row]:
     """Device side: records signed and committed per second; bytes per record against JSON."""
     # The scratch store goes under the repository: a real disk, where fsync costs what it costs.
@@ -183,6 +201,7 @@ def _float_or_none(value: object) -> float | None:
 SECTIONS: dict[str, Callable[[bool], list[Row]]] = {
     "gps-reader": gps_reader,
     "gps-daemon": gps_daemon_share,
+    "fuzz": fuzz,
     "records": records,
     "server": server,
     "face": face,

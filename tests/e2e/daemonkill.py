@@ -19,12 +19,12 @@ from typing import Any, NoReturn
 
 from PIL import Image
 
-from firmware.app import Daemon
-from firmware.app.report import Report
+from firmware.app.daemon import Daemon
 from firmware.config import DeviceConfig, load
 from firmware.face.backends.replay import FORMAT
 from firmware.store.backends.sqlite import SqliteRecordStore
 from firmware.sync.backends.https import HttpsTransport
+from firmware.ui.backends import report
 from host_tools.gpssim.receiver import Receiver, ReceiverSettings
 from host_tools.gpssim.route import DEFAULT_ROUTE, Route
 from host_tools.gpssim.scenario import parse_scenario
@@ -149,7 +149,7 @@ def _run_child(config: DeviceConfig, report_fd: int, phases: Phases, log: Path) 
         root.setLevel(logging.WARNING)
         phases.instrument()
         stream = os.fdopen(report_fd, "w", buffering=1, encoding="utf-8")
-        code = Daemon(config, Report(stream)).run()
+        code = Daemon(config, report.create(report.Config(), stream)).run()
     except BaseException:  # noqa: BLE001 - the child must never return into pytest
         traceback.print_exc()
     finally:

@@ -28,7 +28,8 @@ times = st.datetimes(
 )
 texts = st.text(max_size=20)
 scalars = st.one_of(st.none(), st.booleans(), st.integers(-(2**63), 2**63 - 1), floats, texts)
-details = st.dictionaries(st.text(max_size=7), scalars, max_size=5)
+# Detail keys are at most 23 UTF-8 bytes: 5 characters of up to 4 bytes always fit.
+details = st.dictionaries(st.text(max_size=5), scalars, max_size=5)
 
 fixes = st.builds(
     FixSummary,

@@ -12,10 +12,11 @@ from firmware.errors import ConfigError
 def test_embedded_defaults_are_a_real_unit() -> None:
     defaults = {name: default for name, _, default in config.SECTIONS}
     assert defaults == {"gps": "serial", "store": "sqlite", "sync": "null",
-                        "supervisor": "serial", "camera": "picamera2", "face": "tflite"}
+                        "supervisor": "serial", "camera": "picamera2", "face": "tflite",
+                        "ui": "null"}
     if importlib.util.find_spec("picamera2") is None:
         # Off a Raspberry Pi the real camera stack is missing: validation says what to install.
-        with pytest.raises(ConfigError, match="needs picamera2.*python3-picamera2"):
+        with pytest.raises(ConfigError, match="needs picamera2.*-> .*python3-picamera2"):
             config.load(None)
         return
     loaded = config.load(None)
@@ -46,7 +47,7 @@ def test_a_file_overrides_and_picks_backends(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "text,words",
     [
-        ("[camra]\n", "unknown section(s) camra"),
+        ("[camra]\n", "unknown section .camra."),
         ("[gps]\nbaud = 9600\n", "unknown setting(s) baud"),
         ('[gps]\ntype = "usb"\n', "not a known backend"),
         ('[gps]\nbaudrate = "fast"\n', "expected a whole number"),
@@ -72,7 +73,7 @@ def test_missing_runtime_is_refused_with_the_install_command(
     real = config.importlib.util.find_spec
     monkeypatch.setattr(config.importlib.util, "find_spec",
                         lambda name: None if name == "serial" else real(name))
-    with pytest.raises(ConfigError, match="needs serial, which is not installed: pip install"):
+    with pytest.raises(ConfigError, match="needs serial, which is not installed -> pip install"):
         config.from_mapping({"camera": {"type": "replay"}}, "test")
 
 

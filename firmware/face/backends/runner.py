@@ -1,6 +1,18 @@
-"""One TFLite runner for ai_edge_litert (preferred) or tflite_runtime, chosen at run time."""
+"""One TFLite runner for ai_edge_litert (preferred) or tflite_runtime, chosen at run time.
+
+The C++ runtime writes to file descriptor 2 directly (e.g. "INFO: Created TensorFlow Lite XNNPACK
+delegate for CPU." when tensors are allocated), past Python's logging. While a model loads, that
+descriptor is captured and each line handed to our logger instead: INFO lines at debug, anything
+else as a warning, so a user sees no runtime banner but never loses a runtime error.
+"""
 
 import logging
+import os
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Literal
 
 import numpy as np
@@ -36,6 +48,38 @@ def interpreter_class(runtime: Runtime) -> tuple[Any, str]:
     return Interpreter, "tflite_runtime"
 
 
+#: fd 2 is one per process: loads on two threads must not swap each other's capture.
+_STDERR_LOCK = threading.Lock()
+
+
+@contextmanager
+def native_stderr_to_log() -> Iterator[None]:
+    """Capture what native code writes on fd 2 inside the block and log it line by line."""
+    with _STDERR_LOCK, tempfile.TemporaryFile() as sink:
+        sys.stderr.flush()
+        try:
+            saved = os.dup(2)
+        except OSError:  # no stderr at all (closed by the caller): nothing to keep quiet
+            yield
+            return
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:  # also when loading failed: the runtime's own words may say why
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            _log_native(sink.read().decode("utf-8", errors="replace"))
+
+
+def _log_native(text: str) -> None:
+    for line in filter(None, (raw.strip() for raw in text.splitlines())):
+        if line.startswith("INFO:"):
+            logger.debug("TFLite runtime: %s", line)
+        else:
+            logger.warning("TFLite runtime: %s", line)
+
+
 class TfliteRunner:
     """A verified model ready to run: float in, float out, (de)quantising int8 tensors itself.
 
@@ -47,8 +91,9 @@ class TfliteRunner:
         blob = verify_file(spec)
         cls, self.runtime = interpreter_class(runtime)
         try:
-            self._interpreter = cls(model_content=blob, num_threads=num_threads)
-            self._interpreter.allocate_tensors()
+            with native_stderr_to_log():
+                self._interpreter = cls(model_content=blob, num_threads=num_threads)
+                self._interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as err:
             raise VerifyError(f"{spec.path.name} cannot be loaded by {self.runtime}: {err}",
                               "the model bundle is damaged; reinstall it") from err

@@ -1,21 +1,25 @@
 """SQLite record store: WAL with synchronous=FULL, an append-only table and a seq high-water mark.
 
+It stores signed bytes the ledger built; it never builds, signs or fills in a record field.
 Durability: every append is one ``BEGIN IMMEDIATE`` .. ``COMMIT`` transaction in WAL mode with
 ``synchronous=FULL``, so the WAL is fsynced before ``append`` returns. The next seq and the last
-record's hash live in ``meta`` and are updated in the same transaction as the insert, which is
-why a seq is never reused even after every row has been pruned.
+record's hash live in ``meta``; the append checks the entry against them and updates them in the
+same transaction as the insert, which is why a seq is never reused or skipped, even after every
+row has been pruned or when two writers race.
 
 Triggers make the invariants hold for any writer: rows are never updated, only acknowledged rows
 can be deleted, and the high-water marks never move backwards. At open the store runs
 ``PRAGMA quick_check`` (``integrity_check = "full"`` runs ``PRAGMA integrity_check``) and walks
-the hash chain (see ``firmware.store.chain``); problems are reported, not raised.
+the hash chain (see ``firmware.store.chain``); problems are reported, not raised. SQLite
+errors are classified by their result code name (``sqlite3.Error.sqlite_errorname``), never by
+the words of the message.
 """
 
 import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,13 +27,16 @@ from pathlib import Path
 from typing import Any, Literal
 
 from fieldcheck_protocol.clock import Clock
-from fieldcheck_protocol.record import ZERO_HASH, FixSummary, Kind, Record, RecordError, to_ms
-from fieldcheck_protocol.signature import record_hash, sign_record
+from fieldcheck_protocol.record import ZERO_HASH, Kind, to_ms
+from fieldcheck_protocol.signature import record_hash
 from firmware.core.settings import SettingsError, setting
 from firmware.errors import StoreError
+from firmware.store.backends.sqlite_errors import store_error
 from firmware.store.base import (
-    Appended,
+    Entry,
+    Head,
     RecordStore,
+    StorageChange,
     StoredRecord,
     StoreProblem,
     StoreStatus,
@@ -37,7 +44,6 @@ from firmware.store.base import (
 from firmware.store.chain import ChainHead, ChainVerifier
 from firmware.store.identity import DeviceIdentity
 from firmware.store.thinning import thin_plan
-from firmware.version import FIRMWARE_VERSION
 
 logger = logging.getLogger(__name__)
 
@@ -105,31 +111,17 @@ def free_bytes_of(path: Path) -> int:
     return info.f_bavail * info.f_frsize
 
 
-def _store_error(err: sqlite3.Error, path: Path) -> StoreError:
-    text = str(err)
-    if "full" in text:
-        hint = f"the filesystem holding {path.parent} is full: free space there"
-    elif "locked" in text or "busy" in text:
-        hint = "another process holds the database: stop it or wait, then retry"
-    elif "readonly" in text or "unable to open" in text:
-        hint = f"check that the service user owns {path.parent} and can write it"
-    else:
-        hint = f"keep {path} as evidence and report it; the store may be damaged"
-    return StoreError(f"record store {path}: {text}", hint)
-
-
 class SqliteRecordStore(RecordStore):
     """The record store on one SQLite file; one connection, serialised by a lock."""
 
-    def __init__(self, config: Config, path: Path, identity: DeviceIdentity, clock: Clock,
-                 model_version: str, free_bytes: Callable[[Path], int] = free_bytes_of) -> None:
+    def __init__(self, config: Config, path: Path, device_id: str, public_key: bytes,
+                 clock: Clock, free_bytes: Callable[[Path], int] = free_bytes_of) -> None:
         self.config = config
         self.path = path
-        self.device_id = identity.device_id
+        self.device_id = device_id
         self.problems = []
-        self._identity = identity
+        self._public_key = public_key  # to verify the chain at open; the store never signs
         self._clock = clock
-        self._model_version = model_version
         self._free_bytes = free_bytes
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
@@ -145,7 +137,7 @@ class SqliteRecordStore(RecordStore):
             owner = conn.execute("SELECT value FROM meta WHERE key = 'device_id'").fetchone()[0]
         except sqlite3.Error as err:
             conn.close()
-            raise _store_error(err, self.path) from err
+            raise store_error(err, self.path) from err
         if owner != self.device_id:
             conn.close()
             raise StoreError(
@@ -172,7 +164,7 @@ class SqliteRecordStore(RecordStore):
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             conn.execute("PRAGMA synchronous = FULL")
         except sqlite3.Error as err:
-            raise _store_error(err, self.path) from err
+            raise store_error(err, self.path) from err
         if str(mode).lower() != "wal":
             conn.close()
             raise StoreError(f"{self.path}: SQLite refused WAL mode ({mode})",
@@ -200,7 +192,7 @@ class SqliteRecordStore(RecordStore):
                 conn.execute("COMMIT")
             except sqlite3.Error as err:
                 self._rollback(conn)
-                raise _store_error(err, self.path) from err
+                raise store_error(err, self.path) from err
             except BaseException:
                 self._rollback(conn)
                 raise
@@ -222,32 +214,38 @@ class SqliteRecordStore(RecordStore):
     def _set_meta(conn: sqlite3.Connection, key: str, value: object) -> None:
         conn.execute("UPDATE meta SET value = ? WHERE key = ?", (value, key))
 
-    def append(self, kind: Kind, body: Mapping[str, Any], fix: FixSummary | None = None,
-               gps_time: datetime | None = None) -> Appended:
-        """Sign and durably commit the next record (see ``RecordStore.append``)."""
-        with self._tx() as conn:
-            return self._append_in(conn, kind, body, fix, gps_time)
+    @staticmethod
+    def _head(conn: sqlite3.Connection) -> Head:
+        return Head(next_seq=int(SqliteRecordStore._meta(conn, "next_seq")),
+                    last_hash=bytes(SqliteRecordStore._meta(conn, "last_hash")))
 
-    def _append_in(self, conn: sqlite3.Connection, kind: Kind, body: Mapping[str, Any],
-                   fix: FixSummary | None, gps_time: datetime | None) -> Appended:
-        seq = int(self._meta(conn, "next_seq"))
-        try:
-            record = Record(
-                kind=kind, device_id=self.device_id, seq=seq,
-                prev_hash=bytes(self._meta(conn, "last_hash")), device_time=self._clock.now(),
-                gps_time=gps_time, fix=fix, firmware_version=FIRMWARE_VERSION,
-                model_version=self._model_version, body=body,
-            )
-            cose = sign_record(record, self._identity.private_key)
-        except RecordError as err:
-            raise StoreError(f"record not stored, it is invalid: {err}",
-                             "this is a firmware bug: report it with this message") from err
-        digest = record_hash(cose)
-        conn.execute("INSERT INTO records VALUES (?, ?, ?, ?, ?)",
-                     (seq, record.kind.value, to_ms(record.device_time), digest, cose))
-        self._set_meta(conn, "next_seq", seq + 1)
-        self._set_meta(conn, "last_hash", digest)
-        return Appended(record, cose)
+    def head(self) -> Head:
+        """The next seq and the last record's hash, as committed."""
+        with self._tx("DEFERRED") as conn:
+            return self._head(conn)
+
+    def append(self, entry: Entry, *, storage_low: bool | None = None) -> None:
+        """Commit ``entry`` if it continues the chain (see ``RecordStore.append``)."""
+        if record_hash(entry.cose) != entry.hash:
+            raise StoreError(f"record seq {entry.seq} not stored: its hash is not of its bytes",
+                             "this is a firmware bug: report it with this message")
+        with self._tx() as conn:
+            head = self._head(conn)
+            if entry.seq != head.next_seq or entry.prev_hash != head.last_hash:
+                raise self._not_next(entry, head)
+            conn.execute("INSERT INTO records VALUES (?, ?, ?, ?, ?)",
+                         (entry.seq, entry.kind.value, entry.device_ms, entry.hash, entry.cose))
+            self._set_meta(conn, "next_seq", entry.seq + 1)
+            self._set_meta(conn, "last_hash", entry.hash)
+            if storage_low is not None:
+                self._set_meta(conn, "storage_low", int(storage_low))
+
+    def _not_next(self, entry: Entry, head: Head) -> StoreError:
+        why = (f"the next seq is {head.next_seq}" if entry.seq != head.next_seq
+               else "its prev_hash is not the last record's hash")
+        return StoreError(f"record seq {entry.seq} not stored in {self.path}: {why}",
+                          "another process writes this store: stop it (one process, the "
+                          "daemon, owns the store), then retry")
 
     def pending(self, limit: int, max_bytes: int) -> list[tuple[int, bytes]]:
         """Unacknowledged records, oldest first, bounded by count and (after the first) bytes."""
@@ -293,28 +291,28 @@ class SqliteRecordStore(RecordStore):
             logger.info("pruned %s acknowledged records past retention", deleted)
         return int(deleted)
 
-    def check_storage(self) -> Appended | None:
-        """Raise storage_low / storage_recovered once per crossing; thin while low."""
+    def check_storage(self) -> StorageChange | None:
+        """The storage_low / storage_recovered crossing, once per crossing; thin while low.
+
+        The mark flips only when the ledger appends the crossing's event (``storage_low=``),
+        so a failed event write is retried at the next check.
+        """
         free = self._free_bytes(self.path.parent)
         low_bytes = self.config.storage_low_bytes
-        event: Appended | None = None
         with self._tx() as conn:
             was_low = bool(self._meta(conn, "storage_low"))
             thinned = self._thin(conn) if was_low or free < low_bytes else 0
-            if not was_low and free < low_bytes:
-                self._set_meta(conn, "storage_low", 1)
-                details = {"free_bytes": free, "threshold_bytes": low_bytes, "thinned": thinned}
-                event = self._append_in(conn, Kind.EVENT,
-                                        {"type": "storage_low", "details": details}, None, None)
-            elif was_low and free >= self.config.storage_recovered_bytes:
-                self._set_meta(conn, "storage_low", 0)
-                event = self._append_in(conn, Kind.EVENT, {
-                    "type": "storage_recovered", "details": {"free_bytes": free},
-                }, None, None)
         if thinned:
             self._reclaim()
             logger.warning("storage low: thinned %s acknowledged location records", thinned)
-        return event
+        if not was_low and free < low_bytes:
+            return StorageChange(low=True, free_bytes=free, threshold_bytes=low_bytes,
+                                 thinned=thinned)
+        recovered = self.config.storage_recovered_bytes
+        if was_low and free >= recovered:
+            return StorageChange(low=False, free_bytes=free, threshold_bytes=recovered,
+                                 thinned=0)
+        return None
 
     def _thin(self, conn: sqlite3.Connection) -> int:
         """Delete acknowledged location records not yet considered, keeping every Nth."""
@@ -338,7 +336,7 @@ class SqliteRecordStore(RecordStore):
                 try:
                     self._conn.execute("PRAGMA incremental_vacuum").fetchall()
                 except sqlite3.Error as err:
-                    raise _store_error(err, self.path) from err
+                    raise store_error(err, self.path) from err
 
     def verify_chain(self, signatures: bool = True) -> list[StoreProblem]:
         """Walk every retained record in one read snapshot; returns the problems found."""
@@ -348,7 +346,7 @@ class SqliteRecordStore(RecordStore):
                 last_hash=bytes(self._meta(conn, "last_hash")),
                 acked_seq=int(self._meta(conn, "acked_seq")),
             )
-            verifier = ChainVerifier(head, self.device_id, self._identity.public_key, signatures)
+            verifier = ChainVerifier(head, self.device_id, self._public_key, signatures)
             rows = conn.execute("SELECT seq, hash, cose FROM records ORDER BY seq")
             return verifier.verify((int(s), bytes(h), bytes(c)) for s, h, c in rows)
 
@@ -376,8 +374,10 @@ class SqliteRecordStore(RecordStore):
 
 
 def create(config: Config, *, data_dir: Path, identity: DeviceIdentity, clock: Clock,
-           model_version: str = "none",
            free_bytes: Callable[[Path], int] = free_bytes_of) -> SqliteRecordStore:
-    """Build the store for ``data_dir`` (not started: call ``start_and_check()``)."""
-    return SqliteRecordStore(config, data_dir / config.filename, identity, clock,
-                             model_version, free_bytes)
+    """Build the store for ``data_dir`` (not started: call ``start_and_check()``).
+
+    Only the identity's public half is used, to check the chain at open.
+    """
+    return SqliteRecordStore(config, data_dir / config.filename, identity.device_id,
+                             identity.public_key, clock, free_bytes)

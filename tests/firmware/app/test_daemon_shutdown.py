@@ -6,10 +6,11 @@ from pathlib import Path
 from typing import Any
 
 from firmware import config
-from firmware.app import Daemon, Parts
-from firmware.app.report import Report
+from firmware.app.daemon import Daemon
+from firmware.app.parts import Parts
 from firmware.core.lifecycle import Lifecycle
 from firmware.errors import StoreError, SyncError
+from firmware.ui.backends import report
 
 
 class Part(Lifecycle):
@@ -63,13 +64,15 @@ class Recorder:
 def test_every_shutdown_step_runs_when_one_fails(tmp_path: Path) -> None:
     log: list[str] = []
     stream = io.StringIO()
-    cfg = config.from_mapping({"camera": {"type": "replay"}}, "test")
-    daemon = Daemon(cfg, Report(stream))
+    cfg = config.from_mapping({"camera": {"type": "replay", "folder": str(tmp_path)}}, "test")
+    daemon = Daemon(cfg, report.create(report.Config(), stream))
     parts = Parts(Gps(log, "gps"), Part(log, "checkin"),  # type: ignore[arg-type]
+                  Part(log, "events"),  # type: ignore[arg-type]
                   Part(log, "supervisor", fail=StoreError("late tamper not stored")),
                   Sync(log, "sync"), syncing=True)  # type: ignore[arg-type]
     daemon._shutdown(parts, Recorder(log), FullStore())  # type: ignore[arg-type]
-    assert log == ["stop supervisor", "stop gps", "stop checkin", "shutdown", "flush",
+    assert log == ["stop supervisor", "stop events", "stop gps", "stop checkin", "shutdown",
+                   "flush",
                    "stop sync"]
     summary = json.loads(stream.getvalue().splitlines()[-1])
     assert summary["t"] == "summary" and summary["store"]["next_seq"] == 7

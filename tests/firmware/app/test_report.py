@@ -11,11 +11,11 @@ import pytest
 from fieldcheck_protocol.clock import ManualClock
 from fieldcheck_protocol.record import Kind
 from fieldcheck_protocol.signature import unverified_record
-from firmware.app.report import Report
 from firmware.core.fix import Fix, FixType
-from firmware.services.recorder import Recorder, RecordPolicy
+from firmware.services.ledger import Ledger, RecordPolicy
 from firmware.store.backends.sqlite import Config, create
 from firmware.store.identity import create_identity
+from firmware.ui.backends.report import Report
 
 START = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
@@ -41,7 +41,7 @@ def test_lines_are_json_objects() -> None:
 def test_a_failing_stream_is_dropped_with_one_warning(caplog: pytest.LogCaptureFixture) -> None:
     stream = BrokenPipeStream()
     report = Report(stream)
-    with caplog.at_level(logging.WARNING, logger="firmware.app.report"):
+    with caplog.at_level(logging.WARNING, logger="firmware.ui.backends.report"):
         report.write("fix", lat=1.0)
         report.write("fix", lat=2.0)
     assert stream.attempts == 1
@@ -56,10 +56,11 @@ def test_a_closed_stream_is_dropped() -> None:
 
 def test_records_are_still_written_when_the_report_reader_is_gone(tmp_path: Path) -> None:
     clock = ManualClock(wall=START, mono=1000.0)
-    store = create(Config(), data_dir=tmp_path, identity=create_identity(tmp_path), clock=clock)
+    identity = create_identity(tmp_path)
+    store = create(Config(), data_dir=tmp_path, identity=identity, clock=clock)
     store.start_and_check()
     report = Report(BrokenPipeStream())
-    recorder = Recorder(store, clock, RecordPolicy(location_interval_s=10),
+    recorder = Ledger(store, identity, clock, RecordPolicy(location_interval_s=10),
                         lambda kind, fields: report.write(kind, **fields))
     recorder.boot({"firmware": "test"})
     for _ in range(3):

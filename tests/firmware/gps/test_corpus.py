@@ -97,3 +97,30 @@ def test_raw_streams_with_binary_frames_resynchronise(path: Path) -> None:
         twin_fixes, _ = run(nmea_twin)
         # The binary frames cost no fix the clean NMEA extract has.
         assert sum(f.valid for f in fixes) >= sum(f.valid for f in twin_fixes)
+
+
+@pytest.mark.parametrize("path", LOGS, ids=lambda p: p.name)
+def test_every_timed_fix_gets_a_date_when_the_log_has_one_anywhere(path: Path) -> None:
+    fixes, _ = run(path)
+    if not any(f.date_source is not None and f.date_source.value == "gps" for f in fixes):
+        return  # no valid dated sentence in the whole log (e.g. tn200: every RMC malformed)
+    undated = [f for f in fixes if f.time_key is not None and f.utc is None]
+    assert undated == [], f"{len(undated)} timed fixes without a date"
+
+
+@pytest.mark.parametrize(
+    "name", ["gpsd__ublox-zed-f9r.nmea", "gpsd__hemi.nmea", "gpsd__ericsson-gru04-02-70sec.nmea"]
+)
+def test_logs_without_rmc_are_dated_from_zda(name: str) -> None:
+    """GGA/GNS + ZDA receivers (no RMC, per MANIFEST.txt): every fix with a time has a date."""
+    assert "RMC" not in manifest()[name]["types"]
+    fixes, _ = run(CORPUS / name)
+    timed = [f for f in fixes if f.time_key is not None]
+    assert timed and all(f.utc is not None for f in timed)
+
+
+def test_gga_only_epochs_between_rmcs_are_carried_or_backfilled() -> None:
+    """eXplorist 110 sends RMC only every few epochs: today those GGA epochs had utc null."""
+    fixes, summary = run(CORPUS / "gpsd__eXplorist110.nmea")
+    assert summary["dates_by_source"] == {"backfill": 2, "carried": 18, "gps": 9}
+    assert all(f.utc is not None for f in fixes if f.time_key is not None)

@@ -1,4 +1,4 @@
-"""Scripted camera, face engine and template source, and a real store, for check-in tests."""
+"""Scripted camera, face engine and template source, and a real store and ledger, for tests."""
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -12,8 +12,9 @@ from firmware.core.verdict import Guidance, Outcome, Quality, Verdict
 from firmware.errors import CameraError, VerifyError
 from firmware.face.base import FaceEngine
 from firmware.face.matcher import Template
+from firmware.services.ledger import Ledger, LoadedModel, Observer, RecordPolicy
 from firmware.store.backends.sqlite import Config, SqliteRecordStore, create
-from firmware.store.identity import create_identity
+from firmware.store.identity import create_identity, load_identity
 
 MODEL = "ab" * 32
 QUALITY = Quality(faces=1, detector_score=0.93, face_px=160.0, brightness=120.0,
@@ -109,3 +110,9 @@ def opened_store(data_dir: Path, clock: Clock) -> Iterator[SqliteRecordStore]:
     assert store.start_and_check() == []
     yield store
     store.stop()
+
+
+def ledger_for(store: SqliteRecordStore, clock: Clock, policy: RecordPolicy | None = None,
+               observer: Observer | None = None, model: LoadedModel | None = None) -> Ledger:
+    """The ledger of a store made by :func:`opened_store` (its identity is in the same folder)."""
+    return Ledger(store, load_identity(store.path.parent), clock, policy, observer, model=model)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from fieldcheck_protocol.clock import ManualClock
-from fieldcheck_protocol.record import Kind, Record
+from fieldcheck_protocol.record import Kind, Record, to_ms
 from fieldcheck_protocol.signature import unverified_record
 from firmware.core.fix import Fix, FixType
 from firmware.core.verdict import Guidance, Outcome
@@ -19,7 +19,7 @@ from firmware.services.checkin import (
     Receipt,
     Trigger,
 )
-from firmware.services.recorder import Recorder, RecordPolicy
+from firmware.services.ledger import RecordPolicy
 from firmware.services.schedule import CheckinSettings
 from firmware.store.backends.sqlite import SqliteRecordStore
 from tests.firmware.services.checkin_fakes import (
@@ -30,6 +30,7 @@ from tests.firmware.services.checkin_fakes import (
     ScriptedCamera,
     ScriptedEngine,
     a_template,
+    ledger_for,
     unknown,
 )
 
@@ -45,12 +46,12 @@ class Harness:
         self.store, self.camera, self.engine = store, camera, engine
         camera.start()  # the service runs on a started camera and engine (the worker starts them)
         engine.start()
-        self.recorder = Recorder(store, clock, RecordPolicy(fix_max_age_s=30))
+        self.recorder = ledger_for(store, clock, RecordPolicy(fix_max_age_s=30))
         self.templates = templates or FixedTemplates(a_template())
         self.waits: list[float] = []
         self.shown: list[tuple[str, str]] = []
         self.service = CheckinService(
-            camera, engine, self.templates, self.recorder, store,
+            camera, engine, self.templates, self.recorder,
             CheckinSettings(**settings),  # type: ignore[arg-type]
             sleep=self.waits.append, clock=clock,
             on_guidance=lambda code, text: self.shown.append((code, text)),
@@ -75,7 +76,10 @@ def test_a_match_is_one_committed_record_and_its_receipt(store, clock) -> None:
     receipt = h.run("button")
     (record,) = h.records()
     assert record.kind is Kind.CHECKIN and record.seq == receipt.seq
-    assert record.body == {"verdict": "match", "score": 0.75, "quality": 0.93}
+    assert record.body == {"verdict": "match", "trigger": "button", "score": 0.75,
+                           "detector_confidence": 0.93, "brightness": 120.0, "sharpness": 80.0,
+                           "face_px": 160.0}
+    assert record.model_version == MODEL  # the engine that judged it
     assert record.fix is None and record.gps_time is None  # no fix: absent, not invented
     assert h.camera.bursts == [(4, 2.5)] and h.engine.calls == [4]
     assert h.templates.asked == [MODEL]
@@ -91,7 +95,9 @@ def test_an_engine_that_did_not_start_is_recorded_as_a_fault(store, clock) -> No
     h.engine.stop()  # e.g. the models failed their manifest check at boot
     receipt = h.run("button")
     assert (receipt.outcome.value, receipt.guidance) == ("unknown", "face_engine_fault")
-    assert h.checkins()[0].body == {"verdict": "unknown", "guidance": "face_engine_fault"}
+    assert h.checkins()[0].body == {"verdict": "unknown", "trigger": "button",
+                                    "guidance": "face_engine_fault"}
+    assert h.checkins()[0].model_version == "none"  # no model was loaded to judge it
     assert h.engine.calls == [] and h.camera.bursts == []
 
 
@@ -113,7 +119,8 @@ def test_when_tries_run_out_the_unknown_is_recorded_with_its_guidance(store, clo
         Outcome.UNKNOWN, "face_too_small", 2)
     assert receipt.message == (f"{OUTCOME_TEXT_EN[Outcome.UNKNOWN]} "
                                "Hold the device closer to your face.")
-    assert h.checkins()[0].body == {"verdict": "unknown", "guidance": "face_too_small"}
+    assert h.checkins()[0].body == {"verdict": "unknown", "trigger": "scheduled",
+                                    "guidance": "face_too_small"}
     assert len(h.shown) == 1  # told once between the two tries, the receipt tells the rest
 
 
@@ -138,7 +145,8 @@ def test_a_camera_fault_is_an_event_and_an_unknown_check_in(store, clock, fault,
     event, checkin = h.records()
     assert event.kind is Kind.EVENT and event.body["type"] == "camera_fault"
     assert event.body["details"]["message"].startswith(said)
-    assert checkin.body == {"verdict": "unknown", "guidance": "camera_fault"}
+    assert checkin.body == {"verdict": "unknown", "trigger": "manual",
+                            "guidance": "camera_fault"}
     assert h.engine.calls == [] and h.waits == []
 
 
@@ -150,7 +158,8 @@ def test_nobody_enrolled_tells_the_technician_and_records_unknown(store, clock, 
         Outcome.UNKNOWN, "not_enrolled", 0)
     assert "fieldcheck-device face enroll" in caplog.text
     assert h.camera.bursts == []
-    assert h.checkins()[0].body == {"verdict": "unknown", "guidance": "not_enrolled"}
+    assert h.checkins()[0].body == {"verdict": "unknown", "trigger": "manual",
+                                    "guidance": "not_enrolled"}
 
 
 def test_an_unusable_template_or_engine_fault_is_recorded_not_raised(store, clock) -> None:
@@ -159,8 +168,8 @@ def test_an_unusable_template_or_engine_fault_is_recorded_not_raised(store, cloc
     broken = harness(store, clock, engine=[VerifyError("runner failed", "reinstall")])
     assert broken.run().guidance == "face_engine_fault"
     assert [r.body for r in broken.checkins()] == [
-        {"verdict": "unknown", "guidance": "template_invalid"},
-        {"verdict": "unknown", "guidance": "face_engine_fault"},
+        {"verdict": "unknown", "trigger": "manual", "guidance": "template_invalid"},
+        {"verdict": "unknown", "trigger": "manual", "guidance": "face_engine_fault"},
     ]
 
 
@@ -203,3 +212,13 @@ def test_settings_from_a_config_table() -> None:
     assert replace(settings, attempts=3) == CheckinSettings(mode="times", times=("07:30",))
     with pytest.raises(SettingsError, match="not one of"):
         build(CheckinSettings, {"mode": "hourly"}, "checkin")
+
+
+def test_the_record_carries_its_trigger_and_the_slot_it_answers(store, clock) -> None:
+    h = harness(store, clock, engine=[MATCH, MATCH])
+    slot = START - timedelta(minutes=5)
+    h.service.run("remote", slot)
+    h.run("button")
+    first, second = h.checkins()
+    assert first.body["trigger"] == "remote" and first.body["slot"] == to_ms(slot)
+    assert second.body["trigger"] == "button" and "slot" not in second.body  # answers none

@@ -93,3 +93,28 @@ def test_config_errors_name_the_section(tmp_path) -> None:
         load(bad)
     with pytest.raises(ConfigError, match="not found"):
         load(tmp_path / "missing.toml")
+
+
+def test_face_commands_take_the_config_file(tmp_path, images, capsys) -> None:
+    """`face enroll|verify --config` use the configured data dir, template paths and models."""
+    data = tmp_path / "data"
+    create_identity(data)
+    camera = tmp_path / "camera"
+    camera.mkdir()
+    shutil.copy(images / "obama3.jpg", camera / "a.jpg")
+    config = write_config(tmp_path, camera)
+    text = config.read_text().replace(
+        "[checkin]\n", '[checkin]\ntemplate_file = "person.fct"\nkey_file = "person.key"\n')
+    config.write_text(text)
+    photos = [str(images / "obama.jpg"), str(images / "obama2.jpg")]
+    assert cli.main(["face", "enroll", *photos, "--config", str(config)]) == 0
+    assert (data / "person.fct").is_file() and (data / "person.key").is_file()
+    assert not (data / "face-template.fct").exists()
+    probe = str(images / "obama3.jpg")
+    assert cli.main(["face", "verify", probe, "--config", str(config)]) == 0
+    strict = tmp_path / "strict.toml"
+    strict.write_text(text.replace("[face]\n", "[face]\nthreshold = 0.0001\n"))
+    assert cli.main(["face", "verify", probe, "--config", str(strict)]) == 1  # its threshold
+    capsys.readouterr()
+    assert cli.main(["checkin", "now", "--config", str(config), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["outcome"] == "match"

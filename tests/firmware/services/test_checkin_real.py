@@ -11,15 +11,16 @@ from PIL import Image
 from fieldcheck_protocol.clock import ManualClock
 from fieldcheck_protocol.record import Kind
 from fieldcheck_protocol.signature import unverified_record
+from firmware.app.wiring import template_store_for
 from firmware.camera.backends import replay as replay_camera
 from firmware.camera.backends.replay import load_rgb
 from firmware.core.fix import Fix, FixType
+from firmware.face import manifest
 from firmware.face.backends.tflite import Config, TfliteFaceEngine
 from firmware.services.checkin import CheckinService
-from firmware.services.checkin_worker import template_store_for
-from firmware.services.recorder import Recorder
 from firmware.services.schedule import CheckinSettings
-from tests.firmware.services.checkin_fakes import opened_store
+from firmware.version import FIRMWARE_VERSION
+from tests.firmware.services.checkin_fakes import ledger_for, opened_store
 
 MODELS = Path(__file__).resolve().parents[3] / "models"
 START = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -61,7 +62,7 @@ def run_checkin(tmp_path: Path, images: Path, engine: TfliteFaceEngine, shown: l
     store = next(stores)
     templates = template_store_for(settings, tmp_path, store.device_id)
     templates.save(engine.enroll([load_rgb(images / "obama.jpg"), load_rgb(images / "obama2.jpg")]))
-    recorder = Recorder(store, clock)
+    recorder = ledger_for(store, clock, model=engine)  # as the wiring attaches it
     if with_fix:
         recorder.on_fix(Fix(utc=START, time_key=0, latitude=47.3769, longitude=8.5417,
                             altitude_m=408.0, quality=1, fix_type=FixType.THREE_D, valid=True,
@@ -69,7 +70,7 @@ def run_checkin(tmp_path: Path, images: Path, engine: TfliteFaceEngine, shown: l
                             received_mono=clock.mono, clock_offset_s=0.0))
         clock.advance(3)
     waits: list[float] = []
-    service = CheckinService(camera, engine, templates, recorder, store, settings,
+    service = CheckinService(camera, engine, templates, recorder, settings,
                              sleep=waits.append, clock=clock)
     receipt = service.run("scheduled")
     records = [unverified_record(r.cose) for r in store.records()]
@@ -89,7 +90,9 @@ def test_the_enrolled_person_matches_with_the_fix_recorded(tmp_path, images, eng
     receipt, (record,), _ = run_checkin(tmp_path, images, engine, [images / f"{stem}.jpg"])
     assert receipt.outcome.value == "match" and receipt.with_fix and receipt.attempts == 1
     assert record.seq == receipt.seq and record.body["verdict"] == "match"
-    assert 0.5 < record.body["score"] <= 1.0 and 0.5 < record.body["quality"] <= 1.0
+    assert 0.5 < record.body["score"] <= 1.0 and 0.5 < record.body["detector_confidence"] <= 1.0
+    assert record.body["trigger"] == "scheduled" and "slot" not in record.body
+    assert 50.0 <= record.body["brightness"] <= 215.0 and record.body["face_px"] >= 80.0
     assert "guidance" not in record.body and "liveness" not in record.body
     assert record.fix is not None
     assert (record.fix.lat, record.fix.lon, record.fix.mode) == (47.3769, 8.5417, "3d")
@@ -110,8 +113,10 @@ def test_a_dark_frame_is_retried_then_recorded_unknown_with_guidance(tmp_path, i
     receipt, (record,), waits = run_checkin(tmp_path, images, engine, [dark])
     assert receipt.outcome.value == "unknown" and receipt.attempts == 2 and waits == [0.0]
     assert receipt.guidance == "too_dark" and "more light" in receipt.message
-    assert record.body == {"verdict": "unknown", "guidance": "too_dark",
-                           "quality": record.body["quality"]}
+    figures = ("detector_confidence", "brightness", "sharpness", "face_px")
+    assert record.body == {"verdict": "unknown", "trigger": "scheduled", "guidance": "too_dark",
+                           **{name: record.body[name] for name in figures}}
+    assert record.body["brightness"] < 50.0  # the figure behind the guidance, under its name
     assert record.fix is not None
 
 
@@ -120,3 +125,12 @@ def test_a_dark_try_then_a_good_one_is_a_single_match(tmp_path, images, engine) 
     receipt, records, waits = run_checkin(tmp_path, images, engine,
                                           [dark, images / "obama3.jpg"])
     assert (receipt.outcome.value, receipt.attempts, len(records)) == ("match", 2, 1)
+
+
+def test_the_check_in_record_names_the_model_that_judged_it(tmp_path, images, engine) -> None:
+    """Not "none": the embedder's manifest sha256, and this firmware's version."""
+    embedder = manifest.load(MODELS).model(manifest.EMBEDDER)
+    receipt, (record,), _ = run_checkin(tmp_path, images, engine, [images / "obama3.jpg"])
+    assert receipt.outcome.value == "match"
+    assert record.model_version == embedder.sha256 == engine.model_sha256
+    assert record.firmware_version == FIRMWARE_VERSION

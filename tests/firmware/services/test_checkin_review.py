@@ -16,14 +16,13 @@ from PIL import Image
 from fieldcheck_protocol import review_box
 from fieldcheck_protocol.record import Kind
 from fieldcheck_protocol.signature import unverified_record
+from firmware.app.wiring import build_checkin, template_store_for
 from firmware.config import from_mapping
 from firmware.core.settings import SettingsError, build
 from firmware.core.verdict import Guidance, Outcome
 from firmware.errors import CameraError, ConfigError, StoreError
 from firmware.face.review_images import ReviewImages, file_name, open_sealed
 from firmware.services.checkin import CheckinService, Receipt
-from firmware.services.checkin_worker import build_checkin, template_store_for
-from firmware.services.recorder import Recorder
 from firmware.services.schedule import CheckinSettings
 from tests.firmware.services.checkin_fakes import (
     MATCH,
@@ -32,6 +31,7 @@ from tests.firmware.services.checkin_fakes import (
     ScriptedCamera,
     ScriptedEngine,
     a_template,
+    ledger_for,
     unknown,
 )
 
@@ -53,8 +53,8 @@ def on_settings(desk: bytes, **more: object) -> CheckinSettings:
 def service(store, clock, camera, engine, review, **settings) -> CheckinService:
     camera.start()
     engine.start()
-    return CheckinService(camera, engine, FixedTemplates(a_template()), Recorder(store, clock),
-                          store, CheckinSettings(**settings), sleep=lambda s: None,
+    return CheckinService(camera, engine, FixedTemplates(a_template()), ledger_for(store, clock),
+                          CheckinSettings(**settings), sleep=lambda s: None,
                           clock=clock, review=review)
 
 
@@ -78,7 +78,9 @@ def test_a_no_match_seals_the_frames_of_the_deciding_try_named_by_its_seq(
         assert (header.seq, header.frame, header.captured) == (receipt.seq, index, START)
         assert jpeg.startswith(b"\xff\xd8")  # a JPEG
     # Neither the record nor the receipt says anything about images.
-    assert set(checkin_bodies(store)[0]) == {"verdict", "score", "quality"}
+    assert set(checkin_bodies(store)[0]) == {"verdict", "trigger", "score",
+                                             "detector_confidence", "brightness",
+                                             "sharpness", "face_px"}
     assert set(receipt.as_dict()) == {"trigger", "outcome", "guidance", "message", "score",
                                       "attempts", "seq", "device_time", "with_fix"}
 
@@ -120,7 +122,7 @@ def enrolled_worker(store, clock, tmp_path, settings, verdicts):  # noqa: ANN201
     template_store_for(settings, tmp_path, store.device_id).save(a_template())
     return build_checkin(ScriptedCamera([]), ScriptedEngine(verdicts), settings,
                          data_dir=tmp_path, device_id=store.device_id,
-                         recorder=Recorder(store, clock), store=store, clock=clock)
+                         recorder=ledger_for(store, clock), clock=clock)
 
 
 def test_review_images_are_off_by_default(store, clock, tmp_path) -> None:

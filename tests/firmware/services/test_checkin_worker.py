@@ -10,11 +10,11 @@ import pytest
 from fieldcheck_protocol.clock import ManualClock
 from fieldcheck_protocol.record import Kind
 from fieldcheck_protocol.signature import unverified_record
+from firmware.app.wiring import build_checkin, template_store_for
 from firmware.core.supervisor_event import ButtonEvent, ButtonPress
 from firmware.errors import StoreError
 from firmware.services.checkin import CheckinService
-from firmware.services.checkin_worker import CheckinWorker, build_checkin, template_store_for
-from firmware.services.recorder import Recorder
+from firmware.services.checkin_worker import CheckinWorker
 from firmware.services.schedule import CheckinSettings, Schedule, ScheduleTracker
 from tests.firmware.services.checkin_fakes import (
     MATCH,
@@ -22,6 +22,7 @@ from tests.firmware.services.checkin_fakes import (
     ScriptedCamera,
     ScriptedEngine,
     a_template,
+    ledger_for,
 )
 
 START = datetime(2026, 11, 24, 7, 0, tzinfo=UTC)
@@ -34,9 +35,9 @@ def clock() -> ManualClock:
 
 
 def worker_for(store, clock, verdicts=(MATCH,) * 5, sleep=lambda s: None) -> CheckinWorker:
-    recorder = Recorder(store, clock)
+    recorder = ledger_for(store, clock)
     camera, engine = ScriptedCamera([]), ScriptedEngine(list(verdicts))
-    service = CheckinService(camera, engine, FixedTemplates(a_template()), recorder, store,
+    service = CheckinService(camera, engine, FixedTemplates(a_template()), recorder,
                              SETTINGS, sleep=sleep, clock=clock)
     tracker = ScheduleTracker(Schedule(SETTINGS, random.Random(0)), clock.now())
     return CheckinWorker(service, tracker, recorder, clock, parts=(camera, engine))
@@ -58,7 +59,11 @@ def test_a_due_slot_runs_a_scheduled_check_in_once(store, clock) -> None:
     assert worker.step(None) is None
     clock.advance(20 * 60)  # past the slot's close: it was satisfied, nothing is missed
     assert worker.step(None) is None
-    assert bodies(store) == [("checkin", {"verdict": "match", "score": 0.75, "quality": 0.93})]
+    slot = int(datetime(2026, 11, 24, 9, 0, tzinfo=UTC).timestamp() * 1000)
+    assert bodies(store) == [("checkin", {
+        "verdict": "match", "trigger": "scheduled", "slot": slot, "score": 0.75,
+        "detector_confidence": 0.93, "brightness": 120.0, "sharpness": 80.0,
+        "face_px": 160.0})]
 
 
 def test_a_window_without_check_in_becomes_one_missed_event(store, clock) -> None:
@@ -104,8 +109,8 @@ def test_the_thread_serves_requests_and_stops_promptly(store, clock) -> None:
     worker = worker_for(store, clock)
     original = worker.service.run
 
-    def run_and_signal(trigger):
-        receipt = original(trigger)
+    def run_and_signal(trigger, slot=None):
+        receipt = original(trigger, slot)
         done.set()
         return receipt
 
@@ -129,8 +134,8 @@ def test_build_checkin_wires_the_encrypted_template_of_the_data_dir(store, clock
     assert templates.keys.key_file == tmp_path / "face-template.key"
     assert templates.keys.credential is None
     worker = build_checkin(ScriptedCamera([]), ScriptedEngine([]), settings, data_dir=tmp_path,
-                           device_id=store.device_id, recorder=Recorder(store, clock),
-                           store=store, clock=clock)
+                           device_id=store.device_id, recorder=ledger_for(store, clock),
+                           clock=clock)
     receipt = worker.step("manual")  # nobody enrolled yet
     assert receipt is not None and receipt.guidance == "not_enrolled"
     assert worker.tracker.next_wake(clock.now() + timedelta(days=1)) is None  # mode off

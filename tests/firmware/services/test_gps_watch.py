@@ -10,6 +10,7 @@ import pytest
 from fieldcheck_protocol.clock import ManualClock
 from firmware.core.fix import EventKind, Fix, GpsEvent, GpsState
 from firmware.core.nmea import build_sentence
+from firmware.core.utc_day import FixedClockSync
 from firmware.errors import GpsError, StoreError
 from firmware.gps.base import GpsSource
 from firmware.gps.settings import ReaderSettings
@@ -70,7 +71,9 @@ def make(
     source = ScriptedSource(clock, script)
     rec = Recorder()
     config = ReaderSettings(**settings)
-    watch = GpsWatch(source, clock, rec.fixes.append, rec.events.append, config)
+    watch = GpsWatch(
+        source, clock, rec.fixes.append, rec.events.append, config, clock_sync=FixedClockSync()
+    )
     return watch, source, rec
 
 
@@ -190,3 +193,43 @@ def test_a_refused_fix_does_not_cost_the_event_after_it(caplog: pytest.LogCaptur
     assert [e.kind for e in events] == [EventKind.FIX_ACQUIRED]
     assert watch.stats().loop_errors == 2  # both fixes were refused, and counted
     assert "GPS output not recorded: database is full" in caplog.text
+
+
+def test_each_epochs_fix_is_delivered_in_the_read_that_completes_it() -> None:
+    """Once the cycle (RMC GGA GSA) is learned, no fix waits for the next epoch's bytes."""
+    watch, source, rec = make([epoch(s) for s in range(6)])
+    delivered = []
+    for _ in range(6):
+        watch.step()
+        delivered.append(len(rec.fixes))
+    # Epochs 0-2 teach the cycle (each closed by the next one); from epoch 3 on, one read, one fix.
+    assert delivered == [0, 1, 2, 4, 5, 6]
+    assert [f.time_key for f in rec.fixes] == [43_200_000 + 1000 * s for s in range(6)]
+
+
+def test_a_quiet_line_after_a_burst_delivers_the_epoch_while_learning() -> None:
+    watch, source, rec = make([epoch(0)], epoch_gap_s=0.3)
+    watch.step()
+    assert rec.fixes == []
+    watch.step()  # an empty read: 0.5 s without a sentence, the burst is over
+    assert [f.time_key for f in rec.fixes] == [43_200_000]
+    assert rec.fixes[0].received_mono == pytest.approx(1000.2)  # stamped at arrival, not delivery
+
+
+def test_gga_only_receiver_is_dated_by_a_synchronised_clock_only() -> None:
+    gga = "".join(
+        build_sentence(f"GPGGA,1200{s:02d}.00,4807.038,N,01131.000,E,1,09,0.9,545.4,M,46.9,M,,")
+        for s in range(2)
+    ).encode()
+    for synced, expected in ((True, "system_clock"), (False, None)):
+        clock = ManualClock()
+        source = ScriptedSource(clock, [gga])
+        fixes: list[Fix] = []
+        watch = GpsWatch(
+            source, clock, fixes.append, lambda e: None, clock_sync=FixedClockSync(synced)
+        )
+        for _ in range(2):
+            watch.step()
+        assert len(fixes) == 2
+        assert [f.date_source.value if f.date_source else None for f in fixes] == [expected] * 2
+        assert all((f.utc is not None) == synced for f in fixes)

@@ -1,11 +1,14 @@
-"""Shared helpers of the store tests (a free-space probe and the store factory type)."""
+"""Shared helpers of the store tests (a free-space probe, the store factory and writer types)."""
 
 from collections.abc import Callable
 from pathlib import Path
 
+from firmware.services.ledger import Appended
 from firmware.store.backends.sqlite import SqliteRecordStore
 
 StoreFactory = Callable[..., SqliteRecordStore]
+#: ``write(store, kind, body, fix=None, gps_time=None)``: one record through a real ledger.
+Writer = Callable[..., Appended]
 
 
 class FreeSpace:

@@ -9,6 +9,7 @@ from fieldcheck_protocol.clock import ManualClock
 from fieldcheck_protocol.record import Kind
 from firmware import cli
 from firmware.cli import main
+from firmware.services.ledger import Ledger
 from firmware.store.backends.sqlite import Config, create
 from firmware.store.identity import key_path, load_identity
 
@@ -46,11 +47,12 @@ def test_exposed_key_fails_with_the_fix(tmp_path: Path,
 
 def _store_with_records(tmp_path: Path) -> None:
     main(["identity", "init", "--data-dir", str(tmp_path)])
-    store = create(Config(), data_dir=tmp_path, identity=load_identity(tmp_path),
-                   clock=ManualClock())
+    identity = load_identity(tmp_path)
+    store = create(Config(), data_dir=tmp_path, identity=identity, clock=ManualClock())
     store.start()
-    store.append(Kind.EVENT, {"type": "boot"})
-    store.append(Kind.CHECKIN, {"verdict": "unknown", "guidance": "too dark"})
+    ledger = Ledger(store, identity, ManualClock())
+    ledger.write(Kind.EVENT, {"type": "boot"})
+    ledger.write(Kind.CHECKIN, {"verdict": "unknown", "guidance": "too dark"})
     store.acknowledge(0)
     store.stop()
 

@@ -12,6 +12,7 @@ import pytest
 from fieldcheck_protocol.clock import ManualClock, SystemClock
 from fieldcheck_protocol.record import Kind
 from fieldcheck_protocol.signature import record_hash
+from firmware.services.ledger import Ledger
 from firmware.store.backends.sqlite import Config, create
 from firmware.store.identity import create_identity, load_identity
 
@@ -27,8 +28,9 @@ def _append_forever(data_dir: Path, report_fd: int) -> None:
     identity = load_identity(data_dir)
     store = create(Config(), data_dir=data_dir, identity=identity, clock=SystemClock())
     store.start()
+    ledger = Ledger(store, identity, SystemClock())
     while True:
-        done = store.append(Kind.LOCATION, {"interval": 1})
+        done = ledger.write(Kind.LOCATION, {"interval": 1})
         # One write() of < PIPE_BUF bytes: the parent sees the whole line or nothing.
         os.write(report_fd, f"{done.record.seq} {record_hash(done.cose).hex()}\n".encode())
 
@@ -65,7 +67,7 @@ def test_no_returned_append_is_lost_when_killed(tmp_path: Path) -> None:
         assert sorted(stored) == list(range(len(stored))), f"round {round_no}: seq gap"
         lost = {seq for seq, digest in returned.items() if stored.get(seq) != digest}
         assert not lost, f"round {round_no}: returned appends lost or changed: {sorted(lost)}"
-        fresh = store.append(Kind.EVENT, {"type": "boot"})
+        fresh = Ledger(store, identity, ManualClock()).write(Kind.EVENT, {"type": "boot"})
         assert fresh.record.seq == len(stored) and fresh.record.seq not in returned
         returned[fresh.record.seq] = record_hash(fresh.cose).hex()
         store.stop()

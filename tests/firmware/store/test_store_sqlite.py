@@ -10,31 +10,37 @@ from fieldcheck_protocol.record import ZERO_HASH, Kind
 from fieldcheck_protocol.signature import record_hash, verify_record
 from firmware.core.settings import SettingsError
 from firmware.errors import StoreError
-from firmware.store.backends.sqlite import Config, create
+from firmware.services.ledger import NO_MODEL
+from firmware.store.backends.sqlite import Config, SqliteRecordStore, create
 from firmware.store.identity import DeviceIdentity, create_identity
 from firmware.version import FIRMWARE_VERSION
 from tests.fieldcheck_protocol.records_factory import sample_fix
-from tests.firmware.store.store_fixtures import StoreFactory
+from tests.firmware.store.store_fixtures import StoreFactory, Writer
+
+BODIES = {Kind.LOCATION: {"interval": 60}, Kind.EVENT: {"type": "boot"},
+          Kind.CHECKIN: {"verdict": "unknown", "guidance": "too dark"}}
 
 
-def _fill(store: object, count: int, kind: Kind = Kind.LOCATION) -> list[int]:
-    bodies = {Kind.LOCATION: {"interval": 60}, Kind.EVENT: {"type": "boot"},
-              Kind.CHECKIN: {"verdict": "unknown", "guidance": "too dark"}}
-    return [store.append(kind, bodies[kind]).record.seq for _ in range(count)]  # type: ignore[attr-defined]
+@pytest.fixture
+def fill(write: Writer):
+    def filler(store: SqliteRecordStore, count: int, kind: Kind = Kind.LOCATION) -> list[int]:
+        return [write(store, kind, BODIES[kind]).record.seq for _ in range(count)]
+
+    return filler
 
 
-def test_appends_are_signed_chained_and_verifiable(open_store: StoreFactory,
+def test_appends_are_signed_chained_and_verifiable(open_store: StoreFactory, write: Writer,
                                                    identity: DeviceIdentity) -> None:
     store = open_store()
-    first = store.append(Kind.EVENT, {"type": "boot"})
-    second = store.append(Kind.CHECKIN, {"verdict": "match", "score": 0.9}, fix=sample_fix(),
-                          gps_time=sample_fix().gps_time)
+    first = write(store, Kind.EVENT, {"type": "boot"})
+    second = write(store, Kind.CHECKIN, {"verdict": "match", "score": 0.9}, fix=sample_fix(),
+                   gps_time=sample_fix().gps_time)
     assert (first.record.seq, second.record.seq) == (0, 1)
     assert first.record.prev_hash == ZERO_HASH
     assert second.record.prev_hash == record_hash(first.cose)
     assert verify_record(second.cose, identity.public_key) == second.record
     assert second.record.firmware_version == FIRMWARE_VERSION
-    assert second.record.model_version == "m1"
+    assert second.record.model_version == NO_MODEL
     assert [r.cose for r in store.records()] == [first.cose, second.cose]
 
 
@@ -47,9 +53,9 @@ def test_connection_is_wal_with_full_sync(open_store: StoreFactory) -> None:
     raw.close()
 
 
-def test_pending_is_bounded_by_count_and_bytes(open_store: StoreFactory) -> None:
+def test_pending_is_bounded_by_count_and_bytes(open_store: StoreFactory, fill) -> None:
     store = open_store()
-    _fill(store, 10)
+    fill(store, 10)
     size = len(store.pending(1, 10**6)[0][1])
     assert [s for s, _ in store.pending(4, 10**6)] == [0, 1, 2, 3]
     assert [s for s, _ in store.pending(10, 3 * size)] == [0, 1, 2]
@@ -60,20 +66,20 @@ def test_pending_is_bounded_by_count_and_bytes(open_store: StoreFactory) -> None
     assert store.status().acked_seq == 6
 
 
-def test_acknowledging_an_unwritten_seq_is_refused(open_store: StoreFactory) -> None:
+def test_acknowledging_an_unwritten_seq_is_refused(open_store: StoreFactory, fill) -> None:
     store = open_store()
-    _fill(store, 3)
+    fill(store, 3)
     with pytest.raises(StoreError, match="written only up to 2"):
         store.acknowledge(3)
     assert store.status().acked_seq == -1
 
 
 def test_prune_deletes_only_acknowledged_records_past_retention(
-        open_store: StoreFactory, clock: ManualClock) -> None:
+        open_store: StoreFactory, clock: ManualClock, fill) -> None:
     store = open_store(retention_days=10.0)
-    _fill(store, 4)  # seq 0..3, old
+    fill(store, 4)  # seq 0..3, old
     clock.advance(timedelta(days=11).total_seconds())
-    _fill(store, 2)  # seq 4..5, young
+    fill(store, 2)  # seq 4..5, young
     store.acknowledge(4)
     assert store.prune() == 4
     assert [r.seq for r in store.records()] == [4, 5]  # 4 is acked but young, 5 unacked
@@ -84,24 +90,24 @@ def test_prune_deletes_only_acknowledged_records_past_retention(
 
 
 def test_seq_never_repeats_after_pruning_everything_and_restarting(
-        open_store: StoreFactory, clock: ManualClock) -> None:
+        open_store: StoreFactory, clock: ManualClock, fill, write: Writer) -> None:
     store = open_store(retention_days=0.0)
-    _fill(store, 3)
+    fill(store, 3)
     store.acknowledge(2)
     clock.advance(1)
     assert store.prune() == 3
     store.stop()
     reopened = open_store(retention_days=0.0)
     assert reopened.problems == []
-    appended = reopened.append(Kind.EVENT, {"type": "boot"})
+    appended = write(reopened, Kind.EVENT, {"type": "boot"})
     assert appended.record.seq == 3
     assert appended.record.prev_hash != ZERO_HASH  # still linked to the pruned seq 2
 
 
 def test_the_database_itself_refuses_updates_and_unacknowledged_deletes(
-        open_store: StoreFactory) -> None:
+        open_store: StoreFactory, fill) -> None:
     store = open_store()
-    _fill(store, 3)
+    fill(store, 3)
     store.acknowledge(0)
     raw = sqlite3.connect(store.path, isolation_level=None)
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
@@ -114,11 +120,12 @@ def test_the_database_itself_refuses_updates_and_unacknowledged_deletes(
     raw.close()
 
 
-def test_invalid_body_is_refused_and_consumes_no_seq(open_store: StoreFactory) -> None:
+def test_invalid_body_is_refused_and_consumes_no_seq(open_store: StoreFactory,
+                                                     write: Writer) -> None:
     store = open_store()
     with pytest.raises(StoreError, match="firmware bug"):
-        store.append(Kind.CHECKIN, {"verdict": "guilty"})
-    assert store.append(Kind.EVENT, {"type": "boot"}).record.seq == 0
+        write(store, Kind.CHECKIN, {"verdict": "guilty"})
+    assert write(store, Kind.EVENT, {"type": "boot"}).record.seq == 0
 
 
 def test_a_store_of_another_device_is_refused(open_store: StoreFactory, tmp_path,
@@ -137,9 +144,9 @@ def test_config_refuses_inconsistent_thresholds() -> None:
         Config(thin_keep_every=1)
 
 
-def test_status_counts(open_store: StoreFactory) -> None:
+def test_status_counts(open_store: StoreFactory, fill) -> None:
     store = open_store()
-    _fill(store, 5)
+    fill(store, 5)
     store.acknowledge(1)
     status = store.status()
     assert (status.next_seq, status.acked_seq, status.retained, status.pending) == (5, 1, 5, 3)

@@ -12,6 +12,7 @@ from fieldcheck_server.db import migrate
 from fieldcheck_server.db.engine import open_sqlite
 from fieldcheck_server.domain import registry
 from fieldcheck_server.domain.ingest import IngestService
+from firmware.services.ledger import Ledger
 from firmware.services.sync_loop import SyncLoop, SyncPolicy
 from firmware.store.backends import sqlite as store_sqlite
 from firmware.store.identity import create_identity
@@ -28,8 +29,9 @@ def test_store_backlog_drains_and_only_acknowledged_records_are_marked(tmp_path:
         store_sqlite.Config(), data_dir=tmp_path / "unit", identity=identity, clock=clock
     )
     store.start_and_check()
+    ledger = Ledger(store, identity, clock)
     for minute in range(RECORDS):
-        store.append(Kind.LOCATION, {"interval": 60})
+        ledger.write(Kind.LOCATION, {"interval": 60})
         clock.advance(60 if minute else 0)
 
     # Offline first: nothing is acknowledged, everything stays pending.

@@ -1,4 +1,4 @@
-"""The recorder policy: what becomes a signed record, on a real SQLite store and a manual clock."""
+"""The ledger: what becomes a signed record, and how, on a real SQLite store and a manual clock."""
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -20,9 +20,11 @@ from firmware.core.supervisor_event import (
     TamperEvent,
 )
 from firmware.errors import StoreError
-from firmware.services.recorder import Recorder, RecordPolicy, fix_summary
+from firmware.services.ledger import NO_MODEL, Ledger, RecordPolicy, fix_summary
 from firmware.store.backends.sqlite import Config, SqliteRecordStore, create
-from firmware.store.identity import create_identity
+from firmware.store.identity import create_identity, load_identity
+from firmware.version import FIRMWARE_VERSION
+from tests.firmware.services.checkin_fakes import MODEL, ScriptedEngine, ledger_for
 
 START = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
@@ -59,9 +61,9 @@ def kinds(store: SqliteRecordStore) -> list[tuple[str, str | None]]:
 
 
 def test_location_records_follow_the_interval(store: SqliteRecordStore, clock: ManualClock) -> None:
-    recorder = Recorder(store, clock, RecordPolicy(location_interval_s=10))
+    ledger = ledger_for(store, clock, RecordPolicy(location_interval_s=10))
     for _ in range(25):
-        recorder.on_fix(make_fix(clock))
+        ledger.on_fix(make_fix(clock))
         clock.advance(1.0)
     locations = [r for r in records(store) if r.kind is Kind.LOCATION]
     assert len(locations) == 3  # t=0, 10, 20
@@ -72,24 +74,24 @@ def test_location_records_follow_the_interval(store: SqliteRecordStore, clock: M
 def test_flagged_and_invalid_fixes_never_become_locations(
     store: SqliteRecordStore, clock: ManualClock
 ) -> None:
-    recorder = Recorder(store, clock, RecordPolicy(location_interval_s=1))
-    recorder.on_fix(make_fix(clock, flags=("speed_jump",)))
-    recorder.on_fix(make_fix(clock, valid=False, latitude=None, longitude=None,
+    ledger = ledger_for(store, clock, RecordPolicy(location_interval_s=1))
+    ledger.on_fix(make_fix(clock, flags=("speed_jump",)))
+    ledger.on_fix(make_fix(clock, valid=False, latitude=None, longitude=None,
                              fix_type=FixType.NONE))
     assert kinds(store) == []
-    assert recorder.current_fix() == (None, None)
+    assert ledger.current_fix() == (None, None)
 
 
 def test_fix_events_become_event_records(store: SqliteRecordStore, clock: ManualClock) -> None:
-    recorder = Recorder(store, clock)
+    ledger = ledger_for(store, clock)
     good = make_fix(clock)
-    recorder.on_gps_event(GpsEvent(EventKind.FIX_ACQUIRED, GpsState.NO_FIX, GpsState.FIX_3D,
+    ledger.on_gps_event(GpsEvent(EventKind.FIX_ACQUIRED, GpsState.NO_FIX, GpsState.FIX_3D,
                                    clock.mono, good))
-    recorder.on_gps_event(GpsEvent(EventKind.FIX_LOST, GpsState.FIX_3D, GpsState.NO_FIX,
+    ledger.on_gps_event(GpsEvent(EventKind.FIX_LOST, GpsState.FIX_3D, GpsState.NO_FIX,
                                    clock.mono))
-    recorder.on_gps_event(GpsEvent(EventKind.STATE_CHANGED, GpsState.FIX_2D, GpsState.FIX_3D,
+    ledger.on_gps_event(GpsEvent(EventKind.STATE_CHANGED, GpsState.FIX_2D, GpsState.FIX_3D,
                                    clock.mono, good))
-    recorder.on_gps_event(GpsEvent(EventKind.FIX_REGAINED, GpsState.NO_FIX, GpsState.FIX_2D,
+    ledger.on_gps_event(GpsEvent(EventKind.FIX_REGAINED, GpsState.NO_FIX, GpsState.FIX_2D,
                                    clock.mono, good))
     assert kinds(store) == [("event", "fix_regained"), ("event", "fix_lost"),
                             ("event", "fix_regained")]
@@ -99,28 +101,28 @@ def test_fix_events_become_event_records(store: SqliteRecordStore, clock: Manual
 
 
 def test_events_carry_the_latest_fresh_fix(store: SqliteRecordStore, clock: ManualClock) -> None:
-    recorder = Recorder(store, clock, RecordPolicy(location_interval_s=1e9, fix_max_age_s=30))
-    recorder.on_fix(make_fix(clock))
+    ledger = ledger_for(store, clock, RecordPolicy(location_interval_s=1e9, fix_max_age_s=30))
+    ledger.on_fix(make_fix(clock))
     clock.advance(5)
-    recorder.event("camera_fault", {"detail": "test"})
+    ledger.event("camera_fault", {"detail": "test"})
     clock.advance(60)
-    recorder.event("camera_fault", {"detail": "stale"})
+    ledger.event("camera_fault", {"detail": "stale"})
     events = [r for r in records(store) if r.kind is Kind.EVENT]
     assert events[0].fix is not None and events[0].fix.age_s == pytest.approx(5.0)
     assert events[1].fix is None  # older than fix_max_age_s: recorded as absent, not stale
 
 
 def test_supervisor_events(store: SqliteRecordStore, clock: ManualClock) -> None:
-    recorder = Recorder(store, clock)
-    recorder.on_supervisor(TamperEvent(START, strap_open=True, mcu_uptime_ms=5))
-    recorder.on_supervisor(BatteryEvent(START, 3900, 80, low=False, critical=False))
-    recorder.on_supervisor(BatteryEvent(START, 3600, 14, low=True, critical=False))
-    recorder.on_supervisor(BatteryEvent(START, 3590, 13, low=True, critical=False))
-    recorder.on_supervisor(ResetEvent(START, ResetReason.WATCHDOG, 130000, 1))
-    recorder.on_supervisor(ResetEvent(START, ResetReason.POWER_ON, 0, 1))
-    recorder.on_supervisor(LinkEvent(START, up=False, detail="port vanished"))
-    recorder.on_supervisor(LinkEvent(START, up=True, detail="back"))
-    recorder.on_supervisor(ButtonEvent(START, ButtonPress.SHORT, 120))
+    ledger = ledger_for(store, clock)
+    ledger.on_supervisor(TamperEvent(START, strap_open=True, mcu_uptime_ms=5))
+    ledger.on_supervisor(BatteryEvent(START, 3900, 80, low=False, critical=False))
+    ledger.on_supervisor(BatteryEvent(START, 3600, 14, low=True, critical=False))
+    ledger.on_supervisor(BatteryEvent(START, 3590, 13, low=True, critical=False))
+    ledger.on_supervisor(ResetEvent(START, ResetReason.WATCHDOG, 130000, 1))
+    ledger.on_supervisor(ResetEvent(START, ResetReason.POWER_ON, 0, 1))
+    ledger.on_supervisor(LinkEvent(START, up=False, detail="port vanished"))
+    ledger.on_supervisor(LinkEvent(START, up=True, detail="back"))
+    ledger.on_supervisor(ButtonEvent(START, ButtonPress.SHORT, 120))
     assert kinds(store) == [
         ("event", "tamper"), ("event", "battery"), ("event", "watchdog_reset"),
         ("event", "supervisor_fault"),
@@ -130,10 +132,10 @@ def test_supervisor_events(store: SqliteRecordStore, clock: ManualClock) -> None
 
 
 def test_clock_jump_against_gps_time(store: SqliteRecordStore, clock: ManualClock) -> None:
-    recorder = Recorder(store, clock, RecordPolicy(location_interval_s=1e9, clock_jump_s=2.0))
-    recorder.on_fix(make_fix(clock, clock_offset_s=0.2))
-    recorder.on_fix(make_fix(clock, clock_offset_s=0.9))  # drift within tolerance
-    recorder.on_fix(make_fix(clock, clock_offset_s=-3600.0))  # someone set the clock an hour on
+    ledger = ledger_for(store, clock, RecordPolicy(location_interval_s=1e9, clock_jump_s=2.0))
+    ledger.on_fix(make_fix(clock, clock_offset_s=0.2))
+    ledger.on_fix(make_fix(clock, clock_offset_s=0.9))  # drift within tolerance
+    ledger.on_fix(make_fix(clock, clock_offset_s=-3600.0))  # someone set the clock an hour on
     events = [r.body for r in records(store) if r.kind is Kind.EVENT]
     assert [e["type"] for e in events] == ["clock_jump"]
     assert events[0]["details"]["offset_s"] == -3600.0
@@ -150,7 +152,7 @@ def test_fix_summary_of_a_2d_fix(clock: ManualClock) -> None:
 def test_a_failed_location_write_is_retried_with_the_next_fix(
     store: SqliteRecordStore, clock: ManualClock
 ) -> None:
-    recorder = Recorder(store, clock, RecordPolicy(location_interval_s=60))
+    ledger = ledger_for(store, clock, RecordPolicy(location_interval_s=60))
     real_append = store.append
 
     def full(*args: object, **kwargs: object) -> None:
@@ -158,8 +160,46 @@ def test_a_failed_location_write_is_retried_with_the_next_fix(
 
     store.append = full  # type: ignore[method-assign]
     with pytest.raises(StoreError):
-        recorder.on_fix(make_fix(clock))
+        ledger.on_fix(make_fix(clock))
     store.append = real_append  # type: ignore[method-assign]
     clock.advance(1.0)
-    recorder.on_fix(make_fix(clock))  # not a whole interval later: the missed one is due
+    ledger.on_fix(make_fix(clock))  # not a whole interval later: the missed one is due
     assert [r.kind for r in records(store)] == [Kind.LOCATION]
+
+
+def test_records_name_the_firmware_and_the_loaded_model_or_none(
+    store: SqliteRecordStore, clock: ManualClock
+) -> None:
+    ledger = ledger_for(store, clock)
+    ledger.boot({"firmware": "test"})  # the model is not loaded yet at boot
+    engine = ScriptedEngine([])
+    ledger.attach_model(engine)
+    ledger.event("power", {"external": True})  # attached, not started: still none
+    engine.start()
+    ledger.event("power", {"external": False})
+    engine.stop()
+    ledger.event("power", {"external": True})
+    assert [r.model_version for r in records(store)] == [NO_MODEL, NO_MODEL, MODEL, NO_MODEL]
+    assert {r.firmware_version for r in records(store)} == {FIRMWARE_VERSION}
+
+
+def test_a_ledger_refuses_the_store_of_another_device(
+    tmp_path: Path, store: SqliteRecordStore, clock: ManualClock
+) -> None:
+    stranger = create_identity(tmp_path / "other")
+    with pytest.raises(StoreError, match="belongs to"):
+        Ledger(store, stranger, clock)
+    assert Ledger(store, load_identity(tmp_path), clock).device_id == store.device_id
+
+
+def test_a_ledger_whose_store_moved_on_refuses_once_then_follows(
+    store: SqliteRecordStore, clock: ManualClock
+) -> None:
+    """It keeps the head of its own last commit; another writer makes that stale, never a fork."""
+    ours, theirs = ledger_for(store, clock), ledger_for(store, clock)
+    ours.boot({"firmware": "test"})
+    theirs.event("power", {"external": True})  # e.g. a second process on the same file
+    with pytest.raises(StoreError, match="another process writes this store"):
+        ours.event("power", {"external": False})
+    assert ours.event("power", {"external": False}).record.seq == 2
+    assert store.verify_chain() == [] and [r.seq for r in records(store)] == [0, 1, 2]

@@ -1,0 +1,204 @@
+"""The composition root: every part of the unit built from the one config (daemon and commands)."""
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+from fieldcheck_protocol.clock import Clock, SystemClock
+from fieldcheck_protocol.review_box import key_id, parse_public_key
+from firmware.app.lock import InstanceLock
+from firmware.camera.base import Camera
+from firmware.config import DeviceConfig, PolicySettings, Section
+from firmware.core.supervisor_event import EventCallback
+from firmware.face.base import FaceEngine
+from firmware.face.review_images import ReviewImages
+from firmware.face.template_store import KeySource, TemplateStore, credential_path
+from firmware.services.checkin import CheckinService, FixSource, GuidanceHook, Receipt
+from firmware.services.checkin_worker import CheckinWorker
+from firmware.services.gps_watch import GpsWatch
+from firmware.services.ledger import Ledger, LoadedModel, Observer, RecordPolicy
+from firmware.services.schedule import CheckinSettings, Schedule, ScheduleTracker
+from firmware.services.sync_loop import SyncLoop, SyncPolicy, SyncWorker
+from firmware.store.base import RecordStore
+from firmware.store.identity import DeviceIdentity, load_identity, load_or_create_identity
+from firmware.supervisor.base import SupervisorLink
+from firmware.ui.backends import report
+from firmware.ui.base import FeedbackSink
+
+logger = logging.getLogger(__name__)
+
+
+class EssentialConfig(Protocol):
+    """What every unit needs, even in safe mode: where it lives, its store, server, MCU, ui."""
+
+    @property
+    def device(self) -> Any: ...  # noqa: D102 - DeviceSettings
+    @property
+    def policy(self) -> PolicySettings: ...  # noqa: D102
+    @property
+    def store(self) -> Section: ...  # noqa: D102
+    @property
+    def sync(self) -> Section: ...  # noqa: D102
+    @property
+    def supervisor(self) -> Section: ...  # noqa: D102
+    @property
+    def ui(self) -> Section: ...  # noqa: D102
+
+
+def template_store_for(settings: CheckinSettings, data_dir: Path, device_id: str) -> TemplateStore:
+    """The encrypted template store ``settings`` names (relative paths inside ``data_dir``)."""
+    credential = credential_path(settings.key_credential) if settings.key_credential else None
+    if settings.key_credential and credential is None:
+        logger.warning("[checkin] key_credential %r set but systemd passed no credentials; "
+                       "using key_file", settings.key_credential)
+    keys = KeySource(data_dir / settings.key_file, credential)
+    return TemplateStore(data_dir / settings.template_file, keys, device_id)
+
+
+def review_images_for(settings: CheckinSettings, data_dir: Path,
+                      device_id: str) -> ReviewImages | None:
+    """The review image keeper ``settings`` ask for, or None when review images are off."""
+    if not settings.review_images:
+        return None
+    public = parse_public_key(settings.review_public_key)
+    logger.info("review images on: the frames of a no_match check-in are sealed to review key "
+                "%s and kept %g days", key_id(public), settings.review_retention_days)
+    return ReviewImages(data_dir / settings.review_dir, public, device_id,
+                        settings.review_retention_days)
+
+
+def build_checkin(camera: Camera, engine: FaceEngine, settings: CheckinSettings, *,
+                  data_dir: Path, device_id: str, recorder: FixSource, clock: Clock,
+                  rng: random.Random | None = None,
+                  on_guidance: GuidanceHook | None = None,
+                  on_receipt: Callable[[Receipt], None] | None = None) -> CheckinWorker:
+    """The daemon's check-in worker; starting it starts the camera and the face engine."""
+    templates = template_store_for(settings, data_dir, device_id)
+    review = review_images_for(settings, data_dir, device_id)
+    stop = threading.Event()
+    service = CheckinService(camera, engine, templates, recorder, settings,
+                             sleep=stop.wait, clock=clock, on_guidance=on_guidance,
+                             review=review)
+    tracker = ScheduleTracker(Schedule(settings, rng or random.SystemRandom()), clock.now())
+    return CheckinWorker(service, tracker, recorder, clock, parts=(camera, engine),
+                         stop_event=stop, on_receipt=on_receipt, review=review)
+
+
+class Wiring:
+    """Builds the unit's parts from ``config``; holds only the config and the clock."""
+
+    def __init__(self, config: EssentialConfig, clock: Clock | None = None) -> None:
+        self.config = config
+        self.clock = clock or SystemClock()
+
+    @property
+    def data_dir(self) -> Path:
+        """The unit's data directory."""
+        return Path(self.config.device.data_dir)
+
+    @property
+    def full(self) -> DeviceConfig:
+        """The complete config (camera, face, GPS, check-ins); not available in safe mode."""
+        if not isinstance(self.config, DeviceConfig):
+            raise TypeError("the full unit needs a validated DeviceConfig")
+        return self.config
+
+    def lock(self, purpose: str) -> InstanceLock:
+        """The single-instance lock on the data directory (acquire before writing the store)."""
+        return InstanceLock(self.data_dir, purpose)
+
+    def identity(self, create: bool = False) -> DeviceIdentity:
+        """The device key; ``create`` makes it at first start (the daemon, ``identity init``)."""
+        if not create:
+            return load_identity(self.data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        identity, created = load_or_create_identity(self.data_dir)
+        if created:
+            logger.info("generated the device key; device id %s", identity.device_id)
+        return identity
+
+    def store(self, identity: DeviceIdentity) -> RecordStore:
+        """The record store (not started)."""
+        section = self.config.store
+        store: RecordStore = section.module.create(
+            section.config, data_dir=self.data_dir, identity=identity, clock=self.clock)
+        return store
+
+    def ledger(self, store: RecordStore, identity: DeviceIdentity,
+               observer: Observer | None = None, model: LoadedModel | None = None) -> Ledger:
+        """The one record writer, with the configured policy; ``model`` is the face engine
+        whose manifest the records name once it is loaded."""
+        policy = self.config.policy
+        return Ledger(store, identity, self.clock, RecordPolicy(
+            location_interval_s=policy.location_interval_s, clock_jump_s=policy.clock_jump_s,
+            fix_max_age_s=policy.fix_max_age_s), observer, model=model)
+
+    def camera(self) -> Camera:
+        """The configured camera (not started)."""
+        section = self.full.camera
+        camera: Camera = section.module.create(section.config)
+        return camera
+
+    def face_engine(self) -> FaceEngine:
+        """The configured face engine with its models, gates and threshold (not started)."""
+        section = self.full.face
+        engine: FaceEngine = section.module.create(section.config)
+        return engine
+
+    def template_store(self, device_id: str) -> TemplateStore:
+        """The configured encrypted template store."""
+        return template_store_for(self.full.checkin, self.data_dir, device_id)
+
+    def checkin_service(self, camera: Camera, engine: FaceEngine, ledger: FixSource,
+                        device_id: str,
+                        on_guidance: GuidanceHook | None = None) -> CheckinService:
+        """A check-in service for one-off check-ins (``checkin now``), sleeping in real time."""
+        settings = self.full.checkin
+        return CheckinService(camera, engine, self.template_store(device_id), ledger, settings,
+                              sleep=time.sleep, clock=self.clock, on_guidance=on_guidance,
+                              review=review_images_for(settings, self.data_dir, device_id))
+
+    def checkin_worker(self, camera: Camera, engine: FaceEngine, device_id: str,
+                       ledger: Ledger, sink: FeedbackSink) -> CheckinWorker:
+        """The daemon's check-in thread; it owns the camera and the face engine."""
+        return build_checkin(
+            camera, engine, self.full.checkin, data_dir=self.data_dir, device_id=device_id,
+            recorder=ledger, clock=self.clock, on_guidance=sink.guidance,
+            on_receipt=lambda receipt: sink.receipt(receipt.as_dict()))
+
+    def gps_watch(self, ledger: Ledger) -> GpsWatch:
+        """The GPS watch over the configured source."""
+        section = self.full.gps
+        return GpsWatch(section.module.create(section.config), self.clock, ledger.on_fix,
+                        ledger.on_gps_event, settings=section.config)
+
+    def supervisor(self, on_event: EventCallback) -> SupervisorLink:
+        """The supervisor MCU link; ``on_event`` runs on the link thread and must only enqueue."""
+        section = self.config.supervisor
+        link: SupervisorLink = section.module.create(section.config, on_event=on_event,
+                                                     clock=self.clock)
+        return link
+
+    @property
+    def syncing(self) -> bool:
+        """Whether a server is configured."""
+        return bool(self.config.sync.backend.name != "null")
+
+    def sync_worker(self, store: RecordStore, identity: DeviceIdentity) -> SyncWorker:
+        """The sync thread and its transport."""
+        section = self.config.sync
+        transport = section.module.create(section.config, signer=identity, clock=self.clock)
+        policy = SyncPolicy(idle_interval_s=self.config.policy.sync_interval_s)
+        return SyncWorker(SyncLoop(store, transport, random.SystemRandom(), policy), transport)
+
+    def feedback_sink(self, report_path: str | None = None) -> FeedbackSink:
+        """The configured feedback sink; ``report_path`` (``run --report``) picks the report."""
+        if report_path:
+            return report.create(report.Config(path=report_path))
+        section = self.config.ui
+        sink: FeedbackSink = section.module.create(section.config)
+        return sink

@@ -1,0 +1,1 @@
+"""The feedback adapter: receipts, guidance and state shown to the wearer and the technician."""

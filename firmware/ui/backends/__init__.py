@@ -1,0 +1,1 @@
+"""Feedback sink backends, chosen by the ``[ui] type`` setting."""
