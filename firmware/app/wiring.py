@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from fieldcheck_protocol.clock import Clock, SystemClock
+from fieldcheck_protocol.command import CommandKind
 from fieldcheck_protocol.review_box import key_id, parse_public_key
 from firmware.app.lock import InstanceLock
 from firmware.camera.base import Camera
@@ -19,6 +20,18 @@ from firmware.face.review_images import ReviewImages
 from firmware.face.template_store import KeySource, TemplateStore, credential_path
 from firmware.services.checkin import CheckinService, FixSource, GuidanceHook, Receipt
 from firmware.services.checkin_worker import CheckinWorker
+from firmware.services.command_state import CommandState
+from firmware.services.commands import (
+    CommandService,
+    checkin_action,
+    gps_probe,
+    message_action,
+    model_probe,
+    offer_update_action,
+    read_command_key,
+    selftest_action,
+    store_probe,
+)
 from firmware.services.gps_watch import GpsWatch
 from firmware.services.ledger import Ledger, LoadedModel, Observer, RecordPolicy
 from firmware.services.schedule import CheckinSettings, Schedule, ScheduleTracker
@@ -188,12 +201,36 @@ class Wiring:
         """Whether a server is configured."""
         return bool(self.config.sync.backend.name != "null")
 
-    def sync_worker(self, store: RecordStore, identity: DeviceIdentity) -> SyncWorker:
-        """The sync thread and its transport."""
+    def sync_worker(self, store: RecordStore, identity: DeviceIdentity,
+                    commands: CommandService | None = None) -> SyncWorker:
+        """The sync thread and its transport; ``commands`` answers what uploads bring."""
         section = self.config.sync
         transport = section.module.create(section.config, signer=identity, clock=self.clock)
         policy = SyncPolicy(idle_interval_s=self.config.policy.sync_interval_s)
-        return SyncWorker(SyncLoop(store, transport, random.SystemRandom(), policy), transport)
+        on_commands = commands.handle if commands is not None else None
+        loop = SyncLoop(store, transport, random.SystemRandom(), policy, on_commands)
+        return SyncWorker(loop, transport)
+
+    def command_key(self) -> bytes | None:
+        """The pinned command public key ([sync] command_key), None when none is set."""
+        path = str(self.config.sync.config.command_key) if self.syncing else ""
+        return read_command_key(Path(path)) if path else None
+
+    def command_service(self, identity: DeviceIdentity, ledger: Ledger, store: RecordStore,
+                        sink: FeedbackSink, gps: GpsWatch | None,
+                        checkins: CheckinWorker | None) -> CommandService:
+        """The signed-command handler: pinned key, replay guard in the data dir, the actions."""
+        request = None if checkins is None else (lambda: checkins.request("remote"))
+        probes = {"store": store_probe(store), "gps": gps_probe(gps, self.clock),
+                  "model": model_probe(lambda: ledger.model_version)}
+        actions = {
+            CommandKind.CHECKIN_NOW: checkin_action(request),
+            CommandKind.MESSAGE: message_action(sink.message),
+            CommandKind.SELFTEST: selftest_action(probes),
+            CommandKind.OFFER_UPDATE: offer_update_action(),
+        }
+        return CommandService(self.command_key(), identity.device_id,
+                              CommandState(self.data_dir), ledger, self.clock, actions)
 
     def feedback_sink(self, report_path: str | None = None) -> FeedbackSink:
         """The configured feedback sink; ``report_path`` (``run --report``) picks the report."""

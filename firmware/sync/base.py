@@ -49,6 +49,8 @@ class PushResult:
     accepted: int
     duplicates: int
     rejected: tuple[Rejection, ...] = field(default=())
+    #: Signed commands the server has waiting for this unit (COSE_Sign1 bytes, oldest first).
+    commands: tuple[bytes, ...] = field(default=())
 
 
 class SyncRefused(SyncError):

@@ -45,6 +45,10 @@ class Config:
         "", "SHA-256 of that certificate as printed by `fieldcheck server init`"
     )
     timeout_s: float = setting(20.0, "seconds to wait for connect, send and answer")
+    command_key: str = setting(
+        "", "the server's command public key to pin (command.pub from `fieldcheck server init`);"
+        " empty: every command is refused"
+    )
 
 
 def create(
@@ -191,7 +195,8 @@ class HttpsTransport(SyncTransport):
 def _parse_result(data: Any) -> PushResult:
     answer = wire.IngestAnswer.from_json(data)
     rejected = tuple(Rejection(item.seq, item.code, item.message) for item in answer.rejected)
-    return PushResult(answer.acked_seq, answer.accepted, answer.duplicates, rejected)
+    return PushResult(answer.acked_seq, answer.accepted, answer.duplicates, rejected,
+                      answer.commands)
 
 
 def _error_of(response: httpx.Response) -> tuple[str, str]:
