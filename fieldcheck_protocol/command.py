@@ -71,6 +71,7 @@ class Reason(StrEnum):
     REPLAYED = "replayed"  # its id or its sequence number was seen before
     OUT_OF_ORDER = "out_of_order"  # sequence number lower than the highest executed
     NOT_ALLOWED = "not_allowed"  # e.g. a policy key the config does not let the server change
+    INVALID_VALUE = "invalid_value"  # e.g. a policy value the unit's config check refuses
     NOT_SUPPORTED = "not_supported"  # a kind this firmware cannot do yet
     FAILED = "failed"  # accepted, but carrying it out failed
 

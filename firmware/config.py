@@ -21,6 +21,7 @@ from firmware.core.settings import SettingsError, build, describe, setting
 from firmware.errors import ConfigError, ConfigProblems
 from firmware.face.registry import BACKENDS as FACE_BACKENDS
 from firmware.gps.registry import BACKENDS as GPS_BACKENDS
+from firmware.services import remote_policy
 from firmware.services.schedule import CheckinSettings
 from firmware.store.registry import BACKENDS as STORE_BACKENDS
 from firmware.supervisor.registry import BACKENDS as SUPERVISOR_BACKENDS
@@ -198,6 +199,8 @@ def validate(path: Path | None) -> Validation:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise ConfigError(f"config file {path} is not valid TOML: {err}",
                           "fix the line it names") from err
+    # The server's signed set_policy changes, for the keys this file lets it change.
+    data = remote_policy.apply(data, DeviceSettings().data_dir)
     return validate_mapping(data, str(path), hashlib.sha256(raw).hexdigest())
 
 

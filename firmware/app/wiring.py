@@ -4,7 +4,8 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable
+import tomllib
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -13,16 +14,18 @@ from fieldcheck_protocol.command import CommandKind
 from fieldcheck_protocol.review_box import key_id, parse_public_key
 from firmware.app.lock import InstanceLock
 from firmware.camera.base import Camera
-from firmware.config import DeviceConfig, PolicySettings, Section
+from firmware.config import DeviceConfig, PolicySettings, Section, validate_mapping
 from firmware.core.supervisor_event import EventCallback
 from firmware.face.base import FaceEngine
 from firmware.face.review_images import ReviewImages
 from firmware.face.template_store import KeySource, TemplateStore, credential_path
+from firmware.services import remote_policy
 from firmware.services.checkin import CheckinService, FixSource, GuidanceHook, Receipt
 from firmware.services.checkin_worker import CheckinWorker
 from firmware.services.command_state import CommandState
 from firmware.services.commands import (
     CommandService,
+    PolicyCheck,
     checkin_action,
     gps_probe,
     message_action,
@@ -30,6 +33,7 @@ from firmware.services.commands import (
     offer_update_action,
     read_command_key,
     selftest_action,
+    set_policy_action,
     store_probe,
 )
 from firmware.services.gps_watch import GpsWatch
@@ -216,6 +220,25 @@ class Wiring:
         path = str(self.config.sync.config.command_key) if self.syncing else ""
         return read_command_key(Path(path)) if path else None
 
+    def _remote_keys(self) -> tuple[str, ...]:
+        return tuple(self.config.sync.config.remote_keys) if self.syncing else ()
+
+    def _policy_check(self) -> PolicyCheck:
+        """The config check run on the config file with the server's changes laid over it."""
+        source = Path(str(getattr(self.config, "source", "")))
+
+        def check(changes: Mapping[str, remote_policy.Value]) -> list[str]:
+            try:
+                data = tomllib.loads(source.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+                return [f"cannot re-read the config {source}: {err}"]
+            before = {str(p) for p in validate_mapping(data, str(source)).problems}
+            merged = remote_policy.overlay(data, changes, remote_policy.allowed_keys(data))
+            after = validate_mapping(merged, str(source)).problems
+            return [str(p) for p in after if str(p) not in before]
+
+        return check
+
     def command_service(self, identity: DeviceIdentity, ledger: Ledger, store: RecordStore,
                         sink: FeedbackSink, gps: GpsWatch | None,
                         checkins: CheckinWorker | None) -> CommandService:
@@ -228,6 +251,8 @@ class Wiring:
             CommandKind.MESSAGE: message_action(sink.message),
             CommandKind.SELFTEST: selftest_action(probes),
             CommandKind.OFFER_UPDATE: offer_update_action(),
+            CommandKind.SET_POLICY: set_policy_action(
+                self.data_dir, self._remote_keys(), self._policy_check(), ledger),
         }
         return CommandService(self.command_key(), identity.device_id,
                               CommandState(self.data_dir), ledger, self.clock, actions)

@@ -30,6 +30,7 @@ from fieldcheck_protocol.command import (
     verify_command,
 )
 from firmware.errors import ConfigError, DeviceError
+from firmware.services import remote_policy
 from firmware.services.command_state import CommandState
 from firmware.services.gps_watch import GpsWatch
 from firmware.store.base import RecordStore
@@ -272,5 +273,34 @@ def model_probe(model_version: Callable[[], str]) -> Probe:
     def run() -> Details:
         version = model_version()
         return {"ok": version != "none", "sha256": version}
+
+    return run
+
+
+#: Checks policy changes against the whole config; returns the problems they would cause.
+PolicyCheck = Callable[[Mapping[str, remote_policy.Value]], list[str]]
+
+
+def set_policy_action(data_dir: Path, allowed: tuple[str, ...], check: PolicyCheck,
+                      recorder: Recorder) -> Action:
+    """``set_policy``: only keys the config lets the server change, only values the config
+    check accepts; kept in the data directory, followed by a signed ``config_change`` event.
+    They take effect at the daemon's next start (the config is read once, at start)."""
+
+    def run(command: Command) -> Details:
+        changes: dict[str, remote_policy.Value] = dict(command.args["changes"])
+        refused = sorted(key for key in changes if key not in allowed)
+        if refused:
+            raise CommandRefused(Reason.NOT_ALLOWED,
+                                 f"not in [sync] remote_keys: {', '.join(refused)}")
+        merged = {**remote_policy.load(data_dir), **changes}
+        problems = check(merged)
+        if problems:
+            raise CommandRefused(Reason.INVALID_VALUE, "; ".join(problems))
+        remote_policy.save(data_dir, merged)
+        keys = ",".join(sorted(changes))[:200]
+        recorder.event("config_change", {"source": "command", "command": command.id,
+                                         "keys": keys, "applies": "next_start"})
+        return {"keys": keys, "applies": "next_start"}
 
     return run

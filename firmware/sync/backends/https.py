@@ -18,6 +18,7 @@ from firmware.core.settings import setting
 from firmware.errors import ConfigError
 from firmware.sync.auth import signed_headers
 from firmware.sync.base import (
+    DEFAULT_REMOTE_KEYS,
     PinMismatch,
     PushResult,
     Rejection,
@@ -48,6 +49,10 @@ class Config:
     command_key: str = setting(
         "", "the server's command public key to pin (command.pub from `fieldcheck server init`);"
         " empty: every command is refused"
+    )
+    remote_keys: tuple[str, ...] = setting(
+        DEFAULT_REMOTE_KEYS, "config keys (section.key) the server may change with a signed "
+        "set_policy command; [] for none"
     )
 
 

@@ -19,7 +19,9 @@ from fieldcheck_protocol.command import (
 )
 from fieldcheck_protocol.record import Kind
 from fieldcheck_protocol.signature import public_key_bytes, unverified_record
+from firmware.config import validate
 from firmware.errors import ConfigError, StoreError
+from firmware.services import remote_policy
 from firmware.services.command_state import STATE_FILE, CommandState
 from firmware.services.commands import (
     Answered,
@@ -31,6 +33,7 @@ from firmware.services.commands import (
     offer_update_action,
     read_command_key,
     selftest_action,
+    set_policy_action,
     store_probe,
 )
 from firmware.services.ledger import Ledger
@@ -45,7 +48,7 @@ class Unit:
     """A command service over a real store, with recorded side effects."""
 
     def __init__(self, store: SqliteRecordStore, clock: ManualClock,
-                 key: bytes | None = PUB) -> None:
+                 key: bytes | None = PUB, policy_check: Any = None) -> None:
         self.store = store
         self.clock = clock
         self.ledger: Ledger = ledger_for(store, clock)
@@ -60,6 +63,9 @@ class Unit:
                 "store": store_probe(store), "gps": gps_probe(None, clock),
                 "model": model_probe(lambda: self.ledger.model_version)}),
             CommandKind.OFFER_UPDATE: offer_update_action(),
+            CommandKind.SET_POLICY: set_policy_action(
+                self.data_dir, ("checkin.per_day", "policy.location_interval_s"),
+                policy_check or (lambda changes: []), self.ledger),
         }
         self.service = CommandService(key, self.ledger.device_id, CommandState(self.data_dir),
                                       self.ledger, clock, actions)
@@ -191,3 +197,33 @@ def test_read_command_key_pem_hex_and_errors(tmp_path: Path) -> None:
         read_command_key(tmp_path / "bad.pub")
     with pytest.raises(ConfigError, match="cannot be read"):
         read_command_key(tmp_path / "missing.pub")
+
+
+def test_set_policy_keeps_allowed_valid_changes_and_records_them(
+        store: SqliteRecordStore, clock: ManualClock) -> None:
+    def check(changes: Any) -> list[str]:
+        return ["checkin.per_day: must be >= 1"] if changes.get("checkin.per_day") == 0 else []
+
+    unit = Unit(store, clock, policy_check=check)
+    ok = unit.command(1, CommandKind.SET_POLICY, {"changes": {"checkin.per_day": 4}})
+    bad_key = unit.command(2, CommandKind.SET_POLICY, {"changes": {"sync.url": "https://evil"}})
+    bad_value = unit.command(3, CommandKind.SET_POLICY, {"changes": {"checkin.per_day": 0}})
+    results = unit.service.handle([sign_command(c, SERVER) for c in (ok, bad_key, bad_value)])
+    assert [r.reason for r in results] == [Reason.OK, Reason.NOT_ALLOWED, Reason.INVALID_VALUE]
+    assert remote_policy.load(unit.data_dir) == {"checkin.per_day": 4}
+    changes = [r for r in (unverified_record(row.cose) for row in unit.store.records())
+               if r.kind is Kind.EVENT and r.body["type"] == "config_change"]
+    assert len(changes) == 1 and changes[0].body["details"]["command"] == "c1"
+    assert changes[0].body["details"]["applies"] == "next_start"
+
+
+def test_the_config_reads_allowed_server_changes_only(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    path = tmp_path / "device.toml"
+    path.write_text(f'[device]\ndata_dir = "{data_dir}"\n[policy]\nlocation_interval_s = 60.0\n'
+                    '[gps]\ntype = "replay"\npath = "x.nmea"\n')
+    remote_policy.save(data_dir, {"policy.location_interval_s": 120.0, "device.data_dir": "/"})
+    config = validate(path).built
+    assert config["policy"].location_interval_s == 120.0  # in the default remote_keys
+    assert config["device"].data_dir == data_dir  # never remotely changeable
