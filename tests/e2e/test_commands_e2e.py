@@ -54,7 +54,8 @@ def _states(directory: Path, device_id: str) -> dict[str, str]:
     """The state of each command queued through the CLI, by kind."""
     out = fieldcheck("device", "commands", "--dir", str(directory), "--id", device_id)
     rows = [line.split() for line in out.splitlines()]
-    return {row[2]: row[3] for row in rows if row[5] != "attacker"}
+    return {f"{row[2]}{row[0]}" if row[2] == "set_policy" else row[2]: row[3]
+            for row in rows if row[5] != "attacker"}
 
 
 def _run_unit(config: Path, report: Path, done: Any, timeout_s: float = 90.0) -> str:
@@ -98,7 +99,7 @@ def test_commands_reach_a_sleeping_unit_and_every_forgery_is_refused(tmp_path: P
     device = identity.device_id
     fingerprint = provision(srv, device, identity.public_key_hex)
     base = ["device", "command", "--dir", str(srv), "--id", device]
-    # Sequence numbers 1-2 are taken by an old, answered command: the genuine ones are 3-6 and
+    # Sequence numbers 1-2 are taken by an old, answered command: the genuine ones are 3-8 and
     # a command signed with seq 2 that arrives after them is out of order.
     genuine = command_key.load_or_create(srv)
     _inject(srv, device, 2, _signed(genuine, device, 2, "old"), "old", answered=True)
@@ -107,15 +108,17 @@ def test_commands_reach_a_sleeping_unit_and_every_forgery_is_refused(tmp_path: P
     fieldcheck(*base, "message", "Please call your officer today")
     fieldcheck(*base, "selftest")
     fieldcheck(*base, "offer-update", "https://updates.example/b.fcb", "a" * 64)
+    fieldcheck(*base, "set-policy", "policy.location_interval_s=0.2")
+    fieldcheck(*base, "set-policy", "sync.url=https://elsewhere.example")
     with open_sqlite(srv / DB_FILE).read() as tx:
         first = tx.commands(device)[1]  # the genuine checkin_now
     assert first.kind == "checkin_now" and first.seq == 3
-    forged = _signed(Ed25519PrivateKey.generate(), device, 7, "forged")
-    _inject(srv, device, 7, forged, "forged")
-    _inject(srv, device, 8, _signed(genuine, "fc-notthisunit0000", 8, "elsewhere"), "elsewhere")
-    _inject(srv, device, 9, _signed(genuine, device, 9, "stale", timedelta(hours=2)), "stale")
-    _inject(srv, device, 10, _signed(genuine, device, 2, "late"), "late")  # 2 < highest, 6
-    _inject(srv, device, 11, first.cose, "replay")  # the bytes of the checkin command again
+    forged = _signed(Ed25519PrivateKey.generate(), device, 9, "forged")
+    _inject(srv, device, 9, forged, "forged")
+    _inject(srv, device, 10, _signed(genuine, "fc-notthisunit0000", 10, "elsewhere"), "elsewhere")
+    _inject(srv, device, 11, _signed(genuine, device, 11, "stale", timedelta(hours=2)), "stale")
+    _inject(srv, device, 12, _signed(genuine, device, 2, "late"), "late")  # 2 < highest, 8
+    _inject(srv, device, 13, first.cose, "replay")  # the bytes of the checkin command again
     server = ServerProcess(srv)
     server.start()
     try:
@@ -128,7 +131,8 @@ def test_commands_reach_a_sleeping_unit_and_every_forgery_is_refused(tmp_path: P
         def genuine_answered() -> bool:
             states = _states(srv, device)
             return all(states.get(k) in ("done", "refused") for k in
-                       ("checkin_now", "message", "selftest", "offer_update"))
+                       ("checkin_now", "message", "selftest", "offer_update", "set_policy7",
+                        "set_policy8"))
 
         _run_unit(config, report, genuine_answered)
         states = _states(srv, device)
@@ -138,11 +142,18 @@ def test_commands_reach_a_sleeping_unit_and_every_forgery_is_refused(tmp_path: P
         server.stop()
     assert states["checkin_now"] == "done" and states["message"] == "done"
     assert states["selftest"] == "done" and states["offer_update"] == "refused"
+    assert states["set_policy7"] == "done" and states["set_policy8"] == "refused"
+    assert '"policy.location_interval_s": 0.2' in (data_dir / "remote_policy.json").read_text()
     records = _unit_records(data_dir, identity)
     reasons = {(a["id"], a["reason"]) for a in _answers(records)}
     assert {("forged", "wrong_key"), ("elsewhere", "other_device"), ("stale", "expired"),
             ("late", "out_of_order"), (first.id, "replayed"),
             (_id_of(records, "offer_update"), "not_supported")} <= reasons
+    changed = [r.body["details"] for r in records
+               if r.kind is Kind.EVENT and r.body["type"] == "config_change"]
+    assert any(d.get("keys") == "policy.location_interval_s" for d in changed)
+    assert any("sync.url" in str(a.get("detail")) for a in _answers(records)
+               if a["reason"] == "not_allowed")
     remote = [r for r in records if r.kind is Kind.CHECKIN and r.body.get("trigger") == "remote"]
     assert len(remote) == 1, "checkin_now ran exactly once across two starts and a replay"
     replayed = [a for a in _answers(records) if a["id"] == first.id and a["reason"] == "replayed"]
