@@ -17,7 +17,8 @@ from firmware import config_checks as checks
 from firmware.camera.registry import BACKENDS as CAMERA_BACKENDS
 from firmware.config_checks import Problem
 from firmware.core.backend import Backend
-from firmware.core.settings import SettingsError, build, describe, setting
+from firmware.core.settings import SettingsError, build, setting
+from firmware.core.settings_schema import table_lines
 from firmware.errors import ConfigError, ConfigProblems
 from firmware.face.registry import BACKENDS as FACE_BACKENDS
 from firmware.gps.registry import BACKENDS as GPS_BACKENDS
@@ -276,20 +277,39 @@ def resolve(
 
 
 def schema() -> str:
-    """Every section and backend with its settings, types, defaults and help, as text."""
-    lines = ["[device]", *_rows(DeviceSettings), "", "[policy]", *_rows(PolicySettings),
-             "", "[checkin]", *_rows(CheckinSettings)]
-    for where, backends, _ in SECTIONS:
+    """Every section and backend with its settings as TOML: defaults, kinds and meanings."""
+    return "\n\n".join(text for _, _, text in schema_blocks())
+
+
+def schema_blocks() -> list[tuple[str, str, str]]:
+    """(section, backend name or "", TOML text) for every section and every backend of one.
+
+    Each text is valid TOML on its own and builds the defaults it shows.
+    """
+    blocks = [("", "", SCHEMA_HEAD)]
+    for name, cls in (("device", DeviceSettings), ("policy", PolicySettings),
+                      ("checkin", CheckinSettings)):
+        blocks.append((name, "", "\n".join(table_lines(name, cls, _first_line(cls)))))
+    for where, backends, default in SECTIONS:
         for backend in backends:
-            lines.append("")
-            lines.append(f'[{where}]  type = "{backend.name}"  # {backend.summary}')
             module = importlib.import_module(backend.module)
-            lines += _rows(module.Config)
-    return "\n".join(lines)
+            chosen = " (the default)" if backend.name == default else ""
+            needs = f"; needs {', '.join(backend.requires)}" if backend.requires else ""
+            lines = table_lines(where, module.Config,
+                                f'type = "{backend.name}"{chosen}: {backend.summary}{needs}')
+            lines.insert(2, f'type = "{backend.name}"')
+            blocks.append((where, backend.name, "\n".join(lines)))
+    return blocks
 
 
-def _rows(cls: type[Any]) -> list[str]:
-    return [
-        f"  {name} ({kind}, default {default!r}): {text}"
-        for name, kind, default, text in describe(cls)
-    ]
+SCHEMA_HEAD = (
+    "# fieldcheck-device configuration (TOML, default " + str(DEFAULT_PATH) + ").\n"
+    "# Every key with its default value; a comment above each key says what it means.\n"
+    "# A backend-chosen section ([gps], [store], ...) is shown once per backend: pick one\n"
+    "# with `type` and use only that backend's keys. Omitted keys take the default shown."
+)
+
+
+def _first_line(cls: type[Any]) -> str:
+    doc = (cls.__doc__ or "").strip()
+    return doc.splitlines()[0].replace("``", "") if doc else ""

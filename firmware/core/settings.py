@@ -26,11 +26,16 @@ class SettingsError(ValueError):
         self.problems: tuple[str, ...] = problems or (message,)
 
 
-def setting(default: Any, help: str) -> Any:  # noqa: A002 - "help" reads best in declarations
-    """Declare a config field with its default and a one-line description."""
+def setting(default: Any, help: str, shown: Any = None) -> Any:  # noqa: A002 - reads best
+    """Declare a config field with its default and a one-line description.
+
+    ``shown`` is the default the printed schema documents when ``default`` depends on where the
+    code runs (a development checkout's models folder instead of the unit's installed one).
+    """
     if isinstance(default, list | dict | set):
         raise TypeError("mutable defaults are not allowed; use a tuple")
-    return dataclasses.field(default=default, metadata={"help": help})
+    metadata = {"help": help} if shown is None else {"help": help, "shown": shown}
+    return dataclasses.field(default=default, metadata=metadata)
 
 
 def describe(cls: type[Any]) -> list[tuple[str, str, Any, str]]:
