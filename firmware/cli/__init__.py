@@ -61,6 +61,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     return guarded(lambda: int(args.func(args)), "fieldcheck-device")
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1 (a negative limit must not mean "all")."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive number: give 1 or more")
+    return value
+
+
 def guarded(command: Callable[[], int], prog: str) -> int:
     """Run ``command`` behind the one error boundary of every command.
 

@@ -36,3 +36,13 @@ def test_show_after_init_on_that_data_dir_works(
     capsys.readouterr()
     assert cli.main(["identity", "show", "--data-dir", str(tmp_path)]) == 0
     assert "device_id: " in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("limit", ["-1", "0", "many"])
+def test_records_list_refuses_a_limit_that_is_not_positive(
+    limit: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli.build_parser().parse_args(["records", "list", "--limit", limit])
+    assert exited.value.code == 2
+    assert "--limit" in capsys.readouterr().err
