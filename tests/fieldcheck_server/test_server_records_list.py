@@ -1,4 +1,4 @@
-"""`fieldcheck records list`: what happened, the verdict and the place; kind/time filters; limits."""
+"""`fieldcheck records list`: event type, verdict and place; kind and time filters; limits."""
 
 from datetime import timedelta
 from pathlib import Path
