@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from host_tools.bench.cpu import cpu_seconds
+from host_tools.bench.cpu import cpu_seconds, machine_header, machine_summary
 from host_tools.bench.processes import REPO, Child, python_module
 
 
@@ -258,9 +258,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (RuntimeError, OSError, subprocess.TimeoutExpired, KeyError, ValueError) as err:
             failed.append(name)
             print(f"  {name} failed: {err}", file=sys.stderr)
+    machine = machine_summary()
+    print(machine_header(machine))
     print(render(rows))
     if args.json:
-        args.json.write_text(json.dumps([r.__dict__ for r in rows], indent=2))
+        args.json.write_text(json.dumps(
+            {"machine": machine, "rows": [r.__dict__ for r in rows]}, indent=2))
     return 1 if failed else 0
 
 
