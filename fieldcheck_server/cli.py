@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from fieldcheck_cli.args import positive_int
 from fieldcheck_protocol.clock import SystemClock
 from fieldcheck_protocol.export import server_public_key
 from fieldcheck_protocol.record import Kind, to_ms
@@ -38,17 +39,6 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     listing.add_argument("--limit", type=positive_int, default=50, help="at most this many "
                          "(default 50)")
     listing.set_defaults(func=_alerts_list)
-
-
-def positive_int(text: str) -> int:
-    """An argparse type: a whole number of at least 1 (a negative limit must not mean "all")."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not a positive number: give 1 or more")
-    return value
 
 
 def _when(flag: str) -> Callable[[str], datetime]:

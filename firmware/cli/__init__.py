@@ -8,7 +8,10 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
+from fieldcheck_cli.args import positive_int, verbose_everywhere
 from firmware.errors import DeviceError
+
+__all__ = ["build_parser", "guarded", "main", "positive_int"]
 
 # Each module defines register(subparsers) and sets a ``func(args) -> int`` default on its parsers.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -35,21 +38,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def verbose_everywhere(parser: argparse.ArgumentParser) -> None:
-    """Accept ``-v`` after any sub-command too (``identity show -v``), not only before it.
-
-    The sub-commands' copies default to SUPPRESS, so they never reset a ``-v`` given earlier.
-    """
-    for action in parser._actions:  # argparse has no public walk over its sub-parsers
-        if not isinstance(action, argparse._SubParsersAction):
-            continue
-        for child in action.choices.values():
-            if "-v" not in child._option_string_actions:
-                child.add_argument("-v", "--verbose", action="store_true",
-                                   default=argparse.SUPPRESS, help="debug logging")
-            verbose_everywhere(child)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     args = build_parser().parse_args(argv)
@@ -59,17 +47,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
     )
     return guarded(lambda: int(args.func(args)), "fieldcheck-device")
-
-
-def positive_int(text: str) -> int:
-    """An argparse type: a whole number of at least 1 (a negative limit must not mean "all")."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not a positive number: give 1 or more")
-    return value
 
 
 def guarded(command: Callable[[], int], prog: str) -> int:
