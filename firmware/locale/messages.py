@@ -5,6 +5,7 @@ wording lives in ``en/LC_MESSAGES/fieldcheck.po`` like every other language. Pla
 ``str.format`` names; the translator comment above each id says what fills them.
 """
 
+from collections.abc import Mapping
 from typing import Final
 
 
@@ -69,6 +70,19 @@ CONTACT_TITLE: Final = N_("screen.contact.title")
 CONTACT_REVOKED: Final = N_("screen.contact.revoked")
 CONTACT_NOT_ENROLLED: Final = N_("screen.contact.not_enrolled")
 CONTACT_FAULT: Final = N_("screen.contact.fault")
+
+#: Guidance and outcome codes (``firmware.core.verdict`` and the check-in's own) to their ids.
+GUIDANCE_BY_CODE: Final[Mapping[str, str]] = {
+    "no_face": GUIDANCE_NO_FACE, "multiple_faces": GUIDANCE_MULTIPLE_FACES,
+    "face_too_small": GUIDANCE_FACE_TOO_SMALL, "face_off_centre": GUIDANCE_FACE_OFF_CENTRE,
+    "head_turned": GUIDANCE_HEAD_TURNED, "too_dark": GUIDANCE_TOO_DARK,
+    "too_bright": GUIDANCE_TOO_BRIGHT, "blurry": GUIDANCE_BLURRY,
+    "camera_fault": GUIDANCE_CAMERA_FAULT, "not_enrolled": GUIDANCE_NOT_ENROLLED,
+    "template_invalid": GUIDANCE_TEMPLATE_INVALID, "face_engine_fault": GUIDANCE_FACE_ENGINE_FAULT,
+}
+OUTCOME_BY_CODE: Final[Mapping[str, str]] = {
+    "match": OUTCOME_MATCH, "no_match": OUTCOME_NO_MATCH, "unknown": OUTCOME_UNKNOWN,
+}
 
 #: Every id above, in declaration order (the catalogue tests check each in every language).
 ALL: Final[tuple[str, ...]] = tuple(

@@ -38,27 +38,9 @@ NOT_ENROLLED = "not_enrolled"
 TEMPLATE_INVALID = "template_invalid"
 FACE_ENGINE_FAULT = "face_engine_fault"
 
-#: The catalogue message id per guidance code (``firmware/locale``; every language has each).
-GUIDANCE_IDS: Mapping[str, str] = {
-    Guidance.NO_FACE: messages.GUIDANCE_NO_FACE,
-    Guidance.MULTIPLE_FACES: messages.GUIDANCE_MULTIPLE_FACES,
-    Guidance.FACE_TOO_SMALL: messages.GUIDANCE_FACE_TOO_SMALL,
-    Guidance.FACE_OFF_CENTRE: messages.GUIDANCE_FACE_OFF_CENTRE,
-    Guidance.HEAD_TURNED: messages.GUIDANCE_HEAD_TURNED,
-    Guidance.TOO_DARK: messages.GUIDANCE_TOO_DARK,
-    Guidance.TOO_BRIGHT: messages.GUIDANCE_TOO_BRIGHT,
-    Guidance.BLURRY: messages.GUIDANCE_BLURRY,
-    Guidance.CAMERA_FAULT: messages.GUIDANCE_CAMERA_FAULT,
-    NOT_ENROLLED: messages.GUIDANCE_NOT_ENROLLED,
-    TEMPLATE_INVALID: messages.GUIDANCE_TEMPLATE_INVALID,
-    FACE_ENGINE_FAULT: messages.GUIDANCE_FACE_ENGINE_FAULT,
-}
-#: The catalogue message id per outcome: the first sentence of a receipt.
-OUTCOME_IDS: Mapping[Outcome, str] = {
-    Outcome.MATCH: messages.OUTCOME_MATCH,
-    Outcome.NO_MATCH: messages.OUTCOME_NO_MATCH,
-    Outcome.UNKNOWN: messages.OUTCOME_UNKNOWN,
-}
+#: The catalogue message id per guidance code and per outcome (every language has each).
+GUIDANCE_IDS: Mapping[str, str] = messages.GUIDANCE_BY_CODE
+OUTCOME_IDS: Mapping[str, str] = messages.OUTCOME_BY_CODE
 
 #: Codes a wearer can act on: the check-in is tried again after telling them what to do.
 RETRYABLE: frozenset[str] = frozenset(g for g in Guidance if g is not Guidance.CAMERA_FAULT)
