@@ -133,6 +133,24 @@ def fuzz(quick: bool) -> list[Row]:
     ]
 
 
+
+def record_fuzz(quick: bool) -> list[Row]:
+    """Mutated COSE records and batches through the server's parse and verify: rate and escapes."""
+    count = "5000" if quick else "200000"
+    done = subprocess.run(
+        python_module("host_tools.bench.record_fuzz", "--inputs", count),
+        capture_output=True, text=True, cwd=REPO, timeout=1800, check=False,
+    )
+    if done.returncode not in (0, 1) or not done.stdout.strip():  # 1: it ran and found escapes
+        raise RuntimeError(f"record_fuzz failed ({done.returncode}): {done.stderr[-800:]}")
+    data: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return [
+        Row("record-fuzz", f"upload bodies/s, {int(data['inputs']):,} mutated batches",
+            float(data["inputs_per_s"]), "inputs/s", better="higher"),
+        Row("record-fuzz", "escapes (exception, or a mutated record verified)",
+            float(data["escapes"]), "", target="0"),
+    ]
+
 def records(quick: bool) -> list[Row]:
     """Device side: records signed and committed per second; bytes per record against JSON."""
     # The scratch store goes under the repository: a real disk, where fsync costs what it costs.
@@ -202,6 +220,7 @@ SECTIONS: dict[str, Callable[[bool], list[Row]]] = {
     "gps-reader": gps_reader,
     "gps-daemon": gps_daemon_share,
     "fuzz": fuzz,
+    "record-fuzz": record_fuzz,
     "records": records,
     "server": server,
     "face": face,
