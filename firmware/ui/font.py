@@ -36,7 +36,8 @@ def load(name: str, size: int) -> ImageFont.FreeTypeFont:
     """The font file ``name`` at ``size`` pixels (cached)."""
     path = font_dir() / name
     try:
-        return ImageFont.truetype(str(path), size)
+        # The basic layout places 1-bit glyphs on whole pixels more evenly than raqm does.
+        return ImageFont.truetype(str(path), size, layout_engine=ImageFont.Layout.BASIC)
     except OSError as err:
         raise ConfigError(f"the screen font {path} cannot be loaded: {err}",
                           "reinstall the fieldcheck[device] extra (font-lato)") from err

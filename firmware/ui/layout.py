@@ -31,7 +31,6 @@ class Style:
     title_pitch: int = 14
     body_sizes: tuple[tuple[int, int], ...] = ((11, 12), (10, 11))
     footer_size: int = 10
-    footer_pitch: int = 11
 
 
 STYLE = Style()
@@ -73,20 +72,28 @@ def place(screen: Screen, style: Style = STYLE) -> list[Line]:
     footer_font = font.load(font.REGULAR, style.footer_size)
     if footer_font.getlength(screen.footer) > width:
         raise LayoutError(f"[{screen.name}] footer {screen.footer!r} is wider than the screen")
-    room = HEIGHT - style.title_pitch - (style.footer_pitch if screen.footer else 0)
+    # A line's glyphs stay inside its font's ascent + descent: the last body line must end
+    # above the footer, and the footer above the bottom edge, or a descender would be cut.
+    footer_top = HEIGHT - (_extent(footer_font) if screen.footer else 0)
     for size, pitch in style.body_sizes:
         body_font = font.load(font.REGULAR, size)
         body = [line for text in screen.body for line in wrap(text, body_font, width)]
-        if len(body) * pitch <= room:
+        if style.title_pitch + (len(body) - 1) * pitch + _extent(body_font) <= footer_top:
             break
     else:
-        raise LayoutError(f"[{screen.name}] the body needs {len(body)} lines; "
-                          f"{room // pitch} fit: {' / '.join(screen.body)!r}")
+        raise LayoutError(f"[{screen.name}] the body needs {len(body)} lines, more than fit: "
+                          f"{' / '.join(screen.body)!r}")
     lines = [Line(screen.title, 0, title_font)]
     lines += [Line(text, style.title_pitch + i * pitch, body_font) for i, text in enumerate(body)]
     if screen.footer:
-        lines.append(Line(screen.footer, HEIGHT - style.footer_pitch, footer_font))
+        lines.append(Line(screen.footer, footer_top, footer_font))
     return lines
+
+
+def _extent(face: ImageFont.FreeTypeFont) -> int:
+    """Pixels from a line's top to the lowest a descender can reach."""
+    ascent, descent = face.getmetrics()
+    return int(ascent + descent)
 
 
 def render(screen: Screen, style: Style = STYLE, size: tuple[int, int] = (WIDTH, HEIGHT),
@@ -109,7 +116,8 @@ def pages(screen: Screen, style: Style = STYLE) -> list[Screen]:
         pass
     size, pitch = style.body_sizes[-1]
     body_font = font.load(font.REGULAR, size)
-    per_page = (HEIGHT - style.title_pitch - style.footer_pitch) // pitch
+    footer_top = HEIGHT - _extent(font.load(font.REGULAR, style.footer_size))
+    per_page = (footer_top - style.title_pitch - _extent(body_font)) // pitch + 1
     lines = [line for text in screen.body for line in wrap(text, body_font, WIDTH - 2 * MARGIN_X)]
     chunks = [lines[i:i + per_page] for i in range(0, len(lines), per_page)]
     return [replace(screen, name=f"{screen.name}-{n}", body=(" ".join(chunk),),

@@ -12,14 +12,15 @@ from fieldcheck_protocol.signature import unverified_record
 from firmware.core.fix import Fix, FixType
 from firmware.core.verdict import Guidance, Outcome
 from firmware.errors import CameraError, StoreError, VerifyError
+from firmware.locale.catalog import LANGUAGES, translator
 from firmware.services.checkin import (
     GUIDANCE_IDS,
     OUTCOME_IDS,
     CheckinService,
     Receipt,
     Trigger,
+    message_for,
 )
-from firmware.locale.catalog import LANGUAGES, translator
 from firmware.services.ledger import RecordPolicy
 from firmware.services.schedule import CheckinSettings
 from firmware.store.backends.sqlite import SqliteRecordStore
@@ -228,3 +229,16 @@ def test_the_record_carries_its_trigger_and_the_slot_it_answers(store, clock) ->
     first, second = h.checkins()
     assert first.body["trigger"] == "remote" and first.body["slot"] == to_ms(slot)
     assert second.body["trigger"] == "button" and "slot" not in second.body  # answers none
+
+
+RECORDED_WORDS = {"en": "recorded", "es": "guardado", "pt": "salvo", "ht": "anrejistre"}
+
+
+@pytest.mark.parametrize("language", sorted(LANGUAGES))
+def test_a_receipt_says_recorded_once_even_for_a_camera_fault(language: str) -> None:
+    words = translator(language)
+    for code in GUIDANCE_IDS:
+        message = message_for(Outcome.UNKNOWN, code, words).lower()
+        assert message.count(RECORDED_WORDS[language]) == 1, (language, code, message)
+        sentences = [s.strip() for s in message.split(".") if s.strip()]
+        assert len(sentences) == len(set(sentences)), message
