@@ -18,7 +18,7 @@ from firmware.face.base import FaceEngine
 from firmware.face.review_images import ReviewImages
 from firmware.face.template_store import KeySource, TemplateStore, credential_path
 from firmware.services.checkin import CheckinService, FixSource, GuidanceHook, Receipt
-from firmware.services.checkin_worker import CheckinWorker
+from firmware.services.checkin_worker import CheckinWorker, Prompter
 from firmware.services.gps_watch import GpsWatch
 from firmware.services.ledger import Ledger, LoadedModel, Observer, RecordPolicy
 from firmware.services.schedule import CheckinSettings, Schedule, ScheduleTracker
@@ -75,7 +75,8 @@ def build_checkin(camera: Camera, engine: FaceEngine, settings: CheckinSettings,
                   data_dir: Path, device_id: str, recorder: FixSource, clock: Clock,
                   rng: random.Random | None = None,
                   on_guidance: GuidanceHook | None = None,
-                  on_receipt: Callable[[Receipt], None] | None = None) -> CheckinWorker:
+                  on_receipt: Callable[[Receipt], None] | None = None,
+                  feedback: Prompter | None = None) -> CheckinWorker:
     """The daemon's check-in worker; starting it starts the camera and the face engine."""
     templates = template_store_for(settings, data_dir, device_id)
     review = review_images_for(settings, data_dir, device_id)
@@ -85,7 +86,8 @@ def build_checkin(camera: Camera, engine: FaceEngine, settings: CheckinSettings,
                              review=review)
     tracker = ScheduleTracker(Schedule(settings, rng or random.SystemRandom()), clock.now())
     return CheckinWorker(service, tracker, recorder, clock, parts=(camera, engine),
-                         stop_event=stop, on_receipt=on_receipt, review=review)
+                         stop_event=stop, on_receipt=on_receipt, review=review,
+                         feedback=feedback)
 
 
 class Wiring:
@@ -168,7 +170,7 @@ class Wiring:
         return build_checkin(
             camera, engine, self.full.checkin, data_dir=self.data_dir, device_id=device_id,
             recorder=ledger, clock=self.clock, on_guidance=sink.guidance,
-            on_receipt=lambda receipt: sink.receipt(receipt.as_dict()))
+            on_receipt=lambda receipt: sink.receipt(receipt.as_dict()), feedback=sink)
 
     def gps_watch(self, ledger: Ledger) -> GpsWatch:
         """The GPS watch over the configured source."""
