@@ -28,6 +28,7 @@ from firmware.store.identity import DeviceIdentity, load_identity, load_or_creat
 from firmware.supervisor.base import SupervisorLink
 from firmware.ui.backends import report
 from firmware.ui.base import FeedbackSink
+from firmware.ui.tee import TeeSink
 
 logger = logging.getLogger(__name__)
 
@@ -198,9 +199,12 @@ class Wiring:
         return SyncWorker(SyncLoop(store, transport, random.SystemRandom(), policy), transport)
 
     def feedback_sink(self, report_path: str | None = None) -> FeedbackSink:
-        """The configured feedback sink; ``report_path`` (``run --report``) picks the report."""
-        if report_path:
-            return report.create(report.Config(path=report_path))
+        """The configured feedback sink; ``report_path`` (``run --report``) adds the report
+        beside a configured screen (or replaces the null sink)."""
         section = self.config.ui
+        if report_path and section.backend.name in ("null", "report"):
+            return report.create(report.Config(path=report_path))
         sink: FeedbackSink = section.module.create(section.config)
+        if report_path:
+            return TeeSink((report.create(report.Config(path=report_path)), sink))
         return sink
