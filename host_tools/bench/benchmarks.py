@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from host_tools.bench.cpu import cpu_seconds
+from host_tools.bench.cpu import cpu_seconds, machine_header, machine_summary
 from host_tools.bench.processes import REPO, Child, python_module
 
 
@@ -115,16 +115,21 @@ def _share_of(argv_for: Callable[[str, Path], list[str]], seconds: float) -> flo
             sim.stop()
 
 
-def fuzz(quick: bool) -> list[Row]:
-    """Mutated NMEA through framer + parser + tracker: inputs per second, and escapes (0)."""
-    count = "20000" if quick else "1000000"
+def _fuzz_json(module: str, inputs: int) -> dict[str, Any]:
+    """Run a fuzz harness module (one JSON line; exit 1 means it ran and found escapes)."""
     done = subprocess.run(
-        python_module("firmware.tools.gps_fuzz", "--inputs", count),
+        python_module(module, "--inputs", str(inputs)),
         capture_output=True, text=True, cwd=REPO, timeout=1800, check=False,
     )
-    if done.returncode not in (0, 1) or not done.stdout.strip():  # 1: it ran and found escapes
-        raise RuntimeError(f"gps_fuzz failed ({done.returncode}): {done.stderr[-800:]}")
-    data: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    if done.returncode not in (0, 1) or not done.stdout.strip():
+        raise RuntimeError(f"{module} failed ({done.returncode}): {done.stderr[-800:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def fuzz(quick: bool) -> list[Row]:
+    """Mutated NMEA through framer + parser + tracker: inputs per second, and escapes (0)."""
+    data = _fuzz_json("firmware.tools.gps_fuzz", 20_000 if quick else 1_000_000)
     return [
         Row("fuzz", f"NMEA inputs/s, {int(data['inputs']):,} mutated lines",
             float(data["inputs_per_s"]), "inputs/s", better="higher"),
@@ -133,17 +138,9 @@ def fuzz(quick: bool) -> list[Row]:
     ]
 
 
-
 def record_fuzz(quick: bool) -> list[Row]:
     """Mutated COSE records and batches through the server's parse and verify: rate and escapes."""
-    count = "5000" if quick else "200000"
-    done = subprocess.run(
-        python_module("host_tools.bench.record_fuzz", "--inputs", count),
-        capture_output=True, text=True, cwd=REPO, timeout=1800, check=False,
-    )
-    if done.returncode not in (0, 1) or not done.stdout.strip():  # 1: it ran and found escapes
-        raise RuntimeError(f"record_fuzz failed ({done.returncode}): {done.stderr[-800:]}")
-    data: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    data = _fuzz_json("host_tools.bench.record_fuzz", 5_000 if quick else 200_000)
     return [
         Row("record-fuzz", f"upload bodies/s, {int(data['inputs']):,} mutated batches",
             float(data["inputs_per_s"]), "inputs/s", better="higher"),
@@ -261,9 +258,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (RuntimeError, OSError, subprocess.TimeoutExpired, KeyError, ValueError) as err:
             failed.append(name)
             print(f"  {name} failed: {err}", file=sys.stderr)
+    machine = machine_summary()
+    print(machine_header(machine))
     print(render(rows))
     if args.json:
-        args.json.write_text(json.dumps([r.__dict__ for r in rows], indent=2))
+        args.json.write_text(json.dumps(
+            {"machine": machine, "rows": [r.__dict__ for r in rows]}, indent=2))
     return 1 if failed else 0
 
 
