@@ -144,3 +144,11 @@ def test_the_oled_shows_the_laid_out_image_and_plays_cues_on_the_pins() -> None:
         assert buzzer.state is False
     finally:
         made.stop()
+
+
+def test_a_long_officer_message_is_shown_page_by_page(sink) -> None:
+    text = "Su cita del martes pasa al jueves a las 10:00. " * 6
+    sink.message(text)
+    shown = [n for n in names(sink) if n.startswith("message")]
+    assert len(shown) > 1 and shown[0] == "message-1"
+    assert names(sink)[-1] == "cue-attention"
