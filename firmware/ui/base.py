@@ -2,6 +2,7 @@
 
 import logging
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from firmware.core.lifecycle import Lifecycle
@@ -33,9 +34,9 @@ class FeedbackSink(Lifecycle):
         """State worth showing: a record, a fix, an event, GPS or upload state."""
         self.show(kind, fields)
 
-    def message(self, command_id: str, text: str) -> None:
+    def message(self, text: str) -> None:
         """A message for the wearer from the server (a signed command); plain, bounded text."""
-        self.show("message", {"id": command_id, "text": text})
+        self.show("message", {"text": text})
 
     def safe_mode(self, reason: str, detail: str, action: str) -> None:
         """The unit runs in safe mode; ``action`` says what a technician must do."""
@@ -44,6 +45,19 @@ class FeedbackSink(Lifecycle):
     def summary(self, fields: Mapping[str, Any]) -> None:
         """The daemon's final figures when it stops."""
         self.show("summary", fields)
+
+    def reminder(self, due: datetime) -> None:
+        """A scheduled check-in is coming at ``due``."""
+        self.show("reminder", {"due": due.isoformat()})
+
+    def prompt(self, closes: datetime, first: bool = True) -> None:
+        """Check in now: press the button before ``closes`` (``first``: the window just opened)."""
+        if first:
+            self.show("prompt", {"closes": closes.isoformat()})
+
+    def capturing(self) -> None:
+        """The button was pressed: the capture runs (the wearer holds still)."""
+        self.show("capturing", {})
 
     def show(self, item: str, fields: Mapping[str, Any]) -> None:
         """Present one item; backends implement it."""
