@@ -16,7 +16,7 @@ from firmware.core.lifecycle import Lifecycle
 from firmware.core.supervisor_event import ButtonEvent, ButtonPress
 from firmware.errors import DeviceError
 from firmware.services.checkin import CheckinService, FixSource, Receipt, Trigger
-from firmware.services.schedule import ScheduleTracker
+from firmware.services.schedule import ScheduleTracker, Slot, schedule_details
 
 logger = logging.getLogger(__name__)
 
@@ -73,12 +73,12 @@ class CheckinWorker(Lifecycle):
     def step(self, trigger: Trigger | None) -> Receipt | None:
         """Report closed windows, then run the requested or due check-in (one loop turn)."""
         now = self._clock.now()
+        self._publish(now)
+        for slot in self.tracker.missed_while_off():
+            self._missed(slot, "unit_off")
         for slot in self.tracker.missed(now):
-            logger.warning("scheduled check-in due %s was not done by %s", slot.due.isoformat(),
-                           slot.closes.isoformat())
-            self._recorder.event("checkin_missed", {"due": slot.due.isoformat(),
-                                                    "closed": slot.closes.isoformat()})
-            self.tracker.reported(slot)  # only now: a failed write is retried next turn
+            self._missed(slot, "no_checkin")
+        self.tracker.awake(now)  # only after the misses up to now are committed
         if trigger is None and self.tracker.prompt_due(now) is not None:
             trigger = "scheduled"
         if trigger is None:
@@ -90,6 +90,22 @@ class CheckinWorker(Lifecycle):
         self._on_receipt(receipt)
         self.prune_review()
         return receipt
+
+    def _publish(self, now: datetime) -> None:
+        """Publish today's and tomorrow's slots as signed ``schedule`` events, once each."""
+        for day, slots in self.tracker.unpublished(now):
+            details = schedule_details(self.tracker.schedule, day, slots)
+            logger.info("schedule for %s: %d check-ins", day.isoformat(), len(slots))
+            self._recorder.event("schedule", details)
+            self.tracker.published(day, slots)  # only now: a failed write is retried
+
+    def _missed(self, slot: Slot, reason: str) -> None:
+        logger.warning("scheduled check-in due %s was not done by %s (%s)",
+                       slot.due.isoformat(), slot.closes.isoformat(), reason)
+        self._recorder.event("checkin_missed", {"due": slot.due.isoformat(),
+                                                "closed": slot.closes.isoformat(),
+                                                "reason": reason})
+        self.tracker.reported(slot)  # only now: a failed write is retried next turn
 
     def prune_review(self) -> None:
         """Delete review images past their retention; a failure is logged, retried next time."""
