@@ -51,11 +51,17 @@ class CheckinWorker(Lifecycle):
         #: Set on stop; share it with the service's ``sleep`` so a stop cuts a retry wait short.
         self.stop_event = stop_event or threading.Event()
         self._thread: threading.Thread | None = None
+        self._in_turn = False
 
     @property
     def alive(self) -> bool:
         """Whether the check-in thread is running."""
         return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def busy(self) -> bool:
+        """Whether a check-in is running or asked for (a duty-cycled unit stays awake for it)."""
+        return self._in_turn or not self._requests.empty()
 
     def request(self, trigger: Trigger) -> bool:
         """Ask for a check-in; False when one is already waiting (presses are not queued up)."""
@@ -171,8 +177,11 @@ class CheckinWorker(Lifecycle):
                 trigger = None
             if self.stop_event.is_set():
                 return
+            self._in_turn = True  # a shutdown waits for this turn (and its records) to end
             try:
                 self.step(trigger)
             except Exception:  # noqa: BLE001 - top of the supervised loop: log, keep serving
                 logger.exception("check-in failed without a record; the slot stays open")
+            finally:
+                self._in_turn = False
 
