@@ -247,7 +247,7 @@ class Daemon:
                 prune_due = self.clock.monotonic() + self._prune_interval()
                 self._housekeeping(store, recorder)
             self.notifier.send("WATCHDOG=1")  # safe mode too: the unit is doing what it can
-            if self.duty is not None and self.duty.check(parts, store):
+            if self.duty is not None and self.duty.check(parts):
                 return  # this wake's work is done: _shutdown asks for the timed sleep
 
     def _show_state(self, parts: Parts) -> None:

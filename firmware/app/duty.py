@@ -15,7 +15,6 @@ from firmware.app.parts import Parts
 from firmware.config import PolicySettings
 from firmware.services.ledger import Ledger
 from firmware.services.power import CHECKIN, WakePlan, WakeSession
-from firmware.store.base import RecordStore
 
 logger = logging.getLogger(__name__)
 
@@ -34,25 +33,25 @@ class DutyCycle:
         self.session = WakeSession(policy.session_rules(), clock.monotonic())
         self.plan: WakePlan | None = None
 
-    def check(self, parts: Parts, store: RecordStore) -> bool:
+    def check(self, parts: Parts) -> bool:
         """Whether this wake is over; then :attr:`plan` holds the sleep to ask for."""
         mono = self.clock.monotonic()
         if parts.gps is not None and parts.gps.stats().state.has_fix:
             self.session.fixed(mono)
         now = self.clock.now()
         next_due = parts.checkins.tracker.next_wake(now) if parts.checkins is not None else None
-        self.plan = self.session.plan(mono, now, self.waiting(parts, store), next_due)
+        self.plan = self.session.plan(mono, now, self.waiting(parts), next_due)
         return self.plan is not None
 
-    def waiting(self, parts: Parts, store: RecordStore) -> list[str]:
-        """What this wake still waits for: a check-in, an upload, a first fix."""
+    def waiting(self, parts: Parts) -> list[str]:
+        """What this wake still waits for: a check-in, a first fix.
+
+        Not the upload: every stop ends with a bounded final sync of what is left (the power
+        and shutdown records included); what it cannot send waits for the next wake.
+        """
         found: list[str] = []
         if parts.checkins is not None and parts.checkins.busy:
             found.append(CHECKIN)
-        if parts.syncing:
-            status = store.status()
-            if status.acked_seq < status.next_seq - 1:
-                found.append("upload")
         if parts.gps is not None and self.session.ttff_s is None:
             found.append("gps_fix")
         return found

@@ -2,7 +2,7 @@
 
 Under the ``duty_cycled`` power policy the Pi is powered only for short wakes. A wake ends when
 it has settled (``min_awake_s``), nothing it is waiting for is still going (a check-in running
-or asked for, records not yet uploaded, no GPS fix yet) and nothing is due within the shortest
+or asked for, no GPS fix yet; the upload is the final sync of every stop) and nothing is due within the shortest
 sleep worth a boot. A check-in running is never cut short; the other waits give up after
 ``max_awake_s`` so a unit out of coverage still sleeps. The daemon then asks the supervisor MCU
 to cut power and wake the Pi ``wake_after_s`` later (PROTOCOL.md, SHUTDOWN): a little before the
@@ -89,7 +89,7 @@ class WakeSession:
              next_due: datetime | None) -> WakePlan | None:
         """The sleep to take now, or None while the wake must go on.
 
-        ``waiting``: what is still going (e.g. ``checkin``, ``upload``, ``gps_fix``);
+        ``waiting``: what is still going (e.g. ``checkin``, ``gps_fix``);
         ``next_due``: the next scheduled moment (a slot's prompt or close), if any.
         """
         awake = self.awake_s(mono)
