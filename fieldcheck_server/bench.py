@@ -21,9 +21,11 @@ from fieldcheck_protocol import request_auth
 from fieldcheck_protocol.clock import SystemClock
 from fieldcheck_protocol.record import ZERO_HASH, FixSummary, Kind, Record
 from fieldcheck_protocol.signature import device_id_for, public_key_bytes, record_hash, sign_record
-from fieldcheck_server import registry
-from fieldcheck_server.db import Database, open_database, open_sqlite
-from fieldcheck_server.ingest import CBOR, RECORDS_PATH, IngestService
+from fieldcheck_protocol.wire import CBOR, RECORDS_PATH
+from fieldcheck_server.db import migrate
+from fieldcheck_server.db.engine import Database, open_database, open_sqlite
+from fieldcheck_server.domain import registry
+from fieldcheck_server.domain.ingest import IngestService
 
 BATCH = 256  # the device's default batch (firmware.services.sync_loop.SyncPolicy)
 START = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -92,7 +94,7 @@ def _bench_db(database: str | None, key: Ed25519PrivateKey) -> Iterator[Database
             db = open_sqlite(Path(temp) / "bench.db")
         else:
             db = open_database(database)
-        db.create_schema()
+        migrate.upgrade(db)
         public = public_key_bytes(key)
         registry.register(db, device_id_for(public), public.hex(), "bench", 0)
         yield db
@@ -119,7 +121,7 @@ def drain_seconds(key: Ed25519PrivateKey, chain: list[bytes], database: str | No
     """Seconds to drain a backlog over HTTP (in-process ASGI), batch by batch from the ack."""
     from fastapi.testclient import TestClient
 
-    from fieldcheck_server.app import create_app
+    from fieldcheck_server.api.app import create_app
 
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request otherwise
     with (
@@ -150,7 +152,7 @@ def run_all(records: int, backlog: int, database: str | None = None) -> dict[str
     ingest = ingest_per_s(keys[0], ingest_chain, database)
     chain = ingest_chain + drain_chain
     return {
-        "database": "sqlite" if database is None else open_database(database).dialect.name,
+        "database": "sqlite" if database is None else open_database(database).dialect,
         "ed25519_verify_per_s_one_core": round(anchor),
         "server_ingest_records_per_s": round(ingest),
         "server_ingest_vs_verify_anchor": round(ingest / anchor, 3),

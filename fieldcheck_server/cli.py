@@ -1,6 +1,7 @@
 """`fieldcheck server|device|records|alerts`: run the ingest server and work with what it holds."""
 
 import argparse
+import getpass
 import json
 import os
 import socket
@@ -9,9 +10,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from fieldcheck_protocol.clock import SystemClock
+from fieldcheck_protocol.export import server_public_key
 from fieldcheck_protocol.record import to_ms
-from fieldcheck_server import export, registry, tls
-from fieldcheck_server.db import Database, open_database, open_sqlite
+from fieldcheck_server import export_key, tls
+from fieldcheck_server.api.serve import HEADER_TIMEOUT_S, MAX_CONNECTIONS, ServeSettings
+from fieldcheck_server.db import migrate
+from fieldcheck_server.db.engine import Database, open_database, open_sqlite
+from fieldcheck_server.domain import export, registry
+from fieldcheck_server.errors import RegistryError
+from fieldcheck_server.files import private_dir, write_private
 
 DB_FILE = "fieldcheck.db"
 DEFAULT_DIR = Path(os.environ.get("FIELDCHECK_SERVER_DIR", "fieldcheck-server"))
@@ -68,7 +75,32 @@ def _server(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--host", default="127.0.0.1", help="address to listen on")
     run.add_argument("--port", type=int, default=8443, help="port; 0 picks a free one")
     run.add_argument("--port-file", type=Path, help="write the port here once listening")
+    run.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=[],
+        metavar="IP",
+        help="a reverse proxy whose X-Forwarded-For is believed (repeatable; default: none)",
+    )
+    run.add_argument(
+        "--max-connections",
+        type=int,
+        default=MAX_CONNECTIONS,
+        help=f"connections served at once; more get 503 (default {MAX_CONNECTIONS})",
+    )
+    run.add_argument(
+        "--header-timeout",
+        type=float,
+        default=HEADER_TIMEOUT_S,
+        metavar="SECONDS",
+        help=f"drop a client that has not sent its headers by then (default {HEADER_TIMEOUT_S})",
+    )
     run.set_defaults(func=_server_run)
+    key = sub.add_parser(
+        "export-key", help="print the public key that signs exports (publish it to checkers)"
+    )
+    _dir_arg(key)
+    key.set_defaults(func=_server_export_key)
     spec = sub.add_parser("openapi", help="write the OpenAPI spec")
     spec.add_argument("--out", type=Path, default=None, help="file (default: stdout)")
     spec.set_defaults(func=_server_openapi)
@@ -96,10 +128,19 @@ def _device(parser: argparse.ArgumentParser) -> None:
     listing = sub.add_parser("list", help="registered units")
     _dir_arg(listing)
     listing.set_defaults(func=_device_list)
-    revoke = sub.add_parser("revoke", help="refuse all further requests from a unit")
-    _dir_arg(revoke)
-    revoke.add_argument("--id", required=True)
-    revoke.set_defaults(func=_device_revoke)
+    for name, func, text in (
+        ("revoke", _device_revoke, "refuse all further requests from a unit (audited)"),
+        ("reinstate", _device_reinstate, "accept a revoked unit again (audited)"),
+    ):
+        change = sub.add_parser(name, help=text)
+        _dir_arg(change)
+        change.add_argument("--id", required=True)
+        change.add_argument("--reason", required=True, help="why, kept in the audit trail")
+        change.set_defaults(func=func)
+    history = sub.add_parser("events", help="a unit's audit trail: registered, revoked, ...")
+    _dir_arg(history)
+    history.add_argument("--id", required=True)
+    history.set_defaults(func=_device_events)
 
 
 def _records(parser: argparse.ArgumentParser) -> None:
@@ -123,7 +164,9 @@ def open_db(directory: Path, database: str | None = None) -> Database:
         return open_database(database)
     path = directory / DB_FILE
     if not path.exists():
-        raise ValueError(f"no database at {path}: run `fieldcheck server init --dir {directory}`")
+        raise RegistryError(
+            f"no database at {path}: run `fieldcheck server init --dir {directory}`"
+        )
     return open_sqlite(path)
 
 
@@ -137,38 +180,50 @@ def _now_ms() -> int:
 
 def _server_init(args: argparse.Namespace) -> int:
     names = tuple(args.name or ("127.0.0.1", "localhost"))
+    private_dir(args.dir)
     fingerprint = tls.generate(args.dir, names, datetime.now(UTC))
     if args.database is None:
-        open_sqlite(args.dir / DB_FILE).create_schema()
+        db = open_sqlite(args.dir / DB_FILE)
     else:
-        open_database(args.database).create_schema()
+        db = open_database(args.database)
+    revision = migrate.upgrade(db)
+    signing = server_public_key(export_key.load_or_create(args.dir))
     print(f"server directory: {args.dir}")
+    print(f"database:         {db.where} (schema {revision})")
     print(f"certificate:      {args.dir / tls.CERT_FILE} (copy to each unit)")
     print(f"fingerprint:      {fingerprint}")
+    print(f"export key:       {signing.hex()} (publish it: it signs every export's head)")
     print("set [sync] server_cert and fingerprint on each unit to pin this server")
+    return 0
+
+
+def _server_export_key(args: argparse.Namespace) -> int:
+    public = server_public_key(export_key.load_or_create(args.dir))
+    print(public.hex())
     return 0
 
 
 def _server_run(args: argparse.Namespace) -> int:
     import uvicorn  # the server's own dependency, loaded only to serve
 
-    from fieldcheck_server.app import create_app
-    from fieldcheck_server.ingest import IngestService
+    from fieldcheck_server.api.app import create_app
+    from fieldcheck_server.domain.ingest import IngestService
 
     db = _db(args)
-    db.create_schema()
+    migrate.upgrade(db)
     app = create_app(IngestService(db, SystemClock()))
     sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((args.host, args.port))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        app,
-        ssl_keyfile=str(args.dir / tls.KEY_FILE),
-        ssl_certfile=str(args.dir / tls.CERT_FILE),
-        log_level="info",
-        access_log=False,
+    settings = ServeSettings(
+        key_file=args.dir / tls.KEY_FILE,
+        cert_file=args.dir / tls.CERT_FILE,
+        trusted_proxies=tuple(args.trusted_proxy),
+        max_connections=args.max_connections,
+        header_timeout_s=args.header_timeout,
     )
+    config = uvicorn.Config(app, **settings.uvicorn_options())
     if args.port_file is not None:
         temp = args.port_file.with_suffix(".tmp")
         temp.write_text(str(port))
@@ -179,11 +234,14 @@ def _server_run(args: argparse.Namespace) -> int:
 
 
 def _server_openapi(args: argparse.Namespace) -> int:
-    from fieldcheck_server.app import create_app
-    from fieldcheck_server.ingest import IngestService
+    from sqlalchemy import create_engine
 
-    # The spec does not touch the database; an unopened one keeps this command side-effect free.
-    spec = create_app(IngestService(open_sqlite(Path(os.devnull)), SystemClock())).openapi()
+    from fieldcheck_server.api.app import create_app
+    from fieldcheck_server.domain.ingest import IngestService
+
+    # The spec does not touch the database; an in-memory one keeps this command side-effect free.
+    unused = Database(create_engine("sqlite://"), "memory")
+    spec = create_app(IngestService(unused, SystemClock())).openapi()
     text = json.dumps(spec, indent=2, sort_keys=True) + "\n"
     if args.out is None:
         sys.stdout.write(text)
@@ -200,7 +258,8 @@ def _server_bench(args: argparse.Namespace) -> int:
 
 
 def _device_register(args: argparse.Namespace) -> int:
-    row = registry.register(_db(args), args.id, args.public_key, args.label, _now_ms())
+    actor = registry.Actor(_operator())
+    row = registry.register(_db(args), args.id, args.public_key, args.label, _now_ms(), actor)
     print(f"registered {row.device_id} {row.label}".rstrip())
     return 0
 
@@ -213,9 +272,30 @@ def _device_list(args: argparse.Namespace) -> int:
 
 
 def _device_revoke(args: argparse.Namespace) -> int:
-    registry.revoke(_db(args), args.id, _now_ms())
-    print(f"revoked {args.id}")
+    registry.revoke(_db(args), args.id, _now_ms(), registry.Actor(_operator(), args.reason))
+    print(f"revoked {args.id}; `fieldcheck device reinstate --id {args.id}` undoes it")
     return 0
+
+
+def _device_reinstate(args: argparse.Namespace) -> int:
+    registry.reinstate(_db(args), args.id, _now_ms(), registry.Actor(_operator(), args.reason))
+    print(f"reinstated {args.id}")
+    return 0
+
+
+def _device_events(args: argparse.Namespace) -> int:
+    for event in registry.events(_db(args), args.id):
+        when = datetime.fromtimestamp(event.at / 1000, UTC).isoformat(timespec="seconds")
+        print(f"{when}  {event.action:10}  {event.actor}  {event.reason}".rstrip())
+    return 0
+
+
+def _operator() -> str:
+    """Who runs the command, for the audit trail (the login name; never a secret)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid {os.getuid()}"
 
 
 def _records_list(args: argparse.Namespace) -> int:
@@ -228,15 +308,19 @@ def _records_list(args: argparse.Namespace) -> int:
 
 
 def _records_export(args: argparse.Namespace) -> int:
-    data = export.FORMATS[args.format](export.rows(_db(args), args.device))
-    if isinstance(data, bytes):
+    listing = export.listing(_db(args), args.device)
+    if args.format == "cose":
         if args.out is None:
-            raise ValueError("--format cose writes binary: give --out FILE")
-        args.out.write_bytes(data)
-    elif args.out is None:
+            raise RegistryError("--format cose writes binary: give --out FILE")
+        key = export_key.load_or_create(args.dir)
+        write_private(args.out, export.to_cose_bytes(listing, key, _now_ms()))
+        return 0
+    data = export.TEXT_FORMATS[args.format](listing.rows)
+    if args.out is None:
         sys.stdout.write(data if data.endswith("\n") else data + "\n")
     else:
-        args.out.write_text(data)
+        # Location data: readable by the officer who exported it, nobody else.
+        write_private(args.out, data.encode("utf-8"))
     return 0
 
 

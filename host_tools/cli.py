@@ -6,6 +6,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from fieldcheck_server.errors import ServerError
+
 # Each module defines register(subparsers) and sets a ``func(args) -> int`` default on its parsers.
 COMMAND_MODULES: tuple[str, ...] = ("host_tools.gpssim.cli", "fieldcheck_server.cli")
 
@@ -30,6 +32,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         return int(args.func(args))
+    except ServerError as err:
+        print(f"fieldcheck: error: {err.message}", file=sys.stderr)
+        return 2
     except (ValueError, OSError) as err:
         print(f"fieldcheck: error: {err}", file=sys.stderr)
         return 2

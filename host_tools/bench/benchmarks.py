@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from host_tools.bench import power as power_bench
-from host_tools.bench.cpu import cpu_seconds
+from host_tools.bench.cpu import cpu_seconds, machine_header, machine_summary
 from host_tools.bench.processes import REPO, Child, python_module
 
 
@@ -117,16 +117,21 @@ def _share_of(argv_for: Callable[[str, Path], list[str]], seconds: float) -> flo
             sim.stop()
 
 
-def fuzz(quick: bool) -> list[Row]:
-    """Mutated NMEA through framer + parser + tracker: inputs per second, and escapes (0)."""
-    count = "20000" if quick else "1000000"
+def _fuzz_json(module: str, inputs: int) -> dict[str, Any]:
+    """Run a fuzz harness module (one JSON line; exit 1 means it ran and found escapes)."""
     done = subprocess.run(
-        python_module("firmware.tools.gps_fuzz", "--inputs", count),
+        python_module(module, "--inputs", str(inputs)),
         capture_output=True, text=True, cwd=REPO, timeout=1800, check=False,
     )
-    if done.returncode not in (0, 1) or not done.stdout.strip():  # 1: it ran and found escapes
-        raise RuntimeError(f"gps_fuzz failed ({done.returncode}): {done.stderr[-800:]}")
-    data: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    if done.returncode not in (0, 1) or not done.stdout.strip():
+        raise RuntimeError(f"{module} failed ({done.returncode}): {done.stderr[-800:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def fuzz(quick: bool) -> list[Row]:
+    """Mutated NMEA through framer + parser + tracker: inputs per second, and escapes (0)."""
+    data = _fuzz_json("firmware.tools.gps_fuzz", 20_000 if quick else 1_000_000)
     return [
         Row("fuzz", f"NMEA inputs/s, {int(data['inputs']):,} mutated lines",
             float(data["inputs_per_s"]), "inputs/s", better="higher"),
@@ -134,6 +139,16 @@ def fuzz(quick: bool) -> list[Row]:
             target="0"),
     ]
 
+
+def record_fuzz(quick: bool) -> list[Row]:
+    """Mutated COSE records and batches through the server's parse and verify: rate and escapes."""
+    data = _fuzz_json("host_tools.bench.record_fuzz", 5_000 if quick else 200_000)
+    return [
+        Row("record-fuzz", f"upload bodies/s, {int(data['inputs']):,} mutated batches",
+            float(data["inputs_per_s"]), "inputs/s", better="higher"),
+        Row("record-fuzz", "escapes (exception, or a mutated record verified)",
+            float(data["escapes"]), "", target="0"),
+    ]
 
 def records(quick: bool) -> list[Row]:
     """Device side: records signed and committed per second; bytes per record against JSON."""
@@ -224,6 +239,7 @@ SECTIONS: dict[str, Callable[[bool], list[Row]]] = {
     "gps-reader": gps_reader,
     "gps-daemon": gps_daemon_share,
     "fuzz": fuzz,
+    "record-fuzz": record_fuzz,
     "records": records,
     "server": server,
     "face": face,
@@ -265,9 +281,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (RuntimeError, OSError, subprocess.TimeoutExpired, KeyError, ValueError) as err:
             failed.append(name)
             print(f"  {name} failed: {err}", file=sys.stderr)
+    machine = machine_summary()
+    print(machine_header(machine))
     print(render(rows))
     if args.json:
-        args.json.write_text(json.dumps([r.__dict__ for r in rows], indent=2))
+        args.json.write_text(json.dumps(
+            {"machine": machine, "rows": [r.__dict__ for r in rows]}, indent=2))
     return 1 if failed else 0
 
 

@@ -3,6 +3,7 @@
 import shlex
 from pathlib import Path
 
+from fieldcheck_server.domain.ingest import Limits
 from host_tools.cli import build_parser
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "server"
@@ -42,4 +43,10 @@ def test_proxy_forwards_to_the_port_the_unit_listens_on() -> None:
     nginx = (DEPLOY / "nginx.conf").read_text()
     assert f"proxy_pass https://127.0.0.1:{port};" in nginx
     assert f"proxy_pass 127.0.0.1:{port};" in nginx
-    assert "client_max_body_size 4m;" in nginx, "the proxy's body limit is the server's batch limit"
+    assert f"client_max_body_size {Limits().max_bytes // 2**20}m;" in nginx, "the server's limit"
+
+
+def test_the_server_believes_forwarded_addresses_only_from_the_proxy_in_front() -> None:
+    args = build_parser().parse_args(shlex.split(_unit()["ExecStart"][0])[1:])
+    assert args.trusted_proxy == ["127.0.0.1"]
+    assert "proxy_set_header X-Forwarded-For $remote_addr;" in (DEPLOY / "nginx.conf").read_text()

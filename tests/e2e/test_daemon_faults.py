@@ -13,9 +13,10 @@ import pytest
 
 from fieldcheck_protocol.clock import SystemClock
 from fieldcheck_protocol.signature import verify_record
-from fieldcheck_server import export, tls
+from fieldcheck_server import tls
 from fieldcheck_server.cli import DB_FILE
-from fieldcheck_server.db import Database, open_sqlite
+from fieldcheck_server.db.engine import Database, open_sqlite
+from fieldcheck_server.domain import export
 from firmware.config import DeviceConfig
 from firmware.store.backends import sqlite
 from firmware.store.base import StoreStatus

@@ -5,10 +5,10 @@ import random
 from collections.abc import Iterator
 from pathlib import Path
 
-import cbor2
 import pytest
 
 from fieldcheck_protocol.clock import SystemClock
+from fieldcheck_protocol.export import decode_export
 from fieldcheck_protocol.record import ZERO_HASH
 from fieldcheck_protocol.signature import record_hash, verify_record
 from fieldcheck_server import tls
@@ -76,7 +76,7 @@ def test_device_syncs_to_the_pinned_server_and_officers_read_it(
         "--out",
         str(out),
     )
-    exported = cbor2.loads(out.read_bytes())
+    exported = list(decode_export(out.read_bytes()).records)
     prev = ZERO_HASH
     for seq, cose in enumerate(exported):
         record = verify_record(cose, sim.public_key)

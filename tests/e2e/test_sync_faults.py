@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from fieldcheck_protocol.clock import SystemClock
-from fieldcheck_server import export, tls
+from fieldcheck_server import tls
 from fieldcheck_server.cli import DB_FILE
-from fieldcheck_server.db import open_sqlite
+from fieldcheck_server.db.engine import open_sqlite
+from fieldcheck_server.domain import export
 from firmware.services.sync_loop import SyncLoop, SyncPolicy
 from firmware.sync.backends import https
 from tests.e2e.serverproc import ServerProcess, provision

@@ -12,10 +12,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from fieldcheck_protocol.clock import ManualClock
-from fieldcheck_server import registry
-from fieldcheck_server.app import create_app
-from fieldcheck_server.db import Database, open_database
-from fieldcheck_server.ingest import IngestService
+from fieldcheck_server.api.app import create_app
+from fieldcheck_server.db import migrate
+from fieldcheck_server.db.engine import Database, open_database
+from fieldcheck_server.domain import registry
+from fieldcheck_server.domain.ingest import IngestService
 from tests.fieldcheck_server.pgcluster import PgCluster, unavailable
 from tests.fieldcheck_server.serverkit import LIMITS
 from tests.firmware.sync.devicesim import SimDevice
@@ -52,7 +53,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def db(db_url: str) -> Database:
     database = open_database(db_url)
-    database.create_schema()
+    migrate.upgrade(database)
     return database
 
 

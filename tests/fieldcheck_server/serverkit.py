@@ -7,9 +7,9 @@ import httpx
 from fastapi.testclient import TestClient
 
 from fieldcheck_protocol.clock import ManualClock
-from fieldcheck_server.db import Database
-from fieldcheck_server.export import rows
-from fieldcheck_server.ingest import Limits
+from fieldcheck_server.db.engine import Database
+from fieldcheck_server.domain.export import rows
+from fieldcheck_server.domain.ingest import Limits
 from firmware.sync.auth import signed_headers
 from tests.firmware.sync.devicesim import SimDevice
 

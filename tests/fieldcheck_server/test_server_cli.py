@@ -3,18 +3,17 @@
 import json
 from pathlib import Path
 
-import cbor2
 import pytest
 from fastapi.testclient import TestClient
 
 from fieldcheck_protocol.clock import ManualClock
-from fieldcheck_protocol.signature import verify_record
+from fieldcheck_protocol.export import decode_export, verify_export, verify_head
 from fieldcheck_server import tls
-from fieldcheck_server.app import create_app
+from fieldcheck_server.api.app import create_app
 from fieldcheck_server.bench import run_all
 from fieldcheck_server.cli import DB_FILE
-from fieldcheck_server.db import open_sqlite
-from fieldcheck_server.ingest import IngestService
+from fieldcheck_server.db.engine import open_sqlite
+from fieldcheck_server.domain.ingest import IngestService
 from host_tools.cli import main
 from tests.fieldcheck_server.serverkit import post
 from tests.firmware.sync.devicesim import SimDevice
@@ -83,14 +82,37 @@ def test_init_refuses_to_replace_a_pinned_certificate(
     assert "re-pin" in capsys.readouterr().err
 
 
-def test_device_list_and_revoke(
+def test_device_list_revoke_and_reinstate_are_audited(
     served: tuple[Path, SimDevice], capsys: pytest.CaptureFixture[str]
 ) -> None:
     directory, sim = served
+    where = ("--dir", str(directory), "--id", sim.device_id)
     assert "active" in run(capsys, "device", "list", "--dir", str(directory))
-    run(capsys, "device", "revoke", "--dir", str(directory), "--id", sim.device_id)
+    out = run(capsys, "device", "revoke", *where, "--reason", "unit stolen")
+    assert "fieldcheck device reinstate" in out
     listing = run(capsys, "device", "list", "--dir", str(directory))
     assert f"{sim.device_id}  revoked" in listing and "unit 7" in listing
+    # Revoking twice changes nothing and says so.
+    assert main(["device", "revoke", *where, "--reason", "again"]) == 2
+    assert "already revoked" in capsys.readouterr().err
+    run(capsys, "device", "reinstate", *where, "--reason", "unit found")
+    assert f"{sim.device_id}  active" in run(capsys, "device", "list", "--dir", str(directory))
+    events = run(capsys, "device", "events", *where).splitlines()
+    assert [line.split()[1] for line in events] == ["registered", "revoked", "reinstated"]
+    assert events[1].endswith("unit stolen") and events[2].endswith("unit found")
+
+
+def test_registering_a_revoked_unit_again_names_reinstate(
+    served: tuple[Path, SimDevice], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 8: re-registering a revoked device printed "registered" and did nothing."""
+    directory, sim = served
+    where = ("--dir", str(directory), "--id", sim.device_id)
+    run(capsys, "device", "revoke", *where, "--reason", "test")
+    assert main(["device", "register", *where, "--public-key", sim.public_key.hex()]) == 2
+    err = capsys.readouterr().err
+    assert "was revoked" in err and f"fieldcheck device reinstate --id {sim.device_id}" in err
+    assert f"{sim.device_id}  revoked" in run(capsys, "device", "list", "--dir", str(directory))
 
 
 def test_records_list_shows_verified_and_quarantined(
@@ -120,9 +142,12 @@ def test_exports(
     assert geo["features"][0]["geometry"]["coordinates"] == [13.40, 52.52]
     out = tmp_path / "records.cbor"
     run(capsys, *base, "--format", "cose", "--out", str(out))
-    exported = cbor2.loads(out.read_bytes())
-    assert exported == sim.chain
-    assert [verify_record(c, sim.public_key).seq for c in exported] == [0, 1, 2, 3]
+    exported = decode_export(out.read_bytes())
+    assert (exported.device_id, exported.public_key) == (sim.device_id, sim.public_key)
+    assert list(exported.records) == sim.chain
+    assert [record.seq for record in verify_export(exported)] == [0, 1, 2, 3]
+    published = run(capsys, "server", "export-key", "--dir", str(directory)).strip()
+    assert verify_head(exported, bytes.fromhex(published)).seq == 3
 
 
 def test_openapi_is_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

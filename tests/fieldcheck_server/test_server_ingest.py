@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 from fieldcheck_protocol.clock import ManualClock
 from fieldcheck_protocol.record import ZERO_HASH
 from fieldcheck_protocol.signature import record_hash
-from fieldcheck_server.db import Database
+from fieldcheck_server.db.engine import Database
 from tests.fieldcheck_server.serverkit import evidence, post, stored
 from tests.firmware.sync.devicesim import SimDevice
 
@@ -68,14 +68,29 @@ def test_gap_is_kept_pending_and_not_acknowledged_past(
     assert stored(db, device) == chain
 
 
-def test_reordered_batch_stores_only_the_contiguous_start(
+def test_a_reordered_batch_is_stored_in_sequence_order(
     client: TestClient, device: SimDevice, clock: ManualClock, db: Database
 ) -> None:
+    """A batch is sorted by seq before it is checked: [h+2, h+1] is no gap (issue 8)."""
     chain = device.extend(3)
     answer = post(client, device, list(reversed(chain)), clock).json()
-    assert answer["acked_seq"] == 0
-    assert {r["code"] for r in answer["rejected"]} == {"gap"}
-    assert stored(db, device) == chain[:1]
+    assert answer == {"acked_seq": 2, "accepted": 3, "duplicates": 0, "rejected": []}
+    assert stored(db, device) == chain
+    more = device.extend(2)
+    answer = post(client, device, [more[1], more[0]], clock).json()
+    assert (answer["acked_seq"], answer["rejected"]) == (4, [])
+    assert evidence(db, device) == []
+    with db.read() as tx:
+        assert tx.alerts(10) == []
+
+
+def test_unreadable_items_keep_their_place_in_a_sorted_batch(
+    client: TestClient, device: SimDevice, clock: ManualClock, db: Database
+) -> None:
+    chain = device.extend(2)
+    answer = post(client, device, [chain[1], b"junk", chain[0]], clock).json()
+    assert answer["acked_seq"] == 1
+    assert [(r["seq"], r["code"]) for r in answer["rejected"]] == [(None, "malformed")]
 
 
 def test_broken_chain_link_is_refused(

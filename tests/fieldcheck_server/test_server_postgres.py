@@ -17,7 +17,8 @@ from fieldcheck_protocol.record import ZERO_HASH
 from fieldcheck_protocol.signature import record_hash
 from fieldcheck_server import tls
 from fieldcheck_server.bench import run_all
-from fieldcheck_server.db import Database, open_database
+from fieldcheck_server.db import migrate
+from fieldcheck_server.db.engine import Database, open_database
 from firmware.sync.auth import signed_headers
 from host_tools.cli import main
 from tests.e2e.serverproc import ServerProcess, fieldcheck
@@ -32,7 +33,7 @@ HONEST_BATCH = 8
 @pytest.fixture
 def pg_url(postgres: PgCluster) -> str:
     url = postgres.fresh_schema_url()
-    open_database(url).create_schema()
+    migrate.upgrade(open_database(url))
     return url
 
 
@@ -75,7 +76,7 @@ def test_unsupported_database_url_is_refused(
 
 def test_bench_runs_on_postgres(pg_url: str) -> None:
     figures = run_all(records=30, backlog=40, database=pg_url)
-    assert figures["database"] == "postgres"
+    assert figures["database"] == "postgresql"
     assert figures["server_ingest_records_per_s"] > 0 and figures["backlog_drain_s"] > 0
     db = open_database(pg_url)
     with db.read() as tx:

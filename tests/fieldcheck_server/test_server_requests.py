@@ -11,11 +11,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fieldcheck_protocol.clock import ManualClock
-from fieldcheck_server import registry
-from fieldcheck_server.app import create_app
-from fieldcheck_server.auth import Refusal, check_signature, parse_headers
-from fieldcheck_server.db import Database, DeviceRow
-from fieldcheck_server.ingest import IngestService
+from fieldcheck_server.api.app import create_app
+from fieldcheck_server.db.engine import Database
+from fieldcheck_server.db.tx import DeviceRow
+from fieldcheck_server.domain import registry
+from fieldcheck_server.domain.auth import check_device, check_signature, parse_headers
+from fieldcheck_server.domain.ingest import IngestService
+from fieldcheck_server.errors import Refused
 from firmware.sync.auth import signed_headers
 from tests.fieldcheck_server.serverkit import LIMITS, auth_headers, evidence, post, stored
 from tests.firmware.sync.devicesim import SimDevice
@@ -33,9 +35,10 @@ def test_device_signed_headers_pass_the_server_checks(device: SimDevice) -> None
     headers = signed_headers(device.signer, "POST", "/v1/records", body, 1795953600, os.urandom)
     request = parse_headers({key.lower(): value for key, value in headers.items()})
     row = DeviceRow(device.device_id, device.public_key, "", 0, None)
-    assert check_signature(request, row, "POST", "/v1/records", body, 1795953600) == row
-    with pytest.raises(Refusal, match="does not verify"):
-        check_signature(request, row, "POST", "/v1/records", body + b"x", 1795953600)
+    assert check_device(request, row, 1795953600) == row
+    assert check_signature(request, row, "POST", "/v1/records", body) == row
+    with pytest.raises(Refused, match="does not verify"):
+        check_signature(request, row, "POST", "/v1/records", body + b"x")
 
 
 def test_unknown_device_is_refused_and_kept(
@@ -45,9 +48,16 @@ def test_unknown_device_is_refused_and_kept(
     response = post(client, stranger, stranger.extend(2), clock)
     refused(response, 401, "unknown_device")
     with db.read() as tx:
-        assert [(a.device_id, a.code) for a in tx.alerts(5)] == [
-            (stranger.device_id, "unknown_device")
-        ]
+        # Counted, not kept; the alert names the claim but files it under no device.
+        assert [(a.device_id, a.code) for a in tx.alerts(5)] == [(None, "unknown_device")]
+        assert stranger.device_id in tx.alerts(5)[0].message
+        assert tx.quarantined(stranger.device_id) == []
+        [count] = tx.refusal_counts()
+        assert (count.code, count.count, count.claimed_device) == (
+            "unknown_device",
+            1,
+            stranger.device_id,
+        )
 
 
 def test_missing_headers(client: TestClient, device: SimDevice) -> None:
@@ -87,7 +97,10 @@ def test_replayed_request_is_refused(
     assert client.post("/v1/records", content=body, headers=headers).status_code == 200
     clock.advance(10)
     refused(client.post("/v1/records", content=body, headers=headers), 401, "replayed_nonce")
-    assert "replayed_nonce" in evidence(db, device)
+    # A replay proves nothing about who sent it: counted, not kept under the device.
+    assert evidence(db, device) == []
+    with db.read() as tx:
+        assert [c.code for c in tx.refusal_counts()] == ["replayed_nonce"]
 
 
 def test_body_swapped_after_signing_is_refused(
@@ -127,6 +140,18 @@ def test_malformed_batch(
     assert evidence(db, device) == ["malformed_batch"]
 
 
+@pytest.mark.parametrize("trailer", [b"\x00", b"\xf6", cbor2.dumps([b"second array"])])
+def test_trailing_bytes_after_the_array_are_refused(
+    client: TestClient, device: SimDevice, clock: ManualClock, db: Database, trailer: bytes
+) -> None:
+    """cbor2.loads ignores what follows the first item; the server must not (issue 8)."""
+    body = cbor2.dumps(device.extend(1)) + trailer
+    response = client.post("/v1/records", content=body, headers=auth_headers(device, body, clock))
+    refused(response, 400, "malformed_batch")
+    assert "after the CBOR array" in response.json()["message"]
+    assert stored(db, device) == []
+
+
 def test_too_many_records(
     client: TestClient, device: SimDevice, clock: ManualClock, db: Database
 ) -> None:
@@ -135,16 +160,30 @@ def test_too_many_records(
     assert stored(db, device) == []
 
 
-def test_oversized_body_is_refused_and_a_prefix_kept(
+def test_oversized_body_is_refused_and_only_counted(
     client: TestClient, device: SimDevice, clock: ManualClock, db: Database
 ) -> None:
+    """Refused on its declared length, before the body is read or the signature checked."""
     body = cbor2.dumps([bytes(LIMITS.max_bytes)])
     response = client.post("/v1/records", content=body, headers=auth_headers(device, body, clock))
     refused(response, 413, "batch_too_large")
     with db.read() as tx:
+        assert tx.quarantined(device.device_id) == []
+        [count] = tx.refusal_counts()
+    assert (count.code, count.bytes) == ("batch_too_large", len(body))
+
+
+def test_a_signed_but_malformed_batch_is_kept_as_evidence(
+    client: TestClient, device: SimDevice, clock: ManualClock, db: Database
+) -> None:
+    """The device proved its key: its refused batch is evidence under its id (a prefix)."""
+    body = cbor2.dumps(["not bytes"]) + bytes(2 * LIMITS.evidence_bytes)
+    response = client.post("/v1/records", content=body, headers=auth_headers(device, body, clock))
+    refused(response, 400, "malformed_batch")
+    with db.read() as tx:
         (kept,) = tx.quarantined(device.device_id)
-    assert kept.raw_size == len(body)
-    assert kept.raw == body[: LIMITS.evidence_bytes]
+        assert tx.refusal_counts() == []
+    assert (kept.raw_size, kept.raw) == (len(body), body[: LIMITS.evidence_bytes])
 
 
 def test_wrong_content_type(client: TestClient, device: SimDevice, clock: ManualClock) -> None:
@@ -189,30 +228,81 @@ def test_fuzzed_bodies_never_store_anything(
     assert stored(db, device) == []
 
 
-def test_a_client_that_disconnects_mid_body_gets_a_quiet_answer(
-    db: Database, clock: ManualClock, caplog: pytest.LogCaptureFixture
-) -> None:
-    """A unit losing power mid-upload: nothing stored, one info line, no traceback."""
-    app = create_app(IngestService(db, clock))
-    scope = {
+def _scope(headers: dict[str, str]) -> dict[str, object]:
+    return {
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
         "scheme": "https", "path": "/v1/records", "raw_path": b"/v1/records",
         "query_string": b"", "root_path": "", "client": ("127.0.0.1", 5000),
         "server": ("127.0.0.1", 8443),
-        "headers": [(b"content-type", b"application/cbor"), (b"content-length", b"100")],
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
     }
-    sent: list[dict[str, object]] = []
 
-    async def receive() -> dict[str, object]:
-        return {"type": "http.disconnect"}
+
+def _call(app: object, scope: dict[str, object], receive: object) -> list[dict[str, object]]:
+    sent: list[dict[str, object]] = []
 
     async def send(message: dict[str, object]) -> None:
         sent.append(message)
 
-    with caplog.at_level(logging.INFO, logger="fieldcheck_server.app"):
-        asyncio.run(app(scope, receive, send))
+    asyncio.run(app(scope, receive, send))  # type: ignore[operator]
+    return sent
+
+
+def test_a_client_that_disconnects_mid_body_gets_a_quiet_answer(
+    db: Database, clock: ManualClock, device: SimDevice, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A unit losing power mid-upload: nothing stored, one info line, no traceback."""
+    app = create_app(IngestService(db, clock))
+    body = cbor2.dumps(device.extend(1))
+    headers = auth_headers(device, body, clock) | {"content-length": str(len(body))}
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.disconnect"}
+
+    with caplog.at_level(logging.INFO, logger="fieldcheck_server.api.app"):
+        sent = _call(app, _scope(headers), receive)
     assert sent[0]["status"] == 400
     assert "disconnected while sending a batch" in caplog.text
     assert not [r for r in caplog.records if r.exc_info]
     with db.read() as tx:
         assert tx.alerts(10) == []  # a power cut is not evidence of anything
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"content-type": "application/cbor", "content-length": "100"},
+        {"content-type": "application/cbor", "content-length": str(LIMITS.max_bytes + 1)},
+    ],
+    ids=["no-auth", "declared-too-large"],
+)
+def test_requests_refused_by_their_headers_are_answered_before_the_body_is_read(
+    db: Database, clock: ManualClock, device: SimDevice, headers: dict[str, str]
+) -> None:
+    """Issue 8: the body (up to 4 MiB) was read before authentication."""
+    if "x-fieldcheck-device" not in headers and headers["content-length"] != "100":
+        headers = auth_headers(device, b"", clock) | headers
+    app = create_app(IngestService(db, clock, LIMITS))
+    reads: list[int] = []
+
+    async def receive() -> dict[str, object]:
+        reads.append(1)
+        return {"type": "http.request", "body": b"\0" * 100, "more_body": False}
+
+    sent = _call(app, _scope(headers), receive)
+    assert sent[0]["status"] in (401, 413)
+    assert reads == []
+
+
+def test_a_body_that_stalls_is_dropped(db: Database, clock: ManualClock, device: SimDevice) -> None:
+    body = cbor2.dumps(device.extend(1))
+    headers = auth_headers(device, body, clock) | {"content-length": str(len(body))}
+    app = create_app(IngestService(db, clock), body_timeout_s=0.05)
+
+    async def receive() -> dict[str, object]:
+        await asyncio.sleep(5)
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    sent = _call(app, _scope(headers), receive)
+    assert sent[0]["status"] == 400
+    assert stored(db, device) == []

@@ -12,6 +12,7 @@ from typing import Any
 import cbor2
 import httpx
 
+from fieldcheck_protocol import wire
 from fieldcheck_protocol.clock import Clock
 from firmware.core.settings import setting
 from firmware.errors import ConfigError
@@ -28,7 +29,6 @@ from firmware.sync.base import (
 
 logger = logging.getLogger(__name__)
 
-RECORDS_PATH = "/v1/records"
 # 408, 425 and 429 mean "later", not "never": they are retried like network failures.
 TRANSIENT_4XX = frozenset({408, 425, 429})
 
@@ -114,7 +114,7 @@ class HttpsTransport(SyncTransport):
         # pin=None only for in-process test clients (plain http to an ASGI app);
         # create() always pins.
         self.describe = url
-        self._url = url.rstrip("/") + RECORDS_PATH
+        self._url = url.rstrip("/") + wire.RECORDS_PATH
         self._signer = signer
         self._clock = clock
         self._factory = client_factory
@@ -137,9 +137,9 @@ class HttpsTransport(SyncTransport):
         body = cbor2.dumps(records)
         timestamp = int(self._clock.now().timestamp())
         headers = signed_headers(
-            self._signer, "POST", RECORDS_PATH, body, timestamp, self._random_bytes
+            self._signer, "POST", wire.RECORDS_PATH, body, timestamp, self._random_bytes
         )
-        headers["Content-Type"] = "application/cbor"
+        headers["Content-Type"] = wire.CBOR
         response = self._send(body, headers)
         self._check_pin(response)
         return self._interpret(response)
@@ -176,7 +176,7 @@ class HttpsTransport(SyncTransport):
         if status == 200:
             try:
                 return _parse_result(response.json())
-            except (ValueError, KeyError, TypeError, AttributeError) as err:
+            except ValueError as err:
                 # Nothing is acknowledged on an answer we cannot read; the batch is sent again.
                 raise SyncUnavailable(
                     f"{self.describe} answered 200 with an unreadable body: {err!r}",
@@ -185,21 +185,13 @@ class HttpsTransport(SyncTransport):
         if status >= 500 or status in TRANSIENT_4XX:
             raise SyncUnavailable(f"{self.describe} answered HTTP {status}; will retry")
         code, message = _error_of(response)
-        raise SyncRefused(status, code, message, _hint_for(code))
+        raise SyncRefused(status, code, message, wire.hint_for(code))
 
 
 def _parse_result(data: Any) -> PushResult:
-    rejected = tuple(
-        Rejection(seq=item.get("seq"), code=str(item["code"]), message=str(item["message"]))
-        for item in data.get("rejected", ())
-    )
-    acked = data.get("acked_seq")
-    return PushResult(
-        acked_seq=int(acked) if acked is not None else None,
-        accepted=int(data.get("accepted", 0)),
-        duplicates=int(data.get("duplicates", 0)),
-        rejected=rejected,
-    )
+    answer = wire.IngestAnswer.from_json(data)
+    rejected = tuple(Rejection(item.seq, item.code, item.message) for item in answer.rejected)
+    return PushResult(answer.acked_seq, answer.accepted, answer.duplicates, rejected)
 
 
 def _error_of(response: httpx.Response) -> tuple[str, str]:
@@ -207,23 +199,8 @@ def _error_of(response: httpx.Response) -> tuple[str, str]:
         data = response.json()
     except ValueError:
         return "http_" + str(response.status_code), response.text[:200]
-    detail = data.get("detail", data) if isinstance(data, dict) else {}
-    if not isinstance(detail, dict):
-        return "http_" + str(response.status_code), str(detail)[:200]
-    return str(detail.get("code", "unknown")), str(detail.get("message", ""))
-
-
-HINTS = {
-    "unknown_device": "register this unit: `fieldcheck device register` with the id and public "
-    "key shown by `fieldcheck-device identity show`",
-    "device_revoked": "this unit was revoked on the server; a technician must re-register it",
-    "stale_timestamp": "the unit's clock is off by more than 5 minutes: check GPS time/NTP",
-    "bad_request_signature": "the unit's key does not match the key registered on the server",
-}
-
-
-def _hint_for(code: str) -> str:
-    return HINTS.get(code, "a technician must check the server's alerts (`fieldcheck alerts list`)")
+    refusal = wire.RefusalAnswer.from_json(data, response.status_code)
+    return refusal.code, refusal.message
 
 
 def _is_certificate_failure(err: BaseException) -> bool:

@@ -8,10 +8,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from fieldcheck_protocol.clock import ManualClock
-from fieldcheck_server import registry
-from fieldcheck_server.app import create_app
-from fieldcheck_server.db import Database, open_sqlite
-from fieldcheck_server.ingest import IngestService
+from fieldcheck_server.api.app import create_app
+from fieldcheck_server.db import migrate
+from fieldcheck_server.db.engine import Database, open_sqlite
+from fieldcheck_server.domain import registry
+from fieldcheck_server.domain.ingest import IngestService
 from firmware.services.sync_loop import SyncLoop, SyncPolicy
 from firmware.sync.backends.https import HttpsTransport
 from firmware.sync.base import PushResult, Rejection, SyncRefused, SyncTransport, SyncUnavailable
@@ -45,7 +46,7 @@ class Scripted(SyncTransport):
 
 def server(tmp_path: Path, sim: SimDevice, clock: ManualClock) -> tuple[Database, HttpsTransport]:
     db = open_sqlite(tmp_path / "server.db")
-    db.create_schema()
+    migrate.upgrade(db)
     registry.register(db, sim.device_id, sim.public_key.hex(), "", 0)
     app = create_app(IngestService(db, clock))
     transport = HttpsTransport(

@@ -7,10 +7,11 @@ from fastapi.testclient import TestClient
 
 from fieldcheck_protocol.clock import ManualClock
 from fieldcheck_protocol.record import Kind
-from fieldcheck_server import registry
-from fieldcheck_server.app import create_app
-from fieldcheck_server.db import open_sqlite
-from fieldcheck_server.ingest import IngestService
+from fieldcheck_server.api.app import create_app
+from fieldcheck_server.db import migrate
+from fieldcheck_server.db.engine import open_sqlite
+from fieldcheck_server.domain import registry
+from fieldcheck_server.domain.ingest import IngestService
 from firmware.services.ledger import Ledger
 from firmware.services.sync_loop import SyncLoop, SyncPolicy
 from firmware.store.backends import sqlite as store_sqlite
@@ -40,7 +41,7 @@ def test_store_backlog_drains_and_only_acknowledged_records_are_marked(tmp_path:
     assert len(store.pending(RECORDS + 1, 10**9)) == RECORDS
 
     db = open_sqlite(tmp_path / "server.db")
-    db.create_schema()
+    migrate.upgrade(db)
     registry.register(db, identity.device_id, identity.public_key_b64, "", 0)
     app = create_app(IngestService(db, clock))
     transport = HttpsTransport("http://testserver", identity, clock, lambda: TestClient(app), None)

@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 from host_tools.bench.benchmarks import Row, render
+from host_tools.bench.cpu import machine_header, machine_summary
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -31,3 +32,12 @@ def test_one_real_section_prints_a_table() -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     row = next(line for line in done.stdout.splitlines() if line.startswith("gps "))
     assert "pyserial readline()+pynmea2" in row and row.count(" us") == 2
+
+
+def test_the_table_header_names_the_cpu_and_its_simd_flags() -> None:
+    arm = machine_summary("processor\t: 0\nFeatures\t: fp asimd evtstrm crc32 cpuid asimddp\n"
+                          "Model\t: Raspberry Pi Zero 2 W Rev 1.0\n")
+    assert arm["cpu"] == "Raspberry Pi Zero 2 W Rev 1.0" and arm["simd"] == ["asimd", "asimddp"]
+    x86 = machine_summary("model name\t: AMD EPYC 7B13\nflags\t\t: fpu sse4_2 avx avx2 fma\n")
+    assert machine_header(x86).startswith("machine: AMD EPYC 7B13, ")
+    assert machine_header(x86).endswith("SIMD: sse4_2 avx avx2 fma")

@@ -5,13 +5,21 @@ import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
-import cbor2
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from fieldcheck_protocol.export import (
+    Export,
+    HeadStatement,
+    encode_export,
+    server_public_key,
+    sign_head,
+)
 from fieldcheck_protocol.record import ZERO_HASH, Record, RecordError, to_json
-from fieldcheck_protocol.signature import record_hash, unverified_record, verify_record
-from fieldcheck_server.db import Database, QuarantineRow
+from fieldcheck_protocol.signature import record_hash, verify_record
+from fieldcheck_server.db.engine import Database
+from fieldcheck_server.db.tx import DeviceRow, QuarantineRow
+from fieldcheck_server.errors import RegistryError
 
 PAGE = 5000
 
@@ -28,20 +36,36 @@ class Row:
     received_at: int
 
 
+@dataclass(frozen=True)
+class Listing:
+    """One device and everything the server holds of it."""
+
+    device: DeviceRow
+    rows: list[Row]
+    #: (seq, record_hash) of the newest stored record, as the database says.
+    head: tuple[int, bytes] | None
+
+
 def rows(db: Database, device_id: str) -> list[Row]:
     """Stored records (re-verified against the registered key and the chain) then evidence."""
+    return listing(db, device_id).rows
+
+
+def listing(db: Database, device_id: str) -> Listing:
+    """The device and its rows: stored records (re-verified), then evidence."""
     with db.read() as tx:
         device = tx.device(device_id)
         if device is None:
-            raise ValueError(f"device {device_id} is not registered (`fieldcheck device list`)")
+            raise RegistryError(f"device {device_id} is not registered (`fieldcheck device list`)")
         result: list[Row] = []
         prev, from_seq = ZERO_HASH, 0
         while page := tx.records(device_id, from_seq, PAGE):
             for seq, cose, received_at in page:
                 result.append(_stored(seq, cose, received_at, device.public_key, prev))
                 prev, from_seq = record_hash(cose), seq + 1
-        result += [_evidence(q) for q in tx.quarantined(device_id)]
-    return result
+        result += [_evidence(q, device.public_key) for q in tx.quarantined(device_id)]
+        head = tx.head(device_id)
+    return Listing(device, result, head)
 
 
 def _stored(seq: int, cose: bytes, received_at: int, key: bytes, prev: bytes) -> Row:
@@ -54,11 +78,13 @@ def _stored(seq: int, cose: bytes, received_at: int, key: bytes, prev: bytes) ->
     return Row(seq, "verified", "", record, cose, received_at)
 
 
-def _evidence(q: QuarantineRow) -> Row:
+def _evidence(q: QuarantineRow, key: bytes) -> Row:
+    # Only evidence the device's key signed (a fork, a gap, a broken link) shows its content: a
+    # record whose signature fails says nothing about where the unit was, so it is no place.
     try:
-        record: Record | None = unverified_record(q.raw)
+        record: Record | None = verify_record(q.raw, key)
     except RecordError:
-        record = None  # not even a readable record: the raw bytes are the evidence
+        record = None  # unsigned, forged or unreadable: the raw bytes are the evidence
     return Row(q.seq, "quarantined", f"{q.code}: {q.message}", record, q.raw, q.received_at)
 
 
@@ -140,14 +166,28 @@ def to_geojson_text(items: list[Row]) -> str:
     return json.dumps({"type": "FeatureCollection", "features": features}, indent=2)
 
 
-def to_cose_bytes(items: list[Row]) -> bytes:
-    """The verified records' raw COSE_Sign1 bytes as one CBOR array (re-verifiable anywhere)."""
-    return cbor2.dumps([row.cose for row in items if row.status == "verified"])
+def to_cose_bytes(items: Listing, server_key: Ed25519PrivateKey, now_ms: int) -> bytes:
+    """The ``fieldcheck_protocol.export`` file: device id, public key, the verified records'
+    COSE_Sign1 bytes and the server's signed statement of the head, which anyone can check
+    alone (docs/verify-export.md)."""
+    verified = tuple(row.cose for row in items.rows if row.status == "verified")
+    seq, head_hash = items.head if items.head is not None else (None, None)
+    statement = HeadStatement(items.device.device_id, seq, head_hash, now_ms)
+    return encode_export(
+        Export(
+            items.device.device_id,
+            items.device.public_key,
+            verified,
+            sign_head(statement, server_key),
+            server_public_key(server_key),
+        )
+    )
 
 
-FORMATS: dict[str, Callable[[list[Row]], Any]] = {
+#: The text formats (``cose`` is binary and signed: see :func:`to_cose_bytes`).
+TEXT_FORMATS: dict[str, Callable[[list[Row]], str]] = {
     "json": to_json_text,
     "csv": to_csv_text,
     "geojson": to_geojson_text,
-    "cose": to_cose_bytes,
 }
+FORMATS = (*TEXT_FORMATS, "cose")

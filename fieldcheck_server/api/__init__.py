@@ -1,0 +1,1 @@
+"""The HTTP edge: the FastAPI app, mapping domain errors to status codes."""

@@ -1,0 +1,1 @@
+"""The server data layer: SQLAlchemy Core tables, engines for SQLite and PostgreSQL, migrations."""

@@ -1,0 +1,121 @@
+"""The schema, once for SQLite and PostgreSQL (SQLAlchemy Core). Alembic migrations build it.
+
+Times are integer milliseconds since the Unix epoch (UTC). Constraint names are spelled out as
+PostgreSQL names them by default, so a database created before migrations existed compares equal.
+"""
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+#: An autoincrementing id: an identity column on PostgreSQL, the rowid alias on SQLite.
+ID_TYPE = BigInteger().with_variant(Integer(), "sqlite")
+
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", Text, primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+devices = Table(
+    "devices",
+    metadata,
+    Column("device_id", Text, primary_key=True),
+    Column("public_key", LargeBinary, nullable=False),
+    Column("label", Text, nullable=False),
+    Column("registered_at", BigInteger, nullable=False),
+    Column("revoked_at", BigInteger),
+)
+
+records = Table(
+    "records",
+    metadata,
+    Column("device_id", Text, ForeignKey("devices.device_id"), primary_key=True),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("cose", LargeBinary, nullable=False),
+    Column("record_hash", LargeBinary, nullable=False),
+    Column("prev_hash", LargeBinary, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("device_time", BigInteger, nullable=False),
+    Column("received_at", BigInteger, nullable=False),
+    Column("source", Text, nullable=False),
+)
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("id", ID_TYPE, Identity(always=True), primary_key=True),
+    Column("device_id", Text),
+    Column("seq", BigInteger),
+    Column("code", Text, nullable=False),
+    Column("message", Text, nullable=False),
+    Column("raw", LargeBinary, nullable=False),
+    Column("raw_size", BigInteger, nullable=False),
+    Column("digest", LargeBinary, nullable=False),
+    Column("received_at", BigInteger, nullable=False),
+    Column("source", Text, nullable=False),
+    UniqueConstraint("code", "digest", name="quarantine_code_digest_key"),
+    Index("quarantine_device", "device_id", "seq"),
+)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", ID_TYPE, Identity(always=True), primary_key=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("device_id", Text),
+    Column("code", Text, nullable=False),
+    Column("message", Text, nullable=False),
+    Column("quarantine_id", BigInteger),
+)
+
+nonces = Table(
+    "nonces",
+    metadata,
+    Column("device_id", Text, primary_key=True),
+    Column("nonce", Text, primary_key=True),
+    Column("expires_at", BigInteger, nullable=False),
+    Index("nonces_expiry", "expires_at"),
+)
+
+#: Refusals of callers that never proved they hold a device key: one counting row per source and
+#: code, never the body (issue 8: unauthenticated requests must not fill the database).
+refusals = Table(
+    "refusals",
+    metadata,
+    Column("source", Text, primary_key=True),
+    Column("code", Text, primary_key=True),
+    Column("count", BigInteger, nullable=False),
+    Column("bytes", BigInteger, nullable=False),
+    Column("claimed_device", Text),
+    Column("last_digest", LargeBinary, nullable=False),
+    Column("first_at", BigInteger, nullable=False),
+    Column("last_at", BigInteger, nullable=False),
+    Column("alerted_at", BigInteger),
+)
+
+#: Who registered, revoked or reinstated a unit, when and why: the registry's audit trail.
+device_events = Table(
+    "device_events",
+    metadata,
+    Column("id", ID_TYPE, Identity(always=True), primary_key=True),
+    Column("device_id", Text, ForeignKey("devices.device_id"), nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Index("device_events_device", "device_id", "id"),
+)

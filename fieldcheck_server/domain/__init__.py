@@ -1,0 +1,1 @@
+"""Server domain: ingest, request verification, the device registry, exports (no HTTP, no SQL)."""
