@@ -1,12 +1,13 @@
 """Wake sessions of a duty-cycled unit: when a wake's work is done, and when to wake next.
 
-Under the ``duty_cycled`` power policy the Pi is powered only for short wakes. A wake ends when
-it has settled (``min_awake_s``), nothing it is waiting for is still going (a check-in running
-or asked for, no GPS fix yet; the upload is the final sync of every stop) and nothing is due within the shortest
-sleep worth a boot. A check-in running is never cut short; the other waits give up after
-``max_awake_s`` so a unit out of coverage still sleeps. The daemon then asks the supervisor MCU
-to cut power and wake the Pi ``wake_after_s`` later (PROTOCOL.md, SHUTDOWN): a little before the
-next check-in slot, or after ``wake_interval_s`` for the next location record and upload.
+Under the ``duty_cycled`` power policy the Pi is powered only for short wakes. A wake ends
+when it has settled (``min_awake_s``), nothing it waits for is still going (a check-in running
+or asked for, no GPS fix yet; the upload is the final sync of every stop) and nothing is due
+within the shortest sleep worth a boot. A check-in running is never cut short; the other waits
+give up after ``max_awake_s``, so a unit out of coverage still sleeps. The daemon then asks the
+supervisor MCU to cut power and wake the Pi ``wake_after_s`` later (PROTOCOL.md, SHUTDOWN): a
+little before the next check-in slot, or after ``wake_interval_s`` for the next location record
+and upload.
 
 Pure policy on injected times; the daemon feeds it and carries the plan out.
 """
