@@ -6,17 +6,19 @@ import json
 import os
 import socket
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from fieldcheck_cli.args import positive_int
 from fieldcheck_protocol.clock import SystemClock
 from fieldcheck_protocol.export import server_public_key
-from fieldcheck_protocol.record import to_ms
+from fieldcheck_protocol.record import Kind, to_ms
 from fieldcheck_server import export_key, tls
 from fieldcheck_server.api.serve import HEADER_TIMEOUT_S, MAX_CONNECTIONS, ServeSettings
 from fieldcheck_server.db import migrate
 from fieldcheck_server.db.engine import Database, open_database, open_sqlite
-from fieldcheck_server.domain import export, registry
+from fieldcheck_server.domain import export, record_view, registry
 from fieldcheck_server.errors import RegistryError
 from fieldcheck_server.files import private_dir, write_private
 
@@ -34,8 +36,18 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     alerts_sub = alerts.add_subparsers(dest="action", required=True)
     listing = alerts_sub.add_parser("list", help="newest alerts first")
     _dir_arg(listing)
-    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument("--limit", type=positive_int, default=50, help="at most this many "
+                         "(default 50)")
     listing.set_defaults(func=_alerts_list)
+
+
+def _when(flag: str) -> Callable[[str], datetime]:
+    def parse(text: str) -> datetime:
+        try:
+            return record_view.parse_time(text, flag)
+        except RegistryError as err:
+            raise argparse.ArgumentTypeError(err.message) from None
+    return parse
 
 
 def _dir_arg(parser: argparse.ArgumentParser) -> None:
@@ -145,9 +157,19 @@ def _device(parser: argparse.ArgumentParser) -> None:
 
 def _records(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", required=True)
-    listing = sub.add_parser("list", help="one line per record with its verification status")
+    listing = sub.add_parser("list", help="one line per record: status, time, what happened "
+                             "(event type, check-in verdict), place (rounded to ~100 m)")
     _dir_arg(listing)
     listing.add_argument("--device", required=True)
+    listing.add_argument("--kind", choices=[k.value for k in Kind], default=None,
+                         help="only records of this kind")
+    listing.add_argument("--since", type=_when("--since"), default=None, metavar="TIME",
+                         help="only records at or after this device time (ISO 8601, UTC "
+                         "unless it has an offset: 2026-03-01 or 2026-03-01T14:30)")
+    listing.add_argument("--until", type=_when("--until"), default=None, metavar="TIME",
+                         help="only records before this device time")
+    listing.add_argument("--limit", type=positive_int, default=None,
+                         help="at most this many (default: all), oldest first")
     listing.set_defaults(func=_records_list)
     out = sub.add_parser("export", help="export a device's records")
     _dir_arg(out)
@@ -299,11 +321,10 @@ def _operator() -> str:
 
 
 def _records_list(args: argparse.Namespace) -> int:
-    for row in export.rows(_db(args), args.device):
-        kind = row.record.kind.value if row.record is not None else "-"
-        when = row.record.device_time.isoformat() if row.record is not None else "-"
-        seq = "-" if row.seq is None else str(row.seq)
-        print(f"{seq:>8}  {row.status:11}  {kind:8}  {when}  {row.reason}".rstrip())
+    query = record_view.RecordQuery(kind=Kind(args.kind) if args.kind else None,
+                                    since=args.since, until=args.until, limit=args.limit)
+    for row in query.select(export.rows(_db(args), args.device)):
+        print(record_view.line(row))
     return 0
 
 

@@ -17,7 +17,8 @@ from firmware import config_checks as checks
 from firmware.camera.registry import BACKENDS as CAMERA_BACKENDS
 from firmware.config_checks import Problem
 from firmware.core.backend import Backend
-from firmware.core.settings import SettingsError, build, describe, setting
+from firmware.core.settings import SettingsError, build, setting
+from firmware.core.settings_schema import table_lines
 from firmware.errors import ConfigError, ConfigProblems
 from firmware.face.registry import BACKENDS as FACE_BACKENDS
 from firmware.gps.registry import BACKENDS as GPS_BACKENDS
@@ -156,6 +157,8 @@ class Validation:
     problems: tuple[Problem, ...]
     built: Mapping[str, Any]
     raw_sha256: str
+    #: With ``for_unit``: what the unit must have that this machine lacks (runtimes, files).
+    unit_needs: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -207,11 +210,15 @@ def load(path: Path | None) -> DeviceConfig:
     return validate(path).config()
 
 
-def validate(path: Path | None) -> Validation:
+def validate(path: Path | None, for_unit: bool = False) -> Validation:
     """Read ``path`` (None: the embedded defaults) and run every check; raises only when the
-    file cannot be read or parsed at all (ConfigError)."""
+    file cannot be read or parsed at all (ConfigError).
+
+    ``for_unit`` checks a unit's file on another machine (a technician's laptop): a runtime or
+    a file only the unit has is listed in ``unit_needs`` instead of being a problem.
+    """
     if path is None:
-        return validate_mapping({}, "<embedded defaults>")
+        return validate_mapping({}, "<embedded defaults>", for_unit=for_unit)
     try:
         raw = path.read_bytes()
     except FileNotFoundError as err:
@@ -226,7 +233,7 @@ def validate(path: Path | None) -> Validation:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise ConfigError(f"config file {path} is not valid TOML: {err}",
                           "fix the line it names") from err
-    return validate_mapping(data, str(path), hashlib.sha256(raw).hexdigest())
+    return validate_mapping(data, str(path), hashlib.sha256(raw).hexdigest(), for_unit)
 
 
 def from_mapping(data: Mapping[str, Any], source: str) -> DeviceConfig:
@@ -234,8 +241,10 @@ def from_mapping(data: Mapping[str, Any], source: str) -> DeviceConfig:
     return validate_mapping(data, source).config()
 
 
-def validate_mapping(data: Mapping[str, Any], source: str, raw_sha256: str = "") -> Validation:
-    """Build every section on its own and run every check; collect all problems."""
+def validate_mapping(data: Mapping[str, Any], source: str, raw_sha256: str = "",
+                     for_unit: bool = False) -> Validation:
+    """Build every section on its own and run every check; collect all problems (see
+    :func:`validate` for ``for_unit``)."""
     problems: list[Problem] = []
     known = {"device", "policy", "checkin", *(name for name, _, _ in SECTIONS)}
     for name in sorted(set(data) - known):
@@ -247,13 +256,32 @@ def validate_mapping(data: Mapping[str, Any], source: str, raw_sha256: str = "")
     for name, cls in plain:
         _build_into(built, problems, name, functools.partial(build, cls, data.get(name, {}), name))
     for name, backends, default in SECTIONS:
-        _build_into(built, problems, name,
-                    functools.partial(resolve, backends, data.get(name, {}), name, default))
+        _build_into(built, problems, name, functools.partial(
+            resolve, backends, data.get(name, {}), name, default, not for_unit))
+        if for_unit:
+            problems += _runtimes_of(backends, data.get(name, {}), name, default)
     for name, value in built.items():
         problems += checks.problems_of(name, value)
     for name in sorted(known - set(built)):
         problems += checks.raw_problems(name, data.get(name, {}))
-    return Validation(source, tuple(problems), built, raw_sha256)
+    if not for_unit:
+        return Validation(source, tuple(problems), built, raw_sha256)
+    needs = tuple(dict.fromkeys(p.on_unit for p in problems if p.on_unit))
+    return Validation(source, tuple(p for p in problems if not p.on_unit), built, raw_sha256,
+                      needs)
+
+
+def _runtimes_of(backends: Sequence[Backend], table: Any, where: str,
+                 default: str) -> list[Problem]:
+    """The chosen backend's runtimes missing here, as problems only the unit can settle."""
+    name = table.get("type", default) if isinstance(table, Mapping) else default
+    backend = next((b for b in backends if b.name == name), None)
+    if backend is None:
+        return []  # resolve() reports the unknown type
+    install = backend.install or "install the fieldcheck[device] extra"
+    return [Problem(where, f"backend {name!r} needs {module}", install,
+                    on_unit=f"runtime {module} ([{where}] type = {name!r}): {install}")
+            for module in backend.requires if importlib.util.find_spec(module) is None]
 
 
 def _build_into(built: dict[str, Any], problems: list[Problem], name: str,
@@ -278,9 +306,14 @@ def _settings_problem(section: str, text: str) -> Problem:
 
 
 def resolve(
-    backends: Sequence[Backend], table: Mapping[str, Any], where: str, default: str
+    backends: Sequence[Backend], table: Mapping[str, Any], where: str, default: str,
+    runtimes_here: bool = True,
 ) -> Section:
-    """Pick a backend by the table's ``type`` and build its own config from the rest."""
+    """Pick a backend by the table's ``type`` and build its own config from the rest.
+
+    ``runtimes_here=False`` (checking a unit's file elsewhere) skips the installed-runtime
+    check; the backend's module itself must still import here to check its keys.
+    """
     if not isinstance(table, Mapping):
         raise SettingsError(f"[{where}] must be a table")
     rest = dict(table)
@@ -293,31 +326,55 @@ def resolve(
         )
     backend = by_name[name]
     missing = [m for m in backend.requires if importlib.util.find_spec(m) is None]
-    if missing:
+    if missing and runtimes_here:
         raise SettingsError(
             f"[{where}] backend {name!r} needs {', '.join(missing)}, {NOT_INSTALLED}"
             f"{backend.install or 'install the fieldcheck[device] extra'}"
         )
-    module = importlib.import_module(backend.module)
+    try:
+        module = importlib.import_module(backend.module)
+    except ModuleNotFoundError as err:  # only when runtimes_here is False: they were checked
+        raise SettingsError(f"[{where}] backend {name!r} cannot be checked on this machine: "
+                            f"its module needs {err.name}; install it here to check the keys"
+                            ) from err
     config = build(module.Config, rest, where)
     return Section(backend=backend, module=module, config=config)
 
 
 def schema() -> str:
-    """Every section and backend with its settings, types, defaults and help, as text."""
-    lines = ["[device]", *_rows(DeviceSettings), "", "[policy]", *_rows(PolicySettings),
-             "", "[checkin]", *_rows(CheckinSettings)]
-    for where, backends, _ in SECTIONS:
+    """Every section and backend with its settings as TOML: defaults, kinds and meanings."""
+    return "\n\n".join(text for _, _, text in schema_blocks())
+
+
+def schema_blocks() -> list[tuple[str, str, str]]:
+    """(section, backend name or "", TOML text) for every section and every backend of one.
+
+    Each text is valid TOML on its own and builds the defaults it shows.
+    """
+    blocks = [("", "", SCHEMA_HEAD)]
+    for name, cls in (("device", DeviceSettings), ("policy", PolicySettings),
+                      ("checkin", CheckinSettings)):
+        blocks.append((name, "", "\n".join(table_lines(name, cls, _first_line(cls)))))
+    for where, backends, default in SECTIONS:
         for backend in backends:
-            lines.append("")
-            lines.append(f'[{where}]  type = "{backend.name}"  # {backend.summary}')
             module = importlib.import_module(backend.module)
-            lines += _rows(module.Config)
-    return "\n".join(lines)
+            chosen = " (the default)" if backend.name == default else ""
+            needs = f"; needs {', '.join(backend.requires)}" if backend.requires else ""
+            lines = table_lines(where, module.Config,
+                                f'type = "{backend.name}"{chosen}: {backend.summary}{needs}')
+            lines.insert(2, f'type = "{backend.name}"')
+            blocks.append((where, backend.name, "\n".join(lines)))
+    return blocks
 
 
-def _rows(cls: type[Any]) -> list[str]:
-    return [
-        f"  {name} ({kind}, default {default!r}): {text}"
-        for name, kind, default, text in describe(cls)
-    ]
+SCHEMA_HEAD = (
+    "# fieldcheck-device configuration (TOML, default " + str(DEFAULT_PATH) + ").\n"
+    "# Every key with its default value; a comment above each key says what it means.\n"
+    "# A backend-chosen section ([gps], [store], ...) is shown once per backend: pick one\n"
+    "# with `type` and use only that backend's keys. Omitted keys take the default shown."
+)
+
+
+def _first_line(cls: type[Any]) -> str:
+    doc = (cls.__doc__ or "").strip()
+    return doc.splitlines()[0].replace("``", "") if doc else ""

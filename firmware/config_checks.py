@@ -41,6 +41,9 @@ class Problem:
     where: str
     message: str
     fix: str
+    #: Set when the problem is only that something the unit itself has (a runtime, a file on
+    #: its disk) is missing here: ``config check --for-unit`` lists it instead of failing.
+    on_unit: str = ""
 
     def __str__(self) -> str:
         return f"{self.where}: {self.message} -> {self.fix}"
@@ -105,7 +108,8 @@ def _existing(key: str, path: Path, what: str, folder: bool = False) -> Iterator
     if not ok:
         kind = "folder" if folder else "file"
         state = "is missing" if not path.exists() else f"is not a {kind}"
-        yield Problem(key, f"{path} {state}", f"put the {what} there or change {key}")
+        yield Problem(key, f"{path} {state}", f"put the {what} there or change {key}",
+                      on_unit=f"{kind} {path} ({key}: {what})")
 
 
 def _https(config: Any) -> Iterator[Problem]:
@@ -142,7 +146,8 @@ def _tflite(config: Any) -> Iterator[Problem]:
     runtimes = TFLITE_RUNTIMES.get(config.runtime, ())
     if runtimes and not any(importlib.util.find_spec(m) is not None for m in runtimes):
         yield Problem("face.runtime", f"no TFLite runtime for {config.runtime!r} is installed",
-                      TFLITE_INSTALL)
+                      TFLITE_INSTALL, on_unit=f"runtime {' or '.join(runtimes)} (face.runtime): "
+                      f"{TFLITE_INSTALL}")
 
 
 def _sim_supervisor(config: Any) -> Iterator[Problem]:

@@ -6,6 +6,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from fieldcheck_cli.args import verbose_everywhere
 from fieldcheck_server.errors import ServerError
 
 # Each module defines register(subparsers) and sets a ``func(args) -> int`` default on its parsers.
@@ -19,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
+    verbose_everywhere(parser)
     return parser
 
 

@@ -8,7 +8,10 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
+from fieldcheck_cli.args import positive_int, verbose_everywhere
 from firmware.errors import DeviceError
+
+__all__ = ["build_parser", "guarded", "main", "positive_int"]
 
 # Each module defines register(subparsers) and sets a ``func(args) -> int`` default on its parsers.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -31,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
+    verbose_everywhere(parser)
     return parser
 
 

@@ -24,6 +24,7 @@ from firmware.store.identity import load_identity
 from firmware.tools import face_bench as bench
 from firmware.tools import face_eval as evaluation
 from firmware.tools import roc_plot as plot
+from firmware.tools.progress import Progress
 
 logger = logging.getLogger(__name__)
 
@@ -184,7 +185,8 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def read_pairs(path: Path) -> list[dict[str, str]]:
-    """Rows of a pairs CSV, checked for the required columns and at least one pair."""
+    """Rows of a pairs CSV, checked for the required columns, at least one pair and a known
+    decision on every row (the error names the line), before any image is read."""
     try:
         with path.open(newline="", encoding="utf-8") as handle:
             reader = csv.DictReader(handle)
@@ -198,6 +200,11 @@ def read_pairs(path: Path) -> list[dict[str, str]]:
                           "fix the CSV header")
     if not rows:
         raise VerifyError(f"{path} has a header but no pairs", "add one line per image pair")
+    for line, row in enumerate(rows, start=2):  # line 1 is the header
+        if not row.get("file_x") or not row.get("file_y"):
+            raise VerifyError(f"{path} line {line}: file_x and file_y must both name an image",
+                              "fill in both file names")
+        evaluation.parse_decision(row.get("decision") or "", f"{path} line {line}")
     return rows
 
 
@@ -213,19 +220,27 @@ def _eval(args: argparse.Namespace) -> int:
             cache[name] = engine.check_ungated(frame) if args.no_gates else engine.check(frame)
         return cache[name]
 
+    bar = Progress(len(rows), "face eval: pairs")
     scores = []
-    for row in rows:
-        x, y = embed(row["file_x"]), embed(row["file_y"])
-        usable = x.embedding is not None and y.embedding is not None
-        distance = float(((x.embedding - y.embedding) ** 2).sum() ** 0.5) if usable else None
-        failed = next((r.guidance for r in (x, y) if r.embedding is None), None)
-        scores.append(evaluation.PairScore(
-            file_x=row["file_x"], file_y=row["file_y"],
-            same=row["decision"].strip().lower() in ("yes", "y", "true", "1", "same"),
-            distance=distance, group=row.get("group") or "",
-            guidance=failed.value if failed else None))
+    for done, row in enumerate(rows, start=1):
+        scores.append(_score(row, embed(row["file_x"]), embed(row["file_y"])))
+        bar.update(done)
+    bar.close()
     _report(scores, engine.threshold, args)
     return 0
+
+
+def _score(row: dict[str, str], x: Any, y: Any) -> evaluation.PairScore:
+    usable = x.embedding is not None and y.embedding is not None
+    distance = float(((x.embedding - y.embedding) ** 2).sum() ** 0.5) if usable else None
+    failed = next((r.guidance for r in (x, y) if r.embedding is None), None)
+    unusable = tuple(name for name, r in ((row["file_x"], x), (row["file_y"], y))
+                     if r.embedding is None)
+    return evaluation.PairScore(
+        file_x=row["file_x"], file_y=row["file_y"],
+        same=evaluation.parse_decision(row["decision"], "decision"),
+        distance=distance, group=row.get("group") or "",
+        guidance=failed.value if failed else None, unusable_files=unusable)
 
 
 def _report(scores: list[evaluation.PairScore], threshold: float, args: argparse.Namespace) -> None:
@@ -233,20 +248,26 @@ def _report(scores: list[evaluation.PairScore], threshold: float, args: argparse
         for score in scores:
             print(json.dumps(dataclasses.asdict(score)))
     groups = sorted({s.group for s in scores})
-    report: dict[str, Any] = {"threshold": threshold,
-                              "all": dataclasses.asdict(evaluation.figures(scores, threshold))}
+    overall = evaluation.figures(scores, threshold)
+    report: dict[str, Any] = {"threshold": threshold, "all": dataclasses.asdict(overall)}
+    _warn("all pairs", overall)
     if groups != [""]:
-        report["groups"] = {
-            g: dataclasses.asdict(evaluation.figures([s for s in scores if s.group == g],
-                                                     threshold))
-            for g in groups
-        }
+        report["groups"] = {}
+        for g in groups:
+            result = evaluation.figures([s for s in scores if s.group == g], threshold)
+            report["groups"][g] = dataclasses.asdict(result)
+            _warn(f"group {g!r}", result)
     print(json.dumps(report, indent=None if args.json else 2))
     if args.plot:
         curves = {"all": evaluation.roc(scores)}
         if groups != [""]:
             curves.update({g: evaluation.roc([s for s in scores if s.group == g]) for g in groups})
-        plot.roc_png(curves, args.plot, f"ROC, {len(scores)} pairs, threshold {threshold:.3f}")
+        plot.roc_png(curves, args.plot, evaluation.plot_title(overall, threshold))
+
+
+def _warn(what: str, result: evaluation.Figures) -> None:
+    for text in result.warnings:
+        logger.warning("%s: %s", what, text)
 
 
 def _record(args: argparse.Namespace) -> int:

@@ -3,10 +3,12 @@
 import argparse
 import dataclasses
 import json
+import shlex
 from pathlib import Path
 
 from firmware import config
 from firmware.app.wiring import Wiring
+from firmware.errors import StoreError
 from firmware.store.identity import DeviceIdentity, key_path
 
 
@@ -73,5 +75,19 @@ def _init(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    _print(wiring_of(args).identity(), args.json, "device identity")
+    wiring = wiring_of(args)
+    path = key_path(wiring.data_dir)
+    if not path.exists() and not path.is_symlink():
+        raise StoreError(f"no device key at {path}",
+                         f"provision the unit: `{init_command(args)}`")
+    _print(wiring.identity(), args.json, "device identity")
     return 0
+
+
+def init_command(args: argparse.Namespace) -> str:
+    """The ``identity init`` command for the same unit: the --data-dir/--config given here."""
+    words = ["fieldcheck-device", "identity", "init"]
+    for flag, value in (("--data-dir", args.data_dir), ("--config", args.config)):
+        if value is not None:
+            words += [flag, str(value)]
+    return shlex.join(words)

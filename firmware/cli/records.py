@@ -7,6 +7,7 @@ from pathlib import Path
 from fieldcheck_protocol.export import Export, encode_export
 from fieldcheck_protocol.record import Record, to_json
 from fieldcheck_protocol.signature import unverified_record
+from firmware.cli import positive_int
 from firmware.cli.identity import add_data_dir_arguments, wiring_of
 from firmware.errors import StoreError
 from firmware.private_file import replace_private
@@ -24,7 +25,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     listing = cmds.add_parser("list", help="retained records, oldest first")
     add_data_dir_arguments(listing)
     listing.add_argument("--after", type=int, default=-1, help="only seqs above this")
-    listing.add_argument("--limit", type=int, default=50, help="at most this many")
+    listing.add_argument("--limit", type=positive_int, default=50, help="at most this many")
     listing.add_argument("--json", action="store_true",
                          help="JSON lines with every field (full-precision coordinates)")
     listing.set_defaults(func=_list)

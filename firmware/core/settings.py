@@ -1,7 +1,8 @@
 """Typed, described settings: frozen dataclasses built from plain mappings, unknown keys refused.
 
 Every config section (the device config and each backend's own) is a frozen dataclass whose
-fields are declared with :func:`setting`, so the CLI can print the whole schema with help texts.
+fields are declared with :func:`setting`, so the CLI can print the whole schema with help texts
+(:mod:`firmware.core.settings_schema`).
 """
 
 import dataclasses
@@ -26,20 +27,16 @@ class SettingsError(ValueError):
         self.problems: tuple[str, ...] = problems or (message,)
 
 
-def setting(default: Any, help: str) -> Any:  # noqa: A002 - "help" reads best in declarations
-    """Declare a config field with its default and a one-line description."""
+def setting(default: Any, help: str, shown: Any = None) -> Any:  # noqa: A002 - reads best
+    """Declare a config field with its default and a one-line description.
+
+    ``shown`` is the default the printed schema documents when ``default`` depends on where the
+    code runs (a development checkout's models folder instead of the unit's installed one).
+    """
     if isinstance(default, list | dict | set):
         raise TypeError("mutable defaults are not allowed; use a tuple")
-    return dataclasses.field(default=default, metadata={"help": help})
-
-
-def describe(cls: type[Any]) -> list[tuple[str, str, Any, str]]:
-    """(name, type, default, help) for every field of a settings class."""
-    hints = typing.get_type_hints(cls)
-    rows = []
-    for f in dataclasses.fields(cls):
-        rows.append((f.name, _type_name(hints[f.name]), f.default, f.metadata.get("help", "")))
-    return rows
+    metadata = {"help": help} if shown is None else {"help": help, "shown": shown}
+    return dataclasses.field(default=default, metadata=metadata)
 
 
 def build(cls: type[T], data: Mapping[str, Any], where: str) -> T:
@@ -117,14 +114,3 @@ def _convert(value: Any, hint: Any, where: str) -> Any:
     if dataclasses.is_dataclass(hint) and isinstance(hint, type):
         return build(hint, value, where)
     raise SettingsError(f"{where}: unsupported setting type {hint!r}")
-
-
-def _type_name(hint: Any) -> str:
-    origin = typing.get_origin(hint)
-    if origin is typing.Literal:
-        return " | ".join(repr(a) for a in typing.get_args(hint))
-    if origin in (typing.Union, types.UnionType):
-        return " | ".join(_type_name(a) for a in typing.get_args(hint))
-    if hint is type(None):
-        return "none"
-    return getattr(hint, "__name__", str(hint))

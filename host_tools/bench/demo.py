@@ -14,11 +14,13 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from host_tools import sample_faces
 from host_tools.bench.processes import Child, python_module, run_checked
+from host_tools.bench.timeline import HOLD_S, Timeline
 
 SERVER_START_S = 30.0
 BURST_FRAMES = 3
@@ -69,7 +71,7 @@ def _run(workdir: Path, scenario: str, time_scale: float) -> int:
         ))
         children.append(device)
         print("  daemon    : fieldcheck-device run (serial GPS on the pty, simulated supervisor)\n")
-        seen = _follow(device, sim)
+        seen = _follow(device, sim, time_scale)
         ok = _summarise_device(seen)
         return 0 if _summarise_server(server_dir, device_id, seen) and ok else 1
     finally:
@@ -149,15 +151,20 @@ def _pty_path(sim: Child) -> str:
     return line.split(" ", 1)[1].strip()
 
 
-def _follow(device: Child, sim: Child) -> list[dict[str, Any]]:
-    """Print the device's report lines until the simulator finishes, then stop the device."""
+def _follow(device: Child, sim: Child, time_scale: float) -> list[dict[str, Any]]:
+    """Print the device's report lines in time order until the simulator finishes, then stop
+    the device. Faster than real time, GPS time runs ahead of the device clock and the two
+    cannot be ordered against each other: the lines then come in the order they arrive."""
     seen: list[dict[str, Any]] = []
+    timeline = Timeline(_print_line, hold_s=HOLD_S if time_scale == 1 else 0.0)
+    folded = EventRecords()
     sim_done_at: float | None = None
     while True:
         if sim_done_at is None and sim.proc.poll() is not None:
             sim_done_at = time.monotonic()
         if sim_done_at is not None and time.monotonic() - sim_done_at > 4:
             device.stop()  # the last records had a sync round to reach the server
+        timeline.release(time.monotonic())
         try:
             line = device.lines.get(timeout=0.5)
         except queue.Empty:
@@ -168,41 +175,77 @@ def _follow(device: Child, sim: Child) -> list[dict[str, Any]]:
             item = json.loads(line)
         except json.JSONDecodeError:
             continue
+        if not isinstance(item, dict):
+            continue
         seen.append(item)
-        text = describe(item)
-        if text:
-            print(text)
+        for shown in folded.take(item):
+            timeline.add(shown, time.monotonic())
+    for shown in folded.rest():
+        timeline.add(shown, time.monotonic())
+    timeline.drain()
     if device.proc.returncode not in (0, None) and not seen:
         raise SystemExit(f"the device daemon failed: {device.describe_failure()}")
     return seen
 
 
+class EventRecords:
+    """Folds "record committed" of an event into that event's line (the daemon reports the
+    record just before the event, and only the event carries the time)."""
+
+    def __init__(self) -> None:
+        self._held: dict[str, dict[str, Any]] = {}
+
+    def take(self, item: dict[str, Any]) -> list[dict[str, Any]]:
+        """The items to show for ``item``: none while its event is awaited."""
+        if item.get("t") == "record" and item.get("kind") == "event" and item.get("type"):
+            earlier = self._held.pop(str(item["type"]), None)
+            self._held[str(item["type"])] = item
+            return [earlier] if earlier else []
+        if item.get("t") == "event" and str(item.get("event")) in self._held:
+            record = self._held.pop(str(item["event"]))
+            return [{**item, "record_seq": record.get("seq")}]
+        return [item]
+
+    def rest(self) -> list[dict[str, Any]]:
+        """Records whose event line never came: shown on their own."""
+        held, self._held = list(self._held.values()), {}
+        return held
+
+
+def _print_line(when: datetime, item: dict[str, Any]) -> None:
+    text = describe(item)
+    if text:
+        clock = when.strftime("%H:%M:%S") if when.year > 1 else "--:--:--"
+        print(f"  {clock}  {text}")
+
+
 def describe(item: dict[str, Any]) -> str:
-    """One human line for a device report item (empty for items not worth a line)."""
+    """One human line (without its time) for a device report item; empty for items not worth
+    a line."""
     kind = item.get("t")
-    clock = str(item.get("gps_time") or item.get("time") or "")[11:19]
     if kind == "record":
         what = item.get("type") or item.get("kind")
-        return f"  {'':8}  signed record #{item.get('seq')} committed: {what}"
+        return f"signed record #{item.get('seq')} committed: {what}"
     if kind == "state":
-        return f"  {clock}  GPS state {item.get('prev')} -> {item.get('state')}"
+        return f"GPS state {item.get('prev')} -> {item.get('state')}"
     if kind == "checkin":
-        clock = str(item.get("device_time", ""))[11:19]
         score = item.get("score")
-        return (f"  {clock}  CHECK-IN ({item.get('trigger')}): {item.get('outcome')}"
-                f"{'' if score is None else f', score {score:.2f}'} -> record #{item.get('seq')}"
-                f"\n  {'':8}  the wearer is told: {item.get('message')}")
+        receipt = item.get("receipt", item.get("seq"))
+        return (f"CHECK-IN ({item.get('trigger')}): {item.get('outcome')}"
+                f"{'' if score is None else f', score {score:.2f}'}, receipt #{receipt} "
+                f"(signed record #{item.get('seq')}); the wearer is told: {item.get('message')}")
     if kind == "event":
-        extra = {k: v for k, v in item.items() if k not in ("t", "event", "gps_time", "time")}
-        details = " ".join(f"{k}={v}" for k, v in extra.items())
-        return f"  {clock}  EVENT {item.get('event')} {details}".rstrip()
+        hidden = ("t", "event", "gps_time", "time", "record_seq")
+        details = " ".join(f"{k}={v}" for k, v in item.items() if k not in hidden)
+        signed = f" -> signed record #{item['record_seq']}" if "record_seq" in item else ""
+        return f"EVENT {item.get('event')} {details}".rstrip() + signed
     if kind == "fix":
         flags = item.get("flags") or []
         if "invalid" in flags:
             return ""  # no position this epoch: the state lines say so
         flag_text = f"  flagged: {', '.join(flags)}" if flags else ""
         return (
-            f"  {clock}  {str(item.get('mode', '?')).upper():>3} fix "
+            f"{str(item.get('mode', '?')).upper():>3} fix "
             f"{item.get('lat', 0):.5f},{item.get('lon', 0):.5f} "
             f"hdop {item.get('hdop')} sats {item.get('sats_used')}{flag_text}"
         )

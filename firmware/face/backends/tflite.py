@@ -20,8 +20,9 @@ class Config:
 
     models_dir: Path = setting(
         manifest.default_models_dir(),
-        "folder with manifest.json and the .tflite files (default: the checkout's models/ in "
-        "a development tree, else /usr/share/fieldcheck/models)",
+        "folder with manifest.json and the .tflite files (run from a development checkout, the "
+        "default is the checkout's models/)",
+        shown=manifest.DEVICE_MODELS,
     )
     runtime: Runtime = setting(
         "auto", "auto (LiteRT, else tflite_runtime), ai_edge_litert or tflite_runtime"

@@ -89,6 +89,11 @@ def test_cli_eval_reports_figures_per_group_and_draws_a_roc(template, images, tm
     assert report["all"]["accuracy"] == 1.0 and report["all"]["unusable"] == 1
     assert report["all"]["eer"] == 0.0
     assert set(report["groups"]) == {"a", "b"} and report["groups"]["b"]["pairs"] == 3
+    group_b = report["groups"]["b"]
+    assert group_b["fta"] == pytest.approx(1 / 5)  # obama_partial_face.jpg of 5 images
+    assert report["groups"]["a"]["fta"] == 0.0
+    assert report["all"]["fmr_ci95"][0] == 0.0 and 0.3 < report["all"]["fmr_ci95"][1] < 0.7
+    assert any("only 3 usable impostor pair" in w for w in report["all"]["warnings"])
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

@@ -1,5 +1,6 @@
 """The README's main command: the bench demo runs end to end and says what it saw."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +20,14 @@ def test_bench_demo_shows_the_walk_arriving_verified_on_the_server() -> None:
     out = done.stdout
     assert "EVENT fix_lost" in out and "EVENT fix_regained" in out and "EVENT tamper" in out
     assert "CHECK-IN (button): match" in out and "CHECK-IN (button): no_match" in out
+    # Issue 14: every line of the walk has a time, in time order; the check-in has its receipt.
+    walk = out.split("(serial GPS on the pty, simulated supervisor)\n")[1]
+    walk = walk.split("\nwhat the device saw:")[0].strip("\n").splitlines()
+    times = [line[2:10] for line in walk]
+    assert all(re.fullmatch(r"\d\d:\d\d:\d\d", t) for t in times), walk
+    pairs = zip(times, times[1:], strict=False)
+    assert all(a <= b or (a[:2], b[:2]) == ("23", "00") for a, b in pairs)
+    assert re.search(r"CHECK-IN \(button\): match, score [\d.]+, receipt #\d+", out)
     assert "result: OK" in out
     server_lines = out.split("what arrived on the server:")[1]
     assert "'verified'" in server_lines and "tampered" not in server_lines
