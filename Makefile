@@ -6,13 +6,14 @@ EXTRAS ?= device,host,test
 comma := ,
 STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 
-.PHONY: demo test lint bench lock clean help models bench-models
+.PHONY: demo test lint bench lock clean help models bench-models locale
 
 help:
 	@echo "make demo   - bench demo: simulated GPS on a pty -> device daemon (embedded defaults)"
 	@echo "make test   - lint, types, import contracts and the whole test suite"
 	@echo "make bench  - benchmarks, printed as a table with ratios against the issue baselines"
 	@echo "make lock   - re-resolve and pin requirements/constraints.txt"
+	@echo "make locale - extract the wearer's message ids, update and compile the catalogues"
 	@echo "make models - rebuild models/ (detector, int8 embedder, manifest) in .venv-build"
 	@echo "make bench-models - float32 embedder twin in .cache/models/ for face bench (not shipped)"
 
@@ -34,6 +35,16 @@ lint: $(STAMP)
 
 test: lint
 	$(VENV)/bin/pytest
+
+# The wearer's texts: ids from firmware/ into the template, merged into each language, compiled.
+# The .mo files are checked in (a few KB each) so a unit needs no Babel and no build step.
+locale: $(STAMP)
+	$(VENV)/bin/pybabel extract -F babel.cfg -k N_ --no-default-keywords --add-comments=TRANSLATORS: \
+		--no-location --sort-output --project fieldcheck --copyright-holder fieldcheck \
+		-o firmware/locale/fieldcheck.pot firmware
+	$(VENV)/bin/pybabel update -D fieldcheck -i firmware/locale/fieldcheck.pot -d firmware/locale \
+		--width 100 --ignore-pot-creation-date -N
+	$(VENV)/bin/pybabel compile -D fieldcheck -d firmware/locale --statistics
 
 bench: $(STAMP)
 	$(PY) -m host_tools.bench.benchmarks

@@ -325,7 +325,7 @@ def resolve(
             f"{', '.join(sorted(by_name))}"
         )
     backend = by_name[name]
-    missing = [m for m in backend.requires if importlib.util.find_spec(m) is None]
+    missing = [m for m in backend.requires if not _installed(m)]
     if missing and runtimes_here:
         raise SettingsError(
             f"[{where}] backend {name!r} needs {', '.join(missing)}, {NOT_INSTALLED}"
@@ -339,6 +339,14 @@ def resolve(
                             ) from err
     config = build(module.Config, rest, where)
     return Section(backend=backend, module=module, config=config)
+
+
+def _installed(module: str) -> bool:
+    """Whether ``module`` can be imported (a dotted name whose parent is missing is not)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
 
 
 def schema() -> str:

@@ -18,7 +18,7 @@ from firmware.face.base import FaceEngine
 from firmware.face.review_images import ReviewImages
 from firmware.face.template_store import KeySource, TemplateStore, credential_path
 from firmware.services.checkin import CheckinService, FixSource, GuidanceHook, Receipt
-from firmware.services.checkin_worker import CheckinWorker
+from firmware.services.checkin_worker import CheckinWorker, Prompter
 from firmware.services.gps_watch import GpsWatch
 from firmware.services.ledger import Ledger, LoadedModel, Observer, RecordPolicy
 from firmware.services.schedule import CheckinSettings, Schedule, ScheduleTracker
@@ -29,6 +29,7 @@ from firmware.store.identity import DeviceIdentity, load_identity, load_or_creat
 from firmware.supervisor.base import SupervisorLink
 from firmware.ui.backends import report
 from firmware.ui.base import FeedbackSink
+from firmware.ui.tee import TeeSink
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +77,8 @@ def build_checkin(camera: Camera, engine: FaceEngine, settings: CheckinSettings,
                   data_dir: Path, device_id: str, recorder: FixSource, clock: Clock,
                   rng: random.Random | None = None,
                   on_guidance: GuidanceHook | None = None,
-                  on_receipt: Callable[[Receipt], None] | None = None) -> CheckinWorker:
+                  on_receipt: Callable[[Receipt], None] | None = None,
+                  feedback: Prompter | None = None) -> CheckinWorker:
     """The daemon's check-in worker; starting it starts the camera and the face engine."""
     templates = template_store_for(settings, data_dir, device_id)
     review = review_images_for(settings, data_dir, device_id)
@@ -88,7 +90,8 @@ def build_checkin(camera: Camera, engine: FaceEngine, settings: CheckinSettings,
     book = ScheduleBook(data_dir / BOOK_FILE)
     tracker = ScheduleTracker(Schedule(settings, rng or random.SystemRandom(), book), clock.now())
     return CheckinWorker(service, tracker, recorder, clock, parts=(camera, engine),
-                         stop_event=stop, on_receipt=on_receipt, review=review)
+                         stop_event=stop, on_receipt=on_receipt, review=review,
+                         feedback=feedback)
 
 
 class Wiring:
@@ -171,7 +174,7 @@ class Wiring:
         return build_checkin(
             camera, engine, self.full.checkin, data_dir=self.data_dir, device_id=device_id,
             recorder=ledger, clock=self.clock, on_guidance=sink.guidance,
-            on_receipt=lambda receipt: sink.receipt(receipt.as_dict()))
+            on_receipt=lambda receipt: sink.receipt(receipt.as_dict()), feedback=sink)
 
     def gps_watch(self, ledger: Ledger) -> GpsWatch:
         """The GPS watch over the configured source."""
@@ -199,9 +202,12 @@ class Wiring:
         return SyncWorker(SyncLoop(store, transport, random.SystemRandom(), policy), transport)
 
     def feedback_sink(self, report_path: str | None = None) -> FeedbackSink:
-        """The configured feedback sink; ``report_path`` (``run --report``) picks the report."""
-        if report_path:
-            return report.create(report.Config(path=report_path))
+        """The configured feedback sink; ``report_path`` (``run --report``) adds the report
+        beside a configured screen (or replaces the null sink)."""
         section = self.config.ui
+        if report_path and section.backend.name in ("null", "report"):
+            return report.create(report.Config(path=report_path))
         sink: FeedbackSink = section.module.create(section.config)
+        if report_path:
+            return TeeSink((report.create(report.Config(path=report_path)), sink))
         return sink

@@ -90,6 +90,8 @@ class Pipeline:
         t1 = time.perf_counter()
         timings["detect"] = t1 - t0
         failure = quality.first_failure(faces, frame.shape, None, self.gates)
+        if not faces:  # say what the wearer can change: the light, or where they look
+            failure = quality.no_face_cause(frame, self.gates)
         if failure is not None and (gated or not faces):
             return FrameResult(guidance=failure, quality=None, embedding=None, timings=timings)
         face_chip = align.chip(frame, faces[0].keypoints)

@@ -67,6 +67,20 @@ def yaw(keypoints: NDArray[np.floating]) -> float:
     return float(np.dot(nose - (left + right) / 2, axis) / distance**2)
 
 
+def no_face_cause(frame: NDArray[np.uint8], gates: GateSettings) -> Guidance:
+    """Why no face was found: a frame too dark or too bright to see one, or no face in view.
+
+    An almost black frame finds no face; telling the wearer to "look at the camera" then is
+    wrong, so the whole frame's mean grey level is judged by the face's brightness gates.
+    """
+    grey = float((frame[..., :3].astype(np.float32) @ _LUMA).mean())
+    if grey < gates.min_brightness:
+        return Guidance.TOO_DARK
+    if grey > gates.max_brightness:
+        return Guidance.TOO_BRIGHT
+    return Guidance.NO_FACE
+
+
 def first_failure(
     faces: Sequence[Detection], frame_shape: tuple[int, ...], quality: Quality | None,
     gates: GateSettings,

@@ -23,6 +23,8 @@ from firmware.core.verdict import Guidance, Outcome, Verdict
 from firmware.errors import CameraError, DeviceError, VerifyError
 from firmware.face.base import FaceEngine
 from firmware.face.matcher import Template
+from firmware.locale import messages
+from firmware.locale.catalog import Translator, translator
 from firmware.services.ledger import Appended, model_version_of
 from firmware.services.schedule import CheckinSettings
 
@@ -36,27 +38,9 @@ NOT_ENROLLED = "not_enrolled"
 TEMPLATE_INVALID = "template_invalid"
 FACE_ENGINE_FAULT = "face_engine_fault"
 
-#: What the wearer is told per guidance code (English). Other languages add a table like this.
-GUIDANCE_TEXT_EN: Mapping[str, str] = {
-    Guidance.NO_FACE: "Look straight at the camera.",
-    Guidance.MULTIPLE_FACES: "Only you should be in front of the camera.",
-    Guidance.FACE_TOO_SMALL: "Hold the device closer to your face.",
-    Guidance.FACE_OFF_CENTRE: "Keep your whole face inside the picture.",
-    Guidance.HEAD_TURNED: "Face the camera directly.",
-    Guidance.TOO_DARK: "Move somewhere with more light.",
-    Guidance.TOO_BRIGHT: "Move out of direct light.",
-    Guidance.BLURRY: "Hold the device still.",
-    Guidance.CAMERA_FAULT: "The camera is not working. The check-in was recorded; "
-                           "contact your officer.",
-    NOT_ENROLLED: "This device has no enrolled face yet. Contact your officer.",
-    TEMPLATE_INVALID: "This device cannot check faces right now. Contact your officer.",
-    FACE_ENGINE_FAULT: "This device cannot check faces right now. Contact your officer.",
-}
-OUTCOME_TEXT_EN: Mapping[Outcome, str] = {
-    Outcome.MATCH: "Check-in recorded. Thank you.",
-    Outcome.NO_MATCH: "Check-in recorded for review.",
-    Outcome.UNKNOWN: "Check-in recorded, but the face could not be checked.",
-}
+#: The catalogue message id per guidance code and per outcome (every language has each).
+GUIDANCE_IDS: Mapping[str, str] = messages.GUIDANCE_BY_CODE
+OUTCOME_IDS: Mapping[str, str] = messages.OUTCOME_BY_CODE
 
 #: Codes a wearer can act on: the check-in is tried again after telling them what to do.
 RETRYABLE: frozenset[str] = frozenset(g for g in Guidance if g is not Guidance.CAMERA_FAULT)
@@ -139,13 +123,18 @@ class Attempt:
         return self.verdict.outcome if self.verdict is not None else Outcome.UNKNOWN
 
 
-def message_for(outcome: Outcome, guidance: str | None,
-                texts: Mapping[str, str] = GUIDANCE_TEXT_EN) -> str:
+def guidance_text(code: str, words: Translator) -> str:
+    """What the wearer should do for guidance ``code``, in ``words``' language."""
+    message_id = GUIDANCE_IDS.get(code)
+    return code if message_id is None else words.text(message_id)
+
+
+def message_for(outcome: Outcome, guidance: str | None, words: Translator) -> str:
     """The wearer's text: the outcome, then what to do when there is guidance."""
-    head = OUTCOME_TEXT_EN[outcome]
-    if guidance is None or guidance not in texts:
+    head = words.text(OUTCOME_IDS[outcome])
+    if guidance is None or guidance not in GUIDANCE_IDS:
         return head
-    return f"{head} {texts[guidance]}"
+    return f"{head} {guidance_text(guidance, words)}"
 
 
 def checkin_body(attempt: Attempt, trigger: Trigger,
@@ -179,14 +168,17 @@ class CheckinService:
 
     ``sleep`` waits between tries (inject ``threading.Event.wait`` so a stop cuts it short);
     ``on_guidance`` is where a display or speaker tells the wearer what to do next;
-    ``review`` (None: off) keeps the frames of a ``no_match`` for human review.
+    ``review`` (None: off) keeps the frames of a ``no_match`` for human review;
+    ``words`` is the language of the receipt's ``message`` and the guidance text (default
+    English: the report and the log; a screen renders the codes in the wearer's language).
     """
 
     def __init__(self, camera: Camera, engine: FaceEngine, templates: TemplateSource,
                  ledger: FixSource, settings: CheckinSettings, *,
                  sleep: Callable[[float], object], clock: Clock,
                  on_guidance: GuidanceHook | None = None,
-                 review: ReviewSink | None = None) -> None:
+                 review: ReviewSink | None = None, words: Translator | None = None) -> None:
+        self._words = words or translator()
         self._camera = camera
         self._engine = engine
         self._templates = templates
@@ -223,7 +215,7 @@ class CheckinService:
             if not fixable or number == limit:
                 return attempt, number
             code = attempt.guidance or ""
-            self._on_guidance(code, GUIDANCE_TEXT_EN[code])
+            self._on_guidance(code, guidance_text(code, self._words))
             self._sleep(self.settings.retry_delay_s)
         raise AssertionError("unreachable: the last try always returns")
 
@@ -277,7 +269,7 @@ class CheckinService:
         score = attempt.verdict.score if attempt.verdict is not None else None
         return Receipt(
             trigger=trigger, outcome=attempt.outcome, guidance=attempt.guidance,
-            message=message_for(attempt.outcome, attempt.guidance),
+            message=message_for(attempt.outcome, attempt.guidance, self._words),
             score=None if score is None else round(score, 4), attempts=tries,
             seq=appended.record.seq, device_time=appended.record.device_time,
             with_fix=appended.record.fix is not None,

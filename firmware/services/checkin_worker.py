@@ -1,15 +1,20 @@
-"""The daemon's check-in thread: scheduled prompts, button presses, missed windows as events.
+"""The daemon's check-in thread: reminders, prompts, button presses, missed windows as events.
 
 One thread owns the camera and the face engine (started and stopped with the worker); the
 supervisor and other threads only ask for a check-in with :meth:`CheckinWorker.request`.
+
+The flow of a scheduled slot: a reminder ``reminder_min`` before its due time, then at the due
+time a prompt with a countdown to the window's close; nothing is captured until the wearer
+presses the button inside the window (unless ``wait_for_button`` is off). A press outside any
+prompt is an on-request check-in. A window that closes unanswered is ``checkin_missed``.
 """
 
 import logging
 import queue
 import threading
-from collections.abc import Callable, Sequence
-from datetime import datetime
-from typing import Protocol
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from fieldcheck_protocol.clock import Clock
 from firmware.core.lifecycle import Lifecycle
@@ -22,6 +27,44 @@ logger = logging.getLogger(__name__)
 
 #: Longest the thread sleeps without looking at the schedule (clock changes, late starts).
 MAX_WAIT_S = 60.0
+#: How often the prompt's countdown is redrawn while the window waits for the button.
+COUNTDOWN_S = 15.0
+
+
+class Prompter(Protocol):
+    """What the wearer is shown of the flow (``firmware.ui.base.FeedbackSink``)."""
+
+    def reminder(self, due: datetime) -> None:
+        """A scheduled check-in is coming at ``due``."""
+        ...
+
+    def prompt(self, closes: datetime, first: bool = True) -> None:
+        """Check in now, before ``closes``."""
+        ...
+
+    def capturing(self) -> None:
+        """The capture runs."""
+        ...
+
+    def observe(self, kind: str, fields: Mapping[str, Any]) -> None:
+        """State for the idle screen (``schedule``: the next due time)."""
+        ...
+
+
+class _Silent:
+    """No one to prompt (tests, ``checkin now``)."""
+
+    def reminder(self, due: datetime) -> None:
+        return None
+
+    def prompt(self, closes: datetime, first: bool = True) -> None:
+        return None
+
+    def capturing(self) -> None:
+        return None
+
+    def observe(self, kind: str, fields: Mapping[str, Any]) -> None:
+        return None
 
 
 class ReviewRetention(Protocol):
@@ -39,8 +82,13 @@ class CheckinWorker(Lifecycle):
                  clock: Clock, parts: Sequence[Lifecycle] = (),
                  stop_event: threading.Event | None = None,
                  on_receipt: Callable[[Receipt], None] | None = None,
-                 review: ReviewRetention | None = None) -> None:
+                 review: ReviewRetention | None = None,
+                 feedback: Prompter | None = None) -> None:
         self.service = service
+        self.feedback: Prompter = feedback or _Silent()
+        #: The prompted slot waiting for the button, and the due times already reminded of.
+        self.waiting: Slot | None = None
+        self._reminded: set[datetime] = set()
         self.review = review
         self._on_receipt = on_receipt or (lambda receipt: None)
         self.tracker = tracker
@@ -60,8 +108,9 @@ class CheckinWorker(Lifecycle):
 
     @property
     def busy(self) -> bool:
-        """Whether a check-in is running or asked for (a duty-cycled unit stays awake for it)."""
-        return self._in_turn or not self._requests.empty()
+        """Whether a check-in is running, asked for or prompted and awaiting the wearer's press
+        (a duty-cycled unit stays awake for it)."""
+        return self._in_turn or not self._requests.empty() or self.waiting is not None
 
     def request(self, trigger: Trigger) -> bool:
         """Ask for a check-in; False when one is already waiting (presses are not queued up)."""
@@ -85,15 +134,18 @@ class CheckinWorker(Lifecycle):
         for slot in self.tracker.missed(now):
             self._missed(slot, "no_checkin")
         self.tracker.awake(now)  # only after the misses up to now are committed
-        if trigger is None and self.tracker.prompt_due(now) is not None:
-            trigger = "scheduled"
+        self._remind(now)
+        trigger = self._prompt(now, trigger)
+        self._show_next(now)
         if trigger is None:
             return None
+        self.feedback.capturing()
         self._start_parts()  # a camera or model that failed at boot gets another chance
         answers = self.tracker.slot_at(now)
         receipt = self.service.run(trigger, None if answers is None else answers.due)
         self.tracker.checked_in(now)
         self._on_receipt(receipt)
+        self._show_next(self._clock.now())
         self.prune_review()
         return receipt
 
@@ -113,6 +165,40 @@ class CheckinWorker(Lifecycle):
                                                 "reason": reason})
         self.tracker.reported(slot)  # only now: a failed write is retried next turn
 
+    def _remind(self, now: datetime) -> None:
+        """Remind the wearer once of each slot due within ``reminder_min``."""
+        lead = timedelta(minutes=self.service.settings.reminder_min)
+        if lead <= timedelta(0):
+            return
+        for slot in self.tracker.schedule.slots_around(now):
+            if slot.due - lead <= now < slot.due and slot.due not in self._reminded:
+                self._reminded.add(slot.due)
+                self._reminded = {due for due in self._reminded if due > now - lead}
+                self.feedback.reminder(slot.due)
+
+    def _prompt(self, now: datetime, trigger: Trigger | None) -> Trigger | None:
+        """Open a due slot's prompt; a press inside it answers it; what to run now, if any."""
+        if self.waiting is not None and now >= self.waiting.closes:
+            self.waiting = None  # unanswered: ``missed`` records it
+        due = self.tracker.prompt_due(now)
+        if due is not None:
+            if not self.service.settings.wait_for_button:
+                return trigger or "scheduled"
+            self.waiting = due
+            self.feedback.prompt(due.closes, first=True)
+        elif self.waiting is not None and trigger is None:
+            self.feedback.prompt(self.waiting.closes, first=False)  # the countdown
+        if trigger == "button" and self.waiting is not None and self.waiting.contains(now):
+            self.waiting = None
+            return "scheduled"  # the prompted slot, answered by the wearer
+        return trigger
+
+    def _show_next(self, now: datetime) -> None:
+        """Tell the idle screen when the next check-in is due."""
+        upcoming = (s.due for s in self.tracker.schedule.slots_around(now) if s.due > now)
+        nxt = min(upcoming, default=None)
+        self.feedback.observe("schedule", {"next_due": None if nxt is None else nxt.isoformat()})
+
     def prune_review(self) -> None:
         """Delete review images past their retention; a failure is logged, retried next time."""
         if self.review is None:
@@ -126,10 +212,20 @@ class CheckinWorker(Lifecycle):
     def seconds_to_wait(self) -> float:
         """How long the thread may sleep before the schedule needs it again."""
         now = self._clock.now()
-        wake = self.tracker.next_wake(now)
-        if wake is None:
-            return MAX_WAIT_S
-        return min(MAX_WAIT_S, max(0.0, (wake - now).total_seconds()))
+        limit = COUNTDOWN_S if self.waiting is not None else MAX_WAIT_S
+        moments = [m for m in (self.tracker.next_wake(now), self._next_reminder(now))
+                   if m is not None]
+        if not moments:
+            return limit
+        return min(limit, max(0.0, (min(moments) - now).total_seconds()))
+
+    def _next_reminder(self, now: datetime) -> datetime | None:
+        lead = timedelta(minutes=self.service.settings.reminder_min)
+        if lead <= timedelta(0):
+            return None
+        times = (s.due - lead for s in self.tracker.schedule.slots_around(now)
+                 if s.due - lead > now)
+        return min(times, default=None)
 
     def _start_parts(self) -> None:
         """Start the camera and face engine if they are not running; failures are logged.

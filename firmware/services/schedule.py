@@ -46,6 +46,13 @@ class CheckinSettings:
     day_end: str = setting("20:00", "windows mode: local time the last window closes")
     early_min: float = setting(10.0, "minutes before the due time a check-in already counts")
     grace_min: float = setting(15.0, "minutes after the due time a check-in still counts")
+    reminder_min: float = setting(
+        5.0, "minutes before a slot's due time the wearer is reminded (0: no reminder)"
+    )
+    wait_for_button: bool = setting(
+        True, "a scheduled check-in captures only when the wearer presses the button inside "
+        "the window (false: it captures at the due time unattended)"
+    )
     timezone: str = setting("UTC", "IANA time zone of the schedule's local times")
     attempts: int = setting(3, "tries per check-in while the face check says how to do better")
     burst_frames: int = setting(3, "frames captured per try")

@@ -2,6 +2,7 @@
 
 import logging
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from firmware.core.lifecycle import Lifecycle
@@ -40,6 +41,19 @@ class FeedbackSink(Lifecycle):
     def summary(self, fields: Mapping[str, Any]) -> None:
         """The daemon's final figures when it stops."""
         self.show("summary", fields)
+
+    def reminder(self, due: datetime) -> None:
+        """A scheduled check-in is coming at ``due``."""
+        self.show("reminder", {"due": due.isoformat()})
+
+    def prompt(self, closes: datetime, first: bool = True) -> None:
+        """Check in now: press the button before ``closes`` (``first``: the window just opened)."""
+        if first:
+            self.show("prompt", {"closes": closes.isoformat()})
+
+    def capturing(self) -> None:
+        """The button was pressed: the capture runs (the wearer holds still)."""
+        self.show("capturing", {})
 
     def show(self, item: str, fields: Mapping[str, Any]) -> None:
         """Present one item; backends implement it."""

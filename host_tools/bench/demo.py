@@ -33,12 +33,22 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="simulated seconds per wall second (default 1; faster runs make "
                         "the device see GPS time run ahead of its clock)")
     parser.add_argument("--scenario", default="demo", help="simulator scenario (default: demo)")
+    parser.add_argument("--screens", type=Path, default=None,
+                        help="folder for the wearer's screens as PNGs (default: a new "
+                        "fieldcheck-demo-screens-* folder in the temp dir, kept)")
+    parser.add_argument("--language", default="en", choices=("en", "es", "pt", "ht"),
+                        help="the wearer's language on the screens (default en)")
     args = parser.parse_args(argv)
+    screens = args.screens or Path(tempfile.mkdtemp(prefix="fieldcheck-demo-screens-"))
     with tempfile.TemporaryDirectory(prefix="fieldcheck-demo-") as tmp:
-        return _run(Path(tmp), args.scenario, args.time_scale)
+        code = _run(Path(tmp), args.scenario, args.time_scale, (screens, args.language))
+    frames = sorted(screens.glob("*.png"))
+    print(f"\nthe wearer's screens: {len(frames)} PNG(s) in {screens} "
+          f"({', '.join(sorted({f.stem.split('-', 1)[1] for f in frames})) or 'none'})")
+    return code
 
 
-def _run(workdir: Path, scenario: str, time_scale: float) -> int:
+def _run(workdir: Path, scenario: str, time_scale: float, screens: tuple[Path, str]) -> int:
     print(f"fieldcheck bench demo: scenario {scenario!r}, time x{time_scale:g}")
     server_dir, data_dir = workdir / "server", workdir / "device"
     fingerprint = _server_init(server_dir)
@@ -65,7 +75,7 @@ def _run(workdir: Path, scenario: str, time_scale: float) -> int:
         pty = _pty_path(sim)
         print(f"  simulator : NMEA on {pty} (GGA RMC GSA GSV VTG ZDA, 9600 baud)")
         config = _device_config(workdir, data_dir, pty, port, server_dir, fingerprint,
-                                camera_dir)
+                                camera_dir, screens)
         device = Child("fieldcheck-device", python_module(
             "firmware", "run", "--config", str(config), "--report", "-",
         ))
@@ -128,7 +138,7 @@ def _enrol(data_dir: Path, camera_dir: Path) -> Path:
 
 
 def _device_config(workdir: Path, data_dir: Path, pty: str, port: int, server_dir: Path,
-                   fingerprint: str, camera_dir: Path) -> Path:
+                   fingerprint: str, camera_dir: Path, screens: tuple[Path, str]) -> Path:
     config = workdir / "device.toml"
     config.write_text(
         f'[device]\ndata_dir = "{data_dir}"\n\n'
@@ -137,8 +147,10 @@ def _device_config(workdir: Path, data_dir: Path, pty: str, port: int, server_di
         f'[sync]\ntype = "https"\nurl = "https://127.0.0.1:{port}"\n'
         f'server_cert = "{server_dir / "server.crt"}"\nfingerprint = "{fingerprint}"\n\n'
         '[supervisor]\ntype = "sim"\nscript = ["4 tamper open=1 uptime_ms=4000", '
-        '"8 button press=1 duration_ms=150", "14 button press=1 duration_ms=150"]\n\n'
+        '"8 button press=1 duration_ms=150", "14 button press=1 duration_ms=150", '
+        '"18 button press=2 duration_ms=2500"]\n\n'
         f'[camera]\ntype = "replay"\nfolder = "{camera_dir}"\n\n'
+        f'[ui]\ntype = "bench"\ndir = "{screens[0]}"\nlanguage = "{screens[1]}"\n\n'
         f"[checkin]\nburst_frames = {BURST_FRAMES}\nattempts = 1\n"
     )
     return config

@@ -69,7 +69,10 @@ def test_two_people_side_by_side_are_multiple_faces(engine, photo) -> None:
 
 
 def test_blank_frame_and_cut_off_face_give_guidance(engine, photo) -> None:
-    assert engine.check(np.zeros((480, 640, 3), np.uint8)).guidance is Guidance.NO_FACE
+    # An all-black frame is too dark to find a face in (issue 9: it used to say "look at it").
+    assert engine.check(np.zeros((480, 640, 3), np.uint8)).guidance is Guidance.TOO_DARK
+    assert engine.check(np.full((480, 640, 3), 250, np.uint8)).guidance is Guidance.TOO_BRIGHT
+    assert engine.check(np.full((480, 640, 3), 128, np.uint8)).guidance is Guidance.NO_FACE
     assert engine.check(photo("obama_partial_face")).guidance is Guidance.FACE_OFF_CENTRE
 
 

@@ -12,12 +12,14 @@ from fieldcheck_protocol.signature import unverified_record
 from firmware.core.fix import Fix, FixType
 from firmware.core.verdict import Guidance, Outcome
 from firmware.errors import CameraError, StoreError, VerifyError
+from firmware.locale.catalog import LANGUAGES, translator
 from firmware.services.checkin import (
-    GUIDANCE_TEXT_EN,
-    OUTCOME_TEXT_EN,
+    GUIDANCE_IDS,
+    OUTCOME_IDS,
     CheckinService,
     Receipt,
     Trigger,
+    message_for,
 )
 from firmware.services.ledger import RecordPolicy
 from firmware.services.schedule import CheckinSettings
@@ -106,8 +108,8 @@ def test_fixable_guidance_is_retried_and_only_the_last_try_is_recorded(store, cl
                                       MATCH], attempts=3, retry_delay_s=2.0)
     receipt = h.run()
     assert receipt.outcome is Outcome.MATCH and receipt.attempts == 3
-    assert h.shown == [("too_dark", GUIDANCE_TEXT_EN["too_dark"]),
-                       ("head_turned", GUIDANCE_TEXT_EN["head_turned"])]
+    assert h.shown == [("too_dark", "Move somewhere with more light."),
+                       ("head_turned", "Face the camera directly.")]
     assert h.waits == [2.0, 2.0]
     assert [r.body["verdict"] for r in h.records()] == ["match"]
 
@@ -117,7 +119,7 @@ def test_when_tries_run_out_the_unknown_is_recorded_with_its_guidance(store, clo
     receipt = h.run("scheduled")
     assert (receipt.outcome, receipt.guidance, receipt.attempts) == (
         Outcome.UNKNOWN, "face_too_small", 2)
-    assert receipt.message == (f"{OUTCOME_TEXT_EN[Outcome.UNKNOWN]} "
+    assert receipt.message == ("Check-in recorded, but the face could not be checked. "
                                "Hold the device closer to your face.")
     assert h.checkins()[0].body == {"verdict": "unknown", "trigger": "scheduled",
                                     "guidance": "face_too_small"}
@@ -128,7 +130,7 @@ def test_no_match_is_recorded_for_review_without_retry_or_event(store, clock) ->
     h = harness(store, clock, engine=[NO_MATCH, MATCH])
     receipt = h.run()
     assert receipt.outcome is Outcome.NO_MATCH and receipt.attempts == 1
-    assert receipt.message == "Check-in recorded for review."
+    assert receipt.message == "Check-in recorded. A person will review it."
     assert [(r.kind, r.body["verdict"]) for r in h.records()] == [(Kind.CHECKIN, "no_match")]
     assert h.checkins()[0].body["score"] == pytest.approx(1 - 0.8 / 1.2, abs=1e-4)
 
@@ -197,11 +199,16 @@ def test_no_receipt_without_a_committed_record(store, clock) -> None:
         h.run()
 
 
-def test_every_guidance_code_has_a_text() -> None:
-    assert {g.value for g in Guidance} <= set(GUIDANCE_TEXT_EN)
-    assert {"not_enrolled", "template_invalid", "face_engine_fault"} <= set(GUIDANCE_TEXT_EN)
-    assert set(OUTCOME_TEXT_EN) == set(Outcome)
-    assert all(text.endswith(".") and len(text) < 100 for text in GUIDANCE_TEXT_EN.values())
+@pytest.mark.parametrize("language", sorted(LANGUAGES))
+def test_every_guidance_code_and_outcome_has_a_text_in_every_language(language: str) -> None:
+    assert {g.value for g in Guidance} <= set(GUIDANCE_IDS)
+    assert {"not_enrolled", "template_invalid", "face_engine_fault"} <= set(GUIDANCE_IDS)
+    assert set(OUTCOME_IDS) == set(Outcome)
+    words = translator(language)
+    for message_id in (*GUIDANCE_IDS.values(), *OUTCOME_IDS.values()):
+        assert words.has(message_id), (language, message_id)
+        text = words.text(message_id)
+        assert text.endswith(".") and len(text) < 100, (language, text)
 
 
 def test_settings_from_a_config_table() -> None:
@@ -222,3 +229,16 @@ def test_the_record_carries_its_trigger_and_the_slot_it_answers(store, clock) ->
     first, second = h.checkins()
     assert first.body["trigger"] == "remote" and first.body["slot"] == to_ms(slot)
     assert second.body["trigger"] == "button" and "slot" not in second.body  # answers none
+
+
+RECORDED_WORDS = {"en": "recorded", "es": "guardado", "pt": "salvo", "ht": "anrejistre"}
+
+
+@pytest.mark.parametrize("language", sorted(LANGUAGES))
+def test_a_receipt_says_recorded_once_even_for_a_camera_fault(language: str) -> None:
+    words = translator(language)
+    for code in GUIDANCE_IDS:
+        message = message_for(Outcome.UNKNOWN, code, words).lower()
+        assert message.count(RECORDED_WORDS[language]) == 1, (language, code, message)
+        sentences = [s.strip() for s in message.split(".") if s.strip()]
+        assert len(sentences) == len(set(sentences)), message

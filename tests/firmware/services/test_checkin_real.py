@@ -134,3 +134,13 @@ def test_the_check_in_record_names_the_model_that_judged_it(tmp_path, images, en
     assert receipt.outcome.value == "match"
     assert record.model_version == embedder.sha256 == engine.model_sha256
     assert record.firmware_version == FIRMWARE_VERSION
+
+
+def test_an_almost_black_frame_asks_for_more_light_not_to_look_at_the_camera(tmp_path, images,
+                                                                            engine):
+    black = tmp_path / "black.png"
+    picture = np.asarray(Image.open(images / "obama3.jpg").convert("RGB"))
+    Image.fromarray((picture * 0.04).astype(np.uint8)).save(black)  # no face can be found
+    receipt, (record,), _ = run_checkin(tmp_path, images, engine, [black])
+    assert receipt.guidance == "too_dark" and "more light" in receipt.message
+    assert "brightness" not in record.body  # no face: no face figures, only the cause

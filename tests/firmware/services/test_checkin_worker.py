@@ -2,6 +2,7 @@
 
 import random
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -34,13 +35,43 @@ def clock() -> ManualClock:
     return ManualClock(wall=START, mono=1000.0)
 
 
-def worker_for(store, clock, verdicts=(MATCH,) * 5, sleep=lambda s: None) -> CheckinWorker:
+class Shown:
+    """A recording prompter: what the wearer was shown of the flow, in order."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[str, object]] = []
+
+    def reminder(self, due) -> None:
+        self.items.append(("reminder", due))
+
+    def prompt(self, closes, first=True) -> None:
+        self.items.append(("prompt" if first else "countdown", closes))
+
+    def capturing(self) -> None:
+        self.items.append(("capturing", None))
+
+    def observe(self, kind, fields) -> None:
+        if kind == "schedule":
+            self.items.append(("next", fields["next_due"]))
+
+    def flow(self) -> list[str]:
+        return [kind for kind, _ in self.items if kind != "next"]
+
+
+def worker_for(store, clock, verdicts=(MATCH,) * 5, sleep=lambda s: None,
+               settings=SETTINGS, feedback=None) -> CheckinWorker:
     recorder = ledger_for(store, clock)
     camera, engine = ScriptedCamera([]), ScriptedEngine(list(verdicts))
     service = CheckinService(camera, engine, FixedTemplates(a_template()), recorder,
-                             SETTINGS, sleep=sleep, clock=clock)
-    tracker = ScheduleTracker(Schedule(SETTINGS, random.Random(0)), clock.now())
-    return CheckinWorker(service, tracker, recorder, clock, parts=(camera, engine))
+                             settings, sleep=sleep, clock=clock)
+    tracker = ScheduleTracker(Schedule(settings, random.Random(0)), clock.now())
+    return CheckinWorker(service, tracker, recorder, clock, parts=(camera, engine),
+                         feedback=feedback)
+
+
+def press(worker: CheckinWorker, clock) -> None:
+    worker.on_supervisor(ButtonEvent(received_at=clock.now(), press=ButtonPress.SHORT,
+                                     duration_ms=120))
 
 
 def bodies(store, schedules: bool = False) -> list[tuple[str, dict]]:
@@ -50,8 +81,50 @@ def bodies(store, schedules: bool = False) -> list[tuple[str, dict]]:
             if schedules or r.body.get("type") != "schedule"]
 
 
-def test_a_due_slot_runs_a_scheduled_check_in_once(store, clock) -> None:
-    worker = worker_for(store, clock)
+def test_reminder_then_prompt_and_nothing_captured_until_the_button(store, clock) -> None:
+    shown = Shown()
+    worker = worker_for(store, clock, feedback=shown)
+    nine = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+    assert worker.step(None) is None
+    assert shown.items[-1] == ("next", nine.isoformat())
+    assert worker.seconds_to_wait() == 60.0
+    clock.advance(2 * 3600 - 5 * 60)  # 08:55: the reminder (reminder_min = 5)
+    assert worker.step(None) is None and shown.flow() == ["reminder"]
+    clock.advance(5 * 60)  # 09:00: the prompt, and no capture
+    assert worker.step(None) is None and shown.flow() == ["reminder", "prompt"]
+    assert worker.waiting is not None and worker.seconds_to_wait() <= 15.0
+    assert worker.service._camera.bursts == [] and bodies(store) == []
+    clock.advance(60)
+    assert worker.step(None) is None and shown.flow()[-1] == "countdown"
+    press(worker, clock)
+    receipt = worker.step(worker._requests.get_nowait())
+    assert receipt is not None and receipt.trigger == "scheduled" and worker.waiting is None
+    assert shown.flow() == ["reminder", "prompt", "countdown", "capturing"]
+    assert [(k, b["trigger"], b["slot"]) for k, b in bodies(store)] == [
+        ("checkin", "scheduled", int(nine.timestamp() * 1000))]
+
+
+def test_a_prompt_left_unanswered_captures_nothing_and_is_missed(store, clock) -> None:
+    worker = worker_for(store, clock, feedback=Shown())
+    clock.advance(2 * 3600)
+    assert worker.step(None) is None
+    clock.advance(16 * 60)  # past the close
+    assert worker.step(None) is None and worker.waiting is None
+    assert [(k, b["type"]) for k, b in bodies(store)] == [("event", "checkin_missed")]
+
+
+def test_a_press_outside_any_window_is_an_on_request_check_in(store, clock) -> None:
+    shown = Shown()
+    worker = worker_for(store, clock, feedback=shown)
+    clock.advance(3600)  # 08:00: no slot open
+    press(worker, clock)
+    receipt = worker.step(worker._requests.get_nowait())
+    assert receipt is not None and receipt.trigger == "button"
+    assert "slot" not in bodies(store)[0][1] and shown.flow() == ["capturing"]
+
+
+def test_unattended_mode_captures_at_the_due_time_once(store, clock) -> None:
+    worker = worker_for(store, clock, settings=replace(SETTINGS, wait_for_button=False))
     assert worker.step(None) is None
     assert worker.seconds_to_wait() == 60.0  # capped; 09:00 is two hours away
     clock.advance(2 * 3600)

@@ -23,7 +23,8 @@ from tests.firmware.services.checkin_fakes import (
 
 START = datetime(2026, 11, 24, 7, 0, tzinfo=UTC)
 WINDOWS = CheckinSettings(mode="windows", per_day=3, timezone="Europe/Zurich")
-TIMES = CheckinSettings(mode="times", times=("09:00", "13:00"), early_min=10, grace_min=15)
+TIMES = CheckinSettings(mode="times", times=("09:00", "13:00"), early_min=10, grace_min=15,
+                        wait_for_button=False)
 
 
 @pytest.fixture()
