@@ -37,6 +37,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "clock_jump", "storage_low", "storage_recovered", "config_change", "chain_broken",
     "integrity_failed", "records_missing", "power", "watchdog_reset", "supervisor_fault",
     "enrollment", "firmware_update", "checkin_missed", "safe_mode",
+    "schedule",  # a local day's check-in slots, published once when drawn
 )
 # The answer to a signed server command (fieldcheck_protocol.command); added apart from the
 # tuple above so concurrent additions merge cleanly.

@@ -23,6 +23,7 @@ from firmware.errors import ConfigError, ConfigProblems
 from firmware.face.registry import BACKENDS as FACE_BACKENDS
 from firmware.gps.registry import BACKENDS as GPS_BACKENDS
 from firmware.services import remote_policy
+from firmware.services.power import MAX_SHUTDOWN_DELAY_S, PowerPolicy, SessionRules
 from firmware.services.schedule import CheckinSettings
 from firmware.store.registry import BACKENDS as STORE_BACKENDS
 from firmware.supervisor.registry import BACKENDS as SUPERVISOR_BACKENDS
@@ -67,6 +68,33 @@ class PolicySettings:
     fix_max_age_s: float = setting(30.0, "oldest fix a check-in or event may carry, seconds")
     sync_interval_s: float = setting(60.0, "seconds between sync attempts when nothing is pending")
     prune_interval_s: float = setting(3600.0, "seconds between retention and storage checks")
+    power: PowerPolicy = setting(
+        "always_on", "always_on, or duty_cycled: the supervisor powers the Pi only for wakes"
+    )
+    wake_interval_s: float = setting(1800.0, "duty_cycled: longest sleep between wakes, seconds")
+    min_awake_s: float = setting(10.0, "duty_cycled: shortest wake, seconds")
+    max_awake_s: float = setting(
+        180.0, "duty_cycled: a wake gives up waiting for a fix or an upload after this"
+    )
+    boot_lead_s: float = setting(60.0, "duty_cycled: wake this long before a check-in slot")
+    halt_delay_s: int = setting(60, "duty_cycled: seconds from the shutdown request to the cut")
+    halt_command: tuple[str, ...] = setting(
+        ("systemctl", "poweroff"), "duty_cycled: what halts the Pi after the shutdown request "
+        "(empty: the daemon only exits)"
+    )
+
+    def __post_init__(self) -> None:
+        try:
+            self.session_rules()
+        except ValueError as err:
+            raise SettingsError(f"[policy] {err}") from None
+        if not 0 < self.halt_delay_s <= MAX_SHUTDOWN_DELAY_S:
+            raise SettingsError(f"[policy] halt_delay_s must be 1..{MAX_SHUTDOWN_DELAY_S}")
+
+    def session_rules(self) -> SessionRules:
+        """The duty-cycled wake rules of these settings."""
+        return SessionRules(self.wake_interval_s, self.min_awake_s, self.max_awake_s,
+                            self.boot_lead_s)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from types import FrameType
 from typing import Any
 
 from fieldcheck_protocol.clock import Clock, SystemClock
+from firmware.app.duty import DutyCycle
 from firmware.app.parts import Parts
 from firmware.app.sdnotify import Notifier
 from firmware.app.wiring import Wiring
@@ -84,6 +85,8 @@ class Daemon:
         self.safe: SafeReason | None = None
         self._given_up: set[str] = set()
         self._shown: dict[str, dict[str, Any]] = {}
+        #: The wake being run under the duty_cycled power policy (None: always on).
+        self.duty: DutyCycle | None = None
 
     def run(self) -> int:
         """Run until SIGTERM/SIGINT; returns the exit code (0 on a clean stop)."""
@@ -95,6 +98,8 @@ class Daemon:
                 self._run(wiring)
             finally:
                 self.sink.stop()
+        if self.duty is not None and self.duty.plan is not None:
+            self.duty.halt()  # the lock is released: the next wake's daemon may start
         return 0
 
     def _essentials(self) -> DeviceConfig | Essentials:
@@ -108,6 +113,8 @@ class Daemon:
         return self.validation.essentials()
 
     def _run(self, wiring: Wiring) -> None:
+        if self.full is not None and self.full.policy.power == "duty_cycled":
+            self.duty = DutyCycle(self.full.policy, self.clock)
         identity = wiring.identity(create=True)
         store = wiring.store(identity)
         problems = store.start_and_check()
@@ -202,10 +209,16 @@ class Daemon:
     def _shutdown(self, parts: Parts, recorder: Ledger, store: RecordStore) -> None:
         """Stop everything; each step runs even when an earlier one failed."""
         sync = parts.sync
-        steps: list[tuple[str, Callable[[], object]]] = [
+        sleeping = self.duty is not None and self.duty.plan is not None
+        steps: list[tuple[str, Callable[[], object]]] = []
+        if sleeping:
+            # Nothing new is written once the check-ins and GPS are down; then the timed sleep.
+            steps += [(f"stopping {name}", p.stop) for name, p in reversed(parts.features)]
+            steps.append(("the sleep request", lambda: self._sleep_request(parts, recorder)))
+        reason = "duty_cycle" if sleeping else "stop requested"
+        steps += [
             *((f"stopping {name}", p.stop) for name, p in reversed(parts.local)),
-            ("the shutdown record", lambda: recorder.event("shutdown",
-                                                           {"reason": "stop requested"})),
+            ("the shutdown record", lambda: recorder.event("shutdown", {"reason": reason})),
             ("the final sync", sync.final_flush),
             ("stopping sync", sync.stop),
             ("the summary", lambda: self.sink.summary(
@@ -216,6 +229,10 @@ class Daemon:
                 step()
             except DeviceError as err:
                 logger.error("%s failed while stopping: %s", what, err)
+
+    def _sleep_request(self, parts: Parts, recorder: Ledger) -> None:
+        assert self.duty is not None
+        self.duty.request_sleep(parts, recorder)
 
     def request_stop(self) -> None:
         """Ask the main loop to finish (what SIGTERM does)."""
@@ -232,6 +249,8 @@ class Daemon:
                 prune_due = self.clock.monotonic() + self._prune_interval()
                 self._housekeeping(store, recorder)
             self.notifier.send("WATCHDOG=1")  # safe mode too: the unit is doing what it can
+            if self.duty is not None and self.duty.check(parts):
+                return  # this wake's work is done: _shutdown asks for the timed sleep
 
     def _show_state(self, parts: Parts) -> None:
         """GPS and upload state to the feedback sink, when it changed (the screen shows it)."""

@@ -39,6 +39,7 @@ from firmware.services.commands import (
 from firmware.services.gps_watch import GpsWatch
 from firmware.services.ledger import Ledger, LoadedModel, Observer, RecordPolicy
 from firmware.services.schedule import CheckinSettings, Schedule, ScheduleTracker
+from firmware.services.schedule_book import BOOK_FILE, ScheduleBook
 from firmware.services.sync_loop import SyncLoop, SyncPolicy, SyncWorker
 from firmware.store.base import RecordStore
 from firmware.store.identity import DeviceIdentity, load_identity, load_or_create_identity
@@ -102,7 +103,9 @@ def build_checkin(camera: Camera, engine: FaceEngine, settings: CheckinSettings,
     service = CheckinService(camera, engine, templates, recorder, settings,
                              sleep=stop.wait, clock=clock, on_guidance=on_guidance,
                              review=review)
-    tracker = ScheduleTracker(Schedule(settings, rng or random.SystemRandom()), clock.now())
+    # The day's windows are drawn once and kept in the data dir: a restart does not redraw them.
+    book = ScheduleBook(data_dir / BOOK_FILE)
+    tracker = ScheduleTracker(Schedule(settings, rng or random.SystemRandom(), book), clock.now())
     return CheckinWorker(service, tracker, recorder, clock, parts=(camera, engine),
                          stop_event=stop, on_receipt=on_receipt, review=review,
                          feedback=feedback)

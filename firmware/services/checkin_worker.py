@@ -21,7 +21,7 @@ from firmware.core.lifecycle import Lifecycle
 from firmware.core.supervisor_event import ButtonEvent, ButtonPress
 from firmware.errors import DeviceError
 from firmware.services.checkin import CheckinService, FixSource, Receipt, Trigger
-from firmware.services.schedule import ScheduleTracker, Slot
+from firmware.services.schedule import ScheduleTracker, Slot, schedule_details
 
 logger = logging.getLogger(__name__)
 
@@ -99,11 +99,18 @@ class CheckinWorker(Lifecycle):
         #: Set on stop; share it with the service's ``sleep`` so a stop cuts a retry wait short.
         self.stop_event = stop_event or threading.Event()
         self._thread: threading.Thread | None = None
+        self._in_turn = False
 
     @property
     def alive(self) -> bool:
         """Whether the check-in thread is running."""
         return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def busy(self) -> bool:
+        """Whether a check-in is running, asked for or prompted and awaiting the wearer's press
+        (a duty-cycled unit stays awake for it)."""
+        return self._in_turn or not self._requests.empty() or self.waiting is not None
 
     def request(self, trigger: Trigger) -> bool:
         """Ask for a check-in; False when one is already waiting (presses are not queued up)."""
@@ -121,12 +128,12 @@ class CheckinWorker(Lifecycle):
     def step(self, trigger: Trigger | None) -> Receipt | None:
         """Report closed windows, then run the requested or due check-in (one loop turn)."""
         now = self._clock.now()
+        self._publish(now)
+        for slot in self.tracker.missed_while_off():
+            self._missed(slot, "unit_off")
         for slot in self.tracker.missed(now):
-            logger.warning("scheduled check-in due %s was not done by %s", slot.due.isoformat(),
-                           slot.closes.isoformat())
-            self._recorder.event("checkin_missed", {"due": slot.due.isoformat(),
-                                                    "closed": slot.closes.isoformat()})
-            self.tracker.reported(slot)  # only now: a failed write is retried next turn
+            self._missed(slot, "no_checkin")
+        self.tracker.awake(now)  # only after the misses up to now are committed
         self._remind(now)
         trigger = self._prompt(now, trigger)
         self._show_next(now)
@@ -141,6 +148,22 @@ class CheckinWorker(Lifecycle):
         self._show_next(self._clock.now())
         self.prune_review()
         return receipt
+
+    def _publish(self, now: datetime) -> None:
+        """Publish today's and tomorrow's slots as signed ``schedule`` events, once each."""
+        for day, slots in self.tracker.unpublished(now):
+            details = schedule_details(self.tracker.schedule, day, slots)
+            logger.info("schedule for %s: %d check-ins", day.isoformat(), len(slots))
+            self._recorder.event("schedule", details)
+            self.tracker.published(day, slots)  # only now: a failed write is retried
+
+    def _missed(self, slot: Slot, reason: str) -> None:
+        logger.warning("scheduled check-in due %s was not done by %s (%s)",
+                       slot.due.isoformat(), slot.closes.isoformat(), reason)
+        self._recorder.event("checkin_missed", {"due": slot.due.isoformat(),
+                                                "closed": slot.closes.isoformat(),
+                                                "reason": reason})
+        self.tracker.reported(slot)  # only now: a failed write is retried next turn
 
     def _remind(self, now: datetime) -> None:
         """Remind the wearer once of each slot due within ``reminder_min``."""
@@ -250,8 +273,11 @@ class CheckinWorker(Lifecycle):
                 trigger = None
             if self.stop_event.is_set():
                 return
+            self._in_turn = True  # a shutdown waits for this turn (and its records) to end
             try:
                 self.step(trigger)
             except Exception:  # noqa: BLE001 - top of the supervised loop: log, keep serving
                 logger.exception("check-in failed without a record; the slot stays open")
+            finally:
+                self._in_turn = False
 

@@ -12,6 +12,8 @@ that closes with none becomes a ``checkin_missed`` event record for a human to l
 an alarm, never an escalation by the device.
 """
 
+import hashlib
+import json
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -23,6 +25,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from fieldcheck_protocol.review_box import ReviewBoxError, parse_public_key
 from firmware.core.settings import SettingsError, setting
 from firmware.errors import ConfigError
+from firmware.services.schedule_book import PublishedSlot, ScheduleBook
+
+#: Most slots a day may have: a day's ``schedule`` event lists them all in one detail value.
+MAX_SLOTS_PER_DAY = 16
 
 Mode = Literal["off", "times", "windows"]
 
@@ -116,11 +122,17 @@ def parse_hhmm(text: str, where: str) -> time:
 
 
 class Schedule:
-    """The slots of any local day under ``settings``; random draws come from ``rng``."""
+    """The slots of any local day under ``settings``; random draws come from ``rng``.
 
-    def __init__(self, settings: CheckinSettings, rng: random.Random) -> None:
+    A day's draws are made once and kept in ``book`` (durable when the book has a file), so a
+    restart gives the same windows.
+    """
+
+    def __init__(self, settings: CheckinSettings, rng: random.Random,
+                 book: ScheduleBook | None = None) -> None:
         self.settings = settings
         self._rng = rng
+        self.book = book or ScheduleBook()
         self._draws: dict[date, list[float]] = {}
         try:
             self.zone = ZoneInfo(settings.timezone)
@@ -136,6 +148,10 @@ class Schedule:
         if settings.grace_min <= 0 or settings.early_min < 0:
             raise ConfigError("[checkin] grace_min must be > 0 and early_min >= 0",
                               "set how long a check-in may be late (and early)")
+        if max(settings.per_day, len(settings.times)) > MAX_SLOTS_PER_DAY:
+            raise ConfigError(f"[checkin] at most {MAX_SLOTS_PER_DAY} check-ins a day",
+                              "lower per_day or list fewer times")
+        self.fingerprint = _fingerprint(settings)
 
     def slots_on(self, day: date) -> list[Slot]:
         """The slots whose due time falls on local ``day``, in order."""
@@ -161,11 +177,19 @@ class Schedule:
         # The prompt lands early enough in its window that the grace period ends inside it.
         room = max(width - timedelta(minutes=self.settings.grace_min), timedelta(0))
         if day not in self._draws:
-            self._draws[day] = [self._rng.random() for _ in range(self.settings.per_day)]
+            self._draws[day] = self._kept_or_drawn(day)
             for old in [d for d in self._draws if d < day - timedelta(days=2)]:
                 del self._draws[old]
         dues = [start + i * width + room * draw for i, draw in enumerate(self._draws[day])]
         return [due.replace(microsecond=0) for due in dues]
+
+    def _kept_or_drawn(self, day: date) -> list[float]:
+        kept = self.book.draws(day, self.fingerprint)
+        if kept is not None and len(kept) == self.settings.per_day:
+            return kept
+        draws = [self._rng.random() for _ in range(self.settings.per_day)]
+        self.book.keep_draws(day, self.fingerprint, draws)  # durable before anyone sees them
+        return draws
 
     def _utc(self, day: date, at: time) -> datetime:
         return datetime.combine(day, at, tzinfo=self.zone).astimezone(UTC)
@@ -174,16 +198,25 @@ class Schedule:
 class ScheduleTracker:
     """Which slots were prompted, satisfied and reported missed, from ``start`` on.
 
-    Slots that closed before ``start`` (the unit was off) are not reported: the boot record and
-    the gap in the records show that time already.
+    Done and reported slots are settled in the schedule's book, so a restart remembers them.
+    Published slots that closed unsettled between the book's last awake mark and ``start`` were
+    missed while the unit was off: :meth:`missed_while_off` lists them (reason ``unit_off``).
     """
 
     def __init__(self, schedule: Schedule, start: datetime) -> None:
         self.schedule = schedule
+        self.book = schedule.book
         self._start = start
-        self._done: set[datetime] = set()
         self._prompted: set[datetime] = set()
-        self._reported: set[datetime] = set()
+        self._off = self._closed_while_off(start)
+
+    def _closed_while_off(self, start: datetime) -> list[Slot]:
+        since = self.book.last_awake
+        if since is None:
+            return []  # first start: nothing was expected yet
+        early = timedelta(minutes=self.schedule.settings.early_min)
+        return [Slot(due=p.due, opens=p.due - early, closes=p.closes)
+                for p in self.book.published_slots() if since < p.closes <= start]
 
     def slot_at(self, when: datetime) -> Slot | None:
         """The slot a check-in at ``when`` answers (the first whose window holds it), if any."""
@@ -193,7 +226,7 @@ class ScheduleTracker:
         """Note a check-in at ``when``; returns the slot it satisfied, if any."""
         slot = self.slot_at(when)
         if slot is not None:
-            self._done.add(slot.due)
+            self.book.settle(slot.due)
         return slot
 
     def prompt_due(self, now: datetime) -> Slot | None:
@@ -208,9 +241,31 @@ class ScheduleTracker:
         """Slots that closed without a check-in and are not yet :meth:`reported`."""
         return [s for s in self._live(now) if s.closes <= now and s.closes > self._start]
 
+    def missed_while_off(self) -> list[Slot]:
+        """Published slots that closed while the unit was off, not yet :meth:`reported`."""
+        return [s for s in self._off if not self.book.is_settled(s.due)]
+
     def reported(self, slot: Slot) -> None:
         """Note that ``slot``'s miss is recorded (call only after its event is committed)."""
-        self._reported.add(slot.due)
+        self.book.settle(slot.due)
+
+    def unpublished(self, now: datetime) -> list[tuple[date, list[Slot]]]:
+        """Today's and tomorrow's slots (local days) not yet published as a ``schedule`` event."""
+        today = now.astimezone(self.schedule.zone).date()
+        days = (today, today + timedelta(days=1))
+        fingerprint = self.schedule.fingerprint
+        return [(day, slots) for day in days
+                if (slots := self.schedule.slots_on(day))
+                and not self.book.is_published(day, fingerprint)]
+
+    def published(self, day: date, slots: list[Slot]) -> None:
+        """Note ``day``'s slots as published (call only after the event is committed)."""
+        self.book.mark_published(day, self.schedule.fingerprint,
+                                 [PublishedSlot(s.due, s.closes) for s in slots])
+
+    def awake(self, now: datetime) -> None:
+        """Mark everything up to ``now`` looked after (a later boot counts misses from here)."""
+        self.book.awake(now)
 
     def next_wake(self, now: datetime) -> datetime | None:
         """When something is next due: a prompt or a slot closing (None: nothing scheduled)."""
@@ -223,7 +278,19 @@ class ScheduleTracker:
         return min(moments, default=None)
 
     def _live(self, now: datetime) -> list[Slot]:
-        return [
-            s for s in self.schedule.slots_around(now)
-            if s.due not in self._done and s.due not in self._reported
-        ]
+        return [s for s in self.schedule.slots_around(now) if not self.book.is_settled(s.due)]
+
+
+def schedule_details(schedule: Schedule, day: date, slots: list[Slot]) -> dict[str, str | int]:
+    """The ``schedule`` event's details: the local day and each due time with its UTC offset."""
+    local = (s.due.astimezone(schedule.zone) for s in slots)
+    return {"day": day.isoformat(), "mode": schedule.settings.mode,
+            "timezone": schedule.settings.timezone[:64], "slots": len(slots),
+            "due": ",".join(t.isoformat()[11:] for t in local)}
+
+
+def _fingerprint(settings: CheckinSettings) -> str:
+    """Digest of the settings that shape a day's slots: other settings keep the draws."""
+    shape = [settings.mode, list(settings.times), settings.per_day, settings.day_start,
+             settings.day_end, settings.early_min, settings.grace_min, settings.timezone]
+    return hashlib.sha256(json.dumps(shape).encode()).hexdigest()[:16]

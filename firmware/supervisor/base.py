@@ -40,6 +40,13 @@ class SupervisorLink(Lifecycle):
         ``wake_after_s`` (0: only the button or a tamper wakes it). Call before halting."""
         raise NotImplementedError
 
+    def flush(self, timeout_s: float) -> bool:
+        """Wait up to ``timeout_s`` until every request was acknowledged by the MCU.
+
+        True when nothing is left unacknowledged (a link without acknowledgements: at once).
+        """
+        return True
+
     def _emit(self, event: SupervisorEvent) -> None:
         try:
             self._on_event(event)

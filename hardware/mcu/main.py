@@ -9,6 +9,7 @@ import time
 import gauge
 import resetlog
 import supervisor
+import ticks
 
 # Pin numbers: keep in step with hardware/pinmap.toml ([mcu] table); the tests compare them.
 PIN_LINK_TX = 0  # UART0 to the Pi (Pi 4 / CM4 reference); unused with USB CDC
@@ -23,6 +24,12 @@ PIN_PI_ENABLE = 15  # 5 V boost converter enable for the Pi: high = Pi powered
 LINK = "usb"  # "usb": USB CDC (Pi Zero 2 W reference); "uart": UART0 at LINK_BAUD (Pi 4 / CM4)
 LINK_BAUD = 115200
 LOOP_MS = 10
+#: With the Pi off and the inputs quiet the loop lightsleeps this long between polls (~1-2 mA
+#: instead of ~20 mA); well inside the RP2040 watchdog's 8 s, and the timed Pi wake is checked
+#: at every poll, so a wake is at most this late.
+SLEEP_POLL_MS = 1000
+#: After an edge on the strap or button the fast loop runs this long (debounce needs it).
+QUIET_MS = 500
 RESET_LOG = "reset.bin"
 
 
@@ -85,6 +92,11 @@ class Board:
         self.button = machine.Pin(PIN_BUTTON, machine.Pin.IN, machine.Pin.PULL_UP)
         self.pgood = machine.Pin(PIN_PGOOD, machine.Pin.IN, machine.Pin.PULL_UP)
         self.enable = machine.Pin(PIN_PI_ENABLE, machine.Pin.OUT, value=1)
+        self.woken = False
+        self.last_edge = now
+        # An edge on either input wakes a lightsleep at once (an IRQ with a handler wakes rp2).
+        for pin in (self.strap, self.button):
+            pin.irq(handler=self._edge, trigger=machine.Pin.IRQ_RISING | machine.Pin.IRQ_FALLING)
         self.i2c = machine.I2C(0, sda=machine.Pin(PIN_GAUGE_SDA), scl=machine.Pin(PIN_GAUGE_SCL),
                                freq=100000)
         cause = machine.reset_cause()
@@ -105,6 +117,23 @@ class Board:
         for data in out:
             self.port.write(data)
         self.enable.value(1 if logic.pi_power else 0)
+
+    def _edge(self, pin: machine.Pin) -> None:
+        """Pin IRQ: note the edge; the main loop polls at full rate again."""
+        self.woken = True
+
+    def rest_ms(self, now: int) -> int:
+        """How long the loop may lightsleep now (0: the fast ``LOOP_MS`` poll).
+
+        Only while the Pi is powered off (no link traffic to answer; USB CDC does not survive a
+        lightsleep) and no input changed within ``QUIET_MS``.
+        """
+        if self.woken:
+            self.woken = False
+            self.last_edge = now
+        if self.logic.pi_power or ticks.diff(now, self.last_edge) < QUIET_MS:
+            return 0
+        return SLEEP_POLL_MS
 
     def _read_gauge(self, now: int) -> None:
         try:
@@ -131,9 +160,21 @@ def run() -> None:
     # The MCU's own watchdog: if this loop hangs, the RP2040 resets and reports MCU_RESET.
     wdt = machine.WDT(timeout=8000)
     while True:
-        board.step(_now())
-        wdt.feed()
-        time.sleep_ms(LOOP_MS)
+        turn(board, wdt, _now())
+
+
+def turn(board: Board, wdt: machine.WDT, now: int) -> int:
+    """One loop pass: step, feed the watchdog, then rest; returns the ms rested."""
+    board.step(now)
+    wdt.feed()
+    rest = board.rest_ms(now)
+    if rest:
+        # ticks_ms keeps counting through it; a strap or button edge ends it early. Needs
+        # MicroPython >= 1.26 on the RP2040 (earlier lightsleep broke the watchdog reset).
+        machine.lightsleep(rest)
+        return rest
+    time.sleep_ms(LOOP_MS)
+    return LOOP_MS
 
 
 if __name__ == "__main__":

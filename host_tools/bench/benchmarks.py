@@ -7,6 +7,7 @@ like with like even on a noisy shared machine.
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from host_tools.bench import power as power_bench
 from host_tools.bench.cpu import cpu_seconds, machine_header, machine_summary
 from host_tools.bench.processes import REPO, Child, python_module
 
@@ -209,6 +211,26 @@ def face(quick: bool) -> list[Row]:
     return rows
 
 
+def power(quick: bool) -> list[Row]:
+    """Real wake sessions of the duty-cycled daemon: awake time a day, days on one 18650."""
+    wakes = power_bench.run_sessions(3 if quick else 8)
+    found = power_bench.figures(wakes)
+    budget = power_bench.budget_module()
+    always_on = budget.battery_life_days(budget.daily_budget(budget.POLICIES[0]), budget.Cell())
+    rows = [
+        Row("power", f"daemon share of a wake (median of {len(wakes)} real sessions)",
+            statistics.median(w.wall_s for w in wakes), "s"),
+        Row("power", "awake seconds per day (measured)", found["awake_s_per_day"], "s",
+            86400.0, "always on", "lower"),
+        Row("power", "days on one charge (reference 18650)", found["days_on_charge"], "days",
+            always_on, "always on (budget.py)", "higher", ">= 7"),
+    ]
+    if found["ttff_s"] >= 0:
+        rows.insert(1, Row("power", "time to first fix after a wake (median, simulated GPS)",
+                           found["ttff_s"], "s"))
+    return rows
+
+
 def _float_or_none(value: object) -> float | None:
     return float(value) if isinstance(value, int | float) else None
 
@@ -221,6 +243,7 @@ SECTIONS: dict[str, Callable[[bool], list[Row]]] = {
     "records": records,
     "server": server,
     "face": face,
+    "power": power,
 }
 
 

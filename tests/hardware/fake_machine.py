@@ -2,6 +2,7 @@
 
 import sys
 import types
+from collections.abc import Callable
 from typing import ClassVar
 
 PWRON_RESET = 1
@@ -14,8 +15,11 @@ class Pin:
     IN = 0
     OUT = 1
     PULL_UP = 1
+    IRQ_FALLING = 4
+    IRQ_RISING = 8
     levels: ClassVar[dict[int, int]] = {}
     modes: ClassVar[dict[int, int]] = {}
+    handlers: ClassVar[dict[int, tuple[Callable[["Pin"], None], int]]] = {}
 
     def __init__(self, pin: int, mode: int = -1, pull: int = -1, value: int | None = None) -> None:
         self.pin = pin
@@ -25,6 +29,10 @@ class Pin:
             Pin.levels.setdefault(pin, 1)
         if value is not None:
             Pin.levels[pin] = value
+
+    def irq(self, handler: Callable[["Pin"], None], trigger: int) -> None:
+        """Register an edge handler; :func:`edge` calls it like the hardware would."""
+        Pin.handlers[self.pin] = (handler, trigger)
 
     def value(self, level: int | None = None) -> int:
         """Read the level, or drive it when ``level`` is given."""
@@ -78,6 +86,23 @@ class WDT:
 
 
 RESET_CAUSE = [PWRON_RESET]
+#: Every ``lightsleep(ms)`` call, in order.
+SLEEPS: list[int] = []
+
+
+def lightsleep(time_ms: int) -> None:
+    """Record the sleep (the tests drive time themselves)."""
+    SLEEPS.append(time_ms)
+
+
+def edge(pin: int, level: int) -> None:
+    """Set ``pin`` to ``level`` and run its IRQ handler, as an edge on the real pin does."""
+    before = Pin.levels.get(pin, 0)
+    Pin.levels[pin] = level
+    handler, trigger = Pin.handlers[pin]
+    if (level > before and trigger & Pin.IRQ_RISING) or (level < before
+                                                           and trigger & Pin.IRQ_FALLING):
+        handler(Pin(pin))
 
 
 def reset_cause() -> int:
@@ -89,6 +114,8 @@ def install() -> None:
     """Register this module as ``machine`` and a minimal ``micropython`` in ``sys.modules``."""
     Pin.levels.clear()
     Pin.modes.clear()
+    Pin.handlers.clear()
+    SLEEPS.clear()
     I2C.registers.clear()
     RESET_CAUSE[0] = PWRON_RESET
     sys.modules["machine"] = sys.modules[__name__]

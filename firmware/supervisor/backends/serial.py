@@ -71,6 +71,15 @@ class SerialSupervisor(SupervisorLink):
         fields = {"delay_s": delay_s, "wake_after_s": wake_after_s}
         self._requests.put((MsgType.SHUTDOWN, fields))
 
+    def flush(self, timeout_s: float) -> bool:
+        """Wait until the queued requests (a SHUTDOWN) were sent and acknowledged."""
+        deadline = self._clock.monotonic() + timeout_s
+        while self._requests.qsize() or self._link.backlog:
+            if self._clock.monotonic() >= deadline or not self.alive:
+                return False
+            self._stop_event.wait(0.05)
+        return True
+
     def _start(self) -> None:
         self._stop_event.clear()
         self._thread = threading.Thread(target=self._run, name="supervisor-link", daemon=True)

@@ -100,6 +100,8 @@ class SimSupervisor(SupervisorLink):
     def request_shutdown(self, delay_s: int, wake_after_s: int) -> None:
         with self._lock:
             self.shutdown_requests.append((delay_s, wake_after_s))
+        logger.info("simulated supervisor: power cut in %d s, wake after %d s", delay_s,
+                    wake_after_s)
 
     def pump(self) -> int:
         """Deliver every scripted event now due; returns how many were delivered."""

@@ -129,3 +129,18 @@ def test_a_missing_port_is_logged_once_and_retried(
 def test_values_the_mcu_would_refuse_fail_at_creation(overrides: dict[str, float]) -> None:
     with pytest.raises(ConfigError):
         backend.create(backend.Config(**overrides), on_event=Collector())  # type: ignore[arg-type]
+
+
+def test_flush_returns_once_the_mcu_acknowledged_the_shutdown(bench: Bench) -> None:
+    assert bench.events.wait_for(lambda e: isinstance(e, LinkEvent) and e.up)
+    bench.link.request_shutdown(30, 1200)
+    assert bench.link.flush(10.0)  # acknowledged: the MCU holds the wake time now
+    assert bench.mcu.logic.watchdog.state == watchdog.STOPPING
+    assert bench.mcu.logic.watchdog.wake_after_ms == 1_200_000
+
+
+def test_flush_gives_up_when_the_link_is_down(tmp_path: Path) -> None:
+    link = backend.create(backend.Config(port=str(tmp_path / "no-such-tty"), **FAST),
+                          on_event=lambda event: None)
+    link.request_shutdown(30, 1200)
+    assert link.flush(0.2) is False  # never started: nothing can carry the request

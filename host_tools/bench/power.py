@@ -1,0 +1,146 @@
+"""The ``power`` bench: real wake sessions of the duty-cycled daemon, and the days on one charge.
+
+Each session is the real ``fieldcheck-device run`` process under the ``duty_cycled`` policy, with
+the simulated supervisor, simulated GPS on a pty, the real store and the real HTTPS sync to a
+throw-away ingest server. A session ends by itself when the daemon asks the supervisor for its
+timed sleep; the bench measures the process's wall time (start to exit: the daemon's share of a
+wake) and reads the signed ``power`` events that arrived on the server (time to first fix, the
+sleep asked for). Awake seconds per day and the days on the reference 18650 follow from those
+measurements and the figures in ``hardware/power/budget.py`` (boot time and currents: estimates).
+"""
+
+import importlib.util
+import json
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from host_tools.bench.demo import _provision, _pty_path, _server_init, _wait_for_port
+from host_tools.bench.processes import REPO, Child, python_module, run_checked
+
+#: The reference cell and currents (hardware/power/budget.py; every current an estimate).
+BUDGET_PY = REPO / "hardware" / "power" / "budget.py"
+#: RP2040 current with the main loop in lightsleep between polls (estimate; ~1 mA measured on a
+#: Pico at 5 V by the MicroPython rp2 lightsleep work, plus margin for the pull-ups).
+MCU_LIGHTSLEEP_MA = 1.5
+#: Radio transmit time per upload on top of the wake (estimate; the wake itself is measured).
+SYNC_RADIO_S = 2.0
+#: Check-ins a day under the default schedule (windows mode, ``per_day`` = 3).
+CHECKINS_PER_DAY = 3
+SESSION_TIMEOUT_S = 240.0
+
+
+@dataclass(frozen=True)
+class Wake:
+    """One measured wake session."""
+
+    wall_s: float
+    awake_s: float
+    wake_after_s: int
+    ttff_s: float | None
+
+
+def budget_module() -> ModuleType:
+    """hardware/power/budget.py, loaded from its file (it is plain Python, not a package)."""
+    spec = importlib.util.spec_from_file_location("fieldcheck_power_budget", BUDGET_PY)
+    if spec is None or spec.loader is None:
+        raise RuntimeError(f"cannot load {BUDGET_PY}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_sessions(count: int) -> list[Wake]:
+    """``count`` real wake sessions, one after the other, against one server and one unit."""
+    with tempfile.TemporaryDirectory(prefix="fieldcheck-power-") as tmp:
+        workdir = Path(tmp)
+        server_dir, data_dir = workdir / "server", workdir / "device"
+        fingerprint = _server_init(server_dir)
+        server = Child("fieldcheck server", python_module(
+            "host_tools", "server", "run", "--dir", str(server_dir), "--port", "0",
+            "--port-file", str(workdir / "port")))
+        sim: Child | None = None
+        try:
+            port = _wait_for_port(workdir / "port", server)
+            device_id = _provision(data_dir, server_dir)
+            sim = Child("gps-sim", python_module(
+                "host_tools", "gps-sim", "--pty", "--scenario", "walk", "--rate", "1",
+                "--seed", "3", "--duration", str(count * SESSION_TIMEOUT_S)))
+            config = _config(workdir, data_dir, _pty_path(sim), port, server_dir, fingerprint)
+            walls = [_one_session(config) for _ in range(count)]
+            events = _power_events(server_dir, device_id)
+        finally:
+            if sim is not None:
+                sim.stop()
+            server.stop()
+    if len(events) < count:
+        raise RuntimeError(f"{count} wakes ran but {len(events)} power events reached the server")
+    return [Wake(wall, float(e["awake_s"]), int(e["wake_after_s"]),
+                 float(e["ttff_s"]) if "ttff_s" in e else None)
+            for wall, e in zip(walls, events[-count:], strict=True)]
+
+
+def _config(workdir: Path, data_dir: Path, pty: str, port: int, server_dir: Path,
+            fingerprint: str) -> Path:
+    """The unit's config: the defaults, plus the duty_cycled policy and the bench's links."""
+    config = workdir / "device.toml"
+    config.write_text(
+        f'[device]\ndata_dir = "{data_dir}"\n\n'
+        '[policy]\npower = "duty_cycled"\nhalt_command = []\n\n'
+        f'[gps]\ntype = "serial"\nport = "{pty}"\nbaudrate = 9600\n\n'
+        f'[sync]\ntype = "https"\nurl = "https://127.0.0.1:{port}"\n'
+        f'server_cert = "{server_dir / "server.crt"}"\nfingerprint = "{fingerprint}"\n\n'
+        '[supervisor]\ntype = "sim"\n\n'
+        f'[camera]\ntype = "replay"\nfolder = "{workdir}"\n'
+    )
+    return config
+
+
+def _one_session(config: Path) -> float:
+    """Run the daemon until it ends its wake by itself; returns its wall time."""
+    began = time.monotonic()
+    device = Child("fieldcheck-device", python_module("firmware", "run", "--config",
+                                                      str(config)))
+    try:
+        device.proc.wait(timeout=SESSION_TIMEOUT_S)
+    finally:
+        device.stop()
+    if device.proc.returncode != 0:
+        raise RuntimeError(f"a wake session failed: {device.describe_failure()}")
+    return time.monotonic() - began
+
+
+def _power_events(server_dir: Path, device_id: str) -> list[dict[str, Any]]:
+    rows = json.loads(run_checked(python_module(
+        "host_tools", "records", "export", "--dir", str(server_dir), "--device", device_id,
+        "--format", "json")))
+    found = []
+    for row in rows:
+        body = (row.get("record") or {}).get("body") or {}
+        if body.get("type") == "power" and row.get("status") == "verified":
+            found.append(dict(body.get("details") or {}))
+    return found
+
+
+def figures(wakes: list[Wake]) -> dict[str, float]:
+    """Awake seconds per day and days on one charge from the measured wakes."""
+    budget = budget_module()
+    fig = budget.Figures(mcu_ma=MCU_LIGHTSLEEP_MA)
+    work_s = statistics.mean(w.wall_s for w in wakes)
+    sleep_s = statistics.mean(w.wake_after_s for w in wakes)
+    wakes_per_day = 86400.0 / (sleep_s + work_s + fig.pi_boot_s)
+    policy = budget.Policy(
+        "duty_cycled (measured wakes)", pi_always_on=False, checkins_per_day=CHECKINS_PER_DAY,
+        syncs_per_day=round(wakes_per_day), sync_s=SYNC_RADIO_S,
+        wakes_per_day=round(wakes_per_day), wake_work_s=work_s)
+    days = budget.battery_life_days(budget.daily_budget(policy, fig), budget.Cell())
+    ttffs = [w.ttff_s for w in wakes if w.ttff_s is not None]
+    return {
+        "wake_work_s": work_s, "sleep_s": sleep_s, "wakes_per_day": wakes_per_day,
+        "awake_s_per_day": float(budget.pi_awake_s(policy, fig)), "days_on_charge": days,
+        "ttff_s": statistics.median(ttffs) if ttffs else -1.0,
+    }

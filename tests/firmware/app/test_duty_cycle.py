@@ -1,0 +1,79 @@
+"""The real daemon under the duty_cycled policy: one wake, then a timed sleep from the MCU."""
+
+import io
+import logging
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from firmware import config
+from firmware.app.daemon import Daemon
+from firmware.ui.backends import report
+from tests.firmware.app.test_safe_mode import signed_events, unit_toml
+
+
+def duty_toml(data_dir: Path, slot: datetime, extra: str = "") -> str:
+    return unit_toml(data_dir) + (
+        f'[policy]\npower = "duty_cycled"\nmin_awake_s = 0.3\nmax_awake_s = 1.0\n'
+        f'wake_interval_s = 7200\nhalt_command = []\n'
+        f'[checkin]\nmode = "times"\ntimes = ["{slot:%H:%M}"]\n{extra}')
+
+
+def run_one_wake(tmp_path: Path, text: str) -> tuple[Daemon, float]:
+    path = tmp_path / "unit.toml"
+    path.write_text(text)
+    daemon = Daemon(config.load(path), report.create(report.Config(), io.StringIO()),
+                    health_interval_s=0.05)
+    thread = threading.Thread(target=daemon.run, daemon=True)
+    began = time.monotonic()
+    thread.start()
+    thread.join(timeout=60)
+    if thread.is_alive():
+        daemon.request_stop()
+        thread.join(timeout=30)
+        pytest.fail("the duty-cycled daemon did not end its wake by itself")
+    return daemon, time.monotonic() - began
+
+
+def test_a_wake_ends_with_a_timed_shutdown_request_before_the_next_slot(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="firmware.supervisor.backends.sim")
+    slot = (datetime.now(UTC) + timedelta(minutes=40)).replace(second=0, microsecond=0)
+    data_dir = tmp_path / "data"
+    daemon, took = run_one_wake(tmp_path, duty_toml(data_dir, slot))
+    assert daemon.duty is not None and daemon.duty.plan is not None
+    plan = daemon.duty.plan
+    expected = (slot - datetime.now(UTC)).total_seconds() - 60  # one boot lead ahead
+    assert plan.reason == "checkin_slot" and abs(plan.wake_after_s - expected) < took + 5
+    assert f"power cut in 60 s, wake after {plan.wake_after_s} s" in caplog.text
+    events = signed_events(data_dir)
+    kinds = [e["type"] for e in events]
+    power = next(e["details"] for e in events if e["type"] == "power")
+    assert power["wake_after_s"] == plan.wake_after_s and power["wake_for"] == "checkin_slot"
+    assert power["gave_up_on"] == "gps_fix"  # the GPS port is closed: no fix this wake
+    assert 1.0 <= power["awake_s"] < took
+    # The power event (the promise of the wake) comes before the shutdown record.
+    assert kinds.index("power") < kinds.index("shutdown")
+    shutdown = next(e["details"] for e in events if e["type"] == "shutdown")
+    assert shutdown == {"reason": "duty_cycle"}
+
+
+def test_always_on_never_asks_for_a_shutdown(tmp_path: Path,
+                                             caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="firmware.supervisor.backends.sim")
+    slot = datetime.now(UTC) + timedelta(minutes=40)
+    text = duty_toml(tmp_path / "data", slot).replace('"duty_cycled"', '"always_on"')
+    path = tmp_path / "unit.toml"
+    path.write_text(text)
+    daemon = Daemon(config.load(path), report.create(report.Config(), io.StringIO()),
+                    health_interval_s=0.05)
+    thread = threading.Thread(target=daemon.run, daemon=True)
+    thread.start()
+    time.sleep(2.0)
+    assert thread.is_alive()
+    daemon.request_stop()
+    thread.join(timeout=30)
+    assert daemon.duty is None and "power cut" not in caplog.text
