@@ -32,13 +32,16 @@ VERDICTS = ("match", "no_match", "unknown")
 TRIGGERS = ("scheduled", "button", "manual", "remote")
 
 # Adding a type is a schema change the server must learn too; keep the list in one place.
-EVENT_TYPES = (
+EVENT_TYPES: tuple[str, ...] = (
     "boot", "shutdown", "fix_lost", "fix_regained", "tamper", "battery", "camera_fault",
     "clock_jump", "storage_low", "storage_recovered", "config_change", "chain_broken",
     "integrity_failed", "records_missing", "power", "watchdog_reset", "supervisor_fault",
     "enrollment", "firmware_update", "checkin_missed", "safe_mode",
     "schedule",  # a local day's check-in slots, published once when drawn
 )
+# The answer to a signed server command (fieldcheck_protocol.command); added apart from the
+# tuple above so concurrent additions merge cleanly.
+EVENT_TYPES += ("command",)
 
 _BODIES: dict[str, tuple[BodyField, ...]] = {
     "checkin": (

@@ -99,6 +99,25 @@ def _parse(cose: bytes) -> tuple[bytes, bytes, bytes]:
     return kid, payload, signature
 
 
+def sign1(payload: bytes, kid: bytes, key: Ed25519PrivateKey) -> bytes:
+    """Any payload (e.g. a server command) as COSE_Sign1 bytes in this module's fixed layout."""
+    return _envelope(kid, payload, key.sign(_sig_structure(payload)))
+
+
+def open_sign1(cose: bytes, public_key: bytes) -> tuple[bytes, bytes]:
+    """(kid, payload) of a message in this layout whose signature ``public_key`` verifies.
+
+    Raises :class:`RecordError` (``malformed``, ``bad_header``, ``bad_signature``...); the key id
+    is returned unchecked, the caller compares it with the id it expects.
+    """
+    kid, payload, signature = _parse(cose)
+    try:
+        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, _sig_structure(payload))
+    except InvalidSignature:
+        raise RecordError(Code.BAD_SIGNATURE, "Ed25519 signature does not verify") from None
+    return kid, payload
+
+
 def verify_record(cose: bytes, public_key: bytes) -> Record:
     """Check layout, key id, Ed25519 signature and payload; return the record or raise."""
     kid, payload, signature = _parse(cose)

@@ -9,6 +9,8 @@ Pure: plain dataclasses and JSON-shaped dicts, no HTTP library.
 and the HTTP status :data:`STATUS` gives its code.
 """
 
+import base64
+import binascii
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -116,10 +118,13 @@ class IngestAnswer:
     accepted: int
     duplicates: int
     rejected: tuple[RejectedItem, ...] = field(default=())
+    #: Signed commands waiting for this unit (COSE_Sign1 bytes, oldest first; base64 in JSON).
+    commands: tuple[bytes, ...] = field(default=())
 
     def to_json(self) -> dict[str, Any]:
         """The answer as the JSON object the server sends."""
         return {
+            "commands": [base64.b64encode(c).decode("ascii") for c in self.commands],
             "acked_seq": self.acked_seq,
             "accepted": self.accepted,
             "duplicates": self.duplicates,
@@ -144,8 +149,9 @@ class IngestAnswer:
                 accepted=int(data.get("accepted", 0)),
                 duplicates=int(data.get("duplicates", 0)),
                 rejected=rejected,
+                commands=_commands(data.get("commands", ())),
             )
-        except (KeyError, TypeError, AttributeError) as err:
+        except (KeyError, TypeError, AttributeError, binascii.Error) as err:
             raise ValueError(f"unreadable answer: {err!r}") from err
 
 
@@ -169,6 +175,12 @@ class RefusalAnswer:
         if not isinstance(detail, dict):
             return cls(f"http_{status}", str(detail)[:200])
         return cls(str(detail.get("code", "unknown")), str(detail.get("message", "")))
+
+
+def _commands(items: Any) -> tuple[bytes, ...]:
+    if not isinstance(items, list | tuple):
+        raise TypeError("commands must be a list")
+    return tuple(base64.b64decode(str(item), validate=True) for item in items)
 
 
 def _opt_int(value: Any) -> int | None:

@@ -12,13 +12,15 @@ from pathlib import Path
 
 from fieldcheck_cli.args import positive_int
 from fieldcheck_protocol.clock import SystemClock
+from fieldcheck_protocol.command import CommandKind
 from fieldcheck_protocol.export import server_public_key
 from fieldcheck_protocol.record import Kind, to_ms
-from fieldcheck_server import export_key, tls
+from fieldcheck_protocol.signature import public_key_bytes
+from fieldcheck_server import command_key, export_key, tls
 from fieldcheck_server.api.serve import HEADER_TIMEOUT_S, MAX_CONNECTIONS, ServeSettings
 from fieldcheck_server.db import migrate
 from fieldcheck_server.db.engine import Database, open_database, open_sqlite
-from fieldcheck_server.domain import export, record_view, registry
+from fieldcheck_server.domain import commands, export, record_view, registry
 from fieldcheck_server.errors import RegistryError
 from fieldcheck_server.files import private_dir, write_private
 
@@ -113,6 +115,12 @@ def _server(parser: argparse.ArgumentParser) -> None:
     )
     _dir_arg(key)
     key.set_defaults(func=_server_export_key)
+    ckey = sub.add_parser(
+        "command-key",
+        help="print the public key that signs commands (made if missing; pin command.pub on units)",
+    )
+    _dir_arg(ckey)
+    ckey.set_defaults(func=_server_command_key)
     spec = sub.add_parser("openapi", help="write the OpenAPI spec")
     spec.add_argument("--out", type=Path, default=None, help="file (default: stdout)")
     spec.set_defaults(func=_server_openapi)
@@ -153,6 +161,45 @@ def _device(parser: argparse.ArgumentParser) -> None:
     _dir_arg(history)
     history.add_argument("--id", required=True)
     history.set_defaults(func=_device_events)
+    _device_command(sub.add_parser("command", help="queue a signed command for a unit"))
+    listing = sub.add_parser("commands", help="a unit's commands and their state")
+    _dir_arg(listing)
+    listing.add_argument("--id", required=True)
+    listing.set_defaults(func=_device_commands)
+
+
+#: CLI verb -> command kind.
+_VERBS = {
+    "checkin": CommandKind.CHECKIN_NOW,
+    "message": CommandKind.MESSAGE,
+    "set-policy": CommandKind.SET_POLICY,
+    "selftest": CommandKind.SELFTEST,
+    "offer-update": CommandKind.OFFER_UPDATE,
+}
+
+
+def _device_command(parser: argparse.ArgumentParser) -> None:
+    _dir_arg(parser)
+    parser.add_argument("--id", required=True, help="the unit's device id")
+    parser.add_argument(
+        "--ttl-hours",
+        type=float,
+        default=commands.DEFAULT_TTL_MS / 3_600_000,
+        help="how long the command waits for the unit before it expires (default 24)",
+    )
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="KIND")
+    verbs.add_parser("checkin", help="check in now")
+    verbs.add_parser("message", help="show a message to the wearer").add_argument(
+        "text", help="plain text, at most 280 characters"
+    )
+    verbs.add_parser("set-policy", help="change remotely changeable config keys").add_argument(
+        "changes", nargs="+", metavar="KEY=VALUE", help="e.g. schedule.checkins_per_day=4"
+    )
+    verbs.add_parser("selftest", help="run the unit's self-test and report")
+    update = verbs.add_parser("offer-update", help="offer an update bundle")
+    update.add_argument("url", help="https:// URL of the bundle")
+    update.add_argument("sha256", help="the bundle's sha256, hex")
+    parser.set_defaults(func=_device_command_run)
 
 
 def _records(parser: argparse.ArgumentParser) -> None:
@@ -210,11 +257,14 @@ def _server_init(args: argparse.Namespace) -> int:
         db = open_database(args.database)
     revision = migrate.upgrade(db)
     signing = server_public_key(export_key.load_or_create(args.dir))
+    commanding = public_key_bytes(command_key.load_or_create(args.dir))
     print(f"server directory: {args.dir}")
     print(f"database:         {db.where} (schema {revision})")
     print(f"certificate:      {args.dir / tls.CERT_FILE} (copy to each unit)")
     print(f"fingerprint:      {fingerprint}")
     print(f"export key:       {signing.hex()} (publish it: it signs every export's head)")
+    print(f"command key:      {commanding.hex()} (pin {args.dir / command_key.PUBLIC_FILE} "
+          "on each unit as [sync] command_key)")
     print("set [sync] server_cert and fingerprint on each unit to pin this server")
     return 0
 
@@ -351,4 +401,59 @@ def _alerts_list(args: argparse.Namespace) -> int:
     for alert in alerts:
         when = datetime.fromtimestamp(alert.created_at / 1000, UTC).isoformat(timespec="seconds")
         print(f"{alert.id:>6}  {when}  {alert.device_id or '-'}  {alert.code}: {alert.message}")
+    return 0
+
+
+def _server_command_key(args: argparse.Namespace) -> int:
+    key = command_key.load_or_create(private_dir(args.dir))
+    print(public_key_bytes(key).hex())
+    print(f"pin it on each unit: copy {args.dir / command_key.PUBLIC_FILE} and set "
+          "[sync] command_key to its path", file=sys.stderr)
+    return 0
+
+
+def _policy_value(text: str) -> str | int | float | bool:
+    if text in ("true", "false"):
+        return text == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            continue
+    return text
+
+
+def _command_args(args: argparse.Namespace) -> dict[str, object]:
+    if args.verb == "message":
+        return {"text": args.text}
+    if args.verb == "offer-update":
+        return {"url": args.url, "sha256": args.sha256}
+    if args.verb == "set-policy":
+        changes: dict[str, object] = {}
+        for item in args.changes:
+            key, sep, value = item.partition("=")
+            if not sep:
+                raise RegistryError(f"{item!r}: give KEY=VALUE, e.g. schedule.checkins_per_day=4")
+            changes[key.strip()] = _policy_value(value.strip())
+        return {"changes": changes}
+    return {}
+
+
+def _device_command_run(args: argparse.Namespace) -> int:
+    key = command_key.load_or_create(private_dir(args.dir))
+    ttl_ms = round(args.ttl_hours * 3_600_000)
+    row = commands.queue(_db(args), key, args.id, _VERBS[args.verb], _command_args(args),
+                         _now_ms(), _operator(), ttl_ms)
+    print(f"queued {row.kind} {row.id} (seq {row.seq}) for {row.device_id}; it goes out with "
+          "the unit's next upload (`fieldcheck device commands --id ...` shows its state)")
+    return 0
+
+
+def _device_commands(args: argparse.Namespace) -> int:
+    for view in commands.listing(_db(args), args.id, _now_ms()):
+        row = view.row
+        when = datetime.fromtimestamp(row.issued_at / 1000, UTC).isoformat(timespec="seconds")
+        why = "" if row.reason in (None, "ok") else row.reason
+        print(f"{row.seq:>5}  {row.id}  {row.kind:12}  {view.state.value:9}  {when}  "
+              f"{row.actor}  {why}".rstrip())
     return 0

@@ -20,7 +20,12 @@ KEY_FILE = "export.key"
 
 def load_or_create(directory: Path) -> Ed25519PrivateKey:
     """The export key in the server directory, created (0600) on first use."""
-    path = directory / KEY_FILE
+    return load_or_create_at(directory / KEY_FILE, "the export")
+
+
+def load_or_create_at(path: Path, what: str = "the export") -> Ed25519PrivateKey:
+    """An Ed25519 private key in a PEM file, created (0600) on first use; ``what`` names it in
+    messages (each server key has its own file and job)."""
     if not path.exists():
         key = Ed25519PrivateKey.generate()
         pem = key.private_bytes(
@@ -29,12 +34,12 @@ def load_or_create(directory: Path) -> Ed25519PrivateKey:
             serialization.NoEncryption(),
         )
         write_private(path, pem)
-        logger.info("created the export key %s", path)
+        logger.info("created %s key %s", what, path)
         return key
     try:
         loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
     except (OSError, ValueError) as err:
-        raise ServerError(f"cannot read the export key {path}: {err}") from err
+        raise ServerError(f"cannot read {what} key {path}: {err}") from err
     if not isinstance(loaded, Ed25519PrivateKey):
-        raise ServerError(f"{path} is not an Ed25519 key; move it away and run the export again")
+        raise ServerError(f"{path} is not an Ed25519 key; move it away and run the command again")
     return loaded

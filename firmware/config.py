@@ -22,6 +22,7 @@ from firmware.core.settings_schema import table_lines
 from firmware.errors import ConfigError, ConfigProblems
 from firmware.face.registry import BACKENDS as FACE_BACKENDS
 from firmware.gps.registry import BACKENDS as GPS_BACKENDS
+from firmware.services import remote_policy
 from firmware.services.power import MAX_SHUTDOWN_DELAY_S, PowerPolicy, SessionRules
 from firmware.services.schedule import CheckinSettings
 from firmware.store.registry import BACKENDS as STORE_BACKENDS
@@ -233,6 +234,8 @@ def validate(path: Path | None, for_unit: bool = False) -> Validation:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise ConfigError(f"config file {path} is not valid TOML: {err}",
                           "fix the line it names") from err
+    # The server's signed set_policy changes, for the keys this file lets it change.
+    data = remote_policy.apply(data, DeviceSettings().data_dir)
     return validate_mapping(data, str(path), hashlib.sha256(raw).hexdigest(), for_unit)
 
 

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from firmware.errors import ConfigError
+from firmware.services.commands import read_command_key
 from firmware.services.schedule import CheckinSettings, Schedule, parse_hhmm
 from firmware.supervisor.backends.sim import parse_script
 
@@ -112,7 +113,17 @@ def _existing(key: str, path: Path, what: str, folder: bool = False) -> Iterator
                       on_unit=f"{kind} {path} ({key}: {what})")
 
 
+def _command_key(config: Any) -> Iterator[Problem]:
+    if not config.command_key:
+        return
+    try:
+        read_command_key(Path(config.command_key))
+    except ConfigError as err:
+        yield Problem("sync.command_key", str(err.args[0]), err.hint)
+
+
 def _https(config: Any) -> Iterator[Problem]:
+    yield from _command_key(config)
     parts = urlsplit(config.url)
     if parts.scheme != "https" or not parts.netloc:
         yield Problem("sync.url", f"{config.url!r} is not an https:// URL with a host",

@@ -113,6 +113,7 @@ def answer_of(result: BatchResult) -> IngestAnswer:
         accepted=result.accepted,
         duplicates=result.duplicates,
         rejected=tuple(RejectedItem(r.seq, r.code.value, r.message) for r in result.rejected),
+        commands=result.commands,
     )
 
 

@@ -119,3 +119,23 @@ device_events = Table(
     Column("reason", Text, nullable=False),
     Index("device_events_device", "device_id", "id"),
 )
+
+#: Signed commands queued for a unit (fieldcheck_protocol.command), until its signed answer comes.
+commands = Table(
+    "commands",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("device_id", Text, ForeignKey("devices.device_id"), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("cose", LargeBinary, nullable=False),
+    Column("issued_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("delivered_at", BigInteger),
+    Column("answered_at", BigInteger),
+    Column("outcome", Text),
+    Column("reason", Text),
+    Column("answer_seq", BigInteger),
+    UniqueConstraint("device_id", "seq", name="commands_device_id_seq_key"),
+)

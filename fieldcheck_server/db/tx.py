@@ -4,11 +4,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Insert, Table, delete, select, update
+from sqlalchemy import Connection, Insert, Table, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from fieldcheck_server.db.tables import (
     alerts,
+    commands,
     device_events,
     devices,
     nonces,
@@ -78,6 +79,25 @@ class AlertRow:
     code: str
     message: str
     quarantine_id: int | None
+
+
+@dataclass(frozen=True)
+class CommandRow:
+    """A signed command queued for a unit, and what became of it."""
+
+    id: str
+    device_id: str
+    seq: int
+    kind: str
+    cose: bytes
+    issued_at: int
+    expires_at: int
+    actor: str
+    delivered_at: int | None
+    answered_at: int | None
+    outcome: str | None
+    reason: str | None
+    answer_seq: int | None
 
 
 class Tx:
@@ -291,6 +311,66 @@ class Tx:
         self._connection.execute(
             delete(nonces).where(nonces.c.device_id == device_id, nonces.c.expires_at < now)
         )
+
+    def next_command_seq(self, device_id: str) -> int:
+        """The sequence number the unit's next command gets (1 for its first)."""
+        value = self._connection.execute(
+            select(func.max(commands.c.seq)).where(commands.c.device_id == device_id)
+        ).scalar()
+        return 1 if value is None else int(value) + 1
+
+    def insert_command(self, row: CommandRow) -> None:
+        """Queue a signed command."""
+        self._connection.execute(commands.insert().values(**row.__dict__))
+
+    def commands(self, device_id: str) -> list[CommandRow]:
+        """Every command of a unit, by sequence number."""
+        rows = self._connection.execute(
+            select(commands).where(commands.c.device_id == device_id).order_by(commands.c.seq)
+        )
+        return [_command(row) for row in rows]
+
+    def pending_commands(self, device_id: str, now: int, limit: int) -> list[CommandRow]:
+        """Unanswered, unexpired commands of a unit, oldest first, at most ``limit``."""
+        c = commands.c
+        rows = self._connection.execute(
+            select(commands)
+            .where(c.device_id == device_id, c.answered_at.is_(None), c.expires_at > now)
+            .order_by(c.seq)
+            .limit(limit)
+        )
+        return [_command(row) for row in rows]
+
+    def mark_delivered(self, ids: Sequence[str], now: int) -> None:
+        """Note the first time commands went out in an upload answer."""
+        if ids:
+            self._connection.execute(
+                update(commands)
+                .where(commands.c.id.in_(list(ids)), commands.c.delivered_at.is_(None))
+                .values(delivered_at=now)
+            )
+
+    def answer_command(
+        self, device_id: str, command_id: str, seq: int, answer: tuple[str, str, int], now: int
+    ) -> bool:
+        """Record a unit's first answer ``(outcome, reason, record seq)``; False if it names no
+        unanswered command of this unit (a later answer never overwrites the first)."""
+        c = commands.c
+        outcome, reason, record_seq = answer
+        statement = (
+            update(commands)
+            .where(c.id == command_id, c.device_id == device_id, c.seq == seq,
+                   c.answered_at.is_(None))
+            .values(answered_at=now, outcome=outcome, reason=reason, answer_seq=record_seq)
+            .returning(c.id)
+        )
+        return self._changed(statement)
+
+
+def _command(row: Any) -> CommandRow:
+    values = dict(row._mapping)
+    values["cose"] = bytes(values["cose"])
+    return CommandRow(**values)
 
 
 _REFUSAL_COLUMNS = (

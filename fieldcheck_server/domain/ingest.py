@@ -27,6 +27,7 @@ from fieldcheck_server.domain.auth import (
     consume_nonce,
     parse_headers,
 )
+from fieldcheck_server.domain.commands import deliver
 from fieldcheck_server.domain.evidence import count_refusal, keep_evidence
 from fieldcheck_server.errors import Refused
 
@@ -69,6 +70,10 @@ class BatchResult:
     accepted: int = 0
     duplicates: int = 0
     rejected: list[Rejected] = field(default_factory=list)
+    #: The records this batch stored (new ones only, not duplicates).
+    stored: list[Record] = field(default_factory=list)
+    #: Signed commands waiting for the unit, handed out with this answer.
+    commands: tuple[bytes, ...] = ()
 
 
 def parse_batch(body: bytes, limits: Limits, device_id: str | None = None) -> list[bytes]:
@@ -159,6 +164,7 @@ def commit_batch(
             )
     tx.insert_records([_row(record, cose, now, source) for record, cose in accepted.values()])
     result.accepted = len(accepted)
+    result.stored = [record for record, _cose in accepted.values()]
     result.acked_seq = head_seq if head_seq >= 0 else None
     return result
 
@@ -276,7 +282,10 @@ class IngestService:
                         ErrorCode.DEVICE_REVOKED, f"device {device_id} was revoked", device_id
                     )
                 consume_nonce(tx, admitted.request, admitted.now_s)
-                return commit_batch(tx, device_id, checked, self._now_ms(), source)
+                now = self._now_ms()
+                result = commit_batch(tx, device_id, checked, now, source)
+                result.commands = deliver(tx, device_id, result.stored, now)
+                return result
 
     def _check_size(self, size: int) -> None:
         if size > self.limits.max_bytes:

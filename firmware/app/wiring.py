@@ -4,21 +4,38 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable
+import tomllib
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
 from fieldcheck_protocol.clock import Clock, SystemClock
+from fieldcheck_protocol.command import CommandKind
 from fieldcheck_protocol.review_box import key_id, parse_public_key
 from firmware.app.lock import InstanceLock
 from firmware.camera.base import Camera
-from firmware.config import DeviceConfig, PolicySettings, Section
+from firmware.config import DeviceConfig, PolicySettings, Section, validate_mapping
 from firmware.core.supervisor_event import EventCallback
 from firmware.face.base import FaceEngine
 from firmware.face.review_images import ReviewImages
 from firmware.face.template_store import KeySource, TemplateStore, credential_path
+from firmware.services import remote_policy
 from firmware.services.checkin import CheckinService, FixSource, GuidanceHook, Receipt
 from firmware.services.checkin_worker import CheckinWorker, Prompter
+from firmware.services.command_state import CommandState
+from firmware.services.commands import (
+    CommandService,
+    PolicyCheck,
+    checkin_action,
+    gps_probe,
+    message_action,
+    model_probe,
+    offer_update_action,
+    read_command_key,
+    selftest_action,
+    set_policy_action,
+    store_probe,
+)
 from firmware.services.gps_watch import GpsWatch
 from firmware.services.ledger import Ledger, LoadedModel, Observer, RecordPolicy
 from firmware.services.schedule import CheckinSettings, Schedule, ScheduleTracker
@@ -194,12 +211,57 @@ class Wiring:
         """Whether a server is configured."""
         return bool(self.config.sync.backend.name != "null")
 
-    def sync_worker(self, store: RecordStore, identity: DeviceIdentity) -> SyncWorker:
-        """The sync thread and its transport."""
+    def sync_worker(self, store: RecordStore, identity: DeviceIdentity,
+                    commands: CommandService | None = None) -> SyncWorker:
+        """The sync thread and its transport; ``commands`` answers what uploads bring."""
         section = self.config.sync
         transport = section.module.create(section.config, signer=identity, clock=self.clock)
         policy = SyncPolicy(idle_interval_s=self.config.policy.sync_interval_s)
-        return SyncWorker(SyncLoop(store, transport, random.SystemRandom(), policy), transport)
+        on_commands = commands.handle if commands is not None else None
+        loop = SyncLoop(store, transport, random.SystemRandom(), policy, on_commands)
+        return SyncWorker(loop, transport)
+
+    def command_key(self) -> bytes | None:
+        """The pinned command public key ([sync] command_key), None when none is set."""
+        path = str(self.config.sync.config.command_key) if self.syncing else ""
+        return read_command_key(Path(path)) if path else None
+
+    def _remote_keys(self) -> tuple[str, ...]:
+        return tuple(self.config.sync.config.remote_keys) if self.syncing else ()
+
+    def _policy_check(self) -> PolicyCheck:
+        """The config check run on the config file with the server's changes laid over it."""
+        source = Path(str(getattr(self.config, "source", "")))
+
+        def check(changes: Mapping[str, remote_policy.Value]) -> list[str]:
+            try:
+                data = tomllib.loads(source.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+                return [f"cannot re-read the config {source}: {err}"]
+            before = {str(p) for p in validate_mapping(data, str(source)).problems}
+            merged = remote_policy.overlay(data, changes, remote_policy.allowed_keys(data))
+            after = validate_mapping(merged, str(source)).problems
+            return [str(p) for p in after if str(p) not in before]
+
+        return check
+
+    def command_service(self, identity: DeviceIdentity, ledger: Ledger, store: RecordStore,
+                        sink: FeedbackSink, gps: GpsWatch | None,
+                        checkins: CheckinWorker | None) -> CommandService:
+        """The signed-command handler: pinned key, replay guard in the data dir, the actions."""
+        request = None if checkins is None else (lambda: checkins.request("remote"))
+        probes = {"store": store_probe(store), "gps": gps_probe(gps, self.clock),
+                  "model": model_probe(lambda: ledger.model_version)}
+        actions = {
+            CommandKind.CHECKIN_NOW: checkin_action(request),
+            CommandKind.MESSAGE: message_action(lambda _command_id, text: sink.message(text)),
+            CommandKind.SELFTEST: selftest_action(probes),
+            CommandKind.OFFER_UPDATE: offer_update_action(),
+            CommandKind.SET_POLICY: set_policy_action(
+                self.data_dir, self._remote_keys(), self._policy_check(), ledger),
+        }
+        return CommandService(self.command_key(), identity.device_id,
+                              CommandState(self.data_dir), ledger, self.clock, actions)
 
     def feedback_sink(self, report_path: str | None = None) -> FeedbackSink:
         """The configured feedback sink; ``report_path`` (``run --report``) adds the report

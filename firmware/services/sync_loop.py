@@ -58,7 +58,9 @@ class SyncLoop:
         transport: SyncTransport,
         rng: RandomSource,
         policy: SyncPolicy | None = None,
+        on_commands: Callable[[tuple[bytes, ...]], object] | None = None,
     ) -> None:
+        self._on_commands = on_commands
         self._store = store
         self._transport = transport
         self._rng = rng
@@ -74,9 +76,10 @@ class SyncLoop:
     def step(self) -> float:
         """One attempt: push one batch if any is pending; returns seconds until the next."""
         batch = self._store.pending(self._policy.batch_records, self._policy.batch_bytes)
-        if not batch:
+        if not batch and self._on_commands is None:
             return self._policy.idle_interval_s
         try:
+            # Nothing pending: an empty batch still asks the server for waiting commands.
             result = self._transport.push([cose for _, cose in batch])
         except (SyncRefused, PinMismatch) as err:
             # Retrying the same request will not change the answer: a technician has to act.
@@ -116,6 +119,20 @@ class SyncLoop:
                 return
 
     def _settle(self, batch: list[tuple[int, bytes]], result: PushResult) -> float:
+        if batch:
+            delay = self._acknowledge(batch, result)
+        else:
+            self.status.failures = 0
+            self.status.last_error = ""
+            delay = self._policy.idle_interval_s
+        if result.commands and self._on_commands is not None:
+            # Answered by signed events through the ledger; they go out with the next push.
+            self._on_commands(result.commands)
+            # Their answers are new records: push them now, unless this push was failing.
+            return 0.0 if not batch else delay
+        return delay
+
+    def _acknowledge(self, batch: list[tuple[int, bytes]], result: PushResult) -> float:
         if result.rejected:
             # The server kept them as evidence and raised an alert; someone has to look.
             self.status.needs_technician = True

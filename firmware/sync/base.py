@@ -6,6 +6,12 @@ from typing import Protocol
 from firmware.core.lifecycle import Lifecycle
 from firmware.errors import SyncError
 
+#: Config keys a signed ``set_policy`` command may change unless ``[sync] remote_keys`` says
+#: otherwise: the schedule and how often location is recorded; never keys, paths, the server.
+DEFAULT_REMOTE_KEYS = (
+    "policy.location_interval_s", "checkin.per_day", "checkin.day_start", "checkin.day_end",
+)
+
 
 class PendingStore(Protocol):
     """What sync needs of the record store; any ``RecordStore`` satisfies it."""
@@ -49,6 +55,8 @@ class PushResult:
     accepted: int
     duplicates: int
     rejected: tuple[Rejection, ...] = field(default=())
+    #: Signed commands the server has waiting for this unit (COSE_Sign1 bytes, oldest first).
+    commands: tuple[bytes, ...] = field(default=())
 
 
 class SyncRefused(SyncError):

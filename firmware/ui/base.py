@@ -34,6 +34,10 @@ class FeedbackSink(Lifecycle):
         """State worth showing: a record, a fix, an event, GPS or upload state."""
         self.show(kind, fields)
 
+    def message(self, text: str) -> None:
+        """A message for the wearer from the server (a signed command); plain, bounded text."""
+        self.show("message", {"text": text})
+
     def safe_mode(self, reason: str, detail: str, action: str) -> None:
         """The unit runs in safe mode; ``action`` says what a technician must do."""
         self.show("safe_mode", {"reason": reason, "detail": detail, "action": action})

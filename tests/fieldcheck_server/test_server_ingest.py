@@ -17,7 +17,8 @@ def test_batch_is_stored_and_acknowledged(
     chain = device.extend(5)
     response = post(client, device, chain, clock)
     assert response.status_code == 200
-    assert response.json() == {"acked_seq": 4, "accepted": 5, "duplicates": 0, "rejected": []}
+    assert response.json() == {"acked_seq": 4, "accepted": 5, "duplicates": 0, "rejected": [],
+                      "commands": []}
     assert stored(db, device) == chain
 
 
@@ -35,7 +36,8 @@ def test_duplicate_is_acknowledged_not_stored_twice(
     chain = device.extend(4)
     post(client, device, chain[:3], clock)
     answer = post(client, device, chain, clock).json()
-    assert answer == {"acked_seq": 3, "accepted": 1, "duplicates": 3, "rejected": []}
+    assert answer == {"acked_seq": 3, "accepted": 1, "duplicates": 3, "rejected": [],
+                      "commands": []}
     assert stored(db, device) == chain
     assert evidence(db, device) == []
 
@@ -74,7 +76,8 @@ def test_a_reordered_batch_is_stored_in_sequence_order(
     """A batch is sorted by seq before it is checked: [h+2, h+1] is no gap (issue 8)."""
     chain = device.extend(3)
     answer = post(client, device, list(reversed(chain)), clock).json()
-    assert answer == {"acked_seq": 2, "accepted": 3, "duplicates": 0, "rejected": []}
+    assert answer == {"acked_seq": 2, "accepted": 3, "duplicates": 0, "rejected": [],
+                      "commands": []}
     assert stored(db, device) == chain
     more = device.extend(2)
     answer = post(client, device, [more[1], more[0]], clock).json()

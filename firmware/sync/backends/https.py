@@ -18,6 +18,7 @@ from firmware.core.settings import setting
 from firmware.errors import ConfigError
 from firmware.sync.auth import signed_headers
 from firmware.sync.base import (
+    DEFAULT_REMOTE_KEYS,
     PinMismatch,
     PushResult,
     Rejection,
@@ -45,6 +46,14 @@ class Config:
         "", "SHA-256 of that certificate as printed by `fieldcheck server init`"
     )
     timeout_s: float = setting(20.0, "seconds to wait for connect, send and answer")
+    command_key: str = setting(
+        "", "the server's command public key to pin (command.pub from `fieldcheck server init`);"
+        " empty: every command is refused"
+    )
+    remote_keys: tuple[str, ...] = setting(
+        DEFAULT_REMOTE_KEYS, "config keys (section.key) the server may change with a signed "
+        "set_policy command; [] for none"
+    )
 
 
 def create(
@@ -191,7 +200,8 @@ class HttpsTransport(SyncTransport):
 def _parse_result(data: Any) -> PushResult:
     answer = wire.IngestAnswer.from_json(data)
     rejected = tuple(Rejection(item.seq, item.code, item.message) for item in answer.rejected)
-    return PushResult(answer.acked_seq, answer.accepted, answer.duplicates, rejected)
+    return PushResult(answer.acked_seq, answer.accepted, answer.duplicates, rejected,
+                      answer.commands)
 
 
 def _error_of(response: httpx.Response) -> tuple[str, str]:

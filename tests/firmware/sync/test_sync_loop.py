@@ -159,3 +159,30 @@ def test_run_stops_when_asked() -> None:
     loop.run(wait)
     assert waits == [0.0, SyncPolicy().idle_interval_s]
     assert store.acked == 1
+
+
+def test_idle_unit_polls_for_commands_with_an_empty_batch() -> None:
+    got: list[tuple[bytes, ...]] = []
+    transport = Scripted([PushResult(None, 0, 0, commands=(b"c1", b"c2")), PushResult(None, 0, 0)])
+    loop = SyncLoop(MemoryStore([]), transport, random.Random(1), on_commands=got.append)
+    assert loop.step() == 0.0  # the answers to the commands are pushed at once
+    assert loop.step() == SyncPolicy().idle_interval_s
+    assert transport.pushed == [[], []] and got == [(b"c1", b"c2")]
+    assert loop.status.failures == 0
+
+
+def test_without_a_command_handler_an_idle_unit_sends_nothing() -> None:
+    transport = Scripted([])
+    loop = SyncLoop(MemoryStore([]), transport, random.Random(1))
+    assert loop.step() == SyncPolicy().idle_interval_s
+    assert transport.pushed == []
+
+
+def test_commands_with_a_failing_batch_do_not_skip_the_backoff() -> None:
+    sim = SimDevice()
+    got: list[tuple[bytes, ...]] = []
+    transport = Scripted([PushResult(None, 0, 0, commands=(b"c1",))])
+    loop = SyncLoop(MemoryStore(sim.extend(2)), transport, random.Random(1),
+                    on_commands=got.append)
+    assert 0.0 < loop.step() <= SyncPolicy().base_delay_s
+    assert got == [(b"c1",)] and loop.status.failures == 1
