@@ -1,8 +1,8 @@
 """The sync interfaces: what the sync loop needs of the store, of the key and of the transport."""
 
-from dataclasses import dataclass, field
 from typing import Protocol
 
+from fieldcheck_protocol.wire import IngestAnswer, RejectedItem
 from firmware.core.lifecycle import Lifecycle
 from firmware.errors import SyncError
 
@@ -38,25 +38,10 @@ class RequestSigner(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class Rejection:
-    """One record the server refused, with its stable error code."""
-
-    seq: int | None
-    code: str
-    message: str
-
-
-@dataclass(frozen=True)
-class PushResult:
-    """The server's answer to one batch."""
-
-    acked_seq: int | None
-    accepted: int
-    duplicates: int
-    rejected: tuple[Rejection, ...] = field(default=())
-    #: Signed commands the server has waiting for this unit (COSE_Sign1 bytes, oldest first).
-    commands: tuple[bytes, ...] = field(default=())
+#: The server's answer to one batch, and one record it refused: the wire contract's own types
+#: (defined once, in the protocol package); a transport hands them on as the server sent them.
+PushResult = IngestAnswer
+Rejection = RejectedItem
 
 
 class SyncRefused(SyncError):

@@ -21,7 +21,6 @@ from firmware.sync.base import (
     DEFAULT_REMOTE_KEYS,
     PinMismatch,
     PushResult,
-    Rejection,
     RequestSigner,
     SyncRefused,
     SyncTransport,
@@ -198,10 +197,7 @@ class HttpsTransport(SyncTransport):
 
 
 def _parse_result(data: Any) -> PushResult:
-    answer = wire.IngestAnswer.from_json(data)
-    rejected = tuple(Rejection(item.seq, item.code, item.message) for item in answer.rejected)
-    return PushResult(answer.acked_seq, answer.accepted, answer.duplicates, rejected,
-                      answer.commands)
+    return wire.IngestAnswer.from_json(data)
 
 
 def _error_of(response: httpx.Response) -> tuple[str, str]:
