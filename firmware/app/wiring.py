@@ -16,6 +16,7 @@ from firmware.app.lock import InstanceLock
 from firmware.camera.base import Camera
 from firmware.config import DeviceConfig, PolicySettings, Section, validate_mapping
 from firmware.core.supervisor_event import EventCallback
+from firmware.errors import StoreError
 from firmware.face.base import FaceEngine
 from firmware.face.review_images import ReviewImages
 from firmware.face.template_store import KeySource, TemplateStore, credential_path
@@ -149,6 +150,17 @@ class Wiring:
         section = self.config.store
         store: RecordStore = section.module.create(
             section.config, data_dir=self.data_dir, identity=identity, clock=self.clock)
+        return store
+
+    def existing_store(self) -> RecordStore:
+        """The unit's record store, started, for commands that read it: refuses to create one
+        where the daemon has not (a wrong --data-dir would otherwise look like an empty unit)."""
+        filename = getattr(self.config.store.config, "filename", None)
+        if filename is not None and not (self.data_dir / filename).is_file():
+            raise StoreError(f"no record store at {self.data_dir / filename}",
+                             "check --data-dir / --config; the daemon creates it at first start")
+        store = self.store(self.identity())
+        store.start()
         return store
 
     def ledger(self, store: RecordStore, identity: DeviceIdentity,

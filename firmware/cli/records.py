@@ -11,7 +11,6 @@ from firmware.cli import positive_int
 from firmware.cli.identity import add_data_dir_arguments, wiring_of
 from firmware.errors import StoreError
 from firmware.private_file import replace_private
-from firmware.store.base import RecordStore
 from firmware.tools import store_bench as bench
 
 #: More than any unit retains: ``records export`` writes everything it holds.
@@ -48,17 +47,6 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     bench_cmd.set_defaults(func=_bench)
 
 
-def _open(args: argparse.Namespace) -> RecordStore:
-    wiring = wiring_of(args)
-    filename = getattr(wiring.config.store.config, "filename", None)
-    if filename is not None and not (wiring.data_dir / filename).is_file():
-        raise StoreError(f"no record store at {wiring.data_dir / filename}",
-                         "check --data-dir / --config; the daemon creates it at first start")
-    store = wiring.store(wiring.identity())
-    store.start()
-    return store
-
-
 def _summary(record: Record) -> str:
     if record.fix is None:
         where = "no fix"
@@ -69,7 +57,7 @@ def _summary(record: Record) -> str:
 
 
 def _list(args: argparse.Namespace) -> int:
-    store = _open(args)
+    store = wiring_of(args).existing_store()
     try:
         rows = store.records(after=args.after, limit=args.limit)
     finally:
@@ -86,7 +74,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    store = _open(args)
+    store = wiring_of(args).existing_store()
     try:
         problems = store.problems + store.verify_chain(signatures=True)
         status = store.status()
@@ -110,7 +98,7 @@ def _export(args: argparse.Namespace) -> int:
                          "create it first or choose another path")
     wiring = wiring_of(args)
     identity = wiring.identity()
-    store = _open(args)
+    store = wiring_of(args).existing_store()
     try:
         rows = store.records(after=-1, limit=EVERYTHING)
     finally:

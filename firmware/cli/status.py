@@ -17,9 +17,8 @@ from fieldcheck_protocol.record import Kind, Record
 from fieldcheck_protocol.signature import unverified_record
 from firmware import config
 from firmware.cli.identity import add_data_dir_arguments, wiring_of
-from firmware.errors import StoreError
 from firmware.services.schedule import CheckinSettings, Schedule
-from firmware.store.base import RecordStore, StoreStatus
+from firmware.store.base import StoreStatus
 from firmware.version import FIRMWARE_VERSION
 
 #: How many of the newest records the status reads (a unit keeps far more; these suffice).
@@ -146,22 +145,11 @@ def _window_text(window: Mapping[str, Any] | None) -> str:
     return f"due {window['due']} ({state}, closes {window['closes']})"
 
 
-def _open_store(args: argparse.Namespace) -> RecordStore:
-    wiring = wiring_of(args)
-    filename = getattr(wiring.config.store.config, "filename", None)
-    if filename is not None and not (wiring.data_dir / filename).is_file():
-        raise StoreError(f"no record store at {wiring.data_dir / filename}",
-                         "check --data-dir / --config; the daemon creates it at first start")
-    store = wiring.store(wiring.identity())
-    store.start()
-    return store
-
-
 def _status(args: argparse.Namespace) -> int:
     wiring = wiring_of(args)
     validation = config.validate(config.chosen_path(args.config))
     settings = validation.built.get("checkin")
-    store = _open_store(args)
+    store = wiring_of(args).existing_store()
     try:
         counters = store.status()
         rows = store.records(after=max(-1, counters.next_seq - RECENT - 1), limit=RECENT)
