@@ -42,6 +42,8 @@ EVENT_TYPES: tuple[str, ...] = (
 # The answer to a signed server command (fieldcheck_protocol.command); added apart from the
 # tuple above so concurrent additions merge cleanly.
 EVENT_TYPES += ("command",)
+# The technician's self-test result (fieldcheck-device selftest).
+EVENT_TYPES += ("selftest",)
 
 _BODIES: dict[str, tuple[BodyField, ...]] = {
     "checkin": (
