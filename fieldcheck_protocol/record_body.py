@@ -44,6 +44,9 @@ EVENT_TYPES: tuple[str, ...] = (
 EVENT_TYPES += ("command",)
 # The technician's self-test result (fieldcheck-device selftest).
 EVENT_TYPES += ("selftest",)
+# The unit's last record before it erases its key and data; the server retires the unit on it.
+DECOMMISSIONED = "decommissioned"
+EVENT_TYPES += (DECOMMISSIONED,)
 
 _BODIES: dict[str, tuple[BodyField, ...]] = {
     "checkin": (

@@ -2,15 +2,20 @@
 
 import base64
 import binascii
+import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from fieldcheck_protocol.record import Kind, Record
+from fieldcheck_protocol.record_body import DECOMMISSIONED
 from fieldcheck_protocol.signature import device_id_for
 from fieldcheck_server.db.engine import Database
-from fieldcheck_server.db.tx import DeviceEvent, DeviceRow
+from fieldcheck_server.db.tx import DeviceEvent, DeviceRow, Tx
 from fieldcheck_server.errors import RegistryError
 
+logger = logging.getLogger(__name__)
 _HEX = re.compile(r"[0-9a-fA-F]{64}")
 
 
@@ -37,6 +42,7 @@ class Action(StrEnum):
     REGISTERED = "registered"
     REVOKED = "revoked"
     REINSTATED = "reinstated"
+    RETIRED = "retired"
 
 
 @dataclass(frozen=True)
@@ -77,6 +83,11 @@ def register(
             existing = tx.device(device_id)
             if existing is None or existing.public_key != key:
                 raise RegistryError(f"device {device_id} is already registered with another key")
+            if existing.retired_at is not None:
+                raise RegistryError(
+                    f"device {device_id} was decommissioned and is retired: its key is never "
+                    "accepted again; provision the unit anew (`fieldcheck provision`) for a new key"
+                )
             if existing.revoked_at is not None:
                 raise RegistryError(
                     f"device {device_id} is registered but was revoked; to accept it again run "
@@ -107,6 +118,20 @@ def _set_revoked(db: Database, device_id: str, now_ms: int, action: Action, acto
             raise RegistryError(f"device {device_id} is not registered (`fieldcheck device list`)")
         state = "revoked" if action is Action.REVOKED else "active"
         raise RegistryError(f"device {device_id} is already {state}; nothing changed")
+
+
+def retire_if_decommissioned(tx: Tx, device_id: str, stored: Sequence[Record],
+                             now_ms: int) -> bool:
+    """Inside the ingest transaction: a stored signed ``decommissioned`` event retires the unit
+    (its key is refused from the next request on); audited with the record's seq."""
+    final = next((r for r in stored if r.kind is Kind.EVENT
+                  and r.body.get("type") == DECOMMISSIONED), None)
+    if final is None or not tx.set_retired(device_id, now_ms):
+        return False
+    tx.add_event(_event(device_id, now_ms, Action.RETIRED,
+                        Actor("device", f"decommissioned record seq {final.seq}")))
+    logger.info("device %s decommissioned itself (seq %d): retired", device_id, final.seq)
+    return True
 
 
 def events(db: Database, device_id: str) -> list[DeviceEvent]:

@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "firmware.cli.checkin",
     "firmware.cli.status",
     "firmware.cli.selftest",
+    "firmware.cli.decommission",
 )
 
 
