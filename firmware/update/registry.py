@@ -2,6 +2,7 @@
 
 import re
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -67,12 +68,13 @@ def service_for(settings: UpdateSettings) -> ServiceManager | None:
                       f"use one of {', '.join(SERVICES)}")
 
 
-def installer_for(settings: UpdateSettings, step: Step | None = None) -> Installer:
-    """The installer the settings describe, trusting the pinned root key."""
+def installer_for(settings: UpdateSettings, step: Step | None = None,
+                  now: Callable[[], datetime] | None = None) -> Installer:
+    """The installer the settings describe, trusting the pinned root key (``now``: the clock)."""
     if settings.setup not in SETUPS:
         raise UpdateError("settings", f"unknown slot setup {settings.setup!r}",
                           f"use one of {', '.join(SETUPS)}")
     kwargs = {} if step is None else {"step": step}
     return Installer(Slots(settings.root), read_root_key(settings.root_key),
                      service_for(settings), SETUPS[settings.setup](),
-                     lambda: datetime.now(UTC), settings.health_timeout_s, **kwargs)
+                     now or (lambda: datetime.now(UTC)), settings.health_timeout_s, **kwargs)

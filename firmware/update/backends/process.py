@@ -32,6 +32,19 @@ class Config:
     stop_timeout_s: float = 10.0
 
 
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs; a zombie nobody reaps (its parent was killed) counts as gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]
+
+
 class ProcessService:
     """Starts the daemon as a child in its own session and watches its notify datagrams."""
 
@@ -58,8 +71,8 @@ class ProcessService:
                 if self._child is not None and self._child.pid == pid:
                     if self._child.poll() is not None:
                         return
-                else:
-                    os.kill(pid, 0)
+                elif not _alive(pid):
+                    return
                 time.sleep(0.05)
             os.kill(pid, signal.SIGKILL)
 
