@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "firmware.cli.status",
     "firmware.cli.selftest",
     "firmware.cli.decommission",
+    "firmware.cli.update",
 )
 
 

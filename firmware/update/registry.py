@@ -1,0 +1,80 @@
+"""The update settings and the service managers and slot setups they name."""
+
+import re
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from firmware.update.backends import process, systemd
+from firmware.update.base import ServiceManager, UpdateError
+from firmware.update.environment import SETUPS
+from firmware.update.installer import Installer, Step
+from firmware.update.slots import Slots
+
+SERVICES = ("systemd", "process", "none")
+_HEX_KEY = re.compile(r"[0-9a-fA-F]{64}")
+
+
+@dataclass(frozen=True)
+class UpdateSettings:
+    """Where slots live, which root key is pinned, how the daemon is restarted and checked."""
+
+    root: Path = Path("/opt/fieldcheck")
+    root_key: Path = Path("/etc/fieldcheck/bundle-root.pub")
+    service: str = "systemd"  # systemd | process (bench, tests) | none (no restart)
+    unit: str = "fieldcheck-device.service"
+    daemon_command: str = "{current}/venv/bin/fieldcheck-device run"  # for service = process
+    setup: str = "venv"  # venv | files
+    health_timeout_s: float = 90.0
+    settle_s: float = 10.0
+
+
+def read_root_key(path: Path) -> bytes:
+    """The pinned root public key (raw 32 bytes) from a PEM file or 64 hex digits."""
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise UpdateError("no_root_key", f"the bundle root key {path} cannot be read: "
+                          f"{err.strerror}", "copy PREFIX-root.pub from `fieldcheck bundle "
+                          "keygen` to the unit (or pass --root-key)") from err
+    text = data.decode("ascii", errors="replace").strip()
+    if _HEX_KEY.fullmatch(text):
+        return bytes.fromhex(text)
+    try:
+        key = serialization.load_pem_public_key(data)
+    except (ValueError, TypeError):
+        key = None
+    if not isinstance(key, Ed25519PublicKey):
+        raise UpdateError("no_root_key", f"{path} is not an Ed25519 public key (PEM or hex)",
+                          "copy PREFIX-root.pub from `fieldcheck bundle keygen`")
+    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def service_for(settings: UpdateSettings) -> ServiceManager | None:
+    """The configured service manager (None: the installer restarts nothing)."""
+    if settings.service == "systemd":
+        return systemd.create(systemd.Config(settings.unit, settings.settle_s))
+    if settings.service == "process":
+        return process.create(process.Config(tuple(shlex.split(settings.daemon_command)),
+                                             settings.root, settings.settle_s))
+    if settings.service == "none":
+        return None
+    raise UpdateError("settings", f"unknown service manager {settings.service!r}",
+                      f"use one of {', '.join(SERVICES)}")
+
+
+def installer_for(settings: UpdateSettings, step: Step | None = None,
+                  now: Callable[[], datetime] | None = None) -> Installer:
+    """The installer the settings describe, trusting the pinned root key (``now``: the clock)."""
+    if settings.setup not in SETUPS:
+        raise UpdateError("settings", f"unknown slot setup {settings.setup!r}",
+                          f"use one of {', '.join(SETUPS)}")
+    kwargs = {} if step is None else {"step": step}
+    return Installer(Slots(settings.root), read_root_key(settings.root_key),
+                     service_for(settings), SETUPS[settings.setup](),
+                     now or (lambda: datetime.now(UTC)), settings.health_timeout_s, **kwargs)
