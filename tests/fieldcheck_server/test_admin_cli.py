@@ -70,7 +70,8 @@ def test_accounts_change_and_the_last_admin_stays(
     _, err = run(capsys, "admin", "user", "set-role", "--dir", d, "--username", "ana",
                  "--role", "auditor", code=2)
     assert "last enabled admin" in err
-    run(capsys, "admin", "user", "set-role", "--dir", d, "--username", "olu", "--role", "technician")
+    run(capsys, "admin", "user", "set-role", "--dir", d, "--username", "olu",
+        "--role", "technician")
     run(capsys, "admin", "user", "disable", "--dir", d, "--username", "olu")
     out, _ = run(capsys, "admin", "user", "list", "--dir", d)
     assert [line.split()[1:3] + [line.split()[-1]] for line in out.splitlines()] == [
