@@ -27,8 +27,8 @@ from tests.fieldcheck_server.operator_client import (
 )
 from tests.firmware.sync.devicesim import SimDevice
 
-A, O, T, U = Role.ADMIN, Role.OFFICER, Role.TECHNICIAN, Role.AUDITOR
-ALL = (A, O, T, U)
+ADM, OFF, TEC, AUD = Role.ADMIN, Role.OFFICER, Role.TECHNICIAN, Role.AUDITOR
+ALL = (ADM, OFF, TEC, AUD)
 
 
 @dataclass(frozen=True)
@@ -74,14 +74,14 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("GET", "/account"): page(*ALL),
     # The operator API.
     ("GET", "/api/v1/me"): api(*ALL),
-    ("POST", "/api/v1/devices"): api(A, T),
-    ("GET", "/api/v1/devices"): api(A, T),
-    ("GET", "/api/v1/fleet"): api(A, T),
-    ("GET", "/api/v1/audit"): api(A, U),
-    ("GET", "/api/v1/audit/verify"): api(A, U),
+    ("POST", "/api/v1/devices"): api(ADM, TEC),
+    ("GET", "/api/v1/devices"): api(ADM, TEC),
+    ("GET", "/api/v1/fleet"): api(ADM, TEC),
+    ("GET", "/api/v1/audit"): api(ADM, AUD),
+    ("GET", "/api/v1/audit/verify"): api(ADM, AUD),
     # The views.
-    ("GET", "/fleet"): page(A, T),
-    ("GET", "/audit"): page(A, U),
+    ("GET", "/fleet"): page(ADM, TEC),
+    ("GET", "/audit"): page(ADM, AUD),
 }
 
 #: What a probe sends, where a route needs more than its path.
