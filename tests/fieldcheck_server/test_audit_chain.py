@@ -34,7 +34,8 @@ def test_each_entry_holds_the_hash_of_the_one_before(logged: Database) -> None:
     rows = list(audit.entries(logged))
     assert [row.seq for row in rows] == [1, 2, 3, 4, 5]
     assert rows[0].prev_hash == audit.GENESIS
-    assert all(later.prev_hash == earlier.entry_hash for earlier, later in zip(rows, rows[1:], strict=False))
+    pairs = zip(rows, rows[1:], strict=False)
+    assert all(later.prev_hash == earlier.entry_hash for earlier, later in pairs)
     report = audit.verify(logged)
     assert report.ok and report.entries == 5 and report.head == rows[-1].entry_hash
 
