@@ -61,7 +61,8 @@ def test_a_wrong_password_and_an_unknown_name_read_the_same(
     wrong = _login(web, user.username, "not the password at all")
     unknown = _login(web, "nobody-here")
     assert wrong.status_code == unknown.status_code == 401
-    assert "wrong username or password" in wrong.text and "wrong username or password" in unknown.text
+    assert "wrong username or password" in wrong.text
+    assert "wrong username or password" in unknown.text
     assert web.get("/api/v1/me").status_code == 401
 
 
@@ -173,6 +174,7 @@ def test_the_default_hash_is_argon2id_with_rfc_9106_parameters(db: Database) -> 
     settings = AccessSettings()
     assert settings.hasher.type.name == "ID"
     assert (settings.hasher.time_cost, settings.hasher.memory_cost) == (3, 65536)
-    row = accounts.add_user(db, settings, "ana", PASSWORD, Role.ADMIN, now_ms(ManualClock()), SYSTEM)
+    row = accounts.add_user(db, settings, "ana", PASSWORD, Role.ADMIN, now_ms(ManualClock()),
+                            SYSTEM)
     assert row.password_hash.startswith("$argon2id$") and PASSWORD not in row.password_hash
     assert accounts.authenticate(db, settings, "ana", PASSWORD, 1).id == row.id
