@@ -22,6 +22,9 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     install.add_argument("--no-health-check", action="store_true",
                          help="commit without restarting the daemon (first install while "
                          "provisioning, before the daemon is configured)")
+    install.add_argument("--consume", action="store_true",
+                         help="delete FILE afterwards, installed or not (the queue of bundles "
+                         "offered by the server: fieldcheck-update.path)")
     _options(install)
     install.set_defaults(func=_install)
     verify = verbs.add_parser("verify", help="check a bundle as install would; change nothing")
@@ -86,7 +89,11 @@ def _result(args: argparse.Namespace, result: InstallResult) -> int:
 
 
 def _install(args: argparse.Namespace) -> int:
-    return _result(args, _installer(args).install(args.file, not args.no_health_check))
+    try:
+        return _result(args, _installer(args).install(args.file, not args.no_health_check))
+    finally:
+        if args.consume:  # a refused offer must not be retried by the path unit forever
+            args.file.unlink(missing_ok=True)
 
 
 def _verify(args: argparse.Namespace) -> int:

@@ -17,6 +17,8 @@ from firmware.update.installer import Installer, Step
 from firmware.update.slots import Slots
 
 SERVICES = ("systemd", "process", "none")
+#: Where the daemon queues a verified offered bundle, in its data dir, for the root installer.
+PENDING_BUNDLE = "updates/pending.bundle"
 _HEX_KEY = re.compile(r"[0-9a-fA-F]{64}")
 
 
@@ -75,6 +77,6 @@ def installer_for(settings: UpdateSettings, step: Step | None = None,
         raise UpdateError("settings", f"unknown slot setup {settings.setup!r}",
                           f"use one of {', '.join(SETUPS)}")
     kwargs = {} if step is None else {"step": step}
-    return Installer(Slots(settings.root), read_root_key(settings.root_key),
+    return Installer(Slots(settings.root), lambda: read_root_key(settings.root_key),
                      service_for(settings), SETUPS[settings.setup](),
                      now or (lambda: datetime.now(UTC)), settings.health_timeout_s, **kwargs)
