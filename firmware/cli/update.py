@@ -22,6 +22,9 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     install.add_argument("--no-health-check", action="store_true",
                          help="commit without restarting the daemon (first install while "
                          "provisioning, before the daemon is configured)")
+    install.add_argument("--consume", action="store_true",
+                         help="delete FILE afterwards, installed or not (the queue of bundles "
+                         "offered by the server: fieldcheck-update.path)")
     _options(install)
     install.set_defaults(func=_install)
     verify = verbs.add_parser("verify", help="check a bundle as install would; change nothing")
@@ -50,6 +53,8 @@ def _options(parser: argparse.ArgumentParser) -> None:
                        help="--service process: the daemon's command; {current} is the slot")
     group.add_argument("--setup", choices=("venv", "files"), default=_DEFAULTS.setup,
                        help="venv: install the bundle's wheels into the slot's own venv")
+    group.add_argument("--extras", default=_DEFAULTS.extras,
+                       help="the fieldcheck extra the slot's venv installs ('' for none)")
     group.add_argument("--health-timeout", type=float, default=_DEFAULTS.health_timeout_s,
                        help="seconds the daemon has to come up healthy")
     group.add_argument("--settle", type=float, default=_DEFAULTS.settle_s,
@@ -61,6 +66,7 @@ def settings_of(args: argparse.Namespace) -> UpdateSettings:
     """The update settings the command line gives."""
     return UpdateSettings(root=args.root, root_key=args.root_key, service=args.service,
                           unit=args.unit, daemon_command=args.daemon_command, setup=args.setup,
+                          extras=args.extras,
                           health_timeout_s=args.health_timeout, settle_s=args.settle)
 
 
@@ -79,14 +85,19 @@ def _result(args: argparse.Namespace, result: InstallResult) -> int:
         print(f"installed {result.version} (counter {result.counter}) in slot {result.slot}: "
               f"{result.detail}")
     else:
+        back = f"the unit runs slot {result.slot} again" if result.slot else \
+            "there is no earlier slot, so nothing runs"
         print(f"ROLLED BACK: {result.version} failed its health check ({result.detail}); "
-              f"the unit runs slot {result.slot or '(none)'} again. Look at "
-              "`journalctl -u fieldcheck-device` for why it did not come up")
+              f"{back}. Look at `journalctl -u fieldcheck-device` for why it did not come up")
     return 0 if result.outcome == "installed" else 1
 
 
 def _install(args: argparse.Namespace) -> int:
-    return _result(args, _installer(args).install(args.file, not args.no_health_check))
+    try:
+        return _result(args, _installer(args).install(args.file, not args.no_health_check))
+    finally:
+        if args.consume:  # a refused offer must not be retried by the path unit forever
+            args.file.unlink(missing_ok=True)
 
 
 def _verify(args: argparse.Namespace) -> int:

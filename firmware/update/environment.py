@@ -46,9 +46,11 @@ class VenvSetup:
         """Create the slot's venv and install fieldcheck and its dependencies from the bundle."""
         venv = slot / "venv"
         self._run([self._python, "-m", "venv", str(venv)], "creating the slot's venv")
+        extra = f"[{self._extra}]" if self._extra else ""
+        wanted = f"fieldcheck{extra}=={version}"
         self._run([str(venv / "bin" / "python"), "-m", "pip", "install", "--no-index",
-                   "--no-cache-dir", "--find-links", str(slot / "wheels"),
-                   f"fieldcheck[{self._extra}]=={version}"], "installing the bundle's wheels")
+                   "--no-cache-dir", "--find-links", str(slot / "wheels"), wanted],
+                  "installing the bundle's wheels")
 
 
 class FilesOnly:
@@ -60,4 +62,9 @@ class FilesOnly:
         """Nothing to do."""
 
 
-SETUPS = {"venv": VenvSetup, "files": FilesOnly}
+SETUPS = ("venv", "files")
+
+
+def setup_for(name: str, extras: str) -> SlotSetup:
+    """The slot setup ``name`` (``extras``: the fieldcheck extra the venv installs)."""
+    return VenvSetup(extra=extras) if name == "venv" else FilesOnly()

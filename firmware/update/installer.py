@@ -63,9 +63,13 @@ def _quiet(_step: str) -> None:
 
 
 class Installer:
-    """A/B installs under ``slots`` trusting only ``pinned_root``."""
+    """A/B installs under ``slots`` trusting only the key ``pinned_root()`` reads.
 
-    def __init__(self, slots: Slots, pinned_root: bytes, service: ServiceManager | None,
+    The key is read when a bundle is checked, so status and recovery work without it.
+    """
+
+    def __init__(self, slots: Slots, pinned_root: Callable[[], bytes],
+                 service: ServiceManager | None,
                  setup: SlotSetup, now: Callable[[], datetime], health_timeout_s: float = 60.0,
                  step: Step = _quiet) -> None:
         self.slots = slots
@@ -77,7 +81,7 @@ class Installer:
         state = self.slots.state()
         try:
             with bundle.open("rb") as handle:
-                opened = read_bundle(handle, self._root, self._now(),
+                opened = read_bundle(handle, self._root(), self._now(),
                                      Trusted(state.root_version, state.counter))
         except BundleError as err:
             raise UpdateError.refused(err) from None
@@ -127,7 +131,7 @@ class Installer:
 
         try:
             with bundle.open("rb") as handle:
-                opened = read_bundle(handle, self._root, self._now(),
+                opened = read_bundle(handle, self._root(), self._now(),
                                      Trusted(state.root_version, state.counter), sink)
         except BundleError as err:  # changed since verify: the slot is left to be discarded
             raise UpdateError.refused(err) from None

@@ -12,11 +12,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from firmware.update.backends import process, systemd
 from firmware.update.base import ServiceManager, UpdateError
-from firmware.update.environment import SETUPS
+from firmware.update.environment import SETUPS, setup_for
 from firmware.update.installer import Installer, Step
 from firmware.update.slots import Slots
 
 SERVICES = ("systemd", "process", "none")
+#: Where the daemon queues a verified offered bundle, in its data dir, for the root installer.
+PENDING_BUNDLE = "updates/pending.bundle"
 _HEX_KEY = re.compile(r"[0-9a-fA-F]{64}")
 
 
@@ -30,6 +32,7 @@ class UpdateSettings:
     unit: str = "fieldcheck-device.service"
     daemon_command: str = "{current}/venv/bin/fieldcheck-device run"  # for service = process
     setup: str = "venv"  # venv | files
+    extras: str = "device"  # the fieldcheck extra a slot's venv installs ("" for none)
     health_timeout_s: float = 90.0
     settle_s: float = 10.0
 
@@ -75,6 +78,6 @@ def installer_for(settings: UpdateSettings, step: Step | None = None,
         raise UpdateError("settings", f"unknown slot setup {settings.setup!r}",
                           f"use one of {', '.join(SETUPS)}")
     kwargs = {} if step is None else {"step": step}
-    return Installer(Slots(settings.root), read_root_key(settings.root_key),
-                     service_for(settings), SETUPS[settings.setup](),
+    return Installer(Slots(settings.root), lambda: read_root_key(settings.root_key),
+                     service_for(settings), setup_for(settings.setup, settings.extras),
                      now or (lambda: datetime.now(UTC)), settings.health_timeout_s, **kwargs)

@@ -62,10 +62,13 @@ class SystemdService:
             safe = state.get("StatusText", "").startswith(SAFE_MODE_PREFIX)
             if safe:
                 return Health(False, f"the daemon is in safe mode: {state['StatusText']}")
-            if not running or state.get("NRestarts") != restarts:
-                since, restarts = (self._monotonic() if running else None), state.get("NRestarts")
-            elif since is not None and self._monotonic() - since >= self._config.settle_s:
+            if not running:
+                since = None
+            elif since is None or state.get("NRestarts") != restarts:
+                since = self._monotonic()  # (re)started: the settle time counts from here
+            elif self._monotonic() - since >= self._config.settle_s:
                 return Health(True, state.get("StatusText", "running"))
+            restarts = state.get("NRestarts")
             self._sleep(0.5)
         return Health(False, f"not healthy within {timeout_s:.0f} s: {state.get('ActiveState')}/"
                              f"{state.get('SubState')} {state.get('StatusText', '')}".strip())
