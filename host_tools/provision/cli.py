@@ -50,6 +50,8 @@ def register(subparsers: Any) -> None:
                    help="the unit's data folder (default /var/lib/fieldcheck)")
     p.add_argument("--slots-root", type=Path, default=Path("/opt/fieldcheck"),
                    help="where the A/B slots live (default /opt/fieldcheck)")
+    p.add_argument("--slot-setup", choices=("venv", "files"), default="venv",
+                   help="venv: the bundle's wheels go into the slot's own venv (default)")
     p.add_argument("--device-command", default="fieldcheck-device",
                    help="how to run fieldcheck-device on the unit (default: fieldcheck-device)")
     p.add_argument("--gps-wait", type=float, default=20.0, help="self-test wait for a GPS fix")
@@ -80,7 +82,8 @@ def plan_of(args: argparse.Namespace) -> Plan:
                 server_cert=args.server_cert, token=_token(args.token_file),
                 label_text=args.label, label_out=args.label_out or Path("unit-label.png"),
                 command_key=args.command_key, bundle=args.bundle, root_key=args.root_key,
-                slots_root=args.slots_root, base=unit_config.read_base(args.unit_config),
+                slots_root=args.slots_root, slot_setup=args.slot_setup,
+                base=unit_config.read_base(args.unit_config),
                 per_day=args.checkins_per_day, language=args.language,
                 gps_wait_s=args.gps_wait, force=frozenset(args.force_step))
 

@@ -43,6 +43,7 @@ class Plan:
     bundle: Path | None = None
     root_key: Path | None = None
     slots_root: Path = Path("/opt/fieldcheck")
+    slot_setup: str = "venv"
     base: unit_config.Sections = field(default_factory=dict)
     per_day: int | None = None
     language: str | None = None
@@ -119,7 +120,7 @@ def bundle(plan: Plan, progress: Progress) -> str:
     plan.target.write(remote, data, 0o600)
     result = _run_json(plan, "update", "install", str(remote), "--no-health-check", "--root",
                        str(plan.slots_root), "--root-key", str(plan.etc / "bundle-root.pub"),
-                       "--service", "none", "--json")
+                       "--service", "none", "--setup", plan.slot_setup, "--json")
     if result.get("outcome") != "installed":
         raise ProvisionError(f"the bundle was not installed: {result.get('detail')}",
                              "`fieldcheck-device update status` on the unit says why")

@@ -94,6 +94,8 @@ def test_decommission_uploads_erases_and_the_server_retires_the_key(
     trail = fieldcheck("device", "events", "--dir", str(tmp_path / "srv"), "--id",
                        identity.device_id)
     assert "retired" in trail and "decommissioned record seq 5" in trail
+    assert f"{identity.device_id}  retired" in fieldcheck("device", "list", "--dir",
+                                                          str(tmp_path / "srv"))
     with pytest.raises(SyncRefused) as refused:
         push_with(identity, tmp_path, server.port, fingerprint)
     assert refused.value.code == "device_retired" and "provision it anew" in str(refused.value)

@@ -149,3 +149,25 @@ def test_over_ssh_every_command_goes_through_the_ssh_client(tmp_path: Path) -> N
     assert unit.read(path) == b"hello\n" and oct(path.stat().st_mode & 0o777) == "0o640"
     assert unit.run(["echo", "two words"]).out == "two words\n"
     assert subprocess.run([str(shim), "-o", "x", "h", "--", "exit 3"]).returncode == 3
+
+
+@pytest.mark.slow
+def test_the_bundle_is_installed_by_the_units_installer_once(tmp_path: Path, server,
+                                                             capsys) -> None:
+    from tests.fieldcheck_protocol.bundle_factory import Keys
+    from tests.firmware.update.update_factory import root_key_file, write_bundle
+
+    process, _srv = server
+    base_config(tmp_path)
+    keys = Keys()
+    bundle = write_bundle(tmp_path, keys, counter=3)
+    extra = ("--bundle", str(bundle), "--root-key", str(root_key_file(tmp_path, keys)),
+             "--slots-root", str(tmp_path / "unit"), "--slot-setup", "files",
+             "--force-step", "selftest")
+    with GpsFeed(tmp_path / "gps0"):
+        assert provision(tmp_path, process.port, *extra) == 0
+        first = lines_of(capsys.readouterr().out)
+        assert first["bundle"] == "installed 0.3.0 in slot a"
+        assert (tmp_path / "etc" / "bundle-root.pub").is_file()
+        assert provision(tmp_path, process.port, *extra) == 0
+        assert lines_of(capsys.readouterr().out)["bundle"].startswith("unchanged: bundle ")
