@@ -159,6 +159,10 @@ def register(plan: Plan, progress: Progress) -> str:
         raise ProvisionError(f"the server refused the token (HTTP {answer.status_code})",
                              "use a technician's token: `fieldcheck admin token create "
                              "--username NAME --name provision` on the server")
+    if answer.status_code == 503:
+        raise ProvisionError(f"the server cannot register units yet: {answer.text[:300]}",
+                             "on the server make the first admin (`fieldcheck admin create`), "
+                             "then a technician and their token")
     if answer.status_code != 200:
         raise ProvisionError(f"the server refused the registration (HTTP "
                              f"{answer.status_code}): {answer.text[:300]}",
