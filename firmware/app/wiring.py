@@ -48,6 +48,7 @@ from firmware.services.selftest import (
     model_probe,
     storage_probe,
     store_probe,
+    supervisor_probe,
 )
 from firmware.services.sync_loop import SyncLoop, SyncPolicy, SyncWorker
 from firmware.store.base import RecordStore
@@ -272,22 +273,28 @@ class Wiring:
         return check
 
     def command_probes(self, store: RecordStore, gps: GpsWatch | None,
-                       model_version: Callable[[], str]) -> dict[str, Probe]:
+                       model_version: Callable[[], str],
+                       supervisor: SupervisorLink | None = None) -> dict[str, Probe]:
         """The self-test checks a running daemon can make without taking a device from the
-        thread that owns it (the camera and the MCU link stay with theirs)."""
+        thread that owns it (the camera stays with its thread; the MCU link is only read)."""
         offset = None if gps is None else (lambda: gps.stats().clock_offset_s)
         low = int(getattr(self.config.store.config, "storage_low_bytes", 0))
-        return {"store": store_probe(store), "gps": gps_probe(gps, self.clock),
-                "model": model_probe(model_version),
-                "storage": storage_probe(self.data_dir, low),
-                "clock": clock_probe(self.clock, KernelClockSync().synchronized, offset)}
+        probes = {"store": store_probe(store), "gps": gps_probe(gps, self.clock),
+                  "model": model_probe(model_version),
+                  "storage": storage_probe(self.data_dir, low),
+                  "clock": clock_probe(self.clock, KernelClockSync().synchronized, offset)}
+        if supervisor is not None:
+            probes["supervisor"] = supervisor_probe(lambda _s: supervisor.link_up,
+                                                    supervisor.describe, 0)
+        return probes
 
     def command_service(self, identity: DeviceIdentity, ledger: Ledger, store: RecordStore,
                         sink: FeedbackSink, gps: GpsWatch | None,
-                        checkins: CheckinWorker | None) -> CommandService:
+                        checkins: CheckinWorker | None,
+                        supervisor: SupervisorLink | None = None) -> CommandService:
         """The signed-command handler: pinned key, replay guard in the data dir, the actions."""
         request = None if checkins is None else (lambda: checkins.request("remote"))
-        probes = self.command_probes(store, gps, lambda: ledger.model_version)
+        probes = self.command_probes(store, gps, lambda: ledger.model_version, supervisor)
         actions = {
             CommandKind.CHECKIN_NOW: checkin_action(request),
             CommandKind.MESSAGE: message_action(lambda _command_id, text: sink.message(text)),

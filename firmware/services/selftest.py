@@ -312,7 +312,8 @@ def supervisor_probe(link_up: Callable[[float], bool], describe: str, wait_s: fl
     def run() -> Finding:
         if link_up(wait_s):
             return Finding(True, f"{describe}: link up", facts={"up": True})
-        return Finding(False, f"{describe}: no answer in {wait_s:g} s", "check the USB cable "
+        silence = f"no answer in {wait_s:g} s" if wait_s > 0 else "link down"
+        return Finding(False, f"{describe}: {silence}", "check the USB cable "
                        "to the Pico (or UART3 wiring), that it runs the supervisor firmware "
                        "(`mpremote ls`), and `ls -l /dev/fieldcheck-mcu`", {"up": False})
 

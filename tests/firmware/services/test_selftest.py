@@ -179,3 +179,10 @@ def test_server_unreachable_and_unconfigured() -> None:
                                       Check("server", selftest.server_probe(None))])
     assert down.status is Status.FAIL and down.todo == "check the network"
     assert none.status is Status.SKIP
+
+
+def test_a_running_link_is_only_read_and_a_down_one_says_so() -> None:
+    up, down = selftest.run_checks([
+        Check("supervisor", selftest.supervisor_probe(lambda _s: True, "sim", 0)),
+        Check("supervisor", selftest.supervisor_probe(lambda _s: False, "sim", 0))])
+    assert up.status is Status.PASS and down.found == "sim: link down"
