@@ -186,3 +186,12 @@ def test_a_running_link_is_only_read_and_a_down_one_says_so() -> None:
         Check("supervisor", selftest.supervisor_probe(lambda _s: True, "sim", 0)),
         Check("supervisor", selftest.supervisor_probe(lambda _s: False, "sim", 0))])
     assert up.status is Status.PASS and down.found == "sim: link down"
+
+
+def test_the_shipped_known_answer_is_for_the_shipped_embedder() -> None:
+    if not (MODELS / model_check.ANSWER_FILE).is_file():
+        pytest.skip("models/known_answer.json not present")
+    answer = json.loads((MODELS / model_check.ANSWER_FILE).read_text())
+    spec = manifest.load(MODELS).model(manifest.EMBEDDER)
+    assert answer["embedder_sha256"] == spec.sha256, "run `make models` (it rewrites the answer)"
+    assert len(answer["embedding"]) == 128
