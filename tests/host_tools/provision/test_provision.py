@@ -2,6 +2,7 @@
 key made on the unit, registered with a technician's token, the config written and checked, the
 self-test passed on bench parts, the label printed; a second run changes nothing."""
 
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -171,3 +172,34 @@ def test_the_bundle_is_installed_by_the_units_installer_once(tmp_path: Path, ser
         assert (tmp_path / "etc" / "bundle-root.pub").is_file()
         assert provision(tmp_path, process.port, *extra) == 0
         assert lines_of(capsys.readouterr().out)["bundle"].startswith("unchanged: bundle ")
+
+
+@pytest.mark.slow
+def test_provision_over_ssh_runs_every_step_through_the_ssh_client(
+        tmp_path: Path, server, capsys, monkeypatch) -> None:
+    pytest.importorskip("ai_edge_litert")
+    process, srv = server
+    base_config(tmp_path)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "ssh.log"
+    # The unit's sshd, played by a local shell: each call is logged, then its command runs.
+    (bin_dir / "ssh").write_text(f'#!/bin/sh\necho "$@" >> {log}\nwhile [ "$1" != "--" ]; do '
+                                 'shift; done; shift\nexec sh -c "$1"\n')
+    (bin_dir / "ssh").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    with GpsFeed(tmp_path / "gps0"):
+        code = cli.main(["provision", "--ssh", "root@fc-unit-07", "--server",
+                         f"https://127.0.0.1:{process.port}", "--server-cert",
+                         str(srv / "server.crt"), "--token-file", str(tmp_path / "token"),
+                         "--etc", str(tmp_path / "etc"), "--data-dir", str(tmp_path / "data"),
+                         "--device-command", DEVICE, "--unit-config",
+                         str(tmp_path / "hardware.toml"), "--label-out",
+                         str(tmp_path / "label.png"), "--gps-wait", "8"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "provisioning root@fc-unit-07" in out and lines_of(out)["selftest"].startswith("passed")
+    calls = log.read_text().splitlines()
+    assert all(call.startswith("-o BatchMode=yes root@fc-unit-07 --") for call in calls)
+    assert any("identity init" in call for call in calls)
+    assert (tmp_path / "etc" / "device.toml").is_file() and (tmp_path / "label.png").is_file()
