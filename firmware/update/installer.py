@@ -25,7 +25,7 @@ from typing import BinaryIO
 
 from fieldcheck_protocol.bundle import BundleError, Manifest, RootMetadata, Trusted
 from fieldcheck_protocol.bundle_archive import MANIFEST_MEMBER, ROOT_MEMBER, read_bundle
-from firmware.update.base import ServiceManager, UpdateError
+from firmware.update.base import Health, ServiceManager, UpdateError
 from firmware.update.environment import SlotSetup
 from firmware.update.slots import Journal, Slots, State, write_json
 
@@ -90,7 +90,11 @@ class Installer:
     def install(self, bundle: Path, health_check: bool = True) -> InstallResult:
         """Verify, stage, switch, restart, check health; commit or roll back by itself."""
         self.slots.prepare()
-        self.recover()
+        with self.slots.locked():
+            return self._install(bundle, health_check)
+
+    def _install(self, bundle: Path, health_check: bool) -> InstallResult:
+        self._recover()
         self._step("verify")
         root, manifest = self.verify(bundle)
         previous, target = self.slots.current(), self.slots.inactive()
@@ -100,7 +104,7 @@ class Installer:
         try:
             self._stage(bundle, journal)
         except UpdateError:
-            self.recover()  # the half-written slot goes; current never moved
+            self._recover()  # the half-written slot goes; current never moved
             raise
         self.slots.save_journal(Journal(**{**journal.__dict__, "phase": "trial"}))
         self._step("switch")
@@ -108,9 +112,12 @@ class Installer:
         if not health_check or self._service is None:
             return self._commit(journal, "committed without a health check")
         self._step("restart")
-        self._service.restart()
-        self._step("health")
-        health = self._service.wait_healthy(self._timeout)
+        try:
+            self._service.restart()
+            self._step("health")
+            health = self._service.wait_healthy(self._timeout)
+        except UpdateError as err:  # the new daemon cannot even be started: same as unhealthy
+            health = Health(False, str(err))
         if health.ok:
             return self._commit(journal, health.detail)
         logger.warning("bundle %s failed its health check (%s): rolling back to slot %s",
@@ -159,9 +166,12 @@ class Installer:
         self._step("rollback")
         self.slots.switch(journal.previous)
         if journal.previous is not None and self._service is not None:
-            self._service.restart()
-            back = self._service.wait_healthy(self._timeout)
-            if not back.ok:
+            try:
+                self._service.restart()
+                back = self._service.wait_healthy(self._timeout)
+            except UpdateError as err:
+                back = Health(False, str(err))
+            if not back.ok:  # still on the slot that ran before; the supervisor takes it from here
                 logger.error("the previous slot %s is not healthy either: %s", journal.previous,
                              back.detail)
         self.slots.clear_journal()
@@ -170,6 +180,12 @@ class Installer:
 
     def recover(self) -> str | None:
         """Finish an install that was cut off; says what was done (None: nothing to do)."""
+        if not self.slots.root.is_dir():
+            return None
+        with self.slots.locked():
+            return self._recover()
+
+    def _recover(self) -> str | None:
         journal = self.slots.journal()
         if journal is None:
             return None
@@ -181,7 +197,10 @@ class Installer:
         if self.slots.current() != journal.previous:
             self.slots.switch(journal.previous)
             if journal.previous is not None and self._service is not None:
-                self._service.restart()
+                try:
+                    self._service.restart()
+                except UpdateError as err:  # the slot is back either way; systemd retries
+                    logger.error("cannot restart the daemon on slot %s: %s", journal.previous, err)
         if journal.phase == "staging" and journal.target != self.slots.current():
             self.slots.discard(journal.target)  # half-written; a tried slot stays for a look
         self.slots.clear_journal()
@@ -202,7 +221,12 @@ class Installer:
 
     def rollback(self) -> InstallResult:
         """Go back to the other slot on purpose (a technician's decision), health-checked."""
-        self.recover()
+        self.slots.prepare()
+        with self.slots.locked():
+            return self._rollback()
+
+    def _rollback(self) -> InstallResult:
+        self._recover()
         current = self.slots.current()
         other = self.slots.inactive()
         info = self.slot_info(other)

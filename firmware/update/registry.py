@@ -1,15 +1,12 @@
 """The update settings and the service managers and slot setups they name."""
 
-import re
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
+from fieldcheck_protocol.bundle import parse_public_key
 from firmware.update.backends import process, systemd
 from firmware.update.base import ServiceManager, UpdateError
 from firmware.update.environment import SETUPS, setup_for
@@ -19,7 +16,6 @@ from firmware.update.slots import Slots
 SERVICES = ("systemd", "process", "none")
 #: Where the daemon queues a verified offered bundle, in its data dir, for the root installer.
 PENDING_BUNDLE = "updates/pending.bundle"
-_HEX_KEY = re.compile(r"[0-9a-fA-F]{64}")
 
 
 @dataclass(frozen=True)
@@ -45,17 +41,11 @@ def read_root_key(path: Path) -> bytes:
         raise UpdateError("no_root_key", f"the bundle root key {path} cannot be read: "
                           f"{err.strerror}", "copy PREFIX-root.pub from `fieldcheck bundle "
                           "keygen` to the unit (or pass --root-key)") from err
-    text = data.decode("ascii", errors="replace").strip()
-    if _HEX_KEY.fullmatch(text):
-        return bytes.fromhex(text)
     try:
-        key = serialization.load_pem_public_key(data)
-    except (ValueError, TypeError):
-        key = None
-    if not isinstance(key, Ed25519PublicKey):
-        raise UpdateError("no_root_key", f"{path} is not an Ed25519 public key (PEM or hex)",
-                          "copy PREFIX-root.pub from `fieldcheck bundle keygen`")
-    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        return parse_public_key(data)
+    except ValueError as err:
+        raise UpdateError("no_root_key", f"{path}: {err}",
+                          "copy PREFIX-root.pub from `fieldcheck bundle keygen`") from None
 
 
 def service_for(settings: UpdateSettings) -> ServiceManager | None:

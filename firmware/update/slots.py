@@ -11,10 +11,13 @@ Layout of the root (``/opt/fieldcheck`` on a unit)::
 Every file is written to a scratch name, fsynced and renamed, then its folder is fsynced.
 """
 
+import contextlib
+import fcntl
 import json
 import logging
 import os
 import shutil
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -95,6 +98,21 @@ class Slots:
         """Create the root and slots folders if missing."""
         self.folder.mkdir(parents=True, exist_ok=True)
 
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the update lock: one install, rollback or recovery at a time."""
+        fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise UpdateError("busy", f"another update is running in {self.root}",
+                                  "wait for it to finish (`fieldcheck-device update status`)"
+                                  ) from None
+            yield
+        finally:
+            os.close(fd)
+
     def path(self, name: str) -> Path:
         """A slot's folder."""
         return self.folder / name
@@ -142,7 +160,11 @@ class Slots:
     def state(self) -> State:
         """The kept state (all zero on a unit never updated)."""
         value = _read_json(self.root / "state.json")
-        return State(**value) if value else State()
+        try:
+            return State(**value) if value else State()
+        except TypeError as err:
+            raise UpdateError("corrupt", f"{self.root / 'state.json'} has unknown fields: {err}",
+                              "inspect it; it holds the counter the unit has accepted") from None
 
     def save_state(self, state: State) -> None:
         """Keep the state durably."""
@@ -151,7 +173,12 @@ class Slots:
     def journal(self) -> Journal | None:
         """The install under way, if one was cut off or is running."""
         value = _read_json(self.root / "journal.json")
-        return Journal(**value) if value else None
+        try:
+            return Journal(**value) if value else None
+        except TypeError as err:
+            raise UpdateError("corrupt", f"{self.root / 'journal.json'} has unknown fields: "
+                              f"{err}", "inspect it, then remove it and run `update status`"
+                              ) from None
 
     def save_journal(self, journal: Journal) -> None:
         """Record how far the install got, before the step that needs it."""

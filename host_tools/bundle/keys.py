@@ -2,16 +2,14 @@
 
 import logging
 import os
-import re
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from fieldcheck_protocol.signature import public_key_bytes
+from fieldcheck_protocol.bundle import parse_public_key
 
 logger = logging.getLogger(__name__)
-_HEX_KEY = re.compile(r"[0-9a-fA-F]{64}")
 
 
 class KeyFileError(ValueError):
@@ -78,13 +76,7 @@ def load_public(path: Path) -> bytes:
         data = path.read_bytes()
     except OSError as err:
         raise KeyFileError(f"cannot read public key {path}: {err.strerror}") from None
-    text = data.decode("ascii", errors="replace").strip()
-    if _HEX_KEY.fullmatch(text):
-        return bytes.fromhex(text)
     try:
-        key = serialization.load_pem_public_key(data)
-    except (ValueError, TypeError) as err:
-        raise KeyFileError(f"{path} is not a PEM public key or 64 hex digits: {err}") from None
-    if not isinstance(key, Ed25519PublicKey):
-        raise KeyFileError(f"{path} is not an Ed25519 public key")
-    return public_key_bytes(key)
+        return parse_public_key(data)
+    except ValueError as err:
+        raise KeyFileError(f"{path}: {err}") from None

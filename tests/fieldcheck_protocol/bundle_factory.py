@@ -43,7 +43,7 @@ def entries(files: Mapping[str, bytes]) -> dict[str, FileEntry]:
     return {p: FileEntry(hashlib.sha256(d).hexdigest(), len(d)) for p, d in files.items()}
 
 
-def root_cose(keys: Keys, version: int = 1, days: int = 365,
+def root_cose(keys: Keys, version: int = 1, days: int = 30 * 365,
               release: tuple[bytes, ...] | None = None) -> bytes:
     listed = release if release is not None else (public_key_bytes(keys.release),)
     return sign_root(RootMetadata(version, NOW + timedelta(days=days), listed), keys.root)

@@ -203,3 +203,21 @@ def test_manifest_checks_its_own_values():
     made = manifest()
     assert sign_manifest(made, Ed25519PrivateKey.generate())
     assert list(made.files) == sorted(FILES)
+
+
+def test_public_keys_parse_from_pem_or_hex_and_nothing_else():
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+    from fieldcheck_protocol.bundle import parse_public_key
+
+    keys = Keys()
+    pem = keys.root.public_key().public_bytes(serialization.Encoding.PEM,
+                                              serialization.PublicFormat.SubjectPublicKeyInfo)
+    assert parse_public_key(pem) == keys.root_public
+    assert parse_public_key(keys.root_public.hex().encode() + b"\n") == keys.root_public
+    other = X25519PrivateKey.generate().public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    for bad in (b"", b"zz" * 32, other):
+        with pytest.raises(ValueError):
+            parse_public_key(bad)

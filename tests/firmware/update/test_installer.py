@@ -141,3 +141,24 @@ def test_rollback_without_another_slot_says_what_to_do(tmp_path, keys, unit):
     with pytest.raises(UpdateError) as caught:
         made.rollback()
     assert "update install" in caught.value.hint
+
+
+def test_a_second_install_while_one_runs_is_refused_busy(tmp_path, keys, unit):
+    made = _first(tmp_path, keys, unit)
+    with made.slots.locked(), pytest.raises(UpdateError) as caught:
+        made.install(write_bundle(tmp_path, keys, 2))
+    assert caught.value.code == "busy"
+    assert made.slots.state().counter == 1
+
+
+def test_a_daemon_that_cannot_be_started_is_rolled_back(tmp_path, keys, unit):
+    from dataclasses import replace
+
+    from firmware.update.registry import installer_for
+    from tests.firmware.update.update_factory import settings
+
+    _first(tmp_path, keys, unit)
+    broken = replace(settings(tmp_path, keys), daemon_command=str(tmp_path / "no-such-daemon"))
+    result = installer_for(broken, now=lambda: NOW).install(write_bundle(tmp_path, keys, 2))
+    assert (result.outcome, result.slot) == ("rolled_back", "a")
+    assert "cannot start" in result.detail and (unit / "journal.json").exists() is False
