@@ -120,8 +120,11 @@ def sample_grid(
     if step == 1:
         return frame, (0.0, 0.0, float(width), float(height))
     offset = (step - 1) // 2
-    grid = np.ascontiguousarray(frame[offset::step, offset::step])
-    rows, cols = grid.shape[:2]
+    # One 3-byte element per pixel: numpy copies the strided view about twice as fast.
+    pixels = np.ascontiguousarray(frame).reshape(height, -1).view(np.dtype((np.void, 3)))
+    picked = np.ascontiguousarray(pixels[offset::step, offset::step])
+    rows, cols = picked.shape
+    grid = picked.view(np.uint8).reshape(rows, cols, 3)
 
     def edge(v: int, limit: int) -> float:
         return min(max((v - offset - 0.5) / step + 0.5, 0.0), float(limit))
