@@ -178,6 +178,10 @@ def server(quick: bool) -> list[Row]:
             float(data["ed25519_verify_per_s_one_core"]), "Ed25519 verify, one core", "higher"),
         Row("server", f"drain a {backlog}-record backlog", float(data["backlog_drain_s"]), "s",
             target="10,000 records"),
+        Row("server", f"request latency p99 ({data['batch_records']}-record batches, HTTP; "
+            f"p50 {data['drain_request_ms_p50']} ms)", float(data["drain_request_ms_p99"]), "ms"),
+        Row("server", f"verify parts per batch (cores used), p99 batch "
+            f"{data['ingest_batch_ms_p99']} ms", float(data["verify_parts"]), "cores"),
     ]
 
 
