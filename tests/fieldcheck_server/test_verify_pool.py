@@ -76,3 +76,10 @@ def test_dead_workers_fall_back_to_the_calling_thread(signed, caplog) -> None:
 def test_the_shared_pool_is_one_per_process() -> None:
     assert verify_pool.shared() is verify_pool.shared()
     assert verify_pool.shared().parts == verify_pool.default_parts() >= 1
+
+
+def test_bench_percentiles() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert bench.percentile(values, 0.5) == pytest.approx(50.5)
+    assert bench.percentile(values, 0.99) == pytest.approx(99.01)
+    assert bench.percentile([7.0], 0.99) == 7.0 and bench.percentile([], 0.5) == 0.0
