@@ -3,8 +3,8 @@
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0005"  # was "0004"; chained after opauth's 0005 at merge
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
