@@ -15,6 +15,7 @@ from fieldcheck_protocol.review_box import key_id, parse_public_key
 from firmware.app.lock import InstanceLock
 from firmware.camera.base import Camera
 from firmware.config import DeviceConfig, PolicySettings, Section, validate_mapping
+from firmware.core.lifecycle import Lifecycle
 from firmware.core.supervisor_event import EventCallback
 from firmware.errors import StoreError
 from firmware.face.base import FaceEngine
@@ -39,6 +40,7 @@ from firmware.services.commands import (
 )
 from firmware.services.gps_watch import GpsWatch
 from firmware.services.ledger import Ledger, LoadedModel, Observer, RecordPolicy
+from firmware.services.liveness_check import LivenessCheck
 from firmware.services.schedule import CheckinSettings, Schedule, ScheduleTracker
 from firmware.services.schedule_book import BOOK_FILE, ScheduleBook
 from firmware.services.sync_loop import SyncLoop, SyncPolicy, SyncWorker
@@ -91,23 +93,46 @@ def review_images_for(settings: CheckinSettings, data_dir: Path,
                         settings.review_retention_days)
 
 
+def liveness_for(settings: CheckinSettings, face: Section) -> LivenessCheck | None:
+    """The liveness check the config asks for (not started); None when it is off, or when
+    the face backend has no models to find landmarks with (the replay bench engine)."""
+    if not settings.liveness.enabled:
+        logger.warning("liveness checks are off ([checkin.liveness] enabled = false): a photo "
+                       "of the wearer can pass a check-in")
+        return None
+    if face.backend.name != "tflite":
+        logger.warning("liveness checks need the tflite face backend (face type is %s); "
+                       "check-ins are judged without them", face.backend.name)
+        return None
+    from firmware.face.backends import landmarks_tflite  # only units with models load it
+
+    cfg = face.config
+    finder = landmarks_tflite.create(cfg.models_dir, cfg.runtime, cfg.num_threads, cfg.detector)
+    return LivenessCheck(finder, settings.liveness)
+
+
 def build_checkin(camera: Camera, engine: FaceEngine, settings: CheckinSettings, *,
                   data_dir: Path, device_id: str, recorder: FixSource, clock: Clock,
                   rng: random.Random | None = None,
                   on_guidance: GuidanceHook | None = None,
                   on_receipt: Callable[[Receipt], None] | None = None,
-                  feedback: Prompter | None = None) -> CheckinWorker:
-    """The daemon's check-in worker; starting it starts the camera and the face engine."""
+                  feedback: Prompter | None = None,
+                  liveness: LivenessCheck | None = None) -> CheckinWorker:
+    """The daemon's check-in worker; starting it starts the camera, the face engine and the
+    liveness check's landmark models."""
     templates = template_store_for(settings, data_dir, device_id)
     review = review_images_for(settings, data_dir, device_id)
     stop = threading.Event()
     service = CheckinService(camera, engine, templates, recorder, settings,
                              sleep=stop.wait, clock=clock, on_guidance=on_guidance,
-                             review=review)
+                             review=review, liveness=liveness)
     # The day's windows are drawn once and kept in the data dir: a restart does not redraw them.
     book = ScheduleBook(data_dir / BOOK_FILE)
     tracker = ScheduleTracker(Schedule(settings, rng or random.SystemRandom(), book), clock.now())
-    return CheckinWorker(service, tracker, recorder, clock, parts=(camera, engine),
+    parts: tuple[Lifecycle, ...] = (camera, engine)
+    if liveness is not None and isinstance(liveness.landmarks, Lifecycle):
+        parts += (liveness.landmarks,)
+    return CheckinWorker(service, tracker, recorder, clock, parts=parts,
                          stop_event=stop, on_receipt=on_receipt, review=review,
                          feedback=feedback)
 
@@ -190,12 +215,19 @@ class Wiring:
 
     def checkin_service(self, camera: Camera, engine: FaceEngine, ledger: FixSource,
                         device_id: str,
-                        on_guidance: GuidanceHook | None = None) -> CheckinService:
-        """A check-in service for one-off check-ins (``checkin now``), sleeping in real time."""
+                        on_guidance: GuidanceHook | None = None,
+                        liveness: LivenessCheck | None = None) -> CheckinService:
+        """A check-in service for one-off check-ins (``checkin now``), sleeping in real time;
+        ``liveness`` (from :meth:`liveness`, started by the caller) None: judged without it."""
         settings = self.full.checkin
         return CheckinService(camera, engine, self.template_store(device_id), ledger, settings,
                               sleep=time.sleep, clock=self.clock, on_guidance=on_guidance,
-                              review=review_images_for(settings, self.data_dir, device_id))
+                              review=review_images_for(settings, self.data_dir, device_id),
+                              liveness=liveness)
+
+    def liveness(self) -> LivenessCheck | None:
+        """The configured liveness check (its landmark models not started), or None."""
+        return liveness_for(self.full.checkin, self.full.face)
 
     def checkin_worker(self, camera: Camera, engine: FaceEngine, device_id: str,
                        ledger: Ledger, sink: FeedbackSink) -> CheckinWorker:
@@ -203,7 +235,8 @@ class Wiring:
         return build_checkin(
             camera, engine, self.full.checkin, data_dir=self.data_dir, device_id=device_id,
             recorder=ledger, clock=self.clock, on_guidance=sink.guidance,
-            on_receipt=lambda receipt: sink.receipt(receipt.as_dict()), feedback=sink)
+            on_receipt=lambda receipt: sink.receipt(receipt.as_dict()), feedback=sink,
+            liveness=self.liveness())
 
     def gps_watch(self, ledger: Ledger) -> GpsWatch:
         """The GPS watch over the configured source."""

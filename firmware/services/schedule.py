@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from fieldcheck_protocol.review_box import ReviewBoxError, parse_public_key
 from firmware.core.settings import SettingsError, setting
 from firmware.errors import ConfigError
+from firmware.face.liveness import LivenessSettings
 from firmware.services.schedule_book import PublishedSlot, ScheduleBook
 
 #: Most slots a day may have: a day's ``schedule`` event lists them all in one detail value.
@@ -58,6 +59,8 @@ class CheckinSettings:
     burst_frames: int = setting(3, "frames captured per try")
     retry_delay_s: float = setting(3.0, "seconds between tries (time to follow the guidance)")
     capture_timeout_s: float = setting(5.0, "seconds the camera may take for one burst")
+    liveness: LivenessSettings = setting(
+        LivenessSettings(), "presentation-attack checks ([checkin.liveness])")
     template_file: Path = setting(
         Path("face-template.fct"), "enrolled template (relative paths: inside device.data_dir)"
     )
