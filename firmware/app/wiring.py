@@ -1,5 +1,6 @@
 """The composition root: every part of the unit built from the one config (daemon and commands)."""
 
+import dataclasses
 import logging
 import random
 import threading
@@ -219,7 +220,8 @@ class Wiring:
                         liveness: LivenessCheck | None = None) -> CheckinService:
         """A check-in service for one-off check-ins (``checkin now``), sleeping in real time;
         ``liveness`` (from :meth:`liveness`, started by the caller) None: judged without it."""
-        settings = self.full.checkin
+        # No GPS runs beside a one-off check-in: no fix can arrive, so none is waited for.
+        settings = dataclasses.replace(self.full.checkin, fix_wait_s=0.0)
         return CheckinService(camera, engine, self.template_store(device_id), ledger, settings,
                               sleep=time.sleep, clock=self.clock, on_guidance=on_guidance,
                               review=review_images_for(settings, self.data_dir, device_id),

@@ -16,6 +16,7 @@ with the challenge and the reason for human review, never an alarm.
 """
 
 import logging
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -44,6 +45,8 @@ Trigger = Literal["scheduled", "button", "manual", "remote"]
 NOT_ENROLLED = "not_enrolled"
 TEMPLATE_INVALID = "template_invalid"
 FACE_ENGINE_FAULT = "face_engine_fault"
+#: How often a check-in looks for a fresh fix while it waits for one (seconds).
+FIX_POLL_S = 1.0
 #: The burst was refused as not live; the wearer is asked to follow the next challenge.
 LIVENESS_FAILED = "liveness_failed"
 
@@ -67,8 +70,14 @@ class TemplateSource(Protocol):
 class FixSource(Protocol):
     """The ledger as the check-in sees it: the latest fix and the record writer."""
 
-    def current_fix(self) -> tuple[FixSummary | None, datetime | None]:
-        """The latest fresh usable fix and its GPS time, or (None, None)."""
+    def has_fresh_fix(self) -> bool:
+        """Whether a fresh usable fix is at hand (no side effects)."""
+        ...
+
+    def current_fix(self, max_age_s: float | None = None) -> tuple[FixSummary | None,
+                                                                   datetime | None]:
+        """The latest usable fix no older than ``max_age_s`` (None: the policy's limit) and
+        its GPS time, or (None, None)."""
         ...
 
     def event(self, kind: str, details: Mapping[str, Any]) -> Appended:
@@ -221,7 +230,7 @@ class CheckinService:
         """
         started = self._clock.monotonic()
         attempt, tries = self._attempts()
-        receipt = self._commit(trigger, slot, attempt, tries)
+        receipt = self._commit(trigger, slot, attempt, tries, started)
         self._keep_for_review(attempt, receipt)
         logger.info("check-in (%s): %s%s after %d tr%s in %.1f s, record %d%s", trigger,
                     receipt.outcome.value, f" ({receipt.guidance})" if receipt.guidance else "",
@@ -313,9 +322,24 @@ class CheckinService:
             return None
         return burst
 
+    def _fix(self, started: float) -> tuple[FixSummary | None, datetime | None]:
+        """A fresh fix, waiting up to ``fix_wait_s`` from the check-in's start for one;
+        otherwise the last fix (its age is in the record), or none at all."""
+        remaining = self.settings.fix_wait_s - (self._clock.monotonic() - started)
+        for _ in range(max(0, math.ceil(remaining / FIX_POLL_S))):
+            if self._ledger.has_fresh_fix():
+                break
+            self._sleep(FIX_POLL_S)
+        fresh = self._ledger.has_fresh_fix()
+        fix, gps_time = self._ledger.current_fix(math.inf)
+        if fix is not None and not fresh:
+            logger.warning("no fresh GPS fix for the check-in; recording the last fix, "
+                           "%.0f s old", fix.age_s)
+        return fix, gps_time
+
     def _commit(self, trigger: Trigger, slot: datetime | None, attempt: Attempt,
-                tries: int) -> Receipt:
-        fix, gps_time = self._ledger.current_fix()
+                tries: int, started: float) -> Receipt:
+        fix, gps_time = self._fix(started)
         # The model that judged: this service's engine (the check-in thread owns it).
         appended = self._ledger.write(Kind.CHECKIN, checkin_body(attempt, trigger, slot), fix,
                                       gps_time, model_version=model_version_of(self._engine))

@@ -59,6 +59,9 @@ class CheckinSettings:
     burst_frames: int = setting(3, "frames captured per try")
     retry_delay_s: float = setting(3.0, "seconds between tries (time to follow the guidance)")
     capture_timeout_s: float = setting(5.0, "seconds the camera may take for one burst")
+    fix_wait_s: float = setting(
+        10.0, "seconds a check-in waits for a fresh GPS fix before it records the last fix "
+        "with its age (0: no wait)")
     liveness: LivenessSettings = setting(
         LivenessSettings(), "presentation-attack checks ([checkin.liveness])")
     template_file: Path = setting(

@@ -88,8 +88,9 @@ def run(store, clock: ManualClock, landmarks: TrackLandmarks, *, engine: FaceEng
     engine.start()
     shown: list[tuple[str, str]] = []
     waits: list[float] = []
-    settings = CheckinSettings(attempts=attempts, retry_delay_s=0.5, liveness=LivenessSettings(
-        challenges=tuple(challenges), lead_s=1.5))  # type: ignore[arg-type]
+    live = LivenessSettings(challenges=tuple(challenges), lead_s=1.5)  # type: ignore[arg-type]
+    settings = CheckinSettings(attempts=attempts, retry_delay_s=0.5, fix_wait_s=0.0,
+                               liveness=live)
     draws = iter(range(100))  # challenges in their configured order, one per try
     check = LivenessCheck(landmarks, settings.liveness, draw=lambda n: next(draws) % n)
     service = CheckinService(camera, engine, FixedTemplates(a_template()),
