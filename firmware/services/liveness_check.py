@@ -8,7 +8,7 @@ challenge met. A face the engine could not judge (``unknown``) keeps its own gui
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -80,18 +80,25 @@ class LivenessCheck:
         timings = _sum_timings(results)
         if verdict.outcome is Outcome.UNKNOWN:
             return Judged(verdict, None, timings)
+        started = time.perf_counter()
+        result = self.live(burst, results, challenge)
+        timings["liveness"] = time.perf_counter() - started
+        return Judged(verdict, result, timings)
+
+    def live(self, burst: Burst, results: Sequence[FrameResult],
+             challenge: Challenge) -> LivenessResult:
+        """The liveness checks on a burst whose frames the engine already checked (the
+        embeddings of the frames that passed its gates are compared with each other)."""
         settings = self.settings
         if liveness.frozen(burst.frames, burst.captured, settings.min_frame_change):
             logger.warning("liveness: the burst is one frame repeated or its times stand still")
-            return Judged(verdict, LivenessResult(challenge, Failure.FROZEN), timings)
-        started = time.perf_counter()
+            return LivenessResult(challenge, Failure.FROZEN)
         tracks = [self.landmarks.points(frame) for frame in burst.frames]
         embeddings = [r.embedding for r in results if r.embedding is not None]
         result = liveness.judge(challenge, tracks, embeddings, settings)
-        timings["liveness"] = time.perf_counter() - started
         logger.info("liveness (%s): %s %s", challenge.value,
                     "passed" if result.passed else f"failed ({result.failure})", result.figures)
-        return Judged(verdict, result, timings)
+        return result
 
 
 def _against(result: FrameResult, template: Template) -> FrameCheck:
