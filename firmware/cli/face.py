@@ -69,6 +69,14 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
                     help="dlib reference script (default: the checkout's test reference)")
     be.set_defaults(func=_bench)
 
+    cb = cmds.add_parser("checkin-bench", help="check-in stages, liveness cost per frame and "
+                         "peak memory on the real models, as JSON")
+    cb.add_argument("--models", type=Path, default=None, help="models folder (default: "
+                    "the configured one)")
+    cb.add_argument("--images", type=Path, help="sample photos (default: the checkout's cache)")
+    cb.add_argument("--repeats", type=int, default=3)
+    cb.set_defaults(func=_checkin_bench)
+
     lv = cmds.add_parser("liveness-eval", help="APCER and BPCER (ISO/IEC 30107-3) of the "
                          "liveness checks on synthetic landmark sequences")
     lv.add_argument("--trials", type=int, default=200, help="presentations per kind and noise")
@@ -287,6 +295,22 @@ def _record(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     models = engine_settings(args).models_dir
     print(json.dumps(bench.run(models, args.images, args.repeats, args.reference), indent=2))
+    return 0
+
+
+def _checkin_bench(args: argparse.Namespace) -> int:
+    from firmware.tools import checkin_bench
+
+    if args.repeats < 1:
+        raise ConfigError("--repeats must be at least 1", "e.g. --repeats 3")
+    folder = args.images or bench.DEFAULT_IMAGES
+    names = ("obama", "obama2", "obama3")
+    if not all((folder / f"{n}.jpg").is_file() for n in names):
+        raise VerifyError(f"no sample photos in {folder}", "pass --images DIR with obama.jpg, "
+                          "obama2.jpg and obama3.jpg (`make test` fetches them)")
+    models = args.models or Config().models_dir
+    photos = [load_rgb(folder / f"{n}.jpg") for n in names]
+    print(json.dumps(checkin_bench.run(models, photos, args.repeats), indent=2))
     return 0
 
 
