@@ -19,6 +19,7 @@ from firmware.config import DeviceConfig, PolicySettings, Section, validate_mapp
 from firmware.core.lifecycle import Lifecycle
 from firmware.core.supervisor_event import EventCallback
 from firmware.errors import StoreError
+from firmware.face import template_store
 from firmware.face.base import FaceEngine
 from firmware.face.review_images import ReviewImages
 from firmware.face.template_store import KeySource, TemplateStore, credential_path
@@ -46,7 +47,12 @@ from firmware.services.schedule import CheckinSettings, Schedule, ScheduleTracke
 from firmware.services.schedule_book import BOOK_FILE, ScheduleBook
 from firmware.services.sync_loop import SyncLoop, SyncPolicy, SyncWorker
 from firmware.store.base import RecordStore
-from firmware.store.identity import DeviceIdentity, load_identity, load_or_create_identity
+from firmware.store.identity import (
+    DeviceIdentity,
+    key_path,
+    load_identity,
+    load_or_create_identity,
+)
 from firmware.supervisor.base import SupervisorLink
 from firmware.ui.backends import report
 from firmware.ui.base import FeedbackSink
@@ -78,8 +84,21 @@ def template_store_for(settings: CheckinSettings, data_dir: Path, device_id: str
     if settings.key_credential and credential is None:
         logger.warning("[checkin] key_credential %r set but systemd passed no credentials; "
                        "using key_file", settings.key_credential)
-    keys = KeySource(data_dir / settings.key_file, credential)
+    # The default key file is the old layout's, beside the template: the key is derived from
+    # the device key instead (and a template under the old key moves). A key_file set to
+    # another path is a key kept apart on purpose, and is used.
+    derive = settings.key_file == Path(template_store.KEY_FILE)
+    keys = KeySource(data_dir / settings.key_file, credential,
+                     _device_secret(data_dir) if derive else None)
     return TemplateStore(data_dir / settings.template_file, keys, device_id)
+
+
+def _device_secret(data_dir: Path) -> bytes | None:
+    """The device key's raw private bytes (the template key is derived from them), or None
+    on a unit without a device key (it keeps a template key file of its own)."""
+    if not key_path(data_dir).exists():
+        return None
+    return load_identity(data_dir).private_key.private_bytes_raw()
 
 
 def review_images_for(settings: CheckinSettings, data_dir: Path,

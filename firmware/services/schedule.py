@@ -68,7 +68,9 @@ class CheckinSettings:
         Path("face-template.fct"), "enrolled template (relative paths: inside device.data_dir)"
     )
     key_file: Path = setting(
-        Path("face-template.key"), "template key file (relative: inside device.data_dir)"
+        Path("face-template.key"), "template key file (relative: inside device.data_dir); "
+        "at this default the key is derived from the device key instead and an old key file "
+        "here is migrated away; any other path is a key file kept apart and used"
     )
     key_credential: str = setting(
         "", "systemd credential name holding the template key instead of key_file"
