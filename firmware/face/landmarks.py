@@ -40,6 +40,14 @@ class Region:
         side = max(x1 - x0, y1 - y0) * scale
         return cls((x0 + x1 - side) / 2, (y0 + y1 - side) / 2, side)
 
+    @classmethod
+    def tracking(cls, points: "Points", scale: float) -> "Region":
+        """The square of ``scale`` times the landmarks' extent, on their centre: where the
+        face is in the next frame of a burst (as MediaPipe tracks it, without a detector)."""
+        (x0, y0), (x1, y1) = points.min(axis=0), points.max(axis=0)
+        side = max(x1 - x0, y1 - y0) * scale
+        return cls((x0 + x1 - side) / 2, (y0 + y1 - side) / 2, float(side))
+
 
 def crop(frame: Frame, region: Region, size: int) -> NDArray[np.float32]:
     """The region resized to ``size`` x ``size``, RGB in 0..1 (outside the frame: black)."""
@@ -65,7 +73,14 @@ class LandmarkModel:
 
     def points(self, frame: Frame, face: Detection) -> Points | None:
         """The face's 468 landmarks in frame pixels, None when the model sees no face there."""
-        region = Region.around(face, self._scale)
+        return self.points_in(frame, Region.around(face, self._scale))
+
+    def follow(self, frame: Frame, previous: Points) -> Points | None:
+        """The landmarks in the region the previous frame's landmarks give (no detector)."""
+        return self.points_in(frame, Region.tracking(previous, self._scale))
+
+    def points_in(self, frame: Frame, region: Region) -> Points | None:
+        """The landmarks of the face in ``region``, None when the model sees no face there."""
         raw, flag = self._runner.run(crop(frame, region, self._size)[None])[:2]
         chance = 1.0 / (1.0 + float(np.exp(-float(np.clip(flag.reshape(-1)[-1], -80, 80)))))
         if chance < self._min_flag:

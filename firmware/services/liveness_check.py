@@ -38,8 +38,8 @@ class LandmarkSource(Protocol):
         """Release the models."""
         ...
 
-    def points(self, frame: Frame) -> Points | None:
-        """468 face-mesh points in frame pixels, or None when no face is found."""
+    def burst_points(self, frames: Sequence[Frame]) -> list[Points | None]:
+        """468 face-mesh points in frame pixels per frame, None where no face is found."""
         ...
 
 
@@ -93,7 +93,7 @@ class LivenessCheck:
         if liveness.frozen(burst.frames, burst.captured, settings.min_frame_change):
             logger.warning("liveness: the burst is one frame repeated or its times stand still")
             return LivenessResult(challenge, Failure.FROZEN)
-        tracks = [self.landmarks.points(frame) for frame in burst.frames]
+        tracks = self.landmarks.burst_points(burst.frames)
         embeddings = [r.embedding for r in results if r.embedding is not None]
         result = liveness.judge(challenge, tracks, embeddings, settings)
         logger.info("liveness (%s): %s %s", challenge.value,

@@ -88,7 +88,7 @@ def _one(source: Frame, frames: int, rng: np.random.Generator,
     for stage in ("detect", "align", "embed"):
         timings[stage].append(sum(r.timings.get(stage, 0.0) for r in results))
     t1 = time.perf_counter()
-    tracks = [landmarks.points(frame) for frame in burst.frames]
+    tracks = landmarks.burst_points(burst.frames)
     embeddings = [r.embedding for r in results if r.embedding is not None]
     verdict = liveness.judge(Challenge.BLINK, tracks, embeddings, LivenessSettings())
     t2 = time.perf_counter()

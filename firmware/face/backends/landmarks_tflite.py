@@ -5,6 +5,7 @@ shared across threads, and the engine's modules stay as they are.
 """
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 from firmware.core.lifecycle import Lifecycle
@@ -46,10 +47,25 @@ class TfliteLandmarks(Lifecycle):
 
     def points(self, frame: Frame) -> Points | None:
         """The main face's landmarks in frame pixels; None when no face is found."""
+        detector, model = self._loaded()
+        faces = detector.detect(frame)
+        return model.points(frame, faces[0]) if faces else None
+
+    def burst_points(self, frames: Sequence[Frame]) -> list[Points | None]:
+        """Landmarks per frame of a burst: the detector finds the face once, later frames
+        follow it from the previous frame's landmarks (the detector again when they lose it)."""
+        _, model = self._loaded()
+        found: list[Points | None] = []
+        for frame in frames:
+            previous = found[-1] if found else None
+            points = None if previous is None else model.follow(frame, previous)
+            found.append(points if points is not None else self.points(frame))
+        return found
+
+    def _loaded(self) -> tuple[Detector, LandmarkModel]:
         if self._detector is None or self._model is None:
             raise VerifyError("face landmarks used before start()", "call start() first")
-        faces = self._detector.detect(frame)
-        return self._model.points(frame, faces[0]) if faces else None
+        return self._detector, self._model
 
 
 def create(models_dir: Path, runtime: Runtime = "auto", num_threads: int = 1,

@@ -83,3 +83,15 @@ def test_one_photo_repeated_is_refused_as_frozen(engine, landmarks, photo) -> No
         burst_of([source] * 4), engine, template, Challenge.BLINK)
     assert judged.liveness is not None
     assert judged.liveness.failure is liveness.Failure.FROZEN
+
+
+def test_following_the_face_through_a_burst_finds_the_detectors_landmarks(
+        landmarks, photo) -> None:
+    rng = np.random.default_rng(9)
+    frames = [noisy(warped(photo("obama3"), i / 3), rng) for i in range(4)]
+    followed = landmarks.burst_points(frames)
+    for frame, points in zip(frames, followed, strict=True):
+        detected = landmarks.points(frame)
+        assert points is not None and detected is not None
+        error = np.linalg.norm(points - detected, axis=1).mean()
+        assert error < 0.05 * liveness.eye_distance(detected)

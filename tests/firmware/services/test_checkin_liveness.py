@@ -64,6 +64,9 @@ class TrackLandmarks:
     def stop(self) -> None:
         self.running = False
 
+    def burst_points(self, frames: Sequence[Frame]) -> list[Points | None]:
+        return [self.points(frame) for frame in frames]
+
     def points(self, frame: Frame) -> Points | None:
         index = int(frame[0, 0, 0]) - 10  # ScriptedCamera's frame i is filled with 10 + i
         if index == 0:
