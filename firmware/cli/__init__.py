@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "firmware.cli.checkin",
     "firmware.cli.enroll",
     "firmware.cli.status",
+    "firmware.cli.update",
 )
 
 
