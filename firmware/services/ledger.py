@@ -219,14 +219,27 @@ class Ledger:
             setattr(self.counts, name, total)
         return total
 
-    def current_fix(self) -> tuple[FixSummary | None, datetime | None]:
-        """The latest usable fix, if fresh enough and recordable, and its GPS time."""
+    def has_fresh_fix(self) -> bool:
+        """Whether a usable fix no older than the policy's ``fix_max_age_s`` is at hand
+        (no side effects: a check-in polls it while it waits for a fix)."""
+        with self._fix_lock:
+            fix = self._last_fix
+        if fix is None or not fix.usable:
+            return False
+        return self._clock.monotonic() - fix.received_mono <= self._policy.fix_max_age_s
+
+    def current_fix(self, max_age_s: float | None = None) -> tuple[FixSummary | None,
+                                                                   datetime | None]:
+        """The latest usable fix, if recordable and no older than ``max_age_s`` (None: the
+        policy's ``fix_max_age_s``; ``math.inf``: the last fix whatever its age), and its GPS
+        time."""
         with self._fix_lock:
             fix = self._last_fix
         if fix is None:
             return None, None
         summary = self._summary(fix, Kind.CHECKIN)
-        if summary is None or summary.age_s > self._policy.fix_max_age_s:
+        limit = self._policy.fix_max_age_s if max_age_s is None else max_age_s
+        if summary is None or summary.age_s > limit:
             return None, None
         return summary, fix.utc
 

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from fieldcheck_protocol.review_box import ReviewBoxError, parse_public_key
 from firmware.core.settings import SettingsError, setting
 from firmware.errors import ConfigError
+from firmware.face.liveness import LivenessSettings
 from firmware.services.schedule_book import PublishedSlot, ScheduleBook
 
 #: Most slots a day may have: a day's ``schedule`` event lists them all in one detail value.
@@ -58,11 +59,18 @@ class CheckinSettings:
     burst_frames: int = setting(3, "frames captured per try")
     retry_delay_s: float = setting(3.0, "seconds between tries (time to follow the guidance)")
     capture_timeout_s: float = setting(5.0, "seconds the camera may take for one burst")
+    fix_wait_s: float = setting(
+        10.0, "seconds a check-in waits for a fresh GPS fix before it records the last fix "
+        "with its age (0: no wait)")
+    liveness: LivenessSettings = setting(
+        LivenessSettings(), "presentation-attack checks ([checkin.liveness])")
     template_file: Path = setting(
         Path("face-template.fct"), "enrolled template (relative paths: inside device.data_dir)"
     )
     key_file: Path = setting(
-        Path("face-template.key"), "template key file (relative: inside device.data_dir)"
+        Path("face-template.key"), "template key file (relative: inside device.data_dir); "
+        "at this default the key is derived from the device key instead and an old key file "
+        "here is migrated away; any other path is a key file kept apart and used"
     )
     key_credential: str = setting(
         "", "systemd credential name holding the template key instead of key_file"
