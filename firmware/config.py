@@ -69,7 +69,7 @@ class PolicySettings:
     sync_interval_s: float = setting(60.0, "seconds between sync attempts when nothing is pending")
     prune_interval_s: float = setting(3600.0, "seconds between retention and storage checks")
     power: PowerPolicy = setting(
-        "always_on", "always_on, or duty_cycled: the supervisor powers the Pi only for wakes"
+        "duty_cycled", "duty_cycled (the supervisor powers the Pi only for wakes), or always_on"
     )
     wake_interval_s: float = setting(1800.0, "duty_cycled: longest sleep between wakes, seconds")
     min_awake_s: float = setting(10.0, "duty_cycled: shortest wake, seconds")

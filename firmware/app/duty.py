@@ -32,6 +32,8 @@ class DutyCycle:
         self.clock = clock
         self.session = WakeSession(policy.session_rules(), clock.monotonic())
         self.plan: WakePlan | None = None
+        #: Whether :meth:`halt` runs ``halt_command``: only behind an MCU that cuts power.
+        self.halting = False
 
     def check(self, parts: Parts) -> bool:
         """Whether this wake is over; then :attr:`plan` holds the sleep to ask for."""
@@ -64,15 +66,19 @@ class DutyCycle:
         logger.info("wake over after %.1f s: sleeping %d s (next: %s)", plan.awake_s,
                     plan.wake_after_s, plan.reason)
         parts.supervisor.request_shutdown(self.policy.halt_delay_s, plan.wake_after_s)
+        self.halting = parts.supervisor.cuts_power
+        if not self.halting:
+            logger.info("%s does not cut power: the daemon only exits, it does not halt",
+                        parts.supervisor.describe)
         if not parts.supervisor.flush(ACK_TIMEOUT_S):
             logger.error("the supervisor did not acknowledge the shutdown request within %g s; "
                          "the unit stays powered until its watchdog power-cycles it",
                          ACK_TIMEOUT_S)
 
     def halt(self) -> None:
-        """Run ``halt_command`` (nothing when it is empty: the bench and tests)."""
+        """Run ``halt_command`` (nothing when it is empty, or behind a simulated supervisor)."""
         command = list(self.policy.halt_command)
-        if not command:
+        if not command or not self.halting:
             return
         try:
             subprocess.run(command, check=True, timeout=HALT_TIMEOUT_S)  # noqa: S603 - config

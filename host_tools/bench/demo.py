@@ -142,7 +142,7 @@ def _device_config(workdir: Path, data_dir: Path, pty: str, port: int, server_di
     config = workdir / "device.toml"
     config.write_text(
         f'[device]\ndata_dir = "{data_dir}"\n\n'
-        "[policy]\nlocation_interval_s = 5.0\nsync_interval_s = 2.0\n\n"
+        '[policy]\npower = "always_on"\nlocation_interval_s = 5.0\nsync_interval_s = 2.0\n\n'
         f'[gps]\ntype = "serial"\nport = "{pty}"\nbaudrate = 9600\n\n'
         f'[sync]\ntype = "https"\nurl = "https://127.0.0.1:{port}"\n'
         f'server_cert = "{server_dir / "server.crt"}"\nfingerprint = "{fingerprint}"\n\n'

@@ -11,14 +11,15 @@ import pytest
 
 from firmware import config
 from firmware.app.daemon import Daemon
+from firmware.supervisor.backends.sim import SimSupervisor
 from firmware.ui.backends import report
 from tests.firmware.app.test_safe_mode import signed_events, unit_toml
 
 
 def duty_toml(data_dir: Path, slot: datetime, extra: str = "") -> str:
-    return unit_toml(data_dir) + (
-        f'[policy]\npower = "duty_cycled"\nmin_awake_s = 0.3\nmax_awake_s = 1.0\n'
-        f'wake_interval_s = 7200\nhalt_command = []\n'
+    policy = ('power = "duty_cycled"\nmin_awake_s = 0.3\nmax_awake_s = 1.0\n'
+              'wake_interval_s = 7200\nhalt_command = []\n')
+    return unit_toml(data_dir, policy=policy) + (
         f'[checkin]\nmode = "times"\ntimes = ["{slot:%H:%M}"]\n{extra}')
 
 
@@ -77,3 +78,23 @@ def test_always_on_never_asks_for_a_shutdown(tmp_path: Path,
     daemon.request_stop()
     thread.join(timeout=30)
     assert daemon.duty is None and "power cut" not in caplog.text
+
+
+def test_duty_cycled_is_the_default_power_policy(tmp_path: Path) -> None:
+    cfg = config.from_mapping({"camera": {"type": "replay", "folder": str(tmp_path)}}, "test")
+    assert cfg.policy.power == "duty_cycled"
+    assert cfg.policy.halt_command == ("systemctl", "poweroff")
+
+
+@pytest.mark.parametrize("cuts_power", [False, True])
+def test_the_halt_command_runs_only_behind_a_supervisor_that_cuts_power(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cuts_power: bool) -> None:
+    # A simulated supervisor cannot cut power: halting would turn off the bench machine.
+    monkeypatch.setattr(SimSupervisor, "cuts_power", cuts_power)
+    marker = tmp_path / "halted"
+    slot = datetime.now(UTC) + timedelta(minutes=40)
+    text = duty_toml(tmp_path / "data", slot).replace(
+        "halt_command = []", f'halt_command = ["touch", "{marker}"]')
+    daemon, _ = run_one_wake(tmp_path, text)
+    assert daemon.duty is not None and daemon.duty.plan is not None
+    assert marker.exists() is cuts_power
