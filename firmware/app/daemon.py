@@ -197,7 +197,9 @@ class Daemon:
             checkins = wiring.checkin_worker(wiring.camera(), engine, identity.device_id,
                                              recorder, self.sink)
             consumers.append(checkins.on_supervisor)  # a short button press asks for one
-        events = EventPump(consumers)
+        events = EventPump(consumers, on_dropped=lambda count, kinds: recorder.event(
+            "supervisor_fault", {"detail": "event queue full", "dropped": count,
+                                 "kinds": _short(kinds)}))
         supervisor = wiring.supervisor(events.put)  # the link thread only enqueues
         if not wiring.syncing:
             logger.info("no sync server configured: records stay on the unit")
