@@ -89,7 +89,10 @@ def _checkin(settings: CheckinSettings) -> Iterator[Problem]:
         yield Problem("checkin.timezone", f"{settings.timezone!r} is not a known time zone",
                       'use an IANA name such as "Europe/Lisbon" or "America/New_York"')
     times = [(f"times[{i}]", t) for i, t in enumerate(settings.times)]
-    for key, text in [*times, ("day_start", settings.day_start), ("day_end", settings.day_end)]:
+    quiet = [(k, t) for k, t in (("quiet_start", settings.quiet_start),
+                                 ("quiet_end", settings.quiet_end)) if t]
+    for key, text in [*times, ("day_start", settings.day_start), ("day_end", settings.day_end),
+                      *quiet]:
         try:
             parse_hhmm(text, key)
         except ConfigError:
