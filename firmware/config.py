@@ -60,7 +60,8 @@ class PolicySettings:
     """What the unit records and when; every change is itself a signed config_change event."""
 
     location_interval_s: float = setting(
-        300.0, "seconds between location records while the fix is usable"
+        300.0, "seconds between location records while the fix is usable (0: no location "
+        "records, the fix goes only with check-ins)"
     )
     clock_jump_s: float = setting(
         2.0, "a change of the GPS-minus-system-clock offset beyond this is a clock_jump event"

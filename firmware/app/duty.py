@@ -46,7 +46,8 @@ class DutyCycle:
         return self.plan is not None
 
     def waiting(self, parts: Parts) -> list[str]:
-        """What this wake still waits for: a check-in, a first fix.
+        """What this wake still waits for: a check-in, a first fix (not when location goes
+        only with check-ins, ``location_interval_s = 0``: a check-in waits for its own).
 
         Not the upload: every stop ends with a bounded final sync of what is left (the power
         and shutdown records included); what it cannot send waits for the next wake.
@@ -54,7 +55,8 @@ class DutyCycle:
         found: list[str] = []
         if parts.checkins is not None and parts.checkins.busy:
             found.append(CHECKIN)
-        if parts.gps is not None and self.session.ttff_s is None:
+        wants_location = self.policy.location_interval_s > 0
+        if parts.gps is not None and self.session.ttff_s is None and wants_location:
             found.append("gps_fix")
         return found
 

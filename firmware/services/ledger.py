@@ -6,7 +6,8 @@ serialises every writer (GPS, supervisor, check-in and daemon threads): it reads
 (COSE_Sign1) and hands the signed bytes to the store, which checks them against its head inside
 the transaction and commits them durably, or refuses them.
 
-Policy lives here too: a location record every ``location_interval_s`` while the fix is usable,
+Policy lives here too: a location record every ``location_interval_s`` while the fix is usable
+(0: none; the fix goes only with check-ins),
 an event record for fix lost/regained, clock jumps, tamper, power, battery thresholds, watchdog
 resets, supervisor link faults, store problems and storage crossings.
 
@@ -286,6 +287,8 @@ class Ledger:
         elif fix.flags:
             self._observe("fix", _fix_fields(fix))
         self._check_clock(fix)
+        if self._policy.location_interval_s == 0:
+            return  # location only with check-ins: each carries the last usable fix
         due = (
             self._last_location_mono is None
             or now - self._last_location_mono >= self._policy.location_interval_s

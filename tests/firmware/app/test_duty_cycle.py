@@ -98,3 +98,14 @@ def test_the_halt_command_runs_only_behind_a_supervisor_that_cuts_power(
     daemon, _ = run_one_wake(tmp_path, text)
     assert daemon.duty is not None and daemon.duty.plan is not None
     assert marker.exists() is cuts_power
+
+
+def test_with_location_only_with_check_ins_a_wake_does_not_wait_for_a_fix(tmp_path: Path) -> None:
+    slot = datetime.now(UTC) + timedelta(minutes=40)
+    text = duty_toml(tmp_path / "data", slot).replace(
+        "halt_command = []", "halt_command = []\nlocation_interval_s = 0")
+    daemon, _ = run_one_wake(tmp_path, text)
+    assert daemon.duty is not None and daemon.duty.plan is not None
+    power = next(e["details"] for e in signed_events(tmp_path / "data") if e["type"] == "power")
+    assert "gave_up_on" not in power and power["awake_s"] < 1.0  # max_awake_s is 1.0
+    assert config.load(tmp_path / "unit.toml").policy.location_interval_s == 0
