@@ -214,6 +214,8 @@ class Daemon:
         sleeping = self.duty is not None and self.duty.plan is not None
         steps: list[tuple[str, Callable[[], object]]] = []
         if sleeping:
+            if parts.gps is not None:  # the receiver keeps its ephemeris: a hot start next wake
+                parts.gps.request_standby()
             # Nothing new is written once the check-ins and GPS are down; then the timed sleep.
             steps += [(f"stopping {name}", p.stop) for name, p in reversed(parts.features)]
             steps.append(("the sleep request", lambda: self._sleep_request(parts, recorder)))

@@ -64,7 +64,10 @@ class DutyCycle:
         """Commit the ``power`` event, then ask the supervisor for the timed power cut."""
         plan = self.plan
         assert plan is not None
-        recorder.event("power", plan.details())
+        details = plan.details()
+        if parts.gps is not None:
+            details["gps_standby"] = parts.gps.standby_sent
+        recorder.event("power", details)
         logger.info("wake over after %.1f s: sleeping %d s (next: %s)", plan.awake_s,
                     plan.wake_after_s, plan.reason)
         parts.supervisor.request_shutdown(self.policy.halt_delay_s, plan.wake_after_s)

@@ -109,3 +109,21 @@ def test_with_location_only_with_check_ins_a_wake_does_not_wait_for_a_fix(tmp_pa
     power = next(e["details"] for e in signed_events(tmp_path / "data") if e["type"] == "power")
     assert "gave_up_on" not in power and power["awake_s"] < 1.0  # max_awake_s is 1.0
     assert config.load(tmp_path / "unit.toml").policy.location_interval_s == 0
+
+
+def test_the_receiver_sleeps_in_backup_power_and_the_next_wake_measures_a_hot_start(
+        tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    slot = datetime.now(UTC) + timedelta(minutes=40)
+    gps = (f'[gps]\ntype = "sim"\nrate_hz = 10\ncold_ttff_s = 2.0\nhot_ttff_s = 0.0\n'
+           f'backup_file = "{tmp_path / "gps-backup.json"}"\n')
+    text = duty_toml(data_dir, slot).replace('[gps]\ntype = "tcp"\nport = 9\n', gps).replace(
+        "max_awake_s = 1.0", "max_awake_s = 20.0")
+    assert 'type = "sim"\nrate_hz' in text
+    run_one_wake(tmp_path, text)
+    run_one_wake(tmp_path, text)
+    powers = [e["details"] for e in signed_events(data_dir) if e["type"] == "power"]
+    cold, hot = powers
+    assert cold["gps_standby"] is True and hot["gps_standby"] is True
+    assert "gave_up_on" not in cold and "gave_up_on" not in hot  # both got their fix
+    assert cold["ttff_s"] >= 2.0 > hot["ttff_s"]  # measured at every wake, signed
