@@ -154,6 +154,15 @@ class Ledger:
         """The device the records are signed for."""
         return self._identity.device_id
 
+    @property
+    def policy(self) -> RecordPolicy:
+        """How often and on what this ledger writes."""
+        return self._policy
+
+    def change_policy(self, policy: RecordPolicy) -> None:
+        """Write by ``policy`` from now on (a server's set_policy applied at once)."""
+        self._policy = policy
+
     def attach_model(self, model: LoadedModel) -> None:
         """Name ``model`` in every record from now on (while it is loaded)."""
         self._model = model

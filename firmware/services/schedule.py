@@ -152,7 +152,7 @@ class Schedule:
     def __init__(self, settings: CheckinSettings, rng: random.Random,
                  book: ScheduleBook | None = None) -> None:
         self.settings = settings
-        self._rng = rng
+        self.rng = rng
         self.book = book or ScheduleBook()
         self._dues: dict[date, list[datetime]] = {}
         try:
@@ -214,14 +214,17 @@ class Schedule:
                     "ask for fewer check-ins")
 
     def slots_on(self, day: date) -> list[Slot]:
-        """The slots whose due time falls on local ``day``, in order."""
+        """The slots whose due time falls on local ``day``, in order (a kept day's as kept)."""
+        early = timedelta(minutes=self.settings.early_min)
+        kept = self.book.kept_slots(day)
+        if kept is not None:
+            return [Slot(due=s.due, opens=s.due - early, closes=s.closes) for s in kept]
         if self.settings.mode == "times":
             dues = [self._utc(day, t) for t in self._times]
         elif self.settings.mode == "windows":
             dues = self._window_dues(day)
         else:
             dues = []
-        early = timedelta(minutes=self.settings.early_min)
         grace = timedelta(minutes=self.settings.grace_min)
         return [Slot(due=d, opens=d - early, closes=d + grace) for d in dues]
 
@@ -258,7 +261,7 @@ class Schedule:
         kept = self.book.draws(first, self.fingerprint)
         if kept is not None and len(kept) == self._count:
             return kept
-        draws = [self._rng.random() for _ in range(self._count)]
+        draws = [self.rng.random() for _ in range(self._count)]
         self.book.keep_draws(first, self.fingerprint, draws)  # durable before anyone sees them
         return draws
 
@@ -334,6 +337,18 @@ class ScheduleTracker:
         """Note ``day``'s slots as published (call only after the event is committed)."""
         self.book.mark_published(day, self.schedule.fingerprint,
                                  [PublishedSlot(s.due, s.closes) for s in slots])
+
+    def change_settings(self, settings: CheckinSettings, now: datetime) -> date:
+        """Follow ``settings`` from the next local day on; today's slots stay as they are.
+
+        Returns the first day drawn under the new settings (ConfigError if they are unusable).
+        """
+        new = Schedule(settings, self.schedule.rng, self.book)
+        today = now.astimezone(self.schedule.zone).date()
+        self.book.keep_day(today, [PublishedSlot(s.due, s.closes)
+                                   for s in self.schedule.slots_on(today)])
+        self.schedule = new
+        return today + timedelta(days=1)
 
     def awake(self, now: datetime) -> None:
         """Mark everything up to ``now`` looked after (a later boot counts misses from here)."""

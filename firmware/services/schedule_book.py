@@ -73,11 +73,32 @@ class ScheduleBook:
             self._save()
 
     def is_published(self, day: date, fingerprint: str) -> bool:
-        """Whether ``day``'s slots under these settings were published as a signed event."""
+        """Whether ``day``'s slots under these settings were published as a signed event
+        (a kept day's always were: see :meth:`keep_day`)."""
         with self._lock:
             entry = self._days.get(day.isoformat())
+            if entry is not None and entry.get("kept") is not None:
+                return True
             return (entry is not None and entry.get("fingerprint") == fingerprint
                     and entry.get("published") is not None)
+
+    def keep_day(self, day: date, slots: list[PublishedSlot]) -> None:
+        """Keep ``day``'s slots as they are, whatever the settings become (a change of the
+        schedule made while the unit runs applies from the next day)."""
+        with self._lock:
+            entry = self._days.setdefault(day.isoformat(), {"draws": None, "published": None})
+            entry["kept"] = [[s.due.isoformat(), s.closes.isoformat()] for s in slots]
+            self._save()
+
+    def kept_slots(self, day: date) -> list[PublishedSlot] | None:
+        """The slots :meth:`keep_day` kept for ``day``, or None."""
+        with self._lock:
+            entry = self._days.get(day.isoformat())
+            kept = entry.get("kept") if entry is not None else None
+        if kept is None:
+            return None
+        return [PublishedSlot(datetime.fromisoformat(due), datetime.fromisoformat(end))
+                for due, end in kept]
 
     def mark_published(self, day: date, fingerprint: str, slots: list[PublishedSlot]) -> None:
         """Note that ``slots`` of ``day`` are published (call after the event is committed)."""
