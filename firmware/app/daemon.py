@@ -29,6 +29,9 @@ logger = logging.getLogger(__name__)
 
 #: How often the main loop checks health and feeds systemd's watchdog when none is armed.
 HEALTH_INTERVAL_S = 5.0
+#: Under duty cycling the loop looks this often whether the wake is over (every second awake
+#: costs energy) and when the first fix came (the time to first fix is this precise).
+DUTY_CHECK_S = 1.0
 #: The effective config's digest at the last boot, to record changes as events.
 CONFIG_DIGEST_FILE = "config.sha256"
 #: At most this many config problems go into the signed safe_mode event (all are logged).
@@ -244,7 +247,7 @@ class Daemon:
 
     def _main_loop(self, store: RecordStore, parts: Parts, recorder: Ledger) -> None:
         interval = min(self.notifier.watchdog_interval() or self.health_interval_s,
-                       self.health_interval_s)
+                       self.health_interval_s, DUTY_CHECK_S if self.duty else float("inf"))
         prune_due = self.clock.monotonic() + self._prune_interval()
         while not self._stop.wait(interval):
             self.check_parts(parts, recorder)

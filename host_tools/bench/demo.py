@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from host_tools import sample_faces
+from host_tools.bench.duty_day import Link, run_day
 from host_tools.bench.processes import Child, python_module, run_checked
 from host_tools.bench.timeline import HOLD_S, Timeline
 
@@ -83,7 +84,10 @@ def _run(workdir: Path, scenario: str, time_scale: float, screens: tuple[Path, s
         print("  daemon    : fieldcheck-device run (serial GPS on the pty, simulated supervisor)\n")
         seen = _follow(device, sim, time_scale)
         ok = _summarise_device(seen)
-        return 0 if _summarise_server(server_dir, device_id, seen) and ok else 1
+        ok = _summarise_server(server_dir, device_id, seen) and ok
+        # The always-on walk is over: the same unit, duty-cycled, through a simulated day.
+        day = run_day(workdir, data_dir, device_id, Link(port, server_dir, fingerprint))
+        return 0 if ok and day else 1
     finally:
         for child in reversed(children):
             child.stop()
