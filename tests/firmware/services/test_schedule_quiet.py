@@ -146,8 +146,10 @@ def test_per_week_spreads_the_weeks_check_ins_over_the_whole_week(seed: int) -> 
     assert len(next_week) == 3 and next_week != slots
 
 
-def test_a_week_across_the_spring_dst_change_keeps_its_check_ins(tmp_path: Path) -> None:
-    monday = SPRING - timedelta(days=6)
+@pytest.mark.parametrize("sunday", [SPRING, AUTUMN])
+def test_a_week_across_a_dst_change_keeps_its_check_ins(tmp_path: Path, sunday: date) -> None:
+    monday = sunday - timedelta(days=6)
+    assert monday.weekday() == 0
     settings = {"mode": "windows", "per_week": 5, "day_start": "00:00", "day_end": "08:00",
                 "quiet_start": "01:00", "quiet_end": "05:00", "timezone": "Europe/Zurich"}
     sched = schedule(4, tmp_path / BOOK_FILE, **settings)
