@@ -18,10 +18,10 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from host_tools.bench.processes import Child, python_module, run_checked
+from host_tools.bench.wake_figures import Wake, figures
 
 #: Wakes in the simulated day: one every ``WAKE_INTERVAL_S``.
 WAKES = 4
@@ -38,16 +38,8 @@ class Link:
     fingerprint: str
 
 
-def _power() -> ModuleType:
-    """The power bench (its figures): imported when used, as it imports the demo's helpers."""
-    from host_tools.bench import power
-
-    return power
-
-
 def run_day(workdir: Path, data_dir: Path, device_id: str, link: Link) -> bool:
     """Run the day's wakes, print each and the measured awake time; True when all reported."""
-    power = _power()
     print(f"\na duty-cycled day: the same unit, [policy] power = \"duty_cycled\", {WAKES} wakes "
           f"(one every {WAKE_INTERVAL_S // 3600} h); the bench plays the supervisor MCU and "
           "skips each sleep (the Pi is off then)")
@@ -57,10 +49,10 @@ def run_day(workdir: Path, data_dir: Path, device_id: str, link: Link) -> bool:
     if len(events) < WAKES:
         print(f"  INCOMPLETE: {WAKES} wakes ran but {len(events)} power events arrived")
         return False
-    wakes = [power.Wake(wall, float(e["awake_s"]), int(e["wake_after_s"]),
+    wakes = [Wake(wall, float(e["awake_s"]), int(e["wake_after_s"]),
                         float(e["ttff_s"]) if "ttff_s" in e else None)
              for wall, e in zip(walls, events, strict=True)]
-    _print_wakes(wakes, events, power.figures(wakes))
+    _print_wakes(wakes, events, figures(wakes))
     return True
 
 
@@ -109,7 +101,7 @@ def _power_events(server_dir: Path, device_id: str) -> list[dict[str, Any]]:
     return found
 
 
-def _print_wakes(wakes: list[Any], events: list[dict[str, Any]],
+def _print_wakes(wakes: list[Wake], events: list[dict[str, Any]],
                  found: dict[str, float]) -> None:
     at = datetime(2026, 1, 1, tzinfo=UTC)  # the simulated day's clock, from midnight
     backup = False  # the receiver's state when the wake began: the last wake's standby
