@@ -331,7 +331,12 @@ class ScheduleTracker:
         fingerprint = self.schedule.fingerprint
         return [(first, slots) for first in firsts
                 if (slots := self.schedule.period_slots(first))
-                and not self.book.is_published(first, fingerprint)]
+                and not self.book.is_published(first, fingerprint)
+                and not self._kept_day(first)]
+
+    def _kept_day(self, first: date) -> bool:
+        """A day kept as published by :meth:`change_settings` (a week is published again)."""
+        return not self.schedule.weekly and self.book.kept_slots(first) is not None
 
     def published(self, day: date, slots: list[Slot]) -> None:
         """Note ``day``'s slots as published (call only after the event is committed)."""

@@ -68,17 +68,17 @@ class ScheduleBook:
     def keep_draws(self, day: date, fingerprint: str, draws: list[float]) -> None:
         """Keep ``day``'s fresh draws (durably, before anything uses them)."""
         with self._lock:
+            kept = (self._days.get(day.isoformat()) or {}).get("kept")
             self._days[day.isoformat()] = {"fingerprint": fingerprint, "draws": list(draws),
                                            "published": None}
+            if kept is not None:  # a week's Monday may be a kept day as well
+                self._days[day.isoformat()]["kept"] = kept
             self._save()
 
     def is_published(self, day: date, fingerprint: str) -> bool:
-        """Whether ``day``'s slots under these settings were published as a signed event
-        (a kept day's always were: see :meth:`keep_day`)."""
+        """Whether ``day``'s slots under these settings were published as a signed event."""
         with self._lock:
             entry = self._days.get(day.isoformat())
-            if entry is not None and entry.get("kept") is not None:
-                return True
             return (entry is not None and entry.get("fingerprint") == fingerprint
                     and entry.get("published") is not None)
 

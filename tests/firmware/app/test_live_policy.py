@@ -107,3 +107,26 @@ def test_a_change_of_keys_not_safe_now_applies_at_the_next_start(
     before = ledger.policy
     assert live({"policy.location_interval_s": 9.0}) == {"applies": "next_start"}  # unusable
     assert ledger.policy == before
+
+
+def test_a_weekly_schedule_changed_on_its_monday_keeps_monday_and_publishes_the_week_again(
+        tmp_path: Path) -> None:
+    monday = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
+    weekly = {"mode": "windows", "per_week": 3, "timezone": "Europe/Zurich"}
+    sched = Schedule(CheckinSettings(**weekly), random.Random(5),  # type: ignore[arg-type]
+                     ScheduleBook(tmp_path / BOOK_FILE))
+    tracker = ScheduleTracker(sched, monday)
+    for day, slots in tracker.unpublished(monday):
+        tracker.published(day, slots)
+    kept = tracker.schedule.slots_on(monday.date())
+    tracker.change_settings(CheckinSettings(**{**weekly, "per_week": 6}),  # type: ignore[arg-type]
+                            monday)
+    assert tracker.schedule.slots_on(monday.date()) == kept
+    ((first, slots),) = tracker.unpublished(monday)  # the week, under the new settings
+    assert first == monday.date() and slots[:len(kept)] == kept
+    tracker.published(first, slots)
+    restarted = Schedule(CheckinSettings(**{**weekly, "per_week": 6}),  # type: ignore[arg-type]
+                         random.Random(1), ScheduleBook(tmp_path / BOOK_FILE))
+    assert restarted.slots_on(monday.date()) == kept  # a restart keeps Monday as it was
+    assert restarted.period_slots(monday.date()) == slots
+    assert ScheduleTracker(restarted, monday).unpublished(monday) == []
