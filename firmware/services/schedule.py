@@ -240,10 +240,17 @@ class Schedule:
         return self.settings.per_week if self.weekly else self.settings.per_day
 
     def _spans(self, first: date) -> list[layout.Span]:
-        """The period's time a slot may fall in: each day's span, minus quiet hours."""
+        """The period's time a slot's due time may fall in: each day's span, minus quiet hours.
+
+        With quiet hours each span also starts late enough that the slot's opening and the
+        wearer's reminder before its due time stay out of them.
+        """
         days = 7 if self.weekly else 1
         spans = [span for i in range(days) for span in layout.day_spans(
             first + timedelta(days=i), self._start, self._end, self.quiet, self.zone)]
+        if self.quiet is not None:
+            lead = timedelta(minutes=max(self.settings.early_min, self.settings.reminder_min))
+            spans = [(start + lead, end) for start, end in spans if end - start > lead]
         return layout.usable(spans, timedelta(minutes=self.settings.grace_min))
 
     def _window_dues(self, day: date) -> list[datetime]:
