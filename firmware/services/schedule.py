@@ -33,6 +33,7 @@ from firmware.core.settings import SettingsError, setting
 from firmware.errors import ConfigError
 from firmware.services import schedule_layout as layout
 from firmware.services.schedule_book import PublishedSlot, ScheduleBook
+from firmware.services.schedule_layout import parse_hhmm
 
 #: Most slots a day may have: a day's ``schedule`` event lists them all in one detail value.
 MAX_SLOTS_PER_DAY = 16
@@ -132,16 +133,6 @@ class Slot:
         return self.opens <= when < self.closes
 
 
-def parse_hhmm(text: str, where: str) -> time:
-    """A local ``HH:MM`` time; anything else is a ConfigError naming the setting."""
-    try:
-        hours, minutes = (int(part) for part in text.split(":"))
-        return time(hours, minutes)
-    except ValueError:
-        raise ConfigError(f"[checkin] {where} = {text!r} is not a time",
-                          'write it as "HH:MM", e.g. "09:30"') from None
-
-
 class Schedule:
     """The slots of any local day under ``settings``; random draws come from ``rng``.
 
@@ -175,7 +166,7 @@ class Schedule:
         if not 0 <= settings.per_week <= MAX_SLOTS_PER_WEEK:
             raise ConfigError(f"[checkin] per_week must be 0..{MAX_SLOTS_PER_WEEK}",
                               "0 uses per_day; otherwise give the check-ins a week")
-        self.quiet = _quiet_hours(settings)
+        self.quiet = layout.quiet_hours(settings.quiet_start, settings.quiet_end)
         self._check_quiet()
         self.fingerprint = _fingerprint(settings)
 
@@ -199,7 +190,7 @@ class Schedule:
         if quiet is None:
             return
         if settings.mode == "times":
-            inside = [t for t in settings.times if _in_quiet(parse_hhmm(t, "times"), quiet)]
+            inside = [t for t in settings.times if layout.in_quiet(parse_hhmm(t, "times"), quiet)]
             if inside:
                 raise ConfigError(f"[checkin] times {', '.join(inside)} fall in the quiet hours "
                                   f"{settings.quiet_start}-{settings.quiet_end}",
@@ -404,24 +395,3 @@ def _fingerprint(settings: CheckinSettings) -> str:
         # Only when set: the draws of units that use neither are kept across this firmware.
         shape += [settings.per_week, settings.quiet_start, settings.quiet_end]
     return hashlib.sha256(json.dumps(shape).encode()).hexdigest()[:16]
-
-
-def _quiet_hours(settings: CheckinSettings) -> tuple[time, time] | None:
-    """The quiet hours, or None; one end without the other is a config error."""
-    if not settings.quiet_start and not settings.quiet_end:
-        return None
-    if not settings.quiet_start or not settings.quiet_end:
-        raise ConfigError("[checkin] quiet hours need both quiet_start and quiet_end",
-                          'set both (e.g. "22:00" and "07:00"), or neither')
-    begin = parse_hhmm(settings.quiet_start, "quiet_start")
-    end = parse_hhmm(settings.quiet_end, "quiet_end")
-    if begin == end:
-        raise ConfigError("[checkin] quiet_start and quiet_end are the same time",
-                          "give the quiet hours a length, or leave both empty")
-    return begin, end
-
-
-def _in_quiet(at: time, quiet: tuple[time, time]) -> bool:
-    """Whether local time ``at`` falls in the quiet hours (begin included, end not)."""
-    begin, end = quiet
-    return begin <= at < end if begin < end else at >= begin or at < end

@@ -1,5 +1,7 @@
 """Where a period's random check-in windows go: the local day's span minus quiet hours.
 
+Also the settings' local times: ``HH:MM`` and the quiet hours, checked.
+
 Pure time arithmetic in UTC (local times are turned into instants through the zone, so DST days
 are as long as they really are). A period (one local day, or the seven days of a week) is a list
 of :data:`Span`; its available time is cut into equal windows, one per draw, and each slot's due
@@ -13,8 +15,41 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from firmware.errors import ConfigError
+
 #: A stretch of time a check-in may fall in: (start, end), UTC, start < end.
 Span = tuple[datetime, datetime]
+
+
+def parse_hhmm(text: str, where: str) -> time:
+    """A local ``HH:MM`` time; anything else is a ConfigError naming the setting."""
+    try:
+        hours, minutes = (int(part) for part in text.split(":"))
+        return time(hours, minutes)
+    except ValueError:
+        raise ConfigError(f"[checkin] {where} = {text!r} is not a time",
+                          'write it as "HH:MM", e.g. "09:30"') from None
+
+
+def quiet_hours(quiet_start: str, quiet_end: str) -> tuple[time, time] | None:
+    """The quiet hours, or None; one end without the other is a config error."""
+    if not quiet_start and not quiet_end:
+        return None
+    if not quiet_start or not quiet_end:
+        raise ConfigError("[checkin] quiet hours need both quiet_start and quiet_end",
+                          'set both (e.g. "22:00" and "07:00"), or neither')
+    begin = parse_hhmm(quiet_start, "quiet_start")
+    end = parse_hhmm(quiet_end, "quiet_end")
+    if begin == end:
+        raise ConfigError("[checkin] quiet_start and quiet_end are the same time",
+                          "give the quiet hours a length, or leave both empty")
+    return begin, end
+
+
+def in_quiet(at: time, quiet: tuple[time, time]) -> bool:
+    """Whether local time ``at`` falls in the quiet hours (begin included, end not)."""
+    begin, end = quiet
+    return begin <= at < end if begin < end else at >= begin or at < end
 
 
 def local_instant(day: date, at: time, zone: ZoneInfo) -> datetime:
