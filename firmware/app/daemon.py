@@ -34,6 +34,9 @@ HEALTH_INTERVAL_S = 5.0
 DUTY_CHECK_S = 1.0
 #: The effective config's digest at the last boot, to record changes as events.
 CONFIG_DIGEST_FILE = "config.sha256"
+#: sd_notify STATUS of a daemon that ended its wake with a timed sleep request (it exits 0 next:
+#: a supervisor such as the update's health check can tell that from a crash).
+SLEEP_STATUS = "duty cycle: asleep"
 #: At most this many config problems go into the signed safe_mode event (all are logged).
 EVENT_PROBLEMS = 8
 #: Longest text value of a signed event's details (the record schema's bound).
@@ -238,8 +241,10 @@ class Daemon:
                 logger.error("%s failed while stopping: %s", what, err)
 
     def _sleep_request(self, parts: Parts, recorder: Ledger) -> None:
-        assert self.duty is not None
+        assert self.duty is not None and self.duty.plan is not None
         self.duty.request_sleep(parts, recorder)
+        self.notifier.send(f"STATUS={SLEEP_STATUS} for {self.duty.plan.wake_after_s} s "
+                           f"(next: {self.duty.plan.reason})")
 
     def request_stop(self) -> None:
         """Ask the main loop to finish (what SIGTERM does)."""

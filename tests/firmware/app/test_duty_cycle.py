@@ -2,15 +2,17 @@
 
 import io
 import logging
+import socket
 import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from firmware import config
-from firmware.app.daemon import Daemon
+from firmware.app.daemon import SLEEP_STATUS, Daemon
 from firmware.supervisor.backends.sim import SimSupervisor
 from firmware.ui.backends import report
 from tests.firmware.app.test_safe_mode import signed_events, unit_toml
@@ -127,3 +129,39 @@ def test_the_receiver_sleeps_in_backup_power_and_the_next_wake_measures_a_hot_st
     assert cold["gps_standby"] is True and hot["gps_standby"] is True
     assert "gave_up_on" not in cold and "gave_up_on" not in hot  # both got their fix
     assert cold["ttff_s"] >= 2.0 > hot["ttff_s"]  # measured at every wake, signed
+
+
+@pytest.fixture
+def notify(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Every sd_notify datagram the daemon sends, read as they come (the queue is short)."""
+    path = str(tmp_path / "notify")
+    got: list[str] = []
+    done = threading.Event()
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as server:
+        server.bind(path)
+        server.settimeout(0.05)
+
+        def drain() -> None:
+            while not done.is_set():
+                try:
+                    got.append(server.recv(4096).decode())
+                except TimeoutError:
+                    continue
+
+        reader = threading.Thread(target=drain, daemon=True)
+        reader.start()
+        monkeypatch.setenv("NOTIFY_SOCKET", path)
+        yield got
+        done.set()
+        reader.join(timeout=5)
+
+
+def test_a_wake_that_ends_in_a_sleep_says_so_to_systemd(tmp_path: Path,
+                                                       notify: list[str]) -> None:
+    slot = datetime.now(UTC) + timedelta(minutes=40)
+    daemon, _ = run_one_wake(tmp_path, duty_toml(tmp_path / "data", slot))
+    assert daemon.duty is not None and daemon.duty.plan is not None
+    time.sleep(0.2)  # the last datagrams are read
+    sent = "\n".join(notify)
+    assert f"STATUS={SLEEP_STATUS} for {daemon.duty.plan.wake_after_s} s" in sent
+    assert sent.index("READY=1") < sent.index(SLEEP_STATUS) < sent.index("STOPPING=1")
