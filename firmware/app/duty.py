@@ -9,6 +9,7 @@ and finally runs ``halt_command``; the MCU cuts power ``halt_delay_s`` after the
 
 import logging
 import subprocess
+from pathlib import Path
 
 from fieldcheck_protocol.clock import Clock
 from firmware.app.parts import Parts
@@ -27,9 +28,12 @@ HALT_TIMEOUT_S = 30.0
 class DutyCycle:
     """One wake of a duty-cycled unit, as the daemon runs it."""
 
-    def __init__(self, policy: PolicySettings, clock: Clock) -> None:
+    def __init__(self, policy: PolicySettings, clock: Clock,
+                 pending_update: Path | None = None) -> None:
         self.policy = policy
         self.clock = clock
+        #: A bundle queued for the installer (``offer_update``): the wake waits for it to go.
+        self.pending_update = pending_update
         self.session = WakeSession(policy.session_rules(), clock.monotonic())
         self.plan: WakePlan | None = None
         #: Whether :meth:`halt` runs ``halt_command``: only behind an MCU that cuts power.
@@ -47,7 +51,8 @@ class DutyCycle:
 
     def waiting(self, parts: Parts) -> list[str]:
         """What this wake still waits for: a check-in, a first fix (not when location goes
-        only with check-ins, ``location_interval_s = 0``: a check-in waits for its own).
+        only with check-ins, ``location_interval_s = 0``: a check-in waits for its own), a
+        queued update the installer has not taken yet.
 
         Not the upload: every stop ends with a bounded final sync of what is left (the power
         and shutdown records included); what it cannot send waits for the next wake.
@@ -55,6 +60,8 @@ class DutyCycle:
         found: list[str] = []
         if parts.checkins is not None and parts.checkins.busy:
             found.append(CHECKIN)
+        if self.pending_update is not None and self.pending_update.exists():
+            found.append("update")  # the installer takes it; cutting power would cut it off
         wants_location = self.policy.location_interval_s > 0
         if parts.gps is not None and self.session.ttff_s is None and wants_location:
             found.append("gps_fix")

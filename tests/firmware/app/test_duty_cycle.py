@@ -15,6 +15,7 @@ from firmware import config
 from firmware.app.daemon import SLEEP_STATUS, Daemon
 from firmware.supervisor.backends.sim import SimSupervisor
 from firmware.ui.backends import report
+from firmware.update.registry import PENDING_BUNDLE
 from tests.firmware.app.test_safe_mode import signed_events, unit_toml
 
 
@@ -165,3 +166,20 @@ def test_a_wake_that_ends_in_a_sleep_says_so_to_systemd(tmp_path: Path,
     sent = "\n".join(notify)
     assert f"STATUS={SLEEP_STATUS} for {daemon.duty.plan.wake_after_s} s" in sent
     assert sent.index("READY=1") < sent.index(SLEEP_STATUS) < sent.index("STOPPING=1")
+
+
+def test_a_wake_waits_while_an_offered_update_is_queued_for_the_installer(
+        tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    pending = data_dir / PENDING_BUNDLE
+    pending.parent.mkdir(parents=True)
+    pending.write_bytes(b"a verified bundle")
+    slot = datetime.now(UTC) + timedelta(minutes=40)
+    text = duty_toml(data_dir, slot).replace(
+        "halt_command = []", "halt_command = []\nlocation_interval_s = 0").replace(
+        "max_awake_s = 1.0", "max_awake_s = 20.0")
+    threading.Timer(1.5, pending.unlink).start()  # the installer takes it
+    daemon, took = run_one_wake(tmp_path, text)
+    assert daemon.duty is not None and daemon.duty.plan is not None
+    power = next(e["details"] for e in signed_events(data_dir) if e["type"] == "power")
+    assert 1.5 <= power["awake_s"] < 20.0 and "gave_up_on" not in power  # waited, then slept
