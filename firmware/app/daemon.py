@@ -23,7 +23,7 @@ from firmware.services.supervision import EventPump, RestartBudget
 from firmware.store.base import RecordStore, StoreProblem
 from firmware.store.identity import DeviceIdentity
 from firmware.ui.base import FeedbackSink
-from firmware.update.registry import PENDING_BUNDLE
+from firmware.update.registry import PENDING_BUNDLE, UPDATE_JOURNAL
 from firmware.version import FIRMWARE_VERSION
 
 logger = logging.getLogger(__name__)
@@ -121,8 +121,8 @@ class Daemon:
 
     def _run(self, wiring: Wiring) -> None:
         if self.full is not None and self.full.policy.power == "duty_cycled":
-            self.duty = DutyCycle(self.full.policy, self.clock,
-                                  self.full.device.data_dir / PENDING_BUNDLE)
+            holds = (self.full.device.data_dir / PENDING_BUNDLE, UPDATE_JOURNAL)
+            self.duty = DutyCycle(self.full.policy, self.clock, holds)
         identity = wiring.identity(create=True)
         store = wiring.store(identity)
         problems = store.start_and_check()

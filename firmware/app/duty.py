@@ -29,11 +29,13 @@ class DutyCycle:
     """One wake of a duty-cycled unit, as the daemon runs it."""
 
     def __init__(self, policy: PolicySettings, clock: Clock,
-                 pending_update: Path | None = None) -> None:
+                 holds: tuple[Path, ...] = ()) -> None:
         self.policy = policy
         self.clock = clock
-        #: A bundle queued for the installer (``offer_update``): the wake waits for it to go.
-        self.pending_update = pending_update
+        #: Files whose presence keeps the unit awake: a bundle queued for the installer
+        #: (``offer_update``) and the installer's journal (an install or rollback under way,
+        #: its health check included: cutting power then would roll a good bundle back).
+        self.holds = holds
         self.session = WakeSession(policy.session_rules(), clock.monotonic())
         self.plan: WakePlan | None = None
         #: Whether :meth:`halt` runs ``halt_command``: only behind an MCU that cuts power.
@@ -52,7 +54,7 @@ class DutyCycle:
     def waiting(self, parts: Parts) -> list[str]:
         """What this wake still waits for: a check-in, a first fix (not when location goes
         only with check-ins, ``location_interval_s = 0``: a check-in waits for its own), a
-        queued update the installer has not taken yet.
+        queued or running update (its journal).
 
         Not the upload: every stop ends with a bounded final sync of what is left (the power
         and shutdown records included); what it cannot send waits for the next wake.
@@ -60,8 +62,8 @@ class DutyCycle:
         found: list[str] = []
         if parts.checkins is not None and parts.checkins.busy:
             found.append(CHECKIN)
-        if self.pending_update is not None and self.pending_update.exists():
-            found.append("update")  # the installer takes it; cutting power would cut it off
+        if any(path.exists() for path in self.holds):
+            found.append("update")  # the installer is at work; cutting power would cut it off
         wants_location = self.policy.location_interval_s > 0
         if parts.gps is not None and self.session.ttff_s is None and wants_location:
             found.append("gps_fix")
