@@ -13,10 +13,17 @@ from typing import Any, Protocol
 from fieldcheck_protocol.clock import Clock, SystemClock
 from fieldcheck_protocol.command import CommandKind
 from fieldcheck_protocol.review_box import key_id, parse_public_key
+from firmware.app.live_policy import LivePolicy
 from firmware.app.lock import InstanceLock
 from firmware.app.update_offer import update_taker
 from firmware.camera.base import Camera
-from firmware.config import DeviceConfig, PolicySettings, Section, validate_mapping
+from firmware.config import (
+    DeviceConfig,
+    DeviceSettings,
+    PolicySettings,
+    Section,
+    validate_mapping,
+)
 from firmware.core.lifecycle import Lifecycle
 from firmware.core.supervisor_event import EventCallback
 from firmware.errors import StoreError
@@ -342,6 +349,19 @@ class Wiring:
                                                     supervisor.describe, 0)
         return probes
 
+    def _reload(self) -> DeviceConfig | None:
+        """The config file with the server's stored changes laid over it (None: unusable)."""
+        source = Path(str(getattr(self.config, "source", "")))
+        try:
+            data = tomllib.loads(source.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+            logger.error("cannot re-read the config %s to apply a policy change now: %s",
+                         source, err)
+            return None
+        validation = validate_mapping(remote_policy.apply(data, DeviceSettings().data_dir),
+                                      str(source))
+        return validation.config() if validation.ok else None
+
     def command_service(self, identity: DeviceIdentity, ledger: Ledger, store: RecordStore,
                         sink: FeedbackSink, gps: GpsWatch | None,
                         checkins: CheckinWorker | None,
@@ -355,7 +375,9 @@ class Wiring:
             CommandKind.SELFTEST: selftest_action(probes),
             CommandKind.OFFER_UPDATE: offer_update_action(self._update_taker()),
             CommandKind.SET_POLICY: set_policy_action(
-                self.data_dir, self._remote_keys(), self._policy_check(), ledger),
+                self.data_dir, self._remote_keys(), self._policy_check(), ledger,
+                LivePolicy(self._reload, ledger, checkins.tracker if checkins else None,
+                           self.clock)),
         }
         return CommandService(self.command_key(), identity.device_id,
                               CommandState(self.data_dir), ledger, self.clock, actions)

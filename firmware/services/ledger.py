@@ -6,7 +6,8 @@ serialises every writer (GPS, supervisor, check-in and daemon threads): it reads
 (COSE_Sign1) and hands the signed bytes to the store, which checks them against its head inside
 the transaction and commits them durably, or refuses them.
 
-Policy lives here too: a location record every ``location_interval_s`` while the fix is usable,
+Policy lives here too: a location record every ``location_interval_s`` while the fix is usable
+(0: none; the fix goes only with check-ins),
 an event record for fix lost/regained, clock jumps, tamper, power, battery thresholds, watchdog
 resets, supervisor link faults, store problems and storage crossings.
 
@@ -152,6 +153,15 @@ class Ledger:
     def device_id(self) -> str:
         """The device the records are signed for."""
         return self._identity.device_id
+
+    @property
+    def policy(self) -> RecordPolicy:
+        """How often and on what this ledger writes."""
+        return self._policy
+
+    def change_policy(self, policy: RecordPolicy) -> None:
+        """Write by ``policy`` from now on (a server's set_policy applied at once)."""
+        self._policy = policy
 
     def attach_model(self, model: LoadedModel) -> None:
         """Name ``model`` in every record from now on (while it is loaded)."""
@@ -299,6 +309,8 @@ class Ledger:
         elif fix.flags:
             self._observe("fix", _fix_fields(fix))
         self._check_clock(fix)
+        if self._policy.location_interval_s == 0:
+            return  # location only with check-ins: each carries the last usable fix
         due = (
             self._last_location_mono is None
             or now - self._last_location_mono >= self._policy.location_interval_s

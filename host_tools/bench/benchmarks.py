@@ -86,6 +86,7 @@ def _daemon_argv(port: str, workdir: Path) -> list[str]:
     config = workdir / "device.toml"
     config.write_text(
         f'[device]\ndata_dir = "{workdir / "data"}"\n\n'
+        '[policy]\npower = "always_on"\n\n'  # awake for the whole measurement
         f'[gps]\ntype = "serial"\nport = "{port}"\nbaudrate = 115200\n\n'
         '[supervisor]\ntype = "sim"\n\n'
         f'[camera]\ntype = "replay"\nfolder = "{workdir}"\n'  # no check-in in this run

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from host_tools import sample_faces
+from host_tools.bench.duty_day import Link, run_day
 from host_tools.bench.processes import Child, python_module, run_checked
 from host_tools.bench.timeline import HOLD_S, Timeline
 
@@ -84,7 +85,10 @@ def _run(workdir: Path, scenario: str, time_scale: float, screens: tuple[Path, s
         seen = _follow(device, sim, time_scale)
         ok = _summarise_device(seen)
         ok = _summarise_server(server_dir, device_id, seen) and ok
-        return 0 if _photo_attack(workdir, config, device) and ok else 1
+        attack = _photo_attack(workdir, config, device)
+        # The always-on walk is over: the same unit, duty-cycled, through a simulated day.
+        day = run_day(workdir, data_dir, device_id, Link(port, server_dir, fingerprint))
+        return 0 if ok and attack and day else 1
     finally:
         for child in reversed(children):
             child.stop()
@@ -158,7 +162,7 @@ def _device_config(workdir: Path, data_dir: Path, pty: str, port: int, server_di
     config = workdir / "device.toml"
     config.write_text(
         f'[device]\ndata_dir = "{data_dir}"\n\n'
-        "[policy]\nlocation_interval_s = 5.0\nsync_interval_s = 2.0\n\n"
+        '[policy]\npower = "always_on"\nlocation_interval_s = 5.0\nsync_interval_s = 2.0\n\n'
         f'[gps]\ntype = "serial"\nport = "{pty}"\nbaudrate = 9600\n\n'
         f'[sync]\ntype = "https"\nurl = "https://127.0.0.1:{port}"\n'
         f'server_cert = "{server_dir / "server.crt"}"\nfingerprint = "{fingerprint}"\n\n'
