@@ -2,12 +2,12 @@
 cost per frame, and this process's peak memory.
 
 One check-in is replayed stage by stage with the parts the daemon uses: a burst of a sample
-photo framed as the unit's camera delivers it (1536x864 by default: the face's surroundings cut
-to the frame's aspect and scaled to its size) with fresh sensor noise per frame (the camera's own capture time is not measured), the
-TFLite face engine, the face landmarks and the liveness checks, the template match, and one
-signed record committed to a real SQLite store in a temporary data dir. Peak memory is this
-process's (``ru_maxrss``) holding the same parts as the daemon's check-in thread; the daemon's
-own peak needs measuring on a unit.
+photo framed as the unit's camera delivers it (1536x864 by default: the face's surroundings
+cut to the frame's aspect and scaled to its size) with fresh sensor noise per frame (the
+camera's own capture time is not measured), the TFLite face engine, the face landmarks and
+the liveness checks, the template match, and one signed record committed to a real SQLite
+store in a temporary data dir. Peak memory is this process's (``ru_maxrss``) holding the same
+parts as the daemon's check-in thread; the daemon's own peak needs measuring on a unit.
 """
 
 import resource
