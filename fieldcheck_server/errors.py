@@ -36,3 +36,11 @@ class DatabaseUnavailable(ServerError):
 
 class MigrationError(ServerError):
     """The database schema cannot be brought to the version this server needs."""
+
+
+class CaseworkError(ServerError):
+    """A casework request that cannot be carried out (unknown person, device in use, bad zone)."""
+
+
+class AccessDenied(ServerError):
+    """The caller's role or caseload does not cover what it asked for."""
