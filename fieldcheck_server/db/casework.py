@@ -8,10 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Insert, Table, or_, select, update
+from sqlalchemy import Insert, Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from fieldcheck_server.db.tables import (
+    alerts,
     assignments,
     persons,
     review_cursors,
@@ -20,7 +21,7 @@ from fieldcheck_server.db.tables import (
     webhooks,
     zones,
 )
-from fieldcheck_server.db.tx import Tx
+from fieldcheck_server.db.tx import AlertRow, Tx
 
 
 @dataclass(frozen=True)
@@ -254,6 +255,12 @@ class CaseTx:
         self._c.execute(statement.on_conflict_do_update(
             index_elements=["name"], set_={"position": statement.excluded.position}))
 
+    def alerts_after(self, alert_id: int, limit: int) -> list[AlertRow]:
+        """Alerts with an id above ``alert_id``, oldest first."""
+        rows = self._c.execute(select(alerts).where(alerts.c.id > alert_id)
+                               .order_by(alerts.c.id).limit(limit))
+        return [AlertRow(*row) for row in rows]
+
     # webhooks ----------------------------------------------------------------------------
 
     def insert_webhook(self, url: str, secret: bytes, now: int) -> int:
@@ -309,7 +316,14 @@ class CaseTx:
         values |= {"delivered_at": now} if error is None else {"next_at": next_at}
         self._c.execute(update(webhook_outbox).where(
             o.webhook_id == row.webhook_id, o.event_id == row.event_id,
-            or_(o.delivered_at.is_(None))).values(**values))
+            o.delivered_at.is_(None)).values(**values))
+
+    def reschedule_undelivered(self, now: int) -> int:
+        """Make every undelivered row due at ``now``; returns how many."""
+        o = webhook_outbox.c
+        rows = self._c.execute(update(webhook_outbox).where(o.delivered_at.is_(None))
+                               .values(next_at=now, attempts=0).returning(o.event_id))
+        return len(rows.all())
 
 
 def _outbox(row: Any) -> OutboxRow:
