@@ -44,3 +44,11 @@ class CaseworkError(ServerError):
 
 class AccessDenied(ServerError):
     """The caller's role or caseload does not cover what it asked for."""
+
+
+class CaseNotFound(CaseworkError):
+    """No such person or review item, or none the caller may see (the two look the same)."""
+
+
+class CaseConflict(CaseworkError):
+    """The request contradicts what is recorded (a decision made already, a device in use)."""

@@ -14,7 +14,7 @@ from typing import Protocol
 from fieldcheck_server.db.casework import AssignmentRow, CaseTx, PersonRow
 from fieldcheck_server.db.engine import Database
 from fieldcheck_server.db.tx import Tx
-from fieldcheck_server.errors import AccessDenied, CaseworkError
+from fieldcheck_server.errors import AccessDenied, CaseConflict, CaseNotFound, CaseworkError
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ def person_for(tx: Tx, viewer: Viewer, case_number: str) -> PersonRow:
     officer = caseload_filter(viewer)
     row = CaseTx(tx).person(case_number)
     if row is None or (officer is not None and row.officer != officer):
-        raise CaseworkError(f"no person {case_number!r} on your caseload: see "
+        raise CaseNotFound(f"no person {case_number!r} on your caseload: see "
                             "`fieldcheck person list`")
     return row
 
@@ -151,10 +151,10 @@ def assign(db: Database, case_number: str, device_id: str, now_ms: int, actor: s
         worn = cases.open_assignment(device_id=device_id)
         if worn is not None and worn.person_id != row.id:
             other = cases.person_by_id(worn.person_id)
-            raise CaseworkError(f"{device_id} is assigned to {other.case_number if other else '?'};"
+            raise CaseConflict(f"{device_id} is assigned to {other.case_number if other else '?'};"
                                 f" run `fieldcheck person unassign` for them first")
         if worn is not None:
-            raise CaseworkError(f"{case_number} already wears {device_id}")
+            raise CaseConflict(f"{case_number} already wears {device_id}")
         current = cases.open_assignment(person_id=row.id)
         if current is not None:
             cases.end_assignment(current.id, now_ms)
@@ -182,6 +182,16 @@ def history(db: Database, viewer: Viewer, case_number: str) -> list[AssignmentRo
     with db.read() as tx:
         row = person_for(tx, viewer, case_number)
         return CaseTx(tx).assignments(person_id=row.id)
+
+
+def current_device(db: Database, viewer: Viewer, case_number: str) -> str:
+    """The device the person wears now, if ``viewer`` may see them."""
+    with db.read() as tx:
+        row = person_for(tx, viewer, case_number)
+        current = CaseTx(tx).open_assignment(person_id=row.id)
+    if current is None:
+        raise CaseConflict(f"{case_number} wears no device now: assign one first")
+    return current.device_id
 
 
 def wearer_at(assignments: Sequence[AssignmentRow], at_ms: int) -> AssignmentRow | None:

@@ -16,7 +16,7 @@ from typing import Any
 from fieldcheck_server.db.casework import CaseTx, ReviewRow
 from fieldcheck_server.db.engine import Database
 from fieldcheck_server.domain.people import Viewer, caseload_filter, visible_person_ids
-from fieldcheck_server.errors import AccessDenied, CaseworkError
+from fieldcheck_server.errors import AccessDenied, CaseConflict, CaseNotFound, CaseworkError
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ def item(db: Database, viewer: Viewer, review_id: int) -> Item:
         ids = visible_person_ids(tx, viewer)
         row = CaseTx(tx).review(review_id)
     if row is None or (ids is not None and row.person_id not in ids):
-        raise CaseworkError(f"no review item {review_id} you may see: see `fieldcheck review "
+        raise CaseNotFound(f"no review item {review_id} you may see: see `fieldcheck review "
                             "list`")
     return _item(row)
 
@@ -117,9 +117,9 @@ def decide(db: Database, viewer: Viewer, review_id: int, decision: str, reason: 
             row.person_id is not None and (p := cases.person_by_id(row.person_id)) is not None
             and p.officer == officer))
         if row is None or not visible:
-            raise CaseworkError(f"no review item {review_id} you may see")
+            raise CaseNotFound(f"no review item {review_id} you may see")
         if not cases.decide(review_id, chosen.value, reason, viewer.username, now_ms):
-            raise CaseworkError(f"review item {review_id} was decided already "
+            raise CaseConflict(f"review item {review_id} was decided already "
                                 f"({row.decision} by {row.decided_by}); decisions are final")
         decided = cases.review(review_id)
     assert decided is not None
