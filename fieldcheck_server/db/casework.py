@@ -8,13 +8,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Insert, Table, select, update
+from sqlalchemy import Insert, Table, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from fieldcheck_server.db.tables import (
     alerts,
     assignments,
     persons,
+    records,
     review_cursors,
     reviews,
     webhook_outbox,
@@ -260,6 +261,17 @@ class CaseTx:
         rows = self._c.execute(select(alerts).where(alerts.c.id > alert_id)
                                .order_by(alerts.c.id).limit(limit))
         return [AlertRow(*row) for row in rows]
+
+    def records_to_scan(self, device_id: str, after_seq: int,
+                        since_ms: int) -> list[tuple[int, bytes]]:
+        """(seq, cose) of a device's records after ``after_seq`` or from device time
+        ``since_ms`` on, in sequence order."""
+        r = records.c
+        rows = self._c.execute(
+            select(r.seq, r.cose)
+            .where(r.device_id == device_id, or_(r.seq > after_seq, r.device_time >= since_ms))
+            .order_by(r.seq))
+        return [(int(row[0]), bytes(row[1])) for row in rows]
 
     # webhooks ----------------------------------------------------------------------------
 

@@ -43,6 +43,9 @@ class ExpectedSettings:
     settle: timedelta = timedelta(hours=2)
     #: A liveness score below this fails the check-in whatever the face said.
     liveness_pass: float = 0.5
+    #: How far back the review scan re-reads records to judge windows (longer than a unit may
+    #: sleep with its news plus ``settle``; older windows were judged by earlier scans).
+    lookback: timedelta = timedelta(days=3)
 
 
 @dataclass(frozen=True)

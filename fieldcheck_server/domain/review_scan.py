@@ -14,14 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from fieldcheck_protocol.record import Kind, Record, from_ms, to_json, to_ms
-from fieldcheck_protocol.signature import record_hash
+from fieldcheck_protocol.record import Kind, Record, RecordError, from_ms, to_json, to_ms
+from fieldcheck_protocol.signature import record_hash, verify_record
 from fieldcheck_server.db.casework import AssignmentRow, CaseTx, NewReview
 from fieldcheck_server.db.engine import Database
-from fieldcheck_server.db.tx import AlertRow
+from fieldcheck_server.db.tx import AlertRow, DeviceRow
 from fieldcheck_server.domain import webhooks
 from fieldcheck_server.domain.expected import ExpectedSettings, Status, judge
-from fieldcheck_server.domain.export import listing
 from fieldcheck_server.domain.people import wearer_at
 from fieldcheck_server.domain.review import ReviewKind
 from fieldcheck_server.domain.zones import Zone, ready
@@ -145,34 +144,54 @@ def _zones_of(cases: CaseTx, worn: Sequence[AssignmentRow], record: Record,
     return cache[wearer.person_id]
 
 
-def scan_device(db: Database, device_id: str, now_ms: int,
+def _readable(device: DeviceRow, rows: list[tuple[int, bytes]]) -> list[tuple[Record, bytes]]:
+    """The rows whose signature verifies with the device key (ingest checked the chain when it
+    stored them; a row that no longer verifies is the export's ``tampered``, not a review)."""
+    out = []
+    for seq, cose in rows:
+        try:
+            out.append((verify_record(cose, device.public_key), cose))
+        except RecordError as err:
+            logger.warning("stored record %d of %s no longer verifies (%s): skipped", seq,
+                           device.device_id, err.code)
+    return out
+
+
+def _missed(device_id: str, records: Sequence[Record], now_ms: int,
+            settings: ExpectedSettings) -> Iterator[Found]:
+    for outcome in judge(records, from_ms(now_ms, "now"), settings):
+        if outcome.status is Status.MISSED:
+            due = outcome.window.due
+            yield Found(f"window:{device_id}:{to_ms(due)}", ReviewKind.MISSED_WINDOW, None, due,
+                        f"window due {due.isoformat()} missed ({outcome.reason})",
+                        {"device_id": device_id, "due": due.isoformat(),
+                         "reason": outcome.reason, "schedule_seq": outcome.window.schedule_seq})
+
+
+def scan_device(db: Database, device: DeviceRow, now_ms: int,
                 settings: ExpectedSettings) -> int:
-    """Queue what the device's new records and its missed windows call for."""
-    rows = [r for r in listing(db, device_id).rows
-            if r.status == "verified" and r.record is not None]
-    records = [r.record for r in rows if r.record is not None]
+    """Queue what the device's new records and its recently missed windows call for.
+
+    Reads only records after the scan's cursor and those within ``settings.lookback`` (for the
+    windows), so a scan costs what arrived, not the device's whole history."""
+    device_id = device.device_id
+    since = now_ms - int(settings.lookback.total_seconds() * 1000)
     with db.write() as tx:
         cases = CaseTx(tx)
+        cursor = cases.cursor(f"records:{device_id}")
+        readable = _readable(device, cases.records_to_scan(device_id, cursor, since))
         worn = cases.assignments(device_id=device_id)
         cache: dict[int, list[Zone]] = {}
         queue = _Queue(cases, now_ms)
-        cursor = cases.cursor(f"records:{device_id}")
-        for row in rows:
-            if row.record is not None and row.record.seq > cursor:
-                zones = _zones_of(cases, worn, row.record, cache)
-                for found in found_in(row.record, row.cose, zones, settings):
+        for record, cose in readable:
+            if record.seq > cursor:
+                zones = _zones_of(cases, worn, record, cache)
+                for found in found_in(record, cose, zones, settings):
                     queue.add(found, device_id, worn)
-        for outcome in judge(records, from_ms(now_ms, "now"), settings):
-            if outcome.status is Status.MISSED:
-                due = outcome.window.due
-                queue.add(Found(f"window:{device_id}:{to_ms(due)}", ReviewKind.MISSED_WINDOW,
-                                None, due, f"window due {due.isoformat()} missed "
-                                f"({outcome.reason})",
-                                {"device_id": device_id, "due": due.isoformat(),
-                                 "reason": outcome.reason,
-                                 "schedule_seq": outcome.window.schedule_seq}), device_id, worn)
-        if records:
-            cases.set_cursor(f"records:{device_id}", records[-1].seq)
+        for found in _missed(device_id, [r for r, _ in readable], now_ms, settings):
+            queue.add(found, device_id, worn)
+        if readable:
+            cases.set_cursor(f"records:{device_id}", max(cursor, readable[-1][0].seq))
     return queue.added
 
 
@@ -202,8 +221,8 @@ def scan(db: Database, now_ms: int, settings: ExpectedSettings | None = None) ->
     """One pass over every device and the alerts; returns how many items were queued."""
     settings = settings or ExpectedSettings()
     with db.read() as tx:
-        device_ids = [d.device_id for d in tx.devices()]
-    added = sum(scan_device(db, d, now_ms, settings) for d in device_ids)
+        devices = tx.devices()
+    added = sum(scan_device(db, d, now_ms, settings) for d in devices)
     added += scan_alerts(db, now_ms)
     if added:
         logger.info("review scan queued %d item(s)", added)
