@@ -20,8 +20,8 @@ from fieldcheck_server.cli import DEFAULT_DIR, _operator, _when, open_db
 from fieldcheck_server.db.casework import CaseTx
 from fieldcheck_server.db.engine import Database
 from fieldcheck_server.domain import people, review, webhooks, zones
-from fieldcheck_server.domain.people import HostOperator
 from fieldcheck_server.domain.review_scan import scan
+from fieldcheck_server.domain.roles import Principal, Role, cli_principal
 from fieldcheck_server.domain.timeline import timeline
 from fieldcheck_server.errors import CaseworkError
 
@@ -123,8 +123,8 @@ def _now_ms() -> int:
     return to_ms(SystemClock().now())
 
 
-def _me() -> HostOperator:
-    return HostOperator(_operator())
+def _me() -> Principal:
+    return cli_principal(_operator())
 
 
 def _iso(ms: int | None) -> str:
@@ -132,14 +132,14 @@ def _iso(ms: int | None) -> str:
 
 
 def _person_add(args: argparse.Namespace) -> int:
-    row = people.add_person(_db(args), args.case_number, args.name, args.languages.split(","),
-                            args.officer, _now_ms())
+    row = people.add_person(_db(args), _me(), args.case_number, args.name,
+                            args.languages.split(","), args.officer, _now_ms())
     print(f"added {row.case_number} {row.name} (officer {row.officer or '-'})")
     return 0
 
 
 def _person_list(args: argparse.Namespace) -> int:
-    viewer = HostOperator(args.officer, "officer") if args.officer else _me()
+    viewer = Principal(0, args.officer, Role.OFFICER) if args.officer else _me()
     for person in people.people(_db(args), viewer):
         row = person.row
         print(f"{row.case_number:14}  {row.name:24}  {row.officer or '-':12}  "
@@ -148,20 +148,20 @@ def _person_list(args: argparse.Namespace) -> int:
 
 
 def _person_assign(args: argparse.Namespace) -> int:
-    row = people.assign(_db(args), args.case_number, args.device_id, _now_ms(), _operator(),
+    row = people.assign(_db(args), _me(), args.case_number, args.device_id, _now_ms(),
                         args.reason)
     print(f"{args.case_number} wears {row.device_id} from {_iso(row.start_at)}")
     return 0
 
 
 def _person_unassign(args: argparse.Namespace) -> int:
-    row = people.unassign(_db(args), args.case_number, _now_ms())
+    row = people.unassign(_db(args), _me(), args.case_number, _now_ms())
     print(f"{args.case_number} no longer wears {row.device_id}")
     return 0
 
 
 def _person_officer(args: argparse.Namespace) -> int:
-    people.set_officer(_db(args), args.case_number, args.officer)
+    people.set_officer(_db(args), _me(), args.case_number, args.officer, _now_ms())
     print(f"{args.case_number} is on {args.officer or 'no'} caseload")
     return 0
 
@@ -195,8 +195,8 @@ def _geometry(args: argparse.Namespace) -> str:
 
 
 def _person_zone(args: argparse.Namespace) -> int:
-    row = zones.add_zone(_db(args), args.case_number, args.name, args.rule, _geometry(args),
-                         args.hours, args.timezone, _now_ms(), _operator())
+    row = zones.add_zone(_db(args), _me(), args.case_number, args.name, args.rule,
+                         _geometry(args), args.hours, args.timezone, _now_ms())
     print(f"zone {row.id} {row.name} ({row.rule}, {row.hours or 'always'})")
     return 0
 
@@ -240,7 +240,7 @@ def _review_decide(args: argparse.Namespace) -> int:
 
 def _webhook_add(args: argparse.Namespace) -> int:
     secret = args.secret_file.read_bytes().strip()
-    row = webhooks.add_webhook(_db(args), args.url, secret, _now_ms())
+    row = webhooks.add_webhook(_db(args), _me(), args.url, secret, _now_ms())
     print(f"webhook {row.id} -> {row.url}")
     return 0
 
@@ -256,10 +256,7 @@ def _webhook_list(args: argparse.Namespace) -> int:
 
 
 def _webhook_disable(args: argparse.Namespace) -> int:
-    db = _db(args)
-    with db.write() as tx:
-        if not CaseTx(tx).disable_webhook(args.id, _now_ms()):
-            raise CaseworkError(f"no active webhook {args.id}: see `fieldcheck webhook list`")
+    webhooks.disable_webhook(_db(args), _me(), args.id, _now_ms())
     print(f"webhook {args.id} disabled")
     return 0
 

@@ -38,11 +38,24 @@ class MigrationError(ServerError):
     """The database schema cannot be brought to the version this server needs."""
 
 
+class RegistryConflict(RegistryError):
+    """A unit is already registered with another key, or was revoked: registering again is no
+    fix (the API answers 409)."""
+
+
+class AccountError(ServerError):
+    """An account, session or token command that cannot be carried out (the message says why)."""
+
+
+class AccessDenied(ServerError):
+    """A login, session or token that does not authenticate (the message is safe to show)."""
+
+
 class CaseworkError(ServerError):
     """A casework request that cannot be carried out (unknown person, device in use, bad zone)."""
 
 
-class AccessDenied(ServerError):
+class Forbidden(ServerError):
     """The caller's role or caseload does not cover what it asked for."""
 
 

@@ -21,10 +21,10 @@ from fieldcheck_server.domain import commands, people, review
 from fieldcheck_server.domain.expected import ExpectedSettings
 from fieldcheck_server.domain.timeline import timeline
 from fieldcheck_server.errors import (
-    AccessDenied,
     CaseConflict,
     CaseNotFound,
     CaseworkError,
+    Forbidden,
     RegistryError,
 )
 
@@ -63,9 +63,9 @@ class CommandIn(BaseModel):
     text: str | None = Field(default=None, max_length=500)
 
 
-def status_of(err: CaseworkError | AccessDenied | RegistryError) -> int:
+def status_of(err: CaseworkError | Forbidden | RegistryError) -> int:
     """The HTTP status of a domain refusal."""
-    if isinstance(err, AccessDenied):
+    if isinstance(err, Forbidden):
         return 403
     if isinstance(err, CaseNotFound):
         return 404
@@ -74,7 +74,7 @@ def status_of(err: CaseworkError | AccessDenied | RegistryError) -> int:
     return 422
 
 
-def refused(err: CaseworkError | AccessDenied | RegistryError) -> JSONResponse:
+def refused(err: CaseworkError | Forbidden | RegistryError) -> JSONResponse:
     """The JSON answer to a refused casework request."""
     return JSONResponse({"error": err.message}, status_code=status_of(err))
 
@@ -85,7 +85,7 @@ def queue_call(work: Casework, viewer: Any, case_number: str, call: CommandIn) -
         raise CaseConflict("this server has no command key: run `fieldcheck server "
                            "command-key` and restart")
     if str(viewer.role) not in DECIDERS:
-        raise AccessDenied(f"the {viewer.role} role cannot send commands")
+        raise Forbidden(f"the {viewer.role} role cannot send commands")
     device_id = people.current_device(work.db, viewer, case_number)
     kind = CommandKind.CHECKIN_NOW if call.kind == "checkin" else CommandKind.MESSAGE
     if kind is CommandKind.MESSAGE and not (call.text or "").strip():
@@ -105,7 +105,7 @@ def casework_router(work: Casework, require: Callable[..., Any]) -> APIRouter:
     async def guarded(func: Callable[[], Any]) -> Any:
         try:
             return await run_in_threadpool(func)
-        except (CaseworkError, AccessDenied, RegistryError) as err:
+        except (CaseworkError, Forbidden, RegistryError) as err:
             return refused(err)
 
     @router.get("/persons")

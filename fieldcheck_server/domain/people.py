@@ -9,12 +9,13 @@ given the caller (:class:`Viewer`), not only in the pages that show it.
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 from fieldcheck_server.db.casework import AssignmentRow, CaseTx, PersonRow
 from fieldcheck_server.db.engine import Database
 from fieldcheck_server.db.tx import Tx
-from fieldcheck_server.errors import AccessDenied, CaseConflict, CaseNotFound, CaseworkError
+from fieldcheck_server.domain import audit
+from fieldcheck_server.domain.roles import Principal
+from fieldcheck_server.errors import CaseConflict, CaseNotFound, CaseworkError, Forbidden
 
 logger = logging.getLogger(__name__)
 
@@ -24,22 +25,8 @@ OFFICER = "officer"
 MAX_TEXT = 200
 
 
-class Viewer(Protocol):
-    """Who asks: the API's ``Principal`` (or the host CLI's operator) has these."""
-
-    @property
-    def username(self) -> str: ...
-
-    @property
-    def role(self) -> str: ...
-
-
-@dataclass(frozen=True)
-class HostOperator:
-    """The person at the server's console (host CLI): database access means full access."""
-
-    username: str
-    role: str = "admin"
+#: Who asks: an operator signed in to the API, or the host console (``cli_principal``).
+Viewer = Principal
 
 
 @dataclass(frozen=True)
@@ -62,7 +49,7 @@ def caseload_filter(viewer: Viewer) -> str | None:
         return None
     if role == OFFICER:
         return viewer.username
-    raise AccessDenied(f"the {role} role sees no personal timelines; ask an officer or admin")
+    raise Forbidden(f"the {role} role sees no personal timelines; ask an officer or admin")
 
 
 def visible_person_ids(tx: Tx, viewer: Viewer) -> list[int] | None:
@@ -97,16 +84,17 @@ def _languages(codes: Sequence[str]) -> str:
     return ",".join(clean)
 
 
-def add_person(db: Database, case_number: str, name: str, languages: Sequence[str],
-               officer: str | None, now_ms: int) -> PersonRow:
-    """Add a person (a case number is unique)."""
+def add_person(db: Database, who: Principal, case_number: str, name: str,
+               languages: Sequence[str], officer: str | None, now_ms: int) -> PersonRow:
+    """Add a person (a case number is unique); audited."""
     case_number, name = _text(case_number, "a case number"), _text(name, "a name")
     with db.write() as tx:
         cases = CaseTx(tx)
         if cases.insert_person(case_number, name, _languages(languages), officer, now_ms) is None:
-            raise CaseworkError(f"case number {case_number!r} is taken: see "
-                                "`fieldcheck person list`")
+            raise CaseConflict(f"case number {case_number!r} is taken: see "
+                               "`fieldcheck person list`")
         row = cases.person(case_number)
+        audit.record(tx, who, "person.add", case_number, now_ms, {"officer": officer})
     assert row is not None
     logger.info("added person %s (officer %s)", case_number, officer or "-")
     return row
@@ -124,17 +112,20 @@ def people(db: Database, viewer: Viewer) -> list[Person]:
     return out
 
 
-def set_officer(db: Database, case_number: str, officer: str | None) -> None:
-    """Put a person on an officer's caseload (None: take them off every caseload)."""
+def set_officer(db: Database, who: Principal, case_number: str, officer: str | None,
+                now_ms: int) -> None:
+    """Put a person on an officer's caseload (None: take them off every caseload); audited."""
     with db.write() as tx:
         cases = CaseTx(tx)
         row = cases.person(case_number)
         if row is None:
-            raise CaseworkError(f"no person {case_number!r}: see `fieldcheck person list`")
+            raise CaseNotFound(f"no person {case_number!r}: see `fieldcheck person list`")
         cases.set_officer(row.id, officer)
+        audit.record(tx, who, "person.officer", case_number, now_ms,
+                     {"from": row.officer, "to": officer})
 
 
-def assign(db: Database, case_number: str, device_id: str, now_ms: int, actor: str,
+def assign(db: Database, who: Principal, case_number: str, device_id: str, now_ms: int,
            reason: str) -> AssignmentRow:
     """Give a person a device from now, ending the person's previous assignment.
 
@@ -145,9 +136,9 @@ def assign(db: Database, case_number: str, device_id: str, now_ms: int, actor: s
         cases = CaseTx(tx)
         row = cases.person(case_number)
         if row is None:
-            raise CaseworkError(f"no person {case_number!r}: see `fieldcheck person list`")
+            raise CaseNotFound(f"no person {case_number!r}: see `fieldcheck person list`")
         if tx.device(device_id) is None:
-            raise CaseworkError(f"no unit {device_id}: see `fieldcheck device list`")
+            raise CaseNotFound(f"no unit {device_id}: see `fieldcheck device list`")
         worn = cases.open_assignment(device_id=device_id)
         if worn is not None and worn.person_id != row.id:
             other = cases.person_by_id(worn.person_id)
@@ -158,22 +149,26 @@ def assign(db: Database, case_number: str, device_id: str, now_ms: int, actor: s
         current = cases.open_assignment(person_id=row.id)
         if current is not None:
             cases.end_assignment(current.id, now_ms)
-        cases.insert_assignment(row.id, device_id, now_ms, actor, _text(reason, "a reason"))
+        cases.insert_assignment(row.id, device_id, now_ms, who.actor, _text(reason, "a reason"))
         opened = cases.open_assignment(person_id=row.id)
+        audit.record(tx, who, "person.assign", case_number, now_ms,
+                     {"device": device_id, "reason": reason.strip()})
     assert opened is not None
     logger.info("assigned %s to %s", device_id, case_number)
     return opened
 
 
-def unassign(db: Database, case_number: str, now_ms: int) -> AssignmentRow:
-    """End a person's current assignment; returns it as it was."""
+def unassign(db: Database, who: Principal, case_number: str, now_ms: int) -> AssignmentRow:
+    """End a person's current assignment; returns it as it was; audited."""
     with db.write() as tx:
         cases = CaseTx(tx)
         row = cases.person(case_number)
         current = cases.open_assignment(person_id=row.id) if row else None
         if row is None or current is None:
-            raise CaseworkError(f"{case_number!r} wears no device now")
+            raise CaseConflict(f"{case_number!r} wears no device now")
         cases.end_assignment(current.id, now_ms)
+        audit.record(tx, who, "person.unassign", case_number, now_ms,
+                     {"device": current.device_id})
     return current
 
 

@@ -15,8 +15,9 @@ from typing import Any
 
 from fieldcheck_server.db.casework import CaseTx, ReviewRow
 from fieldcheck_server.db.engine import Database
+from fieldcheck_server.domain import audit
 from fieldcheck_server.domain.people import Viewer, caseload_filter, visible_person_ids
-from fieldcheck_server.errors import AccessDenied, CaseConflict, CaseNotFound, CaseworkError
+from fieldcheck_server.errors import CaseConflict, CaseNotFound, CaseworkError, Forbidden
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +108,7 @@ def decide(db: Database, viewer: Viewer, review_id: int, decision: str, reason: 
            now_ms: int) -> Item:
     """Record a reviewer's decision and reason on an open item they may see."""
     if str(viewer.role) not in DECIDERS:
-        raise AccessDenied(f"the {viewer.role} role cannot decide review items")
+        raise Forbidden(f"the {viewer.role} role cannot decide review items")
     chosen, reason = _check_decision(decision, reason)
     officer = caseload_filter(viewer)
     with db.write() as tx:
@@ -118,10 +119,12 @@ def decide(db: Database, viewer: Viewer, review_id: int, decision: str, reason: 
             and p.officer == officer))
         if row is None or not visible:
             raise CaseNotFound(f"no review item {review_id} you may see")
-        if not cases.decide(review_id, chosen.value, reason, viewer.username, now_ms):
+        if not cases.decide(review_id, chosen.value, reason, viewer.actor, now_ms):
             raise CaseConflict(f"review item {review_id} was decided already "
                                 f"({row.decision} by {row.decided_by}); decisions are final")
         decided = cases.review(review_id)
+        audit.record(tx, viewer, "review.decide", str(review_id), now_ms,
+                     {"decision": chosen.value, "reason": reason, "kind": row.kind})
     assert decided is not None
     logger.info("review %d decided %s by %s", review_id, chosen.value, viewer.username)
     return _item(decided)

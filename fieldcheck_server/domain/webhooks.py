@@ -22,7 +22,9 @@ from urllib.parse import urlsplit
 
 from fieldcheck_server.db.casework import CaseTx, OutboxRow, WebhookRow
 from fieldcheck_server.db.engine import Database
-from fieldcheck_server.errors import CaseworkError
+from fieldcheck_server.domain import audit
+from fieldcheck_server.domain.roles import Principal
+from fieldcheck_server.errors import CaseNotFound, CaseworkError
 
 logger = logging.getLogger(__name__)
 
@@ -75,8 +77,10 @@ def backoff_ms(attempts: int, rng: random.Random) -> int:
     return int(base * (0.5 + rng.random() / 2))
 
 
-def add_webhook(db: Database, url: str, secret: bytes, now_ms: int) -> WebhookRow:
-    """Register a receiver (HTTPS, or HTTP to loopback for tests and local relays)."""
+def add_webhook(db: Database, who: Principal, url: str, secret: bytes,
+                now_ms: int) -> WebhookRow:
+    """Register a receiver (HTTPS, or HTTP to loopback for tests and local relays); audited
+    (the URL, never the secret)."""
     parts = urlsplit(url)
     local = parts.hostname in ("localhost", "127.0.0.1", "::1")
     if parts.scheme != "https" and not (parts.scheme == "http" and local):
@@ -88,6 +92,7 @@ def add_webhook(db: Database, url: str, secret: bytes, now_ms: int) -> WebhookRo
         cases = CaseTx(tx)
         webhook_id = cases.insert_webhook(url, secret, now_ms)
         row = next(w for w in cases.webhooks(False) if w.id == webhook_id)
+        audit.record(tx, who, "webhook.add", str(webhook_id), now_ms, {"url": url})
     logger.info("added webhook %d to %s", row.id, parts.hostname)
     return row
 
@@ -132,6 +137,14 @@ def deliver_due(db: Database, send: Sender, now_ms: int, rng: random.Random,
             CaseTx(tx).attempted(row, now_ms, error, next_at)
         delivered, failed = delivered + (error is None), failed + (error is not None)
     return Attempted(delivered, failed, gave_up)
+
+
+def disable_webhook(db: Database, who: Principal, webhook_id: int, now_ms: int) -> None:
+    """Stop sending to a receiver (what it was sent stays in the outbox); audited."""
+    with db.write() as tx:
+        if not CaseTx(tx).disable_webhook(webhook_id, now_ms):
+            raise CaseNotFound(f"no active webhook {webhook_id}: see `fieldcheck webhook list`")
+        audit.record(tx, who, "webhook.disable", str(webhook_id), now_ms)
 
 
 def retry_parked(db: Database, now_ms: int) -> int:

@@ -20,7 +20,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from fieldcheck_protocol.record import FixSummary
 from fieldcheck_server.db.casework import CaseTx, ZoneRow
 from fieldcheck_server.db.engine import Database
-from fieldcheck_server.errors import CaseworkError
+from fieldcheck_server.domain import audit
+from fieldcheck_server.domain.roles import Principal
+from fieldcheck_server.errors import CaseNotFound, CaseworkError
 
 logger = logging.getLogger(__name__)
 
@@ -164,9 +166,9 @@ def ready(row: ZoneRow) -> Zone:
                 polygon)
 
 
-def add_zone(db: Database, case_number: str, name: str, rule: str, geometry: str,
-             hours: str, timezone: str, now_ms: int, actor: str) -> ZoneRow:
-    """Add a zone to a person after checking every part of it."""
+def add_zone(db: Database, who: Principal, case_number: str, name: str, rule: str,
+             geometry: str, hours: str, timezone: str, now_ms: int) -> ZoneRow:
+    """Add a zone to a person after checking every part of it; audited."""
     try:
         checked_rule = Rule(rule)
     except ValueError:
@@ -180,11 +182,13 @@ def add_zone(db: Database, case_number: str, name: str, rule: str, geometry: str
         cases = CaseTx(tx)
         person = cases.person(case_number)
         if person is None:
-            raise CaseworkError(f"no person {case_number!r}: see `fieldcheck person list`")
+            raise CaseNotFound(f"no person {case_number!r}: see `fieldcheck person list`")
         zone_id = cases.insert_zone({
             "person_id": person.id, "name": name.strip(), "rule": checked_rule.value,
             "geometry": geometry, "hours": hours.strip(), "timezone": timezone,
-            "created_at": now_ms, "actor": actor})
+            "created_at": now_ms, "actor": who.actor})
         row = next(z for z in cases.zones(person.id) if z.id == zone_id)
+        audit.record(tx, who, "zone.add", case_number, now_ms,
+                     {"zone": zone_id, "name": row.name, "rule": row.rule, "hours": row.hours})
     logger.info("added %s zone %s for %s", checked_rule.value, row.name, case_number)
     return row

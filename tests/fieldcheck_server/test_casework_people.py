@@ -11,21 +11,21 @@ from fieldcheck_protocol.record import to_ms
 from fieldcheck_server.db.engine import Database
 from fieldcheck_server.domain import people, registry
 from fieldcheck_server.domain.expected import Status
-from fieldcheck_server.domain.people import HostOperator
+from fieldcheck_server.domain.roles import SYSTEM, Principal, Role
 from fieldcheck_server.domain.timeline import timeline
-from fieldcheck_server.errors import AccessDenied, CaseworkError
+from fieldcheck_server.errors import CaseworkError, Forbidden
 from tests.fieldcheck_server.casekit import Chain
 from tests.firmware.sync.devicesim import SimDevice
 
-ADMIN = HostOperator("root")
-ALICE = HostOperator("alice", "officer")
-BOB = HostOperator("bob", "officer")
+ADMIN = SYSTEM
+ALICE = Principal(0, "alice", Role.OFFICER)
+BOB = Principal(0, "bob", Role.OFFICER)
 DAY = datetime(2026, 11, 24, tzinfo=UTC)
 
 
 def _two_people(db: Database) -> None:
-    people.add_person(db, "C-1", "Ana", ["es", "en"], "alice", 0)
-    people.add_person(db, "C-2", "Ben", ["ht"], "bob", 0)
+    people.add_person(db, SYSTEM, "C-1", "Ana", ["es", "en"], "alice", 0)
+    people.add_person(db, SYSTEM, "C-2", "Ben", ["ht"], "bob", 0)
 
 
 def test_officers_see_only_their_caseload(db: Database) -> None:
@@ -35,36 +35,36 @@ def test_officers_see_only_their_caseload(db: Database) -> None:
     assert people.people(db, ALICE)[0].languages == ("es", "en")
     with pytest.raises(CaseworkError, match="no person 'C-2' on your caseload"):
         people.history(db, ALICE, "C-2")
-    with pytest.raises(AccessDenied, match="technician role sees no personal timelines"):
-        people.people(db, HostOperator("tech", "technician"))
+    with pytest.raises(Forbidden, match="technician role sees no personal timelines"):
+        people.people(db, Principal(0, "tech", Role.TECHNICIAN))
 
 
 def test_a_case_number_is_unique_and_text_is_checked(db: Database) -> None:
     _two_people(db)
     with pytest.raises(CaseworkError, match="taken"):
-        people.add_person(db, "C-1", "Other", [], None, 0)
+        people.add_person(db, SYSTEM, "C-1", "Other", [], None, 0)
     with pytest.raises(CaseworkError, match="printable"):
-        people.add_person(db, "C-3", "bad\nname", [], None, 0)
+        people.add_person(db, SYSTEM, "C-3", "bad\nname", [], None, 0)
     with pytest.raises(CaseworkError, match="languages are codes"):
-        people.add_person(db, "C-3", "Cy", ["english please"], None, 0)
+        people.add_person(db, SYSTEM, "C-3", "Cy", ["english please"], None, 0)
 
 
 def test_one_device_at_a_time_with_history(db: Database, device: SimDevice) -> None:
     _two_people(db)
     other = SimDevice(seed=12)
     registry.register(db, other.device_id, other.public_key.hex(), "unit 2", 0)
-    people.assign(db, "C-1", device.device_id, 100, "root", "issued")
+    people.assign(db, SYSTEM, "C-1", device.device_id, 100, "issued")
     with pytest.raises(CaseworkError, match="assigned to C-1"):
-        people.assign(db, "C-2", device.device_id, 150, "root", "issued")
-    people.assign(db, "C-1", other.device_id, 200, "root", "swap: strap broken")
-    people.assign(db, "C-2", device.device_id, 300, "root", "reissued")
+        people.assign(db, SYSTEM, "C-2", device.device_id, 150, "issued")
+    people.assign(db, SYSTEM, "C-1", other.device_id, 200, "swap: strap broken")
+    people.assign(db, SYSTEM, "C-2", device.device_id, 300, "reissued")
     history = people.history(db, ADMIN, "C-1")
     assert [(a.device_id, a.start_at, a.end_at) for a in history] == [
         (device.device_id, 100, 200), (other.device_id, 200, None)]
     assert [p.device_id for p in people.people(db, ADMIN)] == [other.device_id, device.device_id]
-    people.unassign(db, "C-2", 400)
+    people.unassign(db, SYSTEM, "C-2", 400)
     with pytest.raises(CaseworkError, match="wears no device"):
-        people.unassign(db, "C-2", 500)
+        people.unassign(db, SYSTEM, "C-2", 500)
 
 
 def _day_of_records(chain: Chain) -> tuple[datetime, ...]:
@@ -85,7 +85,7 @@ def _day_of_records(chain: Chain) -> tuple[datetime, ...]:
 def test_expected_against_received(db: Database, device: SimDevice, client: TestClient,
                                    clock: ManualClock) -> None:
     _two_people(db)
-    people.assign(db, "C-1", device.device_id, to_ms(DAY), "root", "issued")
+    people.assign(db, SYSTEM, "C-1", device.device_id, to_ms(DAY), "issued")
     chain = Chain(device)
     dues = _day_of_records(chain)
     chain.upload(client, clock)
@@ -107,8 +107,8 @@ def test_unit_off_gap_from_boot_records(db: Database, device: SimDevice, client:
                                         clock: ManualClock) -> None:
     """A window the unit slept through without saying so is missed with unit_off, from the
     gap between its last record and the next boot."""
-    people.add_person(db, "C-9", "Dee", [], None, 0)
-    people.assign(db, "C-9", device.device_id, to_ms(DAY), "root", "issued")
+    people.add_person(db, SYSTEM, "C-9", "Dee", [], None, 0)
+    people.assign(db, SYSTEM, "C-9", device.device_id, to_ms(DAY), "issued")
     chain = Chain(device)
     due = DAY + timedelta(hours=10)
     chain.event(DAY + timedelta(hours=8), "schedule", day="2026-11-24", mode="fixed",
@@ -126,8 +126,8 @@ def test_records_show_only_while_the_person_wore_the_device(
     chain.event(DAY + timedelta(hours=1), "boot")
     chain.event(DAY + timedelta(hours=5), "tamper", strap="open")
     chain.upload(client, clock)
-    people.assign(db, "C-1", device.device_id, to_ms(DAY), "root", "issued")
-    people.unassign(db, "C-1", to_ms(DAY + timedelta(hours=3)))
-    people.assign(db, "C-2", device.device_id, to_ms(DAY + timedelta(hours=3)), "root", "moved")
+    people.assign(db, SYSTEM, "C-1", device.device_id, to_ms(DAY), "issued")
+    people.unassign(db, SYSTEM, "C-1", to_ms(DAY + timedelta(hours=3)))
+    people.assign(db, SYSTEM, "C-2", device.device_id, to_ms(DAY + timedelta(hours=3)), "moved")
     assert [e.record.seq for e in timeline(db, ALICE, "C-1", DAY).entries] == [0]
     assert [e.record.seq for e in timeline(db, BOB, "C-2", DAY).entries] == [1]

@@ -10,17 +10,17 @@ from fieldcheck_protocol.clock import ManualClock
 from fieldcheck_protocol.record import Kind, to_ms
 from fieldcheck_server.db.engine import Database
 from fieldcheck_server.domain import people, review, zones
-from fieldcheck_server.domain.people import HostOperator
 from fieldcheck_server.domain.review_scan import scan
-from fieldcheck_server.errors import AccessDenied, CaseworkError
+from fieldcheck_server.domain.roles import SYSTEM, Principal, Role
+from fieldcheck_server.errors import CaseworkError, Forbidden
 from tests.fieldcheck_server.casekit import Chain
 from tests.fieldcheck_server.serverkit import post
 from tests.firmware.sync.devicesim import SimDevice
 
-ADMIN = HostOperator("root")
-ALICE = HostOperator("alice", "officer")
-BOB = HostOperator("bob", "officer")
-AUDITOR = HostOperator("audrey", "auditor")
+ADMIN = SYSTEM
+ALICE = Principal(0, "alice", Role.OFFICER)
+BOB = Principal(0, "bob", Role.OFFICER)
+AUDITOR = Principal(0, "audrey", Role.AUDITOR)
 DAY = datetime(2026, 11, 24, tzinfo=UTC)
 HOME = (52.5200, 13.4000)
 HOME_ZONE = json.dumps({"circle": list(HOME), "radius_m": 150})
@@ -48,16 +48,16 @@ def test_zone_geometry_and_hours() -> None:
 ])
 def test_bad_zones_are_refused_with_what_to_write(db: Database, geometry: str, hours: str,
                                                   message: str) -> None:
-    people.add_person(db, "C-1", "Ana", [], "alice", 0)
+    people.add_person(db, SYSTEM, "C-1", "Ana", [], "alice", 0)
     with pytest.raises(CaseworkError, match=message):
-        zones.add_zone(db, "C-1", "home", "inclusion", geometry, hours, "UTC", 0, "root")
+        zones.add_zone(db, SYSTEM, "C-1", "home", "inclusion", geometry, hours, "UTC", 0)
 
 
 def _setup(db: Database, device: SimDevice) -> None:
-    people.add_person(db, "C-1", "Ana", [], "alice", 0)
-    people.add_person(db, "C-2", "Ben", [], "bob", 0)
-    people.assign(db, "C-1", device.device_id, to_ms(DAY), "root", "issued")
-    zones.add_zone(db, "C-1", "home", "inclusion", HOME_ZONE, "21:00-07:00", "UTC", 0, "root")
+    people.add_person(db, SYSTEM, "C-1", "Ana", [], "alice", 0)
+    people.add_person(db, SYSTEM, "C-2", "Ben", [], "bob", 0)
+    people.assign(db, SYSTEM, "C-1", device.device_id, to_ms(DAY), "issued")
+    zones.add_zone(db, SYSTEM, "C-1", "home", "inclusion", HOME_ZONE, "21:00-07:00", "UTC", 0)
 
 
 def _records(chain: Chain) -> None:
@@ -122,7 +122,7 @@ def test_decisions_need_a_reason_a_right_and_are_final(
         review.decide(db, ALICE, item.row.id, "finding", " ", 1)
     with pytest.raises(CaseworkError, match="finding or no_finding"):
         review.decide(db, ALICE, item.row.id, "guilty", "seen it", 1)
-    with pytest.raises(AccessDenied, match="auditor role cannot decide"):
+    with pytest.raises(Forbidden, match="auditor role cannot decide"):
         review.decide(db, AUDITOR, item.row.id, "finding", "seen it", 1)
     with pytest.raises(CaseworkError, match="no review item"):
         review.decide(db, BOB, item.row.id, "finding", "not my case", 1)

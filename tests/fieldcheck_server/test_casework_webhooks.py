@@ -17,6 +17,7 @@ from fieldcheck_server.db.casework import CaseTx
 from fieldcheck_server.db.engine import Database, open_database
 from fieldcheck_server.domain import people, webhooks
 from fieldcheck_server.domain.review_scan import scan
+from fieldcheck_server.domain.roles import SYSTEM
 from fieldcheck_server.errors import CaseworkError
 from fieldcheck_server.webhook_post import post
 from tests.fieldcheck_server.casekit import Chain
@@ -67,9 +68,9 @@ def receiver() -> Iterator[Receiver]:
 def test_signed_alert_retried_with_the_same_id_after_a_restart(
         db: Database, db_url: str, device: SimDevice, client: TestClient, clock: ManualClock,
         receiver: Receiver) -> None:
-    webhooks.add_webhook(db, receiver.url, SECRET, 0)
-    people.add_person(db, "C-1", "Ana", [], "alice", 0)
-    people.assign(db, "C-1", device.device_id, to_ms(DAY), "root", "issued")
+    webhooks.add_webhook(db, SYSTEM, receiver.url, SECRET, 0)
+    people.add_person(db, SYSTEM, "C-1", "Ana", [], "alice", 0)
+    people.assign(db, SYSTEM, "C-1", device.device_id, to_ms(DAY), "issued")
     chain = Chain(device)
     chain.event(DAY + timedelta(hours=2), "tamper", strap="open")
     chain.upload(client, clock)
@@ -99,7 +100,7 @@ def test_signed_alert_retried_with_the_same_id_after_a_restart(
 
 
 def test_a_dead_receiver_is_given_up_on_then_retried_on_request(db: Database) -> None:
-    webhooks.add_webhook(db, "http://127.0.0.1:9/nothing-listens", SECRET, 0)
+    webhooks.add_webhook(db, SYSTEM, "http://127.0.0.1:9/nothing-listens", SECRET, 0)
     with db.write() as tx:
         assert webhooks.enqueue(CaseTx(tx), "record:x:1", {"kind": "tamper"}, 0) == 1
         assert webhooks.enqueue(CaseTx(tx), "record:x:1", {"kind": "tamper"}, 0) == 0
@@ -127,4 +128,4 @@ def test_backoff_doubles_up_to_a_cap() -> None:
 ])
 def test_bad_receivers_are_refused(db: Database, url: str, secret: bytes, message: str) -> None:
     with pytest.raises(CaseworkError, match=message):
-        webhooks.add_webhook(db, url, secret, 0)
+        webhooks.add_webhook(db, SYSTEM, url, secret, 0)
