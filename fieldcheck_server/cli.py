@@ -109,6 +109,11 @@ def _server(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help=f"drop a client that has not sent its headers by then (default {HEADER_TIMEOUT_S})",
     )
+    run.add_argument("--tile-url", default=os.environ.get("FIELDCHECK_TILE_URL", ""),
+                     metavar="TEMPLATE", help="map tiles for the timeline page, e.g. "
+                     "https://tiles.example.org/{z}/{x}/{y}.png (default $FIELDCHECK_TILE_URL, "
+                     "else none: tracks and markers draw on a blank map)")
+    run.add_argument("--tile-attribution", default="", help="the tile server's credit line")
     run.set_defaults(func=_server_run)
     key = sub.add_parser(
         "export-key", help="print the public key that signs exports (publish it to checkers)"
@@ -283,7 +288,11 @@ def _server_run(args: argparse.Namespace) -> int:
 
     db = _db(args)
     migrate.upgrade(db)
-    app = create_app(IngestService(db, SystemClock()))
+    from fieldcheck_server.api.casework import CaseworkSettings
+
+    casework = CaseworkSettings(command_key.load_or_create(private_dir(args.dir)),
+                                args.tile_url, args.tile_attribution)
+    app = create_app(IngestService(db, SystemClock()), casework=casework)
     sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((args.host, args.port))

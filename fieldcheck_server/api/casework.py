@@ -1,5 +1,6 @@
 """The operator's casework API under ``/api/v1``: people, timelines, the review queue, and the
-commands channel's check-in and message calls. HTTP only; who may see what is the domain's."""
+commands channel's check-in and message calls. HTTP only; who may see what is the domain's
+(an officer's caseload is enforced in its queries), which role may call a route is here."""
 
 import logging
 from collections.abc import Callable
@@ -7,18 +8,17 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from fieldcheck_protocol.clock import Clock
 from fieldcheck_protocol.command import CommandKind
-from fieldcheck_protocol.record import to_ms
 from fieldcheck_server.api.casework_json import item_json, person_json, timeline_json
-from fieldcheck_server.db.engine import Database
-from fieldcheck_server.domain import commands, people, review
+from fieldcheck_server.api.security import OperatorContext, context, require
+from fieldcheck_server.domain import audit, commands, people, review
 from fieldcheck_server.domain.expected import ExpectedSettings
+from fieldcheck_server.domain.roles import Principal, Role
 from fieldcheck_server.domain.timeline import timeline
 from fieldcheck_server.errors import (
     CaseConflict,
@@ -31,26 +31,35 @@ from fieldcheck_server.errors import (
 logger = logging.getLogger(__name__)
 
 API = "/api/v1"
-READERS = ("admin", "officer", "auditor")
-DECIDERS = ("admin", "officer")
+READERS = (Role.ADMIN, Role.OFFICER, Role.AUDITOR)
+DECIDERS = (Role.ADMIN, Role.OFFICER)
+EXPECTED = ExpectedSettings()
+
+router = APIRouter(prefix=API, tags=["casework"])
+Reader = Annotated[Principal, Depends(require(*READERS))]
+Decider = Annotated[Principal, Depends(require(*DECIDERS))]
 
 
 @dataclass(frozen=True)
-class Casework:
-    """What the casework routes work with."""
+class CaseworkSettings:
+    """What `server run` gives the casework routes: the key that signs the timeline's commands
+    (None: the buttons say how to make one) and the map's tile server (empty: no tiles; the
+    track and markers still draw). A tile URL is a Leaflet template, e.g.
+    ``https://tiles.example.org/{z}/{x}/{y}.png``."""
 
-    db: Database
-    clock: Clock
-    command_key: Ed25519PrivateKey | None
-    expected: ExpectedSettings = ExpectedSettings()
+    command_key: Ed25519PrivateKey | None = None
+    tile_url: str = ""
+    tile_attribution: str = ""
 
-    def now_ms(self) -> int:
-        """The server's time, epoch ms."""
-        return to_ms(self.clock.now())
+    def install(self, app: FastAPI) -> None:
+        """Keep the settings where the routes look for them."""
+        app.state.command_key = self.command_key
+        app.state.tile_url = self.tile_url
+        app.state.tile_attribution = self.tile_attribution
 
 
 class DecisionIn(BaseModel):
-    """A reviewer's decision."""
+    """A reviewer's decision (final once recorded)."""
 
     decision: Literal["finding", "no_finding"]
     reason: str = Field(min_length=1, max_length=review.MAX_REASON)
@@ -63,7 +72,7 @@ class CommandIn(BaseModel):
     text: str | None = Field(default=None, max_length=500)
 
 
-def status_of(err: CaseworkError | Forbidden | RegistryError) -> int:
+def status_of(err: Exception) -> int:
     """The HTTP status of a domain refusal."""
     if isinstance(err, Forbidden):
         return 403
@@ -74,72 +83,80 @@ def status_of(err: CaseworkError | Forbidden | RegistryError) -> int:
     return 422
 
 
-def refused(err: CaseworkError | Forbidden | RegistryError) -> JSONResponse:
-    """The JSON answer to a refused casework request."""
-    return JSONResponse({"error": err.message}, status_code=status_of(err))
+def command_key_of(request: Request) -> Ed25519PrivateKey | None:
+    """The server's command key, when `server run` loaded one."""
+    key: Ed25519PrivateKey | None = getattr(request.app.state, "command_key", None)
+    return key
 
 
-def queue_call(work: Casework, viewer: Any, case_number: str, call: CommandIn) -> str:
-    """Sign and queue a check-in or message for the person's device; returns the command id."""
-    if work.command_key is None:
-        raise CaseConflict("this server has no command key: run `fieldcheck server "
-                           "command-key` and restart")
-    if str(viewer.role) not in DECIDERS:
-        raise Forbidden(f"the {viewer.role} role cannot send commands")
-    device_id = people.current_device(work.db, viewer, case_number)
+def queue_call(ctx: OperatorContext, key: Ed25519PrivateKey | None, who: Principal,
+               case_number: str, call: CommandIn) -> str:
+    """Sign and queue a check-in or message for the person's device; audited; returns the
+    command id."""
+    if key is None:
+        raise CaseConflict("this server has no command key loaded: run `fieldcheck server "
+                           "command-key`, then restart `fieldcheck server run`")
+    device_id = people.current_device(ctx.db, who, case_number)
     kind = CommandKind.CHECKIN_NOW if call.kind == "checkin" else CommandKind.MESSAGE
-    if kind is CommandKind.MESSAGE and not (call.text or "").strip():
+    text = (call.text or "").strip()
+    if kind is CommandKind.MESSAGE and not text:
         raise CaseworkError("a message needs text")
-    args = {"text": (call.text or "").strip()} if kind is CommandKind.MESSAGE else {}
-    row = commands.queue(work.db, work.command_key, device_id, kind, args, work.now_ms(),
-                         viewer.username)
+    args = {"text": text} if kind is CommandKind.MESSAGE else {}
+    row = commands.queue(ctx.db, key, device_id, kind, args, ctx.now_ms(), who.actor)
+    audit.append(ctx.db, who, f"command.{kind.value}", case_number, ctx.now_ms(),
+                 {"device": device_id, "command": row.id})
     return row.id
 
 
-def casework_router(work: Casework, require: Callable[..., Any]) -> APIRouter:
-    """The JSON routes; ``require(*roles)`` is the accounts layer's dependency for a caller."""
-    router = APIRouter(prefix=API, tags=["casework"])
-    Reader = Annotated[Any, Depends(require(*READERS))]
-    Decider = Annotated[Any, Depends(require(*DECIDERS))]
+async def answer(func: Callable[[], Any]) -> Any:
+    """Run domain work off the event loop; its refusals become JSON 4xx answers."""
+    try:
+        return await run_in_threadpool(func)
+    except (CaseworkError, Forbidden, RegistryError) as err:
+        return JSONResponse({"detail": err.message}, status_code=status_of(err))
 
-    async def guarded(func: Callable[[], Any]) -> Any:
-        try:
-            return await run_in_threadpool(func)
-        except (CaseworkError, Forbidden, RegistryError) as err:
-            return refused(err)
 
-    @router.get("/persons")
-    async def list_persons(viewer: Reader) -> Any:
-        """The persons the caller may see (an officer: their caseload)."""
-        return await guarded(lambda: [person_json(p) for p in people.people(work.db, viewer)])
+@router.get("/persons")
+async def list_persons(request: Request, who: Reader) -> Any:
+    """The persons the caller may see (an officer: their caseload)."""
+    db = context(request).db
+    return await answer(lambda: [person_json(p) for p in people.people(db, who)])
 
-    @router.get("/persons/{case_number}/timeline")
-    async def person_timeline(case_number: str, viewer: Reader) -> Any:
-        """Check-ins, locations and events of the person's devices, with expected windows."""
-        return await guarded(lambda: timeline_json(timeline(
-            work.db, viewer, case_number, work.clock.now(), work.expected)))
 
-    @router.post("/persons/{case_number}/commands")
-    async def person_command(case_number: str, call: CommandIn, viewer: Decider) -> Any:
-        """Queue a check-in request or a message for the person's current device."""
-        return await guarded(lambda: {"command_id": queue_call(work, viewer, case_number, call)})
+@router.get("/persons/{case_number}/timeline")
+async def person_timeline(request: Request, case_number: str, who: Reader) -> Any:
+    """Check-ins, locations and events of the person's devices, with the expected windows."""
+    ctx = context(request)
+    return await answer(lambda: timeline_json(
+        timeline(ctx.db, who, case_number, ctx.clock.now(), EXPECTED)))
 
-    @router.get("/reviews")
-    async def list_reviews(viewer: Reader, include_decided: bool = False) -> Any:
-        """The review queue the caller may see, oldest first."""
-        return await guarded(lambda: [item_json(i) for i in review.queue(
-            work.db, viewer, open_only=not include_decided)])
 
-    @router.get("/reviews/{review_id}")
-    async def one_review(review_id: int, viewer: Reader) -> Any:
-        """One review item with its evidence."""
-        return await guarded(lambda: item_json(review.item(work.db, viewer, review_id)))
+@router.post("/persons/{case_number}/commands")
+async def person_command(request: Request, case_number: str, call: CommandIn,
+                         who: Decider) -> Any:
+    """Queue a check-in request or a message for the person's current device."""
+    ctx, key = context(request), command_key_of(request)
+    return await answer(lambda: {"command_id": queue_call(ctx, key, who, case_number, call)})
 
-    @router.post("/reviews/{review_id}/decision")
-    async def decide(review_id: int, body: DecisionIn, viewer: Decider) -> Any:
-        """Record a decision and its reason (final)."""
-        return await guarded(lambda: item_json(review.decide(
-            work.db, viewer, review_id, body.decision, body.reason, work.now_ms())))
 
-    return router
+@router.get("/reviews")
+async def list_reviews(request: Request, who: Reader, include_decided: bool = False) -> Any:
+    """The review queue the caller may see, oldest first."""
+    db = context(request).db
+    return await answer(lambda: [item_json(i) for i in review.queue(
+        db, who, open_only=not include_decided)])
 
+
+@router.get("/reviews/{review_id}")
+async def one_review(request: Request, review_id: int, who: Reader) -> Any:
+    """One review item with its evidence."""
+    db = context(request).db
+    return await answer(lambda: item_json(review.item(db, who, review_id)))
+
+
+@router.post("/reviews/{review_id}/decision")
+async def decide(request: Request, review_id: int, body: DecisionIn, who: Decider) -> Any:
+    """Record a decision and its reason (final)."""
+    ctx = context(request)
+    return await answer(lambda: item_json(review.decide(
+        ctx.db, who, review_id, body.decision, body.reason, ctx.now_ms())))

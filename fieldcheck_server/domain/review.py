@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from fieldcheck_protocol.wire import ErrorCode
 from fieldcheck_server.db.casework import CaseTx, ReviewRow
 from fieldcheck_server.db.engine import Database
 from fieldcheck_server.domain import audit
@@ -36,8 +37,8 @@ class ReviewKind(StrEnum):
     MISSED_WINDOW = "missed_window"
     ZONE = "zone"
     SEQUENCE_GAP = "sequence_gap"
-    FORK = "fork"
-    BAD_SIGNATURE = "bad_signature"
+    FORK = ErrorCode.FORK.value
+    BAD_SIGNATURE = ErrorCode.BAD_SIGNATURE.value
     REFUSED_INPUT = "refused_input"
     TAMPER = "tamper"
     POWER = "power"

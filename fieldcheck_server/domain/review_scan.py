@@ -16,6 +16,7 @@ from typing import Any
 
 from fieldcheck_protocol.record import Kind, Record, RecordError, from_ms, to_json, to_ms
 from fieldcheck_protocol.signature import record_hash, verify_record
+from fieldcheck_protocol.wire import ErrorCode
 from fieldcheck_server.db.casework import AssignmentRow, CaseTx, NewReview
 from fieldcheck_server.db.engine import Database
 from fieldcheck_server.db.tx import AlertRow, DeviceRow
@@ -30,10 +31,10 @@ logger = logging.getLogger(__name__)
 ALERT_PAGE = 500
 EVENT_KINDS = {"tamper": ReviewKind.TAMPER, "power": ReviewKind.POWER,
                "battery": ReviewKind.POWER}
-ALERT_KINDS = {"fork": ReviewKind.FORK, "gap": ReviewKind.SEQUENCE_GAP,
-               "bad_signature": ReviewKind.BAD_SIGNATURE,
-               "bad_request_signature": ReviewKind.BAD_SIGNATURE,
-               "wrong_device": ReviewKind.BAD_SIGNATURE}
+ALERT_KINDS = {ErrorCode.FORK.value: ReviewKind.FORK, ErrorCode.GAP.value: ReviewKind.SEQUENCE_GAP,
+               ErrorCode.BAD_SIGNATURE.value: ReviewKind.BAD_SIGNATURE,
+               ErrorCode.BAD_REQUEST_SIGNATURE.value: ReviewKind.BAD_SIGNATURE,
+               ErrorCode.WRONG_DEVICE.value: ReviewKind.BAD_SIGNATURE}
 
 
 @dataclass(frozen=True)
