@@ -93,10 +93,10 @@ def queue_call(ctx: OperatorContext, key: Ed25519PrivateKey | None, who: Princip
                case_number: str, call: CommandIn) -> str:
     """Sign and queue a check-in or message for the person's device; audited; returns the
     command id."""
+    device_id = people.current_device(ctx.db, who, case_number)
     if key is None:
         raise CaseConflict("this server has no command key loaded: run `fieldcheck server "
                            "command-key`, then restart `fieldcheck server run`")
-    device_id = people.current_device(ctx.db, who, case_number)
     kind = CommandKind.CHECKIN_NOW if call.kind == "checkin" else CommandKind.MESSAGE
     text = (call.text or "").strip()
     if kind is CommandKind.MESSAGE and not text:

@@ -5,6 +5,7 @@ OpenAPI spec beside the device API. Domain errors become 4xx here and nowhere el
 """
 
 import logging
+from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -13,7 +14,8 @@ from starlette.concurrency import run_in_threadpool
 
 from fieldcheck_server.api.security import context, require
 from fieldcheck_server.db.tx import DeviceRow
-from fieldcheck_server.domain import audit, registry
+from fieldcheck_server.domain import audit, fleet, registry
+from fieldcheck_server.domain.fleet import Health, StateFilter
 from fieldcheck_server.domain.roles import Principal, Role
 from fieldcheck_server.errors import RegistryConflict, RegistryError
 
@@ -73,6 +75,36 @@ class ChainStatus(BaseModel):
     problem: str | None
 
 
+class FleetUnit(BaseModel):
+    """One unit's health at a glance."""
+
+    device_id: str
+    label: str
+    registered_at: int
+    revoked_at: int | None
+    last_seen: int | None = Field(..., description="when its newest record arrived, ms")
+    head_seq: int | None
+    records: int
+    upload_lag_ms: int | None = Field(
+        ..., description="how old its newest record was on arrival (a backlog drains slowly)"
+    )
+    fix_age_s: float | None = Field(..., description="age of its last GPS fix, s")
+    battery: str | None = Field(..., description="ok, low or critical, from its last report")
+    battery_percent: float | None
+    firmware_version: str | None
+    model_version: str | None
+    health: Health
+
+
+class FleetAnswer(BaseModel):
+    """One page of the fleet."""
+
+    units: list[FleetUnit]
+    total: int = Field(..., description="units matching the filter")
+    page: int
+    pages: int
+
+
 def _device(row: DeviceRow) -> Device:
     return Device(
         device_id=row.device_id,
@@ -129,6 +161,23 @@ async def list_devices(
     """Every registered unit."""
     rows = await run_in_threadpool(registry.devices, context(request).db)
     return [_device(row) for row in rows]
+
+
+@router.get("/fleet", response_model=FleetAnswer)
+async def fleet_view(
+    request: Request,
+    who: Annotated[Principal, Depends(require(*DEVICE_ROLES))],
+    q: Annotated[str, Query(max_length=64, description="part of an id or label")] = "",
+    state: StateFilter = StateFilter.ALL,
+    page: Annotated[int, Query(ge=1)] = 1,
+) -> FleetAnswer:
+    """Every unit: last seen, fix age, battery, upload lag, versions, health."""
+    ctx = context(request)
+    found = await run_in_threadpool(fleet.query, ctx.db, ctx.now_ms(), q, state, page)
+    return FleetAnswer(
+        units=[FleetUnit(**asdict(unit)) for unit in found.units],
+        total=found.total, page=found.page, pages=found.pages,
+    )
 
 
 @router.get("/audit", response_model=list[AuditEntry])

@@ -7,12 +7,10 @@ session's synchroniser token, which ``require_page`` checks.
 
 import logging
 import secrets
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from fieldcheck_server.api.security import (
@@ -20,9 +18,9 @@ from fieldcheck_server.api.security import (
     NO_ADMIN,
     SESSION_COOKIE,
     context,
-    current_session,
     require_page,
 )
+from fieldcheck_server.api.templating import render
 from fieldcheck_server.domain import accounts, sessions
 from fieldcheck_server.domain.roles import Principal, Role
 from fieldcheck_server.domain.sessions import Stage
@@ -30,20 +28,11 @@ from fieldcheck_server.errors import AccessDenied
 
 logger = logging.getLogger(__name__)
 
-TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 LOGIN_COOKIE = "fieldcheck_login"
 HOME = "/fleet"
 ANY_ROLE = tuple(Role)
 
 router = APIRouter(include_in_schema=False)
-
-
-def render(request: Request, name: str, status: int = 200, **values: object) -> HTMLResponse:
-    """A page of the shell; ``who`` and ``csrf`` come from the request's session, if any."""
-    session = current_session(request)
-    values.setdefault("who", session.principal if session else None)
-    values.setdefault("csrf", session.csrf_token if session else "")
-    return TEMPLATES.TemplateResponse(request, name, values, status_code=status)
 
 
 def _cookie(response: Response, name: str, value: str, max_age_s: int, path: str = "/") -> None:

@@ -10,8 +10,10 @@ header ``X-CSRF-Token``); a bearer token is no ambient credential and needs none
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Annotated
 
-from fastapi import HTTPException, Request
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from fieldcheck_protocol.clock import Clock
@@ -33,6 +35,11 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 NO_ADMIN = (
     "no admin account exists yet: on the server run `fieldcheck admin create --username NAME`"
 )
+#: Declared so the OpenAPI spec names both ways in; the credentials are read by ``_authenticate``.
+BEARER = HTTPBearer(auto_error=False, description="an API token: `fieldcheck admin token create`")
+COOKIE = APIKeyCookie(name=SESSION_COOKIE, auto_error=False,
+                      description="the session cookie /login sets (unsafe methods also need "
+                      "X-CSRF-Token)")
 SIGN_IN = "sign in at /login, or send Authorization: Bearer TOKEN (`fieldcheck admin token create`)"
 
 
@@ -71,18 +78,22 @@ class LoginRequired(HTTPException):
         super().__init__(303, "sign in first", headers={"Location": location})
 
 
-def require(*roles: Role) -> Callable[[Request], Awaitable[Principal]]:
+def require(*roles: Role) -> Callable[..., Awaitable[Principal]]:
     """A FastAPI dependency for JSON routes: the principal, if it holds one of ``roles``."""
     return _dependency(frozenset(roles), page=False)
 
 
-def require_page(*roles: Role) -> Callable[[Request], Awaitable[Principal]]:
+def require_page(*roles: Role) -> Callable[..., Awaitable[Principal]]:
     """The same for HTML pages: without a session the answer is a redirect to /login."""
     return _dependency(frozenset(roles), page=True)
 
 
-def _dependency(roles: frozenset[Role], page: bool) -> Callable[[Request], Awaitable[Principal]]:
-    async def dependency(request: Request) -> Principal:
+def _dependency(roles: frozenset[Role], page: bool) -> Callable[..., Awaitable[Principal]]:
+    async def dependency(
+        request: Request,
+        _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
+        _cookie: Annotated[str | None, Depends(COOKIE)],
+    ) -> Principal:
         ctx = context(request)
         if not await run_in_threadpool(ctx.has_admin):
             raise HTTPException(503, NO_ADMIN)

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from fieldcheck_server.api import casework, casework_pages, operator_api, pages
+from fieldcheck_server.api import casework, casework_pages, operator_api, pages, views
 from fieldcheck_server.api.security import OperatorContext
 
 #: Sent with every operator answer: no framing, no sniffing, no referrer, scripts and styles only
@@ -50,6 +50,7 @@ def install(app: FastAPI, ctx: OperatorContext) -> None:
     app.state.operator = ctx
     app.include_router(operator_api.router)
     app.include_router(pages.router)
+    app.include_router(views.router)
     app.include_router(casework.router)
     app.include_router(casework_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -16,7 +16,7 @@ from fieldcheck_cli.args import positive_int
 from fieldcheck_protocol.clock import SystemClock
 from fieldcheck_protocol.record import from_ms, to_ms
 from fieldcheck_server import webhook_post
-from fieldcheck_server.cli import DEFAULT_DIR, _operator, _when, open_db
+from fieldcheck_server.cli.common import DEFAULT_DIR, open_db, operator, when
 from fieldcheck_server.db.casework import CaseTx
 from fieldcheck_server.db.engine import Database
 from fieldcheck_server.domain import people, review, webhooks, zones
@@ -69,7 +69,7 @@ def _person(parser: argparse.ArgumentParser) -> None:
     expected = _command(sub, "expected", "expected check-in windows against what arrived",
                         _person_expected)
     expected.add_argument("case_number")
-    expected.add_argument("--now", type=_when("--now"), help="judge as of this time")
+    expected.add_argument("--now", type=when("--now"), help="judge as of this time")
     zone = _command(sub, "zone", "add an inclusion or exclusion zone", _person_zone)
     zone.add_argument("case_number")
     zone.add_argument("--name", required=True)
@@ -124,7 +124,7 @@ def _now_ms() -> int:
 
 
 def _me() -> Principal:
-    return cli_principal(_operator())
+    return cli_principal(operator())
 
 
 def _iso(ms: int | None) -> str:
