@@ -25,7 +25,6 @@ from fieldcheck_server.api.casework import (
 from fieldcheck_server.api.casework_json import item_json, person_json, timeline_json
 from fieldcheck_server.api.pages import render
 from fieldcheck_server.api.security import context, require_page
-from fieldcheck_server.db.casework import CaseTx
 from fieldcheck_server.domain import people, review
 from fieldcheck_server.domain.roles import Principal
 from fieldcheck_server.domain.timeline import timeline
@@ -127,9 +126,7 @@ async def review_page(request: Request, who: PageReader, notice: str = "") -> Re
 
 def _queue_rows(db: Any, who: Principal) -> list[dict[str, Any]]:
     items = review.queue(db, who)
-    with db.read() as tx:
-        cases = CaseTx(tx)
-        numbers = {p.id: p.case_number for p in cases.persons(None)}
+    numbers = {p.row.id: p.row.case_number for p in people.people(db, who)}
     return [item_json(i) | {"case_number": numbers.get(i.row.person_id or -1)} for i in items]
 
 
