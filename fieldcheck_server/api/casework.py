@@ -50,10 +50,13 @@ class CaseworkSettings:
     command_key: Ed25519PrivateKey | None = None
     tile_url: str = ""
     tile_attribution: str = ""
+    #: The review desk's X25519 private key (raw 32 bytes): without it no review image opens.
+    review_key: bytes | None = None
 
     def install(self, app: FastAPI) -> None:
         """Keep the settings where the routes look for them."""
         app.state.command_key = self.command_key
+        app.state.review_key = self.review_key
         app.state.tile_url = self.tile_url
         app.state.tile_attribution = self.tile_attribution
 

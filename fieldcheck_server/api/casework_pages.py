@@ -25,7 +25,7 @@ from fieldcheck_server.api.casework import (
 from fieldcheck_server.api.casework_json import item_json, person_json, timeline_json
 from fieldcheck_server.api.pages import render
 from fieldcheck_server.api.security import context, require_page
-from fieldcheck_server.domain import people, review
+from fieldcheck_server.domain import people, review, review_images
 from fieldcheck_server.domain.roles import Principal
 from fieldcheck_server.domain.timeline import timeline
 from fieldcheck_server.errors import CaseworkError, Forbidden, RegistryError
@@ -115,19 +115,21 @@ async def command_form(request: Request, case_number: str, who: PageDecider,
 @router.get("/review", response_class=HTMLResponse)
 async def review_page(request: Request, who: PageReader, notice: str = "") -> Response:
     """The open review items the caller may see, each with a decision form."""
-    db = context(request).db
+    ctx = context(request)
     try:
-        items = await run_in_threadpool(_queue_rows, db, who)
+        items = await run_in_threadpool(_queue_rows, ctx.db, who, ctx.now_ms())
     except Forbidden as err:
         return _error_page(request, err)
     return render(request, "casework/review.html", items=items, can_decide=who.role in DECIDERS,
                   notice=notice[:200])
 
 
-def _queue_rows(db: Any, who: Principal) -> list[dict[str, Any]]:
+def _queue_rows(db: Any, who: Principal, now_ms: int) -> list[dict[str, Any]]:
     items = review.queue(db, who)
     numbers = {p.row.id: p.row.case_number for p in people.people(db, who)}
-    return [item_json(i) | {"case_number": numbers.get(i.row.person_id or -1)} for i in items]
+    return [item_json(i) | {"case_number": numbers.get(i.row.person_id or -1),
+                            "frames": review_images.frames(db, who, i.row.id, now_ms)}
+            for i in items]
 
 
 @router.post("/review/{review_id}/decision")
@@ -143,3 +145,17 @@ async def decision_form(request: Request, review_id: int, who: PageDecider,
         return _error_page(request, err)
     notice = quote(f"review {review_id}: {decision} recorded")
     return RedirectResponse(f"/review?notice={notice}", status_code=303)
+
+
+@router.get("/review/{review_id}/images/{frame}")
+async def review_image(request: Request, review_id: int, frame: int,
+                       who: PageDecider) -> Response:
+    """One sealed frame of a failed check-in, opened for a reviewer (and audited)."""
+    ctx = context(request)
+    key: bytes | None = getattr(request.app.state, "review_key", None)
+    try:
+        jpeg = await run_in_threadpool(review_images.open_frame, ctx.db, who, review_id, frame,
+                                       key, ctx.now_ms())
+    except (CaseworkError, Forbidden) as err:
+        return _error_page(request, err)
+    return Response(jpeg, media_type="image/jpeg", headers={"cache-control": "no-store"})

@@ -9,7 +9,7 @@ import json
 import logging
 import random
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from fieldcheck_cli.args import positive_int
@@ -19,7 +19,7 @@ from fieldcheck_server import webhook_post
 from fieldcheck_server.cli.common import DEFAULT_DIR, open_db, operator, when
 from fieldcheck_server.db.casework import CaseTx
 from fieldcheck_server.db.engine import Database
-from fieldcheck_server.domain import people, review, webhooks, zones
+from fieldcheck_server.domain import people, review, review_images, webhooks, zones
 from fieldcheck_server.domain.review_scan import scan
 from fieldcheck_server.domain.roles import Principal, Role, cli_principal
 from fieldcheck_server.domain.timeline import timeline
@@ -95,6 +95,13 @@ def _review(parser: argparse.ArgumentParser) -> None:
     decide.add_argument("id", type=positive_int)
     decide.add_argument("decision", choices=[d.value for d in review.Decision])
     decide.add_argument("--reason", required=True, help="what you checked")
+    images = _command(sub, "import-images", "keep sealed review frames brought from a unit",
+                      _review_import)
+    images.add_argument("files", nargs="+", type=Path, help="review-*.sealed files")
+    images.add_argument("--retention-days", type=positive_int, default=30,
+                        help="delete each frame this long after its capture (default 30)")
+    _command(sub, "expire-images", "delete review frames past their retention (audited)",
+             _review_expire)
 
 
 def _webhook(parser: argparse.ArgumentParser) -> None:
@@ -235,6 +242,20 @@ def _review_show(args: argparse.Namespace) -> int:
 def _review_decide(args: argparse.Namespace) -> int:
     item = review.decide(_db(args), _me(), args.id, args.decision, args.reason, _now_ms())
     print(f"review {item.row.id}: {item.row.decision} by {item.row.decided_by}")
+    return 0
+
+
+def _review_import(args: argparse.Namespace) -> int:
+    db, retention = _db(args), timedelta(days=args.retention_days)
+    for path in args.files:
+        done = review_images.import_sealed(db, _me(), path.read_bytes(), _now_ms(), retention)
+        print(f"{path.name}: {'kept' if done.new else 'already kept'} ({done.device_id} record "
+              f"{done.seq} frame {done.frame})")
+    return 0
+
+
+def _review_expire(args: argparse.Namespace) -> int:
+    print(f"deleted {review_images.expire(_db(args), _me(), _now_ms())} review image(s)")
     return 0
 
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Insert, Table, or_, select, update
+from sqlalchemy import Insert, Table, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from fieldcheck_server.db.tables import (
@@ -17,6 +17,7 @@ from fieldcheck_server.db.tables import (
     persons,
     records,
     review_cursors,
+    review_images,
     reviews,
     webhook_outbox,
     webhooks,
@@ -272,6 +273,33 @@ class CaseTx:
             .where(r.device_id == device_id, or_(r.seq > after_seq, r.device_time >= since_ms))
             .order_by(r.seq))
         return [(int(row[0]), bytes(row[1])) for row in rows]
+
+    def insert_image(self, values: dict[str, Any]) -> bool:
+        """Keep a sealed review frame; False when that frame is kept already."""
+        statement = self._insert_ignoring(review_images, "device_id", "seq", "frame").values(
+            **values).returning(review_images.c.frame)
+        return self._c.execute(statement).first() is not None
+
+    def image_frames(self, device_id: str, seq: int, now: int) -> list[int]:
+        """Frames kept (and not expired) for a device's record."""
+        i = review_images.c
+        rows = self._c.execute(select(i.frame).where(i.device_id == device_id, i.seq == seq,
+                                                     i.expires_at > now).order_by(i.frame))
+        return [int(row[0]) for row in rows]
+
+    def image(self, device_id: str, seq: int, frame: int, now: int) -> bytes | None:
+        """The sealed bytes of one unexpired frame, or None."""
+        i = review_images.c
+        value = self._c.execute(select(i.sealed).where(
+            i.device_id == device_id, i.seq == seq, i.frame == frame, i.expires_at > now)).scalar()
+        return bytes(value) if value is not None else None
+
+    def delete_expired_images(self, now: int) -> int:
+        """Delete every frame past its retention; returns how many."""
+        i = review_images.c
+        rows = self._c.execute(delete(review_images).where(i.expires_at <= now)
+                               .returning(i.frame))
+        return len(rows.all())
 
     # webhooks ----------------------------------------------------------------------------
 

@@ -305,3 +305,17 @@ webhook_outbox = Table(
     Column("last_error", Text),
     Index("webhook_outbox_due", "delivered_at", "next_at"),
 )
+
+#: Sealed review frames a technician brought from a unit (still encrypted to the review desk's
+#: key); opened only for a reviewer, every opening audited, deleted after ``expires_at``.
+review_images = Table(
+    "review_images",
+    metadata,
+    Column("device_id", Text, ForeignKey("devices.device_id"), primary_key=True),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("frame", Integer, primary_key=True, autoincrement=False),
+    Column("sealed", LargeBinary, nullable=False),
+    Column("captured_at", BigInteger, nullable=False),
+    Column("imported_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+)

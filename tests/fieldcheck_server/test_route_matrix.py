@@ -101,6 +101,7 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("POST", "/people/{case_number}/commands"): missing(page(ADM, OFF)),
     ("GET", "/review"): page(ADM, OFF, AUD),
     ("POST", "/review/{review_id}/decision"): missing(page(ADM, OFF)),
+    ("GET", "/review/{review_id}/images/{frame}"): missing(page(ADM, OFF)),
 }
 
 #: What a probe sends, where a route needs more than its path.
@@ -123,6 +124,7 @@ PROBES: dict[tuple[str, str], dict[str, object]] = {
                                                  "data": {"kind": "checkin"}},
     ("POST", "/review/{review_id}/decision"): {
         "url": "/review/999999/decision", "data": {"decision": "finding", "reason": "xyz"}},
+    ("GET", "/review/{review_id}/images/{frame}"): {"url": "/review/999999/images/0"},
 }
 #: Probed last: it ends the session the other probes use.
 LAST = ("POST", "/logout")

@@ -1,4 +1,5 @@
-"""Casework: persons, device assignments, zones, the review queue and the webhook outbox."""
+"""Casework: persons, device assignments, zones, the review queue (and its sealed images) and
+the webhook outbox."""
 
 import sqlalchemy as sa
 from alembic import op
@@ -13,10 +14,20 @@ ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 def upgrade() -> None:
     """Add ``persons``, ``assignments``, ``zones``, ``reviews``, ``review_cursors``,
-    ``webhooks`` and ``webhook_outbox``."""
+    ``review_images``, ``webhooks`` and ``webhook_outbox``."""
     _people()
     _reviews()
     _webhooks()
+    op.create_table(
+        "review_images",
+        sa.Column("device_id", sa.Text, sa.ForeignKey("devices.device_id"), primary_key=True),
+        sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("frame", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("sealed", sa.LargeBinary, nullable=False),
+        sa.Column("captured_at", sa.BigInteger, nullable=False),
+        sa.Column("imported_at", sa.BigInteger, nullable=False),
+        sa.Column("expires_at", sa.BigInteger, nullable=False),
+    )
 
 
 def _people() -> None:
