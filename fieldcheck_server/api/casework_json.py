@@ -1,5 +1,6 @@
 """JSON shapes of casework for the operator API and the pages' map: plain dicts, no HTTP."""
 
+import json
 from typing import Any
 
 from fieldcheck_protocol.record import Kind
@@ -53,6 +54,8 @@ def timeline_json(view: Timeline) -> dict[str, Any]:
                          "reason": a.reason} for a in view.assignments],
         "entries": [entry_json(e) for e in view.entries],
         "expected": [outcome_json(o) for o in view.expected],
+        "zones": [{"name": z.name, "rule": z.rule, "hours": z.hours, "timezone": z.timezone,
+                   "geometry": json.loads(z.geometry)} for z in view.zones],
     }
 
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from fieldcheck_protocol.record import Record, to_ms
-from fieldcheck_server.db.casework import AssignmentRow, CaseTx, PersonRow
+from fieldcheck_server.db.casework import AssignmentRow, CaseTx, PersonRow, ZoneRow
 from fieldcheck_server.db.engine import Database
 from fieldcheck_server.domain.expected import ExpectedSettings, Outcome, judge
 from fieldcheck_server.domain.export import listing
@@ -29,6 +29,7 @@ class Timeline:
     assignments: list[AssignmentRow]
     entries: list[Entry]
     expected: list[Outcome]
+    zones: list[ZoneRow]
 
 
 def _during(item: AssignmentRow, when: datetime) -> bool:
@@ -45,6 +46,7 @@ def timeline(db: Database, viewer: Viewer, case_number: str, now: datetime,
     with db.read() as tx:
         person = person_for(tx, viewer, case_number)
         worn = CaseTx(tx).assignments(person_id=person.id)
+        zones = CaseTx(tx).zones(person.id)
     entries: list[Entry] = []
     expected: list[Outcome] = []
     for item in worn:
@@ -56,4 +58,4 @@ def timeline(db: Database, viewer: Viewer, case_number: str, now: datetime,
         expected += [o for o in judge(records, now, settings) if _during(item, o.window.due)]
     entries.sort(key=lambda e: e.record.device_time)
     expected.sort(key=lambda o: o.window.due)
-    return Timeline(person, worn, entries, expected)
+    return Timeline(person, worn, entries, expected, zones)

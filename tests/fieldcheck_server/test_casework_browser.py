@@ -61,6 +61,8 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
                "--officer", "olu")
     fieldcheck("person", "assign", "C-72", sim.device_id, "--dir", str(directory),
                "--reason", "issued")
+    fieldcheck("person", "zone", "C-72", "--dir", str(directory), "--name", "home", "--rule",
+               "inclusion", "--circle", "52.52,13.40,150", "--hours", "21:00-07:00")
     _records(directory, sim)
     fieldcheck("review", "scan", "--dir", str(directory))
     process = ServerProcess(directory)
@@ -87,6 +89,7 @@ def test_timeline_map_without_tiles_and_a_review_decision(server: ServerProcess,
         page.wait_for_selector("#timeline-map[data-drawn]")
         assert page.get_attribute("#timeline-map", "data-drawn") == "4"
         assert page.locator("#timeline-map path, #timeline-map canvas").count() > 0
+        assert page.get_attribute("#timeline-map", "data-zones") == "1"
         assert "failed" in page.inner_text("main") and "no_match" in page.inner_text("main")
         assert errors == []
         page.screenshot(path=str(shots / "timeline.png"), full_page=True)
