@@ -124,3 +124,4 @@ def test_a_technician_sees_the_fleet_but_not_the_audit_log(
     assert page.locator("text=Audit log").count() == 0
     answer = page.goto(f"{base}/audit")
     assert answer is not None and answer.status == 403
+    assert "needs the role admin, auditor" in page.inner_text("[role=alert]")

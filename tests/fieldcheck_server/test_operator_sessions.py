@@ -178,3 +178,13 @@ def test_the_default_hash_is_argon2id_with_rfc_9106_parameters(db: Database) -> 
                             SYSTEM)
     assert row.password_hash.startswith("$argon2id$") and PASSWORD not in row.password_hash
     assert accounts.authenticate(db, settings, "ana", PASSWORD, 1).id == row.id
+
+
+def test_a_refused_page_is_a_page_that_says_why(web: TestClient, db: Database) -> None:
+    csrf = sign_in(web, db, Role.OFFICER)
+    answer = web.get("/fleet")
+    assert answer.status_code == 403 and answer.headers["content-type"].startswith("text/html")
+    assert "this needs the role admin, technician; you are officer" in answer.text
+    forged = web.post("/logout", data={"csrf_token": csrf[::-1]})
+    assert forged.status_code == 403 and "CSRF token" in forged.text
+    assert 'action="/logout"' in forged.text  # still signed in, and shown so
