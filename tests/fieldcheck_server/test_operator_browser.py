@@ -108,7 +108,7 @@ def test_sign_in_fleet_audit_and_a_csrf_refusal(
     page.screenshot(path=str(shots / "csrf-refused.png"))
     page.goto(f"{base}/account")
     assert "ana" in page.inner_text("main")
-    page.click("main form button")
+    page.click("main form.signout button")
     assert page.url == f"{base}/login"
     print(f"screenshots in {shots}")
 
