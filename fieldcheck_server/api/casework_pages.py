@@ -23,8 +23,8 @@ from fieldcheck_server.api.casework import (
     status_of,
 )
 from fieldcheck_server.api.casework_json import item_json, person_json, timeline_json
-from fieldcheck_server.api.pages import render
 from fieldcheck_server.api.security import context, require_page
+from fieldcheck_server.api.templating import render
 from fieldcheck_server.domain import people, review, review_images
 from fieldcheck_server.domain.roles import Principal
 from fieldcheck_server.domain.timeline import timeline
@@ -55,7 +55,7 @@ def _csp(tile_url: str) -> str:
 
 def _error_page(request: Request, err: Exception) -> HTMLResponse:
     message = getattr(err, "message", str(err))
-    return render(request, "casework/error.html", status_of(err), message=message)
+    return render(request, "refused.html", status_of(err), message=message)
 
 
 @router.get("/people", response_class=HTMLResponse)

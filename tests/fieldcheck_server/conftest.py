@@ -51,10 +51,13 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def db(db_url: str) -> Database:
+def db(db_url: str) -> Iterator[Database]:
+    """The migrated database; its pooled connections are closed after the test (else a long
+    run exhausts PostgreSQL's max_connections: each engine keeps up to its pool size open)."""
     database = open_database(db_url)
     migrate.upgrade(database)
-    return database
+    yield database
+    database.dispose()
 
 
 @pytest.fixture

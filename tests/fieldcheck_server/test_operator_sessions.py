@@ -178,3 +178,39 @@ def test_the_default_hash_is_argon2id_with_rfc_9106_parameters(db: Database) -> 
                             SYSTEM)
     assert row.password_hash.startswith("$argon2id$") and PASSWORD not in row.password_hash
     assert accounts.authenticate(db, settings, "ana", PASSWORD, 1).id == row.id
+
+
+def test_a_refused_page_is_a_page_that_says_why(web: TestClient, db: Database) -> None:
+    csrf = sign_in(web, db, Role.OFFICER)
+    answer = web.get("/fleet")
+    assert answer.status_code == 403 and answer.headers["content-type"].startswith("text/html")
+    assert "this needs the role admin, technician; you are officer" in answer.text
+    forged = web.post("/logout", data={"csrf_token": csrf[::-1]})
+    assert forged.status_code == 403 and "CSRF token" in forged.text
+    assert 'action="/logout"' in forged.text  # still signed in, and shown so
+
+
+def test_the_holder_changes_their_password_and_other_sessions_end(
+    web: TestClient, db: Database, clock: ManualClock
+) -> None:
+    csrf = sign_in(web, db, Role.OFFICER, username="olu")
+    with TestClient(operator_app(db, clock), base_url=BASE_URL) as other:
+        assert _login(other, "olu").status_code == 303
+        new = "a much longer new passphrase"
+        wrong = web.post("/account/password", data={"current": "nope nope nope", "new": new,
+                                                    "again": new, "csrf_token": csrf})
+        assert wrong.status_code == 400 and "current password is wrong" in wrong.text
+        differ = web.post("/account/password", data={"current": PASSWORD, "new": new,
+                                                     "again": new + "!", "csrf_token": csrf})
+        assert differ.status_code == 400 and "differ" in differ.text
+        short = web.post("/account/password", data={"current": PASSWORD, "new": "short",
+                                                    "again": "short", "csrf_token": csrf})
+        assert short.status_code == 400 and "at least 12" in short.text
+        done = web.post("/account/password", data={"current": PASSWORD, "new": new,
+                                                   "again": new, "csrf_token": csrf})
+        assert done.status_code == 200 and "Password changed" in done.text
+        assert web.get("/api/v1/me").status_code == 200  # this session stays
+        assert other.get("/api/v1/me").status_code == 401  # the other one ended
+    assert _login(web, "olu").status_code == 401
+    assert _login(web, "olu", new).status_code == 303
+    assert "user.password" in [e.action for e in audit.newest(db, 5)]
