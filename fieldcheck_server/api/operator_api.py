@@ -8,7 +8,7 @@ import logging
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -140,6 +140,8 @@ def _device(row: DeviceRow) -> Device:
     )
 
 
+#: A database id: a 64-bit signed integer, so a larger one is refused (422), not a 500.
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 ANY_ROLE = tuple(Role)
 ADMIN_ONLY = (Role.ADMIN,)
 DEVICE_ROLES = (Role.ADMIN, Role.TECHNICIAN)
@@ -195,7 +197,7 @@ async def fleet_view(
     who: Annotated[Principal, Depends(require(*DEVICE_ROLES))],
     q: Annotated[str, Query(max_length=64, description="part of an id or label")] = "",
     state: StateFilter = StateFilter.ALL,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
 ) -> FleetAnswer:
     """Every unit: last seen, fix age, battery, upload lag, versions, health."""
     ctx = context(request)
@@ -271,7 +273,7 @@ async def list_tokens(
 @router.post("/tokens/{token_id}/revoke", response_model=ApiToken,
              responses={404: {"description": "no such unrevoked token"}})
 async def revoke_token(
-    token_id: int, request: Request, who: Annotated[Principal, Depends(require(*ADMIN_ONLY))]
+    token_id: RowId, request: Request, who: Annotated[Principal, Depends(require(*ADMIN_ONLY))]
 ) -> ApiToken:
     """Stop a token working, for good (audited)."""
     ctx = context(request)

@@ -6,7 +6,13 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
-from fieldcheck_server.api.operator_api import ADMIN_ONLY, AUDIT_ROLES, DEVICE_ROLES, token_views
+from fieldcheck_server.api.operator_api import (
+    ADMIN_ONLY,
+    AUDIT_ROLES,
+    DEVICE_ROLES,
+    RowId,
+    token_views,
+)
 from fieldcheck_server.api.security import context, require_page
 from fieldcheck_server.api.templating import render
 from fieldcheck_server.domain import accounts, audit, fleet, tokens
@@ -25,7 +31,7 @@ async def fleet_page(
     who: Annotated[Principal, Depends(require_page(*DEVICE_ROLES))],
     q: Annotated[str, Query(max_length=64)] = "",
     state: StateFilter = StateFilter.ALL,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
 ) -> HTMLResponse:
     """Every unit, filtered by state and searched by id or label."""
     ctx = context(request)
@@ -58,7 +64,7 @@ async def admin_page(
 
 @router.post("/admin/tokens/{token_id}/revoke", response_class=RedirectResponse)
 async def admin_revoke_token(
-    token_id: int, request: Request,
+    token_id: RowId, request: Request,
     who: Annotated[Principal, Depends(require_page(*ADMIN_ONLY))],
 ) -> RedirectResponse:
     """Revoke a token from the admin page (CSRF checked by ``require_page``)."""
