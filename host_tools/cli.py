@@ -10,7 +10,8 @@ from fieldcheck_cli.args import verbose_everywhere
 from fieldcheck_server.errors import ServerError
 
 # Each module defines register(subparsers) and sets a ``func(args) -> int`` default on its parsers.
-COMMAND_MODULES: tuple[str, ...] = ("host_tools.gpssim.cli", "fieldcheck_server.cli")
+COMMAND_MODULES: tuple[str, ...] = ("host_tools.gpssim.cli", "fieldcheck_server.cli",
+                                     "host_tools.bundle.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -13,6 +13,7 @@ from fieldcheck_protocol.clock import Clock, SystemClock
 from fieldcheck_protocol.command import CommandKind
 from fieldcheck_protocol.review_box import key_id, parse_public_key
 from firmware.app.lock import InstanceLock
+from firmware.app.update_offer import update_taker
 from firmware.camera.base import Camera
 from firmware.config import DeviceConfig, PolicySettings, Section, validate_mapping
 from firmware.core.supervisor_event import EventCallback
@@ -27,6 +28,7 @@ from firmware.services.command_state import CommandState
 from firmware.services.commands import (
     CommandService,
     PolicyCheck,
+    UpdateTaker,
     checkin_action,
     gps_probe,
     message_action,
@@ -238,6 +240,12 @@ class Wiring:
         path = str(self.config.sync.config.command_key) if self.syncing else ""
         return read_command_key(Path(path)) if path else None
 
+    def _update_taker(self) -> UpdateTaker | None:
+        """Offered bundles: fetched over the pinned HTTPS client, verified, queued (or None)."""
+        if self.config.sync.backend.name != "https":
+            return None
+        return update_taker(self.config.sync.config, self.data_dir)
+
     def _remote_keys(self) -> tuple[str, ...]:
         return tuple(self.config.sync.config.remote_keys) if self.syncing else ()
 
@@ -268,7 +276,7 @@ class Wiring:
             CommandKind.CHECKIN_NOW: checkin_action(request),
             CommandKind.MESSAGE: message_action(lambda _command_id, text: sink.message(text)),
             CommandKind.SELFTEST: selftest_action(probes),
-            CommandKind.OFFER_UPDATE: offer_update_action(),
+            CommandKind.OFFER_UPDATE: offer_update_action(self._update_taker()),
             CommandKind.SET_POLICY: set_policy_action(
                 self.data_dir, self._remote_keys(), self._policy_check(), ledger),
         }

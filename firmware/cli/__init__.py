@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "firmware.cli.face",
     "firmware.cli.checkin",
     "firmware.cli.status",
+    "firmware.cli.update",
 )
 
 

@@ -166,8 +166,8 @@ def _same_quant(a: tuple[float, int] | None, b: tuple[float, int] | None) -> boo
     return abs(a[0] - b[0]) <= 1e-6 * max(abs(a[0]), 1e-12) and a[1] == b[1]
 
 
-#: Where a unit's model bundle is installed.
-DEVICE_MODELS = Path("/usr/share/fieldcheck/models")
+#: Where a unit reads its models: the models/ of the installed bundle's current A/B slot.
+DEVICE_MODELS = Path("/opt/fieldcheck/current/models")
 
 
 def default_models_dir() -> Path:

@@ -205,11 +205,24 @@ def checkin_action(request: Callable[[], bool] | None) -> Action:
     return run
 
 
-def offer_update_action() -> Action:
-    """``offer_update``: not supported until the update issue lands (said, not pretended)."""
+class UpdateTaker(Protocol):
+    """Fetches, verifies and queues an offered bundle; returns the answer's details.
+
+    Raises :class:`CommandRefused` for a bundle it refuses, DeviceError when fetching fails.
+    """
+
+    def __call__(self, url: str, sha256: str) -> Details: ...
+
+
+def offer_update_action(take: UpdateTaker | None = None) -> Action:
+    """``offer_update``: hand the URL and sha256 to ``take``; None (no bundle root key pinned,
+    or no HTTPS server) refuses it ``not_supported``."""
 
     def run(command: Command) -> Details:
-        raise CommandRefused(Reason.NOT_SUPPORTED, "this firmware has no update installer yet")
+        if take is None:
+            raise CommandRefused(Reason.NOT_SUPPORTED, "no bundle root key is pinned on this "
+                                 "unit (/etc/fieldcheck/bundle-root.pub)")
+        return take(str(command.args["url"]), str(command.args["sha256"]))
 
     return run
 

@@ -45,7 +45,7 @@ def test_no_python_reprs_and_no_checkout_path() -> None:
         assert repr_text not in text
     checkout = str(manifest.Path(manifest.__file__).resolve().parents[2])
     assert checkout not in text
-    assert 'models_dir = "/usr/share/fieldcheck/models"' in text
+    assert 'models_dir = "/opt/fieldcheck/current/models"' in text
 
 
 def test_every_key_has_a_meaning_nested_tables_included() -> None:

@@ -1,0 +1,1 @@
+"""Service managers the installer restarts the daemon through (systemd, a plain process)."""

@@ -1,0 +1,1 @@
+"""Signed firmware bundles on the technician's machine: keys, root metadata, build and verify."""
