@@ -129,10 +129,14 @@ async def totp(
         )
     except AccessDenied as err:
         return render(request, "totp.html", 401, csrf=session.csrf_token, message=err.message)
-    await run_in_threadpool(
-        sessions.complete, ctx.db, request.cookies[SESSION_COOKIE], ctx.now_ms()
+    fresh = await run_in_threadpool(
+        sessions.complete, ctx.db, ctx.settings, request.cookies[SESSION_COOKIE], ctx.now_ms()
     )
-    return RedirectResponse(HOME, status_code=303)
+    if fresh is None:
+        return RedirectResponse("/login", status_code=303)
+    response = RedirectResponse(HOME, status_code=303)
+    _cookie(response, SESSION_COOKIE, fresh, ctx.settings.session_absolute_ms // 1000)
+    return response
 
 
 @router.post("/logout", response_class=RedirectResponse)

@@ -52,11 +52,11 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def db(db_url: str) -> Iterator[Database]:
-    """The migrated database; its pooled connections are closed after the test (else a long
-    run exhausts PostgreSQL's max_connections: each engine keeps up to its pool size open)."""
     database = open_database(db_url)
     migrate.upgrade(database)
     yield database
+    # Close its pooled connections: left to the garbage collector, a few hundred tests'
+    # pools exhaust the cluster's max_connections ("sorry, too many clients already").
     database.dispose()
 
 

@@ -93,9 +93,16 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("GET", "/api/v1/fleet"): api(ADM, TEC),
     ("GET", "/api/v1/audit"): api(ADM, AUD),
     ("GET", "/api/v1/audit/verify"): api(ADM, AUD),
+    ("GET", "/api/v1/users"): api(ADM),
+    ("GET", "/api/v1/tokens"): api(ADM),
+    # Probed with a token id that does not exist: an admin is told so (404).
+    ("POST", "/api/v1/tokens/{token_id}/revoke"): Expect(
+        401, {r: 404 if r is ADM else 403 for r in ALL}, gated=True),
     # The views.
     ("GET", "/fleet"): page(ADM, TEC),
     ("GET", "/audit"): page(ADM, AUD),
+    ("GET", "/admin"): page(ADM),
+    ("POST", "/admin/tokens/{token_id}/revoke"): page(ADM, ok=303),
     # Casework (people, timelines, the review queue): probed with ids that do not exist, so a
     # role let in gets the domain's 404 (an unknown person and one off the caseload look alike).
     ("GET", "/api/v1/persons"): api(ADM, OFF, AUD),
@@ -121,6 +128,8 @@ PROBES: dict[tuple[str, str], dict[str, object]] = {
     ("POST", "/login/totp"): {"data": {"code": "123456", "csrf_token": "z"}},
     ("POST", "/account/password"): {"data": {"current": "wrong", "new": "n" * 12,
                                              "again": "n" * 12}},
+    ("POST", "/api/v1/tokens/{token_id}/revoke"): {"url": "/api/v1/tokens/999/revoke"},
+    ("POST", "/admin/tokens/{token_id}/revoke"): {"url": "/admin/tokens/999/revoke"},
     ("POST", "/api/v1/devices"): {"json": {"device_id": _UNIT.device_id,
                                            "public_key": _UNIT.public_key.hex(), "label": "m"}},
     ("GET", "/api/v1/persons/{case_number}/timeline"): {"url": "/api/v1/persons/NO-1/timeline"},
