@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
@@ -38,6 +38,10 @@ EXPECTED = ExpectedSettings()
 router = APIRouter(prefix=API, tags=["casework"])
 Reader = Annotated[Principal, Depends(require(*READERS))]
 Decider = Annotated[Principal, Depends(require(*DECIDERS))]
+#: Ids the database can hold (a bigger number is a 422, not an overflow in the driver).
+MAX_ID = 2**62
+ReviewId = Annotated[int, Path(ge=1, le=MAX_ID)]
+CaseNumber = Annotated[str, Path(min_length=1, max_length=people.MAX_TEXT)]
 
 
 @dataclass(frozen=True)
@@ -127,7 +131,7 @@ async def list_persons(request: Request, who: Reader) -> Any:
 
 
 @router.get("/persons/{case_number}/timeline")
-async def person_timeline(request: Request, case_number: str, who: Reader) -> Any:
+async def person_timeline(request: Request, case_number: CaseNumber, who: Reader) -> Any:
     """Check-ins, locations and events of the person's devices, with the expected windows."""
     ctx = context(request)
     return await answer(lambda: timeline_json(
@@ -135,7 +139,7 @@ async def person_timeline(request: Request, case_number: str, who: Reader) -> An
 
 
 @router.post("/persons/{case_number}/commands")
-async def person_command(request: Request, case_number: str, call: CommandIn,
+async def person_command(request: Request, case_number: CaseNumber, call: CommandIn,
                          who: Decider) -> Any:
     """Queue a check-in request or a message for the person's current device."""
     ctx, key = context(request), command_key_of(request)
@@ -151,14 +155,15 @@ async def list_reviews(request: Request, who: Reader, include_decided: bool = Fa
 
 
 @router.get("/reviews/{review_id}")
-async def one_review(request: Request, review_id: int, who: Reader) -> Any:
+async def one_review(request: Request, review_id: ReviewId, who: Reader) -> Any:
     """One review item with its evidence."""
     db = context(request).db
     return await answer(lambda: item_json(review.item(db, who, review_id)))
 
 
 @router.post("/reviews/{review_id}/decision")
-async def decide(request: Request, review_id: int, body: DecisionIn, who: Decider) -> Any:
+async def decide(request: Request, review_id: ReviewId, body: DecisionIn,
+                 who: Decider) -> Any:
     """Record a decision and its reason (final)."""
     ctx = context(request)
     return await answer(lambda: item_json(review.decide(

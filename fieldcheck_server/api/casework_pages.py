@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Depends, Form, Request
+from fastapi import Path as FastPath
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -17,7 +18,9 @@ from fieldcheck_server.api.casework import (
     DECIDERS,
     EXPECTED,
     READERS,
+    CaseNumber,
     CommandIn,
+    ReviewId,
     command_key_of,
     queue_call,
     status_of,
@@ -70,7 +73,7 @@ async def people_page(request: Request, who: PageReader) -> Response:
 
 
 @router.get("/people/{case_number}", response_class=HTMLResponse)
-async def timeline_page(request: Request, case_number: str, who: PageReader,
+async def timeline_page(request: Request, case_number: CaseNumber, who: PageReader,
                         notice: str = "") -> Response:
     """A person's timeline: check-ins, events, the map and the expected windows."""
     ctx = context(request)
@@ -96,7 +99,7 @@ def _device_now(ctx: Any, who: Principal, case_number: str) -> str | None:
 
 
 @router.post("/people/{case_number}/commands")
-async def command_form(request: Request, case_number: str, who: PageDecider,
+async def command_form(request: Request, case_number: CaseNumber, who: PageDecider,
                        kind: Annotated[str, Form(max_length=16)],
                        text: Annotated[str, Form(max_length=500)] = "") -> Response:
     """The timeline's buttons: request a check-in, send a message."""
@@ -133,7 +136,7 @@ def _queue_rows(db: Any, who: Principal, now_ms: int) -> list[dict[str, Any]]:
 
 
 @router.post("/review/{review_id}/decision")
-async def decision_form(request: Request, review_id: int, who: PageDecider,
+async def decision_form(request: Request, review_id: ReviewId, who: PageDecider,
                         decision: Annotated[str, Form(max_length=16)],
                         reason: Annotated[str, Form(max_length=review.MAX_REASON)]) -> Response:
     """Record a decision from the queue page."""
@@ -148,7 +151,8 @@ async def decision_form(request: Request, review_id: int, who: PageDecider,
 
 
 @router.get("/review/{review_id}/images/{frame}")
-async def review_image(request: Request, review_id: int, frame: int,
+async def review_image(request: Request, review_id: ReviewId,
+                       frame: Annotated[int, FastPath(ge=0, le=1000)],
                        who: PageDecider) -> Response:
     """One sealed frame of a failed check-in, opened for a reviewer (and audited)."""
     ctx = context(request)
