@@ -36,3 +36,16 @@ class DatabaseUnavailable(ServerError):
 
 class MigrationError(ServerError):
     """The database schema cannot be brought to the version this server needs."""
+
+
+class RegistryConflict(RegistryError):
+    """A unit is already registered with another key, or was revoked: registering again is no
+    fix (the API answers 409)."""
+
+
+class AccountError(ServerError):
+    """An account, session or token command that cannot be carried out (the message says why)."""
+
+
+class AccessDenied(ServerError):
+    """A login, session or token that does not authenticate (the message is safe to show)."""

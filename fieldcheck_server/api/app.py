@@ -23,6 +23,9 @@ from fieldcheck_protocol.wire import (
     RefusalAnswer,
     RejectedItem,
 )
+from fieldcheck_server.api import shell
+from fieldcheck_server.api.security import OperatorContext
+from fieldcheck_server.domain.accounts import AccessSettings
 from fieldcheck_server.domain.ingest import BatchResult, IngestService
 from fieldcheck_server.errors import Refused
 
@@ -46,16 +49,26 @@ def refusal_response(refusal: Refused) -> JSONResponse:
     return JSONResponse(body, status_code=STATUS[refusal.code])
 
 
-def create_app(service: IngestService, body_timeout_s: float = BODY_TIMEOUT_S) -> FastAPI:
+def create_app(
+    service: IngestService,
+    body_timeout_s: float = BODY_TIMEOUT_S,
+    access: AccessSettings | None = None,
+) -> FastAPI:
     """The app around one ingest service (its database and clock).
 
-    ``body_timeout_s``: the longest wait for the next chunk of a request body."""
+    ``body_timeout_s``: the longest wait for the next chunk of a request body; ``access``:
+    password hashing, lock-out and session lifetimes of the operator side."""
     app = FastAPI(
         title="fieldcheck ingest",
         version="1",
         description="Signed device records in, acknowledgements out. Requests are signed by "
-        "the device key (X-Fieldcheck-* headers); records are COSE_Sign1 (Ed25519).",
+        "the device key (X-Fieldcheck-* headers); records are COSE_Sign1 (Ed25519). "
+        "The operator API (/api/v1/) takes a session cookie or Authorization: Bearer TOKEN.",
+        # The stock docs pages load their scripts from a CDN; the server may have no internet.
+        docs_url=None,
+        redoc_url=None,
     )
+    shell.install(app, OperatorContext(service.db, service.clock, access or AccessSettings()))
 
     @app.get(HEALTH_PATH)
     def health() -> dict[str, str]:

@@ -38,6 +38,8 @@ devices = Table(
     Column("label", Text, nullable=False),
     Column("registered_at", BigInteger, nullable=False),
     Column("revoked_at", BigInteger),
+    # Set when the unit's signed ``decommissioned`` record is stored; never cleared.
+    Column("retired_at", BigInteger),
 )
 
 records = Table(
@@ -138,4 +140,67 @@ commands = Table(
     Column("reason", Text),
     Column("answer_seq", BigInteger),
     UniqueConstraint("device_id", "seq", name="commands_device_id_seq_key"),
+)
+
+#: Operator accounts (issue 11): argon2id password hashes, role, lock-out state, optional TOTP.
+users = Table(
+    "users",
+    metadata,
+    Column("id", ID_TYPE, Identity(always=True), primary_key=True),
+    Column("username", Text, nullable=False),
+    Column("password_hash", Text, nullable=False),
+    Column("role", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("disabled_at", BigInteger),
+    Column("failed_logins", Integer, nullable=False),
+    Column("locked_until", BigInteger),
+    Column("totp_secret", Text),
+    Column("totp_last_step", BigInteger),
+    UniqueConstraint("username", name="users_username_key"),
+)
+
+#: Server-side sessions; the cookie holds a random token, the table only its sha256.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("token_hash", Text, primary_key=True),
+    Column("user_id", BigInteger, ForeignKey("users.id"), nullable=False),
+    Column("csrf_token", Text, nullable=False),
+    Column("stage", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("last_seen_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Index("sessions_user", "user_id"),
+)
+
+#: API tokens for integrations: shown once, stored as sha256, scoped to a role, revocable.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", ID_TYPE, Identity(always=True), primary_key=True),
+    Column("token_hash", Text, nullable=False),
+    Column("prefix", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("user_id", BigInteger, ForeignKey("users.id"), nullable=False),
+    Column("role", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("last_used_at", BigInteger),
+    Column("revoked_at", BigInteger),
+    UniqueConstraint("token_hash", name="api_tokens_token_hash_key"),
+)
+
+#: Every human action, hash-chained: each entry holds the sha256 of the one before.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("at", BigInteger, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("actor_id", BigInteger),
+    Column("role", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("target", Text, nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("prev_hash", LargeBinary, nullable=False),
+    Column("entry_hash", LargeBinary, nullable=False),
 )

@@ -2,15 +2,23 @@
 
 import base64
 import binascii
+import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from fieldcheck_protocol.record import Kind, Record
+from fieldcheck_protocol.record_body import DECOMMISSIONED
 from fieldcheck_protocol.signature import device_id_for
 from fieldcheck_server.db.engine import Database
-from fieldcheck_server.db.tx import DeviceEvent, DeviceRow
-from fieldcheck_server.errors import RegistryError
+from fieldcheck_server.db.tx import DeviceEvent, DeviceRow, Tx
+from fieldcheck_server.domain import audit
+from fieldcheck_server.domain.roles import SYSTEM as SYSTEM_PRINCIPAL
+from fieldcheck_server.domain.roles import Principal, cli_principal
+from fieldcheck_server.errors import RegistryConflict, RegistryError
 
+logger = logging.getLogger(__name__)
 _HEX = re.compile(r"[0-9a-fA-F]{64}")
 
 
@@ -37,6 +45,7 @@ class Action(StrEnum):
     REGISTERED = "registered"
     REVOKED = "revoked"
     REINSTATED = "reinstated"
+    RETIRED = "retired"
 
 
 @dataclass(frozen=True)
@@ -45,10 +54,16 @@ class Actor:
 
     name: str
     reason: str = ""
+    #: The operator signed in to the web or API; None: someone at the server's command line.
+    principal: Principal | None = None
+
+    def who(self) -> Principal:
+        """Who the audit log names."""
+        return self.principal or cli_principal(self.name)
 
 
 #: For registrations made by code (bench, tests), not by a person at the command line.
-SYSTEM = Actor("system")
+SYSTEM = Actor("system", principal=SYSTEM_PRINCIPAL)
 
 
 def register(
@@ -72,13 +87,20 @@ def register(
         )
     with db.write() as tx:
         if tx.insert_device(device_id, key, label, now_ms):
-            tx.add_event(_event(device_id, now_ms, Action.REGISTERED, actor))
+            _log(tx, _event(device_id, now_ms, Action.REGISTERED, actor), actor)
         else:
             existing = tx.device(device_id)
             if existing is None or existing.public_key != key:
-                raise RegistryError(f"device {device_id} is already registered with another key")
+                raise RegistryConflict(
+                    f"device {device_id} is already registered with another key"
+                )
+            if existing.retired_at is not None:
+                raise RegistryConflict(
+                    f"device {device_id} was decommissioned and is retired: its key is never "
+                    "accepted again; provision the unit anew (`fieldcheck provision`) for a new key"
+                )
             if existing.revoked_at is not None:
-                raise RegistryError(
+                raise RegistryConflict(
                     f"device {device_id} is registered but was revoked; to accept it again run "
                     f"`fieldcheck device reinstate --id {device_id} --reason TEXT`"
                 )
@@ -101,12 +123,34 @@ def _set_revoked(db: Database, device_id: str, now_ms: int, action: Action, acto
     with db.write() as tx:
         revoked_at = now_ms if action is Action.REVOKED else None
         if tx.set_revoked(device_id, revoked_at):
-            tx.add_event(_event(device_id, now_ms, action, actor))
+            _log(tx, _event(device_id, now_ms, action, actor), actor)
             return
         if tx.device(device_id) is None:
             raise RegistryError(f"device {device_id} is not registered (`fieldcheck device list`)")
         state = "revoked" if action is Action.REVOKED else "active"
         raise RegistryError(f"device {device_id} is already {state}; nothing changed")
+
+
+def retire_if_decommissioned(tx: Tx, device_id: str, stored: Sequence[Record],
+                             now_ms: int) -> bool:
+    """Inside the ingest transaction: a stored signed ``decommissioned`` event retires the unit
+    (its key is refused from the next request on); audited with the record's seq."""
+    final = next((r for r in stored if r.kind is Kind.EVENT
+                  and r.body.get("type") == DECOMMISSIONED), None)
+    if final is None or not tx.set_retired(device_id, now_ms):
+        return False
+    # The unit's own signed record did it, not an operator: the audit log names the system.
+    actor = Actor("device", f"decommissioned record seq {final.seq}", SYSTEM_PRINCIPAL)
+    _log(tx, _event(device_id, now_ms, Action.RETIRED, actor), actor)
+    logger.info("device %s decommissioned itself (seq %d): retired", device_id, final.seq)
+    return True
+
+
+def _log(tx: Tx, event: DeviceEvent, actor: Actor) -> None:
+    """The unit's own trail (`fieldcheck device events`) and the audit log, in one transaction."""
+    tx.add_event(event)
+    detail = {"reason": event.reason} if event.reason else None
+    audit.record(tx, actor.who(), f"device.{event.action}", event.device_id, event.at, detail)
 
 
 def events(db: Database, device_id: str) -> list[DeviceEvent]:

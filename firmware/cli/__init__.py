@@ -22,7 +22,10 @@ COMMAND_MODULES: tuple[str, ...] = (
     "firmware.cli.records",
     "firmware.cli.face",
     "firmware.cli.checkin",
+    "firmware.cli.enroll",
     "firmware.cli.status",
+    "firmware.cli.selftest",
+    "firmware.cli.decommission",
     "firmware.cli.update",
 )
 

@@ -30,10 +30,9 @@ from fieldcheck_protocol.command import (
     verify_command,
 )
 from firmware.errors import ConfigError, DeviceError
-from firmware.services import remote_policy
+from firmware.services import remote_policy, selftest
 from firmware.services.command_state import CommandState
-from firmware.services.gps_watch import GpsWatch
-from firmware.store.base import RecordStore
+from firmware.services.selftest import Probe
 
 logger = logging.getLogger(__name__)
 
@@ -227,78 +226,33 @@ def offer_update_action(take: UpdateTaker | None = None) -> Action:
     return run
 
 
-class Probe(Protocol):
-    """One self-test check: a name and a function returning its flat results."""
-
-    def __call__(self) -> Details: ...
-
-
 def selftest_action(probes: Mapping[str, Probe]) -> Action:
-    """``selftest``: run every probe (store, GPS, model) and report each; one failing probe
-    is reported as failed, the others still run."""
+    """``selftest``: run every probe (:mod:`firmware.services.selftest`, the same checks as
+    ``fieldcheck-device selftest``) and report each; a failing probe never stops the others."""
 
     def run(command: Command) -> Details:
-        results: Details = {}
-        passed = True
-        for name, probe in probes.items():
-            try:
-                found = probe()
-            except DeviceError as err:
-                found = {"ok": False, "error": str(err)[:120]}
-            passed = passed and bool(found.get("ok", True))
-            results.update({f"{name}_{key}"[:23]: value for key, value in found.items()})
-        results["passed"] = passed
-        return results
-
-    return run
-
-
-
-def store_probe(store: RecordStore) -> Probe:
-    """The store: its chain checked (hashes and links) and its counters."""
-
-    def run() -> Details:
-        problems = store.verify_chain(signatures=False)
-        status = store.status()
-        return {"ok": not problems, "problems": len(problems), "next_seq": status.next_seq,
-                "pending": status.pending, "low": status.storage_low}
-
-    return run
-
-
-def gps_probe(gps: GpsWatch | None, clock: Clock) -> Probe:
-    """The GPS receiver: port, tracking state, age of the last usable fix."""
-
-    def run() -> Details:
-        if gps is None:
-            return {"ok": False, "state": "off"}
-        stats = gps.stats()
-        fix = stats.last_usable_fix
-        age = None if fix is None else round(clock.monotonic() - fix.received_mono, 1)
-        return {"ok": stats.port_open, "state": stats.state.value, "fix_age_s": age}
-
-    return run
-
-
-def model_probe(model_version: Callable[[], str]) -> Probe:
-    """The face model: the manifest sha256 the records name ("none" when not loaded)."""
-
-    def run() -> Details:
-        version = model_version()
-        return {"ok": version != "none", "sha256": version}
+        return selftest.details(selftest.run_all(probes))
 
     return run
 
 
 #: Checks policy changes against the whole config; returns the problems they would cause.
 PolicyCheck = Callable[[Mapping[str, remote_policy.Value]], list[str]]
+#: Applies stored changes to the running unit where that is safe; returns what it did, for the
+#: event (``applies``: ``now``, ``next_start`` or ``now_and_next_start``, ...).
+LiveApply = Callable[[Mapping[str, remote_policy.Value]], Mapping[str, str]]
+
+
+def _next_start(changes: Mapping[str, remote_policy.Value]) -> Mapping[str, str]:
+    return {"applies": "next_start"}
 
 
 def set_policy_action(data_dir: Path, allowed: tuple[str, ...], check: PolicyCheck,
-                      recorder: Recorder) -> Action:
+                      recorder: Recorder, apply_now: LiveApply = _next_start) -> Action:
     """``set_policy``: only keys the config lets the server change, only values the config
     check accepts; kept in the data directory, followed by a signed ``config_change`` event.
-    They take effect at the daemon's next start (the config is read once, at start)."""
+    ``apply_now`` applies them to the running unit where safe; the rest (and everything with
+    the default) takes effect at the daemon's next start."""
 
     def run(command: Command) -> Details:
         changes: dict[str, remote_policy.Value] = dict(command.args["changes"])
@@ -312,8 +266,9 @@ def set_policy_action(data_dir: Path, allowed: tuple[str, ...], check: PolicyChe
             raise CommandRefused(Reason.INVALID_VALUE, "; ".join(problems))
         remote_policy.save(data_dir, merged)
         keys = ",".join(sorted(changes))[:200]
+        applied = {k: v[:200] for k, v in apply_now(changes).items()}
         recorder.event("config_change", {"source": "command", "command": command.id,
-                                         "keys": keys, "applies": "next_start"})
-        return {"keys": keys, "applies": "next_start"}
+                                         "keys": keys, **applied})
+        return {"keys": keys, **applied}
 
     return run
