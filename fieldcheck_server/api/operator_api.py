@@ -8,16 +8,16 @@ import logging
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from fieldcheck_server.api.security import context, require
 from fieldcheck_server.db.tx import DeviceRow
-from fieldcheck_server.domain import audit, fleet, registry
+from fieldcheck_server.domain import accounts, audit, fleet, registry, tokens
 from fieldcheck_server.domain.fleet import Health, StateFilter
 from fieldcheck_server.domain.roles import Principal, Role
-from fieldcheck_server.errors import RegistryConflict, RegistryError
+from fieldcheck_server.errors import AccountError, RegistryConflict, RegistryError
 
 logger = logging.getLogger(__name__)
 
@@ -105,6 +105,31 @@ class FleetAnswer(BaseModel):
     pages: int
 
 
+class Account(BaseModel):
+    """An operator account (never its password hash or TOTP secret)."""
+
+    id: int
+    username: str
+    role: Role
+    created_at: int
+    disabled: bool
+    locked_until: int | None
+    totp: bool
+
+
+class ApiToken(BaseModel):
+    """An API token (never the secret: only its first characters)."""
+
+    id: int
+    prefix: str
+    name: str
+    owner: str
+    role: Role
+    created_at: int
+    last_used_at: int | None
+    revoked_at: int | None
+
+
 def _device(row: DeviceRow) -> Device:
     return Device(
         device_id=row.device_id,
@@ -115,7 +140,10 @@ def _device(row: DeviceRow) -> Device:
     )
 
 
+#: A database id: a 64-bit signed integer, so a larger one is refused (422), not a 500.
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 ANY_ROLE = tuple(Role)
+ADMIN_ONLY = (Role.ADMIN,)
 DEVICE_ROLES = (Role.ADMIN, Role.TECHNICIAN)
 AUDIT_ROLES = (Role.ADMIN, Role.AUDITOR)
 
@@ -169,7 +197,7 @@ async def fleet_view(
     who: Annotated[Principal, Depends(require(*DEVICE_ROLES))],
     q: Annotated[str, Query(max_length=64, description="part of an id or label")] = "",
     state: StateFilter = StateFilter.ALL,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
 ) -> FleetAnswer:
     """Every unit: last seen, fix age, battery, upload lag, versions, health."""
     ctx = context(request)
@@ -206,3 +234,52 @@ async def audit_verify(
     return ChainStatus(
         ok=report.ok, entries=report.entries, head=report.head.hex(), problem=report.problem
     )
+
+
+@router.get("/users", response_model=list[Account])
+async def list_users(
+    request: Request, who: Annotated[Principal, Depends(require(*ADMIN_ONLY))]
+) -> list[Account]:
+    """Every operator account (`fieldcheck admin user ...` changes them)."""
+    rows = await run_in_threadpool(accounts.users, context(request).db)
+    return [
+        Account(id=r.id, username=r.username, role=Role(r.role), created_at=r.created_at,
+                disabled=r.disabled_at is not None, locked_until=r.locked_until,
+                totp=r.totp_secret is not None)
+        for r in rows
+    ]
+
+
+def token_views(request: Request) -> list[ApiToken]:
+    """Every API token with its owner's name (for the JSON route and the admin page)."""
+    db = context(request).db
+    owners = {row.id: row.username for row in accounts.users(db)}
+    return [
+        ApiToken(id=r.id, prefix=r.prefix, name=r.name, owner=owners.get(r.user_id, "?"),
+                 role=Role(r.role), created_at=r.created_at, last_used_at=r.last_used_at,
+                 revoked_at=r.revoked_at)
+        for r in tokens.listing(db)
+    ]
+
+
+@router.get("/tokens", response_model=list[ApiToken])
+async def list_tokens(
+    request: Request, who: Annotated[Principal, Depends(require(*ADMIN_ONLY))]
+) -> list[ApiToken]:
+    """Every API token (`fieldcheck admin token create` makes one)."""
+    return await run_in_threadpool(token_views, request)
+
+
+@router.post("/tokens/{token_id}/revoke", response_model=ApiToken,
+             responses={404: {"description": "no such unrevoked token"}})
+async def revoke_token(
+    token_id: RowId, request: Request, who: Annotated[Principal, Depends(require(*ADMIN_ONLY))]
+) -> ApiToken:
+    """Stop a token working, for good (audited)."""
+    ctx = context(request)
+    try:
+        await run_in_threadpool(tokens.revoke, ctx.db, token_id, ctx.now_ms(), who)
+    except AccountError as err:
+        raise HTTPException(404, err.message) from err
+    views = await run_in_threadpool(token_views, request)
+    return next(view for view in views if view.id == token_id)

@@ -24,7 +24,7 @@ from fieldcheck_server.api.templating import render
 from fieldcheck_server.domain import accounts, sessions
 from fieldcheck_server.domain.roles import Principal, Role
 from fieldcheck_server.domain.sessions import Stage
-from fieldcheck_server.errors import AccessDenied
+from fieldcheck_server.errors import AccessDenied, AccountError
 
 logger = logging.getLogger(__name__)
 
@@ -129,10 +129,14 @@ async def totp(
         )
     except AccessDenied as err:
         return render(request, "totp.html", 401, csrf=session.csrf_token, message=err.message)
-    await run_in_threadpool(
-        sessions.complete, ctx.db, request.cookies[SESSION_COOKIE], ctx.now_ms()
+    fresh = await run_in_threadpool(
+        sessions.complete, ctx.db, ctx.settings, request.cookies[SESSION_COOKIE], ctx.now_ms()
     )
-    return RedirectResponse(HOME, status_code=303)
+    if fresh is None:
+        return RedirectResponse("/login", status_code=303)
+    response = RedirectResponse(HOME, status_code=303)
+    _cookie(response, SESSION_COOKIE, fresh, ctx.settings.session_absolute_ms // 1000)
+    return response
 
 
 @router.post("/logout", response_class=RedirectResponse)
@@ -153,5 +157,32 @@ async def logout(
 def account(
     request: Request, who: Annotated[Principal, Depends(require_page(*ANY_ROLE))]
 ) -> HTMLResponse:
-    """Who is signed in, with the logout button."""
-    return render(request, "account.html")
+    """Who is signed in: the password form and the logout button."""
+    return render(request, "account.html", message="", done=False)
+
+
+@router.post("/account/password", response_class=HTMLResponse)
+async def change_password(
+    request: Request,
+    who: Annotated[Principal, Depends(require_page(*ANY_ROLE))],
+    current: Annotated[str, Form(max_length=accounts.MAX_PASSWORD)],
+    new: Annotated[str, Form(max_length=accounts.MAX_PASSWORD)],
+    again: Annotated[str, Form(max_length=accounts.MAX_PASSWORD)],
+) -> HTMLResponse:
+    """The holder's new password (CSRF checked by ``require_page``); other sessions end."""
+    ctx = context(request)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie is None or who.token is not None:
+        return render(request, "account.html", 403, done=False,
+                      message="sign in with your password to change it")
+    if new != again:
+        return render(request, "account.html", 400, done=False,
+                      message="the two new passwords differ; nothing changed")
+    try:
+        await run_in_threadpool(
+            accounts.change_own_password, ctx.db, ctx.settings, who, current, new, ctx.now_ms(),
+            sessions.token_hash(cookie),
+        )
+    except (AccessDenied, AccountError) as err:
+        return render(request, "account.html", 400, done=False, message=err.message)
+    return render(request, "account.html", done=True, message="")

@@ -78,6 +78,10 @@ class LoginRequired(HTTPException):
         super().__init__(303, "sign in first", headers={"Location": location})
 
 
+class PageRefused(HTTPException):
+    """A page refused (wrong role, CSRF, no admin yet): answered as an HTML page, not JSON."""
+
+
 def require(*roles: Role) -> Callable[..., Awaitable[Principal]]:
     """A FastAPI dependency for JSON routes: the principal, if it holds one of ``roles``."""
     return _dependency(frozenset(roles), page=False)
@@ -94,22 +98,24 @@ def _dependency(roles: frozenset[Role], page: bool) -> Callable[..., Awaitable[P
         _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
         _cookie: Annotated[str | None, Depends(COOKIE)],
     ) -> Principal:
+        refused = PageRefused if page else HTTPException
         ctx = context(request)
         if not await run_in_threadpool(ctx.has_admin):
-            raise HTTPException(503, NO_ADMIN)
+            raise refused(503, NO_ADMIN)
         principal, session = await run_in_threadpool(_authenticate, ctx, request)
         if principal is None:
             if page:
                 raise LoginRequired("/login/totp" if session is not None else "/login")
             raise HTTPException(401, SIGN_IN, headers={"WWW-Authenticate": "Bearer"})
-        if principal.role not in roles:
-            allowed = ", ".join(sorted(role.value for role in roles))
-            raise HTTPException(403, f"this needs the role {allowed}; you are {principal.role}")
-        if session is not None and request.method not in SAFE_METHODS:
-            if not sessions.csrf_matches(session, await _offered_csrf(request)):
-                raise HTTPException(403, "missing or wrong CSRF token: reload the page and retry")
+        # Kept before the checks below, so a refused page still shows who is signed in.
         request.state.principal = principal
         request.state.session = session
+        if principal.role not in roles:
+            allowed = ", ".join(sorted(role.value for role in roles))
+            raise refused(403, f"this needs the role {allowed}; you are {principal.role}")
+        if session is not None and request.method not in SAFE_METHODS:
+            if not sessions.csrf_matches(session, await _offered_csrf(request)):
+                raise refused(403, "missing or wrong CSRF token: reload the page and retry")
         return principal
 
     return dependency

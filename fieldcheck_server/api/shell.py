@@ -2,12 +2,14 @@
 
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from fieldcheck_server.api import operator_api, pages, views
-from fieldcheck_server.api.security import OperatorContext
+from fieldcheck_server.api import casework, casework_pages, operator_api, pages, views
+from fieldcheck_server.api.security import OperatorContext, PageRefused
+from fieldcheck_server.api.templating import render
 
 #: Sent with every operator answer: no framing, no sniffing, no referrer, scripts and styles only
 #: from this server (the shell has no inline script), and nothing of it cached.
@@ -51,5 +53,14 @@ def install(app: FastAPI, ctx: OperatorContext) -> None:
     app.include_router(operator_api.router)
     app.include_router(pages.router)
     app.include_router(views.router)
+    app.include_router(casework.router)
+    app.include_router(casework_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(SecurityHeaders)
+    app.add_exception_handler(PageRefused, _refused_page)
+
+
+async def _refused_page(request: Request, exc: Exception) -> Response:
+    """A refused page as a page of the shell, saying why."""
+    assert isinstance(exc, PageRefused)
+    return render(request, "refused.html", exc.status_code, message=exc.detail)

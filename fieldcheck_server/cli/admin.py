@@ -73,6 +73,10 @@ def _users(parser: argparse.ArgumentParser) -> None:
     _account_args(role)
     role.add_argument("--role", required=True, choices=ROLES)
     role.set_defaults(func=_user_set_role)
+    password = sub.add_parser("password", help="set a new password for an account (ends its "
+                              "sessions)")
+    _account_args(password, password=True)
+    password.set_defaults(func=_user_password)
     totp = sub.add_parser("totp", help="give an account a TOTP second factor (prints its URI)")
     _account_args(totp)
     totp.add_argument("--off", action="store_true", help="remove the second factor instead")
@@ -172,6 +176,14 @@ def _user_unlock(args: argparse.Namespace) -> int:
 def _user_set_role(args: argparse.Namespace) -> int:
     accounts.set_role(_db(args), args.username, Role(args.role), now_ms(), _who())
     print(f"{args.username} is now {args.role}; their sessions were ended")
+    return 0
+
+
+def _user_password(args: argparse.Namespace) -> int:
+    accounts.set_password(
+        _db(args), AccessSettings(), args.username, _password(args), now_ms(), _who()
+    )
+    print(f"new password set for {args.username}; their sessions were ended")
     return 0
 
 

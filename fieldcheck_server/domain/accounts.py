@@ -146,6 +146,40 @@ def set_role(db: Database, username: str, role: Role, now_ms: int, who: Principa
                      {"from": row.role, "to": role.value})
 
 
+def set_password(
+    db: Database, settings: AccessSettings, username: str, password: str, now_ms: int,
+    who: Principal, keep_session: str | None = None,
+) -> None:
+    """Give an account a new password; every session of it ends except ``keep_session`` (the
+    token hash of the session that made the change, if it was the holder's own)."""
+    hashed = settings.hasher.hash(check_password(password))
+    with db.write() as tx:
+        row = named(tx, username)
+        access.update_user(tx, row.id, password_hash=hashed, failed_logins=0, locked_until=None)
+        kept = access.session(tx, keep_session) if keep_session else None
+        access.delete_user_sessions(tx, row.id)
+        if kept is not None and kept.user_id == row.id:
+            access.insert_session(tx, kept)
+        audit.record(tx, who, "user.password", username, now_ms)
+
+
+def change_own_password(
+    db: Database, settings: AccessSettings, who: Principal, current: str, new: str, now_ms: int,
+    session_hash: str,
+) -> None:
+    """The holder changes their password: the current one must be right (a failure counts
+    towards the lock-out like a failed login)."""
+    with db.read() as tx:
+        row = access.user(tx, who.user_id)
+    if row is None:
+        raise AccessDenied("this account no longer exists")
+    _refuse_locked(row, now_ms)
+    if not _verify(settings, row.password_hash, current):
+        failure(db, settings, row, now_ms, "password")
+        raise AccessDenied("the current password is wrong; nothing changed")
+    set_password(db, settings, row.username, new, now_ms, who, keep_session=session_hash)
+
+
 def unlock(db: Database, username: str, now_ms: int, who: Principal) -> None:
     """Lift a lock-out before its time is up."""
     with db.write() as tx:

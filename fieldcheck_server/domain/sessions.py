@@ -20,6 +20,8 @@ from fieldcheck_server.domain.roles import Principal
 
 #: ``last_seen_at`` is written at most this often: idle expiry is exact to within it.
 TOUCH_MS = 15_000
+#: A session waiting for its TOTP code lasts this long at most.
+TOTP_STAGE_MS = 5 * 60_000
 
 
 class Stage(StrEnum):
@@ -49,6 +51,7 @@ def open_session(
     """Start a session for an authenticated account; returns (cookie token, session)."""
     token = secrets.token_urlsafe(32)
     stage = Stage.TOTP if row.totp_secret else Stage.FULL
+    lifetime = TOTP_STAGE_MS if stage is Stage.TOTP else settings.session_absolute_ms
     stored = SessionRow(
         token_hash=token_hash(token),
         user_id=row.id,
@@ -56,7 +59,7 @@ def open_session(
         stage=stage.value,
         created_at=now_ms,
         last_seen_at=now_ms,
-        expires_at=now_ms + settings.session_absolute_ms,
+        expires_at=now_ms + lifetime,
     )
     with db.write() as tx:
         access.purge_sessions(tx, now_ms)
@@ -86,18 +89,24 @@ def resolve(db: Database, settings: AccessSettings, token: str, now_ms: int) -> 
     return Session(principal_of(row), stored.csrf_token, Stage(stored.stage))
 
 
-def complete(db: Database, token: str, now_ms: int) -> None:
-    """Move a session past its TOTP stage (after the code was checked); a fresh token is not
-    needed: the cookie was already HttpOnly and bound to this account."""
+def complete(db: Database, settings: AccessSettings, token: str, now_ms: int) -> str | None:
+    """Move a session past its TOTP stage (after the code was checked) under a fresh token, so a
+    token seen before the second factor opens nothing; returns the new cookie token."""
     key = token_hash(token)
+    fresh = secrets.token_urlsafe(32)
     with db.write() as tx:
         stored = access.session(tx, key)
-        if stored is None:
-            return
-        access.update_session(tx, key, stage=Stage.FULL.value, last_seen_at=now_ms)
-        row = access.user(tx, stored.user_id)
-        if row is not None:
-            audit.record(tx, principal_of(row), "login", row.username, now_ms, {"totp": True})
+        row = access.user(tx, stored.user_id) if stored is not None else None
+        if stored is None or row is None:
+            return None
+        access.delete_session(tx, key)
+        access.insert_session(tx, SessionRow(
+            token_hash=token_hash(fresh), user_id=row.id, csrf_token=secrets.token_urlsafe(32),
+            stage=Stage.FULL.value, created_at=now_ms, last_seen_at=now_ms,
+            expires_at=now_ms + settings.session_absolute_ms,
+        ))
+        audit.record(tx, principal_of(row), "login", row.username, now_ms, {"totp": True})
+    return fresh
 
 
 def close(db: Database, token: str, now_ms: int) -> None:

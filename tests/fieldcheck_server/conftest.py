@@ -51,10 +51,13 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def db(db_url: str) -> Database:
+def db(db_url: str) -> Iterator[Database]:
     database = open_database(db_url)
     migrate.upgrade(database)
-    return database
+    yield database
+    # Close its pooled connections: left to the garbage collector, a few hundred tests'
+    # pools exhaust the cluster's max_connections ("sorry, too many clients already").
+    database.dispose()
 
 
 @pytest.fixture

@@ -134,3 +134,22 @@ def test_registry_commands_are_audited_as_the_cli_user(
     assert [(e.action, e.target) for e in entries] == [
         ("device.revoked", sim.device_id), ("device.registered", sim.device_id)]
     assert entries[0].actor.startswith("cli:") and "lost in the field" in entries[0].detail
+
+
+def test_an_admin_sets_a_new_password(server: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    d = str(server)
+    run(capsys, "admin", "create", "--dir", d, "--username", "ana", "--password-file", _pw(server))
+    new = server.parent / "new"
+    new.write_text("another long passphrase\n")
+    out, _ = run(capsys, "admin", "user", "password", "--dir", d, "--username", "ana",
+                 "--password-file", str(new))
+    assert "new password set for ana" in out
+    from fieldcheck_server.domain import accounts
+    from fieldcheck_server.domain.accounts import AccessSettings
+    from fieldcheck_server.errors import AccessDenied
+
+    db, settings = open_sqlite(server / DB_FILE), AccessSettings()
+    row = accounts.authenticate(db, settings, "ana", "another long passphrase", 1)
+    assert row.username == "ana"
+    with pytest.raises(AccessDenied):
+        accounts.authenticate(db, settings, "ana", PASSWORD, 2)

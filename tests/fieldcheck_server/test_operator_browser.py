@@ -108,7 +108,7 @@ def test_sign_in_fleet_audit_and_a_csrf_refusal(
     page.screenshot(path=str(shots / "csrf-refused.png"))
     page.goto(f"{base}/account")
     assert "ana" in page.inner_text("main")
-    page.click("main form button")
+    page.click("main form.signout button")
     assert page.url == f"{base}/login"
     print(f"screenshots in {shots}")
 
@@ -124,3 +124,4 @@ def test_a_technician_sees_the_fleet_but_not_the_audit_log(
     assert page.locator("text=Audit log").count() == 0
     answer = page.goto(f"{base}/audit")
     assert answer is not None and answer.status == 403
+    assert "needs the role admin, auditor" in page.inner_text("[role=alert]")

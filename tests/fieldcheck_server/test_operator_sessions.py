@@ -10,7 +10,7 @@ from sqlalchemy import select
 from fieldcheck_protocol.clock import ManualClock
 from fieldcheck_server.db.engine import Database
 from fieldcheck_server.db.tables import sessions as sessions_table
-from fieldcheck_server.domain import accounts, audit
+from fieldcheck_server.domain import accounts, audit, sessions
 from fieldcheck_server.domain.accounts import AccessSettings
 from fieldcheck_server.domain.roles import SYSTEM, Role
 from tests.fieldcheck_server.operator_client import (
@@ -153,6 +153,7 @@ def test_totp_is_a_second_step_and_a_code_works_once(
     totp = pyotp.parse_uri(uri)
     first = _login(web, user.username)
     assert first.headers["location"] == "/login/totp"
+    half = web.cookies["fieldcheck_session"]
     assert web.get("/api/v1/me").status_code == 401  # a password alone opens nothing
     assert web.get("/account", follow_redirects=False).headers["location"] == "/login/totp"
     page = web.get("/login/totp")
@@ -163,11 +164,32 @@ def test_totp_is_a_second_step_and_a_code_works_once(
     done = web.post("/login/totp", data={"code": code, "csrf_token": csrf_of(page.text)},
                     follow_redirects=False)
     assert done.status_code == 303 and web.get("/api/v1/me").status_code == 200
+    # The full session has a fresh token: the one seen before the code opens nothing.
+    assert web.cookies["fieldcheck_session"] != half
+    with TestClient(operator_app(db, clock), base_url=BASE_URL) as stale:
+        stale.cookies.set("fieldcheck_session", half)
+        assert stale.get("/api/v1/me").status_code == 401
     web.cookies.clear()
     _login(web, user.username)
     again = web.post("/login/totp", data={"code": code,
                                           "csrf_token": csrf_of(web.get("/login/totp").text)})
     assert again.status_code == 401 and "already used" in again.text
+
+
+def test_a_session_waiting_for_its_code_expires_in_minutes(
+    web: TestClient, db: Database, clock: ManualClock
+) -> None:
+    user = make_user(db, Role.OFFICER)
+    uri = accounts.enable_totp(db, user.username, 0, SYSTEM)
+    _login(web, user.username)
+    page = web.get("/login/totp")
+    assert page.status_code == 200
+    clock.advance(sessions.TOTP_STAGE_MS / 1000 + 1)
+    late = web.post("/login/totp", data={"code": pyotp.parse_uri(uri).at(clock.now()),
+                                         "csrf_token": csrf_of(page.text)},
+                    follow_redirects=False)
+    assert late.status_code == 303 and late.headers["location"] == "/login"
+    assert web.get("/api/v1/me").status_code == 401
 
 
 def test_the_default_hash_is_argon2id_with_rfc_9106_parameters(db: Database) -> None:
@@ -178,3 +200,39 @@ def test_the_default_hash_is_argon2id_with_rfc_9106_parameters(db: Database) -> 
                             SYSTEM)
     assert row.password_hash.startswith("$argon2id$") and PASSWORD not in row.password_hash
     assert accounts.authenticate(db, settings, "ana", PASSWORD, 1).id == row.id
+
+
+def test_a_refused_page_is_a_page_that_says_why(web: TestClient, db: Database) -> None:
+    csrf = sign_in(web, db, Role.OFFICER)
+    answer = web.get("/fleet")
+    assert answer.status_code == 403 and answer.headers["content-type"].startswith("text/html")
+    assert "this needs the role admin, technician; you are officer" in answer.text
+    forged = web.post("/logout", data={"csrf_token": csrf[::-1]})
+    assert forged.status_code == 403 and "CSRF token" in forged.text
+    assert 'action="/logout"' in forged.text  # still signed in, and shown so
+
+
+def test_the_holder_changes_their_password_and_other_sessions_end(
+    web: TestClient, db: Database, clock: ManualClock
+) -> None:
+    csrf = sign_in(web, db, Role.OFFICER, username="olu")
+    with TestClient(operator_app(db, clock), base_url=BASE_URL) as other:
+        assert _login(other, "olu").status_code == 303
+        new = "a much longer new passphrase"
+        wrong = web.post("/account/password", data={"current": "nope nope nope", "new": new,
+                                                    "again": new, "csrf_token": csrf})
+        assert wrong.status_code == 400 and "current password is wrong" in wrong.text
+        differ = web.post("/account/password", data={"current": PASSWORD, "new": new,
+                                                     "again": new + "!", "csrf_token": csrf})
+        assert differ.status_code == 400 and "differ" in differ.text
+        short = web.post("/account/password", data={"current": PASSWORD, "new": "short",
+                                                    "again": "short", "csrf_token": csrf})
+        assert short.status_code == 400 and "at least 12" in short.text
+        done = web.post("/account/password", data={"current": PASSWORD, "new": new,
+                                                   "again": new, "csrf_token": csrf})
+        assert done.status_code == 200 and "Password changed" in done.text
+        assert web.get("/api/v1/me").status_code == 200  # this session stays
+        assert other.get("/api/v1/me").status_code == 401  # the other one ended
+    assert _login(web, "olu").status_code == 401
+    assert _login(web, "olu", new).status_code == 303
+    assert "user.password" in [e.action for e in audit.newest(db, 5)]

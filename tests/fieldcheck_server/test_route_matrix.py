@@ -38,9 +38,15 @@ class Expect:
     anonymous: int
     roles: dict[Role, int] = field(default_factory=dict)
     gated: bool = False
+    #: Where a bearer token gets another answer than a session (e.g. a password change).
+    by_token: int | None = None
 
-    def status(self, role: Role | None) -> int:
-        return self.anonymous if role is None else self.roles.get(role, self.anonymous)
+    def status(self, role: Role | None, token: bool = False) -> int:
+        if role is None:
+            return self.anonymous
+        if token and self.by_token is not None:
+            return self.by_token
+        return self.roles.get(role, self.anonymous)
 
 
 def same(status: int) -> Expect:
@@ -58,6 +64,12 @@ def page(*allowed: Role, ok: int = 200) -> Expect:
     return Expect(303, {role: ok if role in allowed else 403 for role in ALL}, gated=True)
 
 
+def missing(expect: Expect) -> Expect:
+    """The same, but a role let in asks for something that does not exist: 404."""
+    return Expect(expect.anonymous, {role: 404 if status in (200, 303) else status
+                                     for role, status in expect.roles.items()}, expect.gated)
+
+
 EXPECTED: dict[tuple[str, str], Expect] = {
     # The device side and what anyone may read.
     ("GET", "/openapi.json"): same(200),
@@ -72,6 +84,8 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("POST", "/login/totp"): same(303),
     ("POST", "/logout"): page(*ALL, ok=303),
     ("GET", "/account"): page(*ALL),
+    # The probe's current password is wrong (400); a token may not change a password (403).
+    ("POST", "/account/password"): Expect(303, {r: 400 for r in ALL}, gated=True, by_token=403),
     # The operator API.
     ("GET", "/api/v1/me"): api(*ALL),
     ("POST", "/api/v1/devices"): api(ADM, TEC),
@@ -79,9 +93,30 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("GET", "/api/v1/fleet"): api(ADM, TEC),
     ("GET", "/api/v1/audit"): api(ADM, AUD),
     ("GET", "/api/v1/audit/verify"): api(ADM, AUD),
+    ("GET", "/api/v1/users"): api(ADM),
+    ("GET", "/api/v1/tokens"): api(ADM),
+    # Probed with a token id that does not exist: an admin is told so (404).
+    ("POST", "/api/v1/tokens/{token_id}/revoke"): Expect(
+        401, {r: 404 if r is ADM else 403 for r in ALL}, gated=True),
     # The views.
     ("GET", "/fleet"): page(ADM, TEC),
     ("GET", "/audit"): page(ADM, AUD),
+    ("GET", "/admin"): page(ADM),
+    ("POST", "/admin/tokens/{token_id}/revoke"): page(ADM, ok=303),
+    # Casework (people, timelines, the review queue): probed with ids that do not exist, so a
+    # role let in gets the domain's 404 (an unknown person and one off the caseload look alike).
+    ("GET", "/api/v1/persons"): api(ADM, OFF, AUD),
+    ("GET", "/api/v1/persons/{case_number}/timeline"): missing(api(ADM, OFF, AUD)),
+    ("POST", "/api/v1/persons/{case_number}/commands"): missing(api(ADM, OFF)),
+    ("GET", "/api/v1/reviews"): api(ADM, OFF, AUD),
+    ("GET", "/api/v1/reviews/{review_id}"): missing(api(ADM, OFF, AUD)),
+    ("POST", "/api/v1/reviews/{review_id}/decision"): missing(api(ADM, OFF)),
+    ("GET", "/people"): page(ADM, OFF, AUD),
+    ("GET", "/people/{case_number}"): missing(page(ADM, OFF, AUD)),
+    ("POST", "/people/{case_number}/commands"): missing(page(ADM, OFF)),
+    ("GET", "/review"): page(ADM, OFF, AUD),
+    ("POST", "/review/{review_id}/decision"): missing(page(ADM, OFF)),
+    ("GET", "/review/{review_id}/images/{frame}"): missing(page(ADM, OFF)),
 }
 
 #: What a probe sends, where a route needs more than its path.
@@ -91,8 +126,24 @@ PROBES: dict[tuple[str, str], dict[str, object]] = {
     ("POST", "/v1/records"): {"content": b"\x80", "headers": {"content-type": "application/cbor"}},
     ("POST", "/login"): {"data": {"username": "x", "password": "y", "csrf_token": "z"}},
     ("POST", "/login/totp"): {"data": {"code": "123456", "csrf_token": "z"}},
+    ("POST", "/account/password"): {"data": {"current": "wrong", "new": "n" * 12,
+                                             "again": "n" * 12}},
+    ("POST", "/api/v1/tokens/{token_id}/revoke"): {"url": "/api/v1/tokens/999/revoke"},
+    ("POST", "/admin/tokens/{token_id}/revoke"): {"url": "/admin/tokens/999/revoke"},
     ("POST", "/api/v1/devices"): {"json": {"device_id": _UNIT.device_id,
                                            "public_key": _UNIT.public_key.hex(), "label": "m"}},
+    ("GET", "/api/v1/persons/{case_number}/timeline"): {"url": "/api/v1/persons/NO-1/timeline"},
+    ("POST", "/api/v1/persons/{case_number}/commands"): {
+        "url": "/api/v1/persons/NO-1/commands", "json": {"kind": "checkin"}},
+    ("GET", "/api/v1/reviews/{review_id}"): {"url": "/api/v1/reviews/999999"},
+    ("POST", "/api/v1/reviews/{review_id}/decision"): {
+        "url": "/api/v1/reviews/999999/decision", "json": {"decision": "finding", "reason": "xyz"}},
+    ("GET", "/people/{case_number}"): {"url": "/people/NO-1"},
+    ("POST", "/people/{case_number}/commands"): {"url": "/people/NO-1/commands",
+                                                 "data": {"kind": "checkin"}},
+    ("POST", "/review/{review_id}/decision"): {
+        "url": "/review/999999/decision", "data": {"decision": "finding", "reason": "xyz"}},
+    ("GET", "/review/{review_id}/images/{frame}"): {"url": "/review/999999/images/0"},
 }
 #: Probed last: it ends the session the other probes use.
 LAST = ("POST", "/logout")
@@ -139,9 +190,10 @@ def test_every_route_is_declared(web: TestClient) -> None:
 def _mismatches(web: TestClient, role: Role | None, headers: dict[str, str],
                 unsafe_headers: dict[str, str]) -> dict[tuple[str, str], tuple[int, int]]:
     wrong = {}
+    token = "Authorization" in headers
     for key in ordered():
         sent = headers if key[0] in ("GET", "HEAD") else {**headers, **unsafe_headers}
-        got, want = probe(web, key, sent), EXPECTED[key].status(role)
+        got, want = probe(web, key, sent), EXPECTED[key].status(role, token)
         if got != want:
             wrong[key] = (got, want)
     return wrong
