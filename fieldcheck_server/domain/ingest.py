@@ -29,6 +29,7 @@ from fieldcheck_server.domain.auth import (
 )
 from fieldcheck_server.domain.commands import deliver
 from fieldcheck_server.domain.evidence import count_refusal, keep_evidence
+from fieldcheck_server.domain.verify_pool import VerifyPool, shared
 from fieldcheck_server.errors import Refused
 
 logger = logging.getLogger(__name__)
@@ -110,7 +111,9 @@ def parse_batch(body: bytes, limits: Limits, device_id: str | None = None) -> li
 
 
 def verify_items(items: list[bytes], public_key: bytes) -> list[Checked]:
-    """Verify every item's signature with the device key (CPU work, done before locking)."""
+    """Verify every item's signature with the device key (CPU work, done before locking).
+
+    Module level and pure, so the verify pool's worker processes run it on parts of a batch."""
     checked = []
     for cose in items:
         try:
@@ -240,10 +243,17 @@ class IngestService:
     Two steps, so the HTTP layer reads no body for a request its headers already refuse:
     :meth:`admit` (headers only) then :meth:`ingest` (the body, read with a cap)."""
 
-    def __init__(self, db: Database, clock: Clock, limits: Limits | None = None) -> None:
+    def __init__(self, db: Database, clock: Clock, limits: Limits | None = None,
+                 verifier: VerifyPool | None = None) -> None:
         self.db = db
         self.clock = clock
         self.limits = limits or Limits()
+        #: Spreads a big batch's signature checks over the cores (default: the process's pool).
+        self.verifier = verifier or shared()
+
+    def start_workers(self) -> None:
+        """Start the verify workers now rather than with the first big batch."""
+        self.verifier.start(verify_items)
 
     def handle(
         self, headers: Mapping[str, str], body: bytes, body_size: int, source: str
@@ -271,8 +281,8 @@ class IngestService:
         with self._refusals(source, device_id, body, body_size):
             self._check_size(body_size)
             check_signature(admitted.request, admitted.device, "POST", RECORDS_PATH, body)
-            checked = verify_items(
-                parse_batch(body, self.limits, device_id), admitted.device.public_key
+            checked = self.verifier.map_parts(
+                verify_items, parse_batch(body, self.limits, device_id), admitted.device.public_key
             )
             with self.db.write() as tx:
                 tx.lock_device(device_id)

@@ -84,19 +84,52 @@ def anchors(spec: AnchorSpec) -> Array:
 
 
 def letterbox(frame: NDArray[np.uint8], size: int) -> tuple[Array, Letterbox]:
-    """Scale an RGB frame into a black ``size`` square, as floats in [-1, 1]."""
+    """Scale an RGB frame into a black ``size`` square, as floats in [-1, 1].
+
+    Only the pixels the model needs are read: a frame several times the input size is first
+    sampled on a strided grid (``OVERSAMPLE`` points per model pixel and axis; the frame is
+    never copied whole), and that small grid is resized with Pillow's antialiasing filter onto
+    exactly the region the whole frame maps to.
+    """
     height, width = frame.shape[:2]
     scale = size / max(height, width)
     new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
-    # reducing_gap box-filters large frames first: nearly the same pixels, several times faster.
-    resized = Image.fromarray(frame).resize(
-        (new_w, new_h), Image.Resampling.BILINEAR, reducing_gap=3.0
-    )
+    grid, box = sample_grid(frame, scale)
+    resized = Image.fromarray(grid).resize((new_w, new_h), Image.Resampling.BILINEAR, box=box)
     canvas = np.zeros((size, size, 3), dtype=np.uint8)
     pad_x, pad_y = (size - new_w) // 2, (size - new_h) // 2
     canvas[pad_y : pad_y + new_h, pad_x : pad_x + new_w] = np.asarray(resized)
-    tensor = canvas.astype(np.float32) / 127.5 - 1.0
+    tensor = canvas.astype(np.float32) * np.float32(1 / 127.5) - np.float32(1.0)
     return tensor[None], Letterbox(scale=scale, pad_x=pad_x, pad_y=pad_y)
+
+
+#: Grid points kept per model pixel (per axis) before the antialiasing resize.
+OVERSAMPLE = 2
+
+
+def sample_grid(
+    frame: NDArray[np.uint8], scale: float
+) -> tuple[NDArray[np.uint8], tuple[float, float, float, float]]:
+    """Every ``step``-th pixel (centred in its cell) and the box the whole frame covers in it.
+
+    Grid pixel i sits on frame pixel ``offset + step*i``; frame edge coordinate v (pixel
+    centres at +0.5) is grid coordinate ``(v - offset - 0.5) / step + 0.5``.
+    """
+    height, width = frame.shape[:2]
+    step = max(1, int(1 / (scale * OVERSAMPLE)))
+    if step == 1:
+        return frame, (0.0, 0.0, float(width), float(height))
+    offset = (step - 1) // 2
+    # One 3-byte element per pixel: numpy copies the strided view about twice as fast.
+    pixels = np.ascontiguousarray(frame).reshape(height, -1).view(np.dtype((np.void, 3)))
+    picked = np.ascontiguousarray(pixels[offset::step, offset::step])
+    rows, cols = picked.shape
+    grid = picked.view(np.uint8).reshape(rows, cols, 3)
+
+    def edge(v: int, limit: int) -> float:
+        return min(max((v - offset - 0.5) / step + 0.5, 0.0), float(limit))
+
+    return grid, (edge(0, cols), edge(0, rows), edge(width, cols), edge(height, rows))
 
 
 def decode(

@@ -41,6 +41,15 @@ class Detector:
         self._nms_iou = _pick(settings.nms_iou, decoding.get("nms_iou"), 0.3)
         self._clip = settings.score_clip
 
+    @property
+    def runner(self) -> ModelRunner:
+        """The model runner (the bench times its bare invoke)."""
+        return self._runner
+
+    def model_input(self, frame: Frame) -> NDArray[np.float32]:
+        """The letterboxed input tensor the model sees for ``frame``."""
+        return detector.letterbox(frame, self._size)[0]
+
     def detect(self, frame: Frame) -> list[detector.Detection]:
         """Every face found, best score first."""
         tensor, box = detector.letterbox(frame, self._size)
@@ -63,10 +72,19 @@ class Embedder:
         self._mean = np.asarray(norm.get("mean_rgb", (122.782, 117.001, 104.298)), np.float32)
         self._divisor = float(norm.get("divisor", 256.0))
 
+    @property
+    def runner(self) -> ModelRunner:
+        """The model runner (the bench times its bare invoke)."""
+        return self._runner
+
+    def model_input(self, face_chip: NDArray[np.uint8]) -> NDArray[np.float32]:
+        """The normalised (1, 150, 150, 3) tensor the model sees for a chip."""
+        tensor = (face_chip.astype(np.float32) - self._mean) / self._divisor
+        return tensor[None]
+
     def embed(self, face_chip: NDArray[np.uint8]) -> NDArray[np.float32]:
         """The embedding of one aligned 150x150 RGB chip."""
-        tensor = (face_chip.astype(np.float32) - self._mean) / self._divisor
-        return self._runner.run(tensor[None])[0].reshape(-1).astype(np.float32)
+        return self._runner.run(self.model_input(face_chip))[0].reshape(-1).astype(np.float32)
 
 
 class Pipeline:

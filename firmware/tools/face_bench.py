@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +22,11 @@ from PIL import Image
 
 from firmware.errors import VerifyError
 from firmware.face import align, manifest, matcher, quality
+from firmware.face.backends.runner import TfliteRunner
 from firmware.face.backends.tflite import Config, TfliteFaceEngine
+from firmware.face.pipeline import Pipeline
 from firmware.tools import face_eval as evaluation
-from firmware.tools import float_baseline
+from firmware.tools import float_baseline, xnnpack_report
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +65,7 @@ def run(models: Path, images: Path | None, repeats: int, reference: Path | None,
     engine = TfliteFaceEngine(Config(models_dir=models, num_threads=1))
     engine.start()
     frames = {p.name: _load(p) for p in paths}
-    stages, embeddings = _stages(engine, frames, repeats)
+    stages, bare, embeddings = _stages(engine, frames, repeats)
     bundle = manifest.load(models)
     script = reference or DEFAULT_REFERENCE
     chips = _chips(engine, frames)
@@ -73,6 +76,10 @@ def run(models: Path, images: Path | None, repeats: int, reference: Path | None,
         "threads": 1,
         "images": {name: list(frame.shape[:2]) for name, frame in frames.items()},
         "median_ms": stages,
+        "bare_invoke_ms": bare,
+        "stage_over_bare_invoke": {k: round(stages[k] / v, 3) for k, v in bare.items() if v},
+        "xnnpack": {"embedder": _xnnpack(engine.pipeline, "embedder"),
+                    "detector": _xnnpack(engine.pipeline, "detector")},
         "embedders_ms_per_chip": _per_chip(versus),
         "int8_vs_float32": versus,
         "model_bytes": {k: m.size for k, m in bundle.models.items()},
@@ -87,21 +94,23 @@ def _load(path: Path) -> np.ndarray:
         return np.asarray(picture.convert("RGB"))
 
 
-def _stages(engine: TfliteFaceEngine, frames: dict[str, np.ndarray],
-            repeats: int) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+def _stages(engine: TfliteFaceEngine, frames: dict[str, np.ndarray], repeats: int
+            ) -> tuple[dict[str, float], dict[str, float], dict[str, np.ndarray]]:
+    """Median ms per stage, and of each model's bare invoke on the same input, interleaved
+    repeat by repeat so the machine's noise hits both alike."""
     pipe = engine.pipeline
     if pipe.embedder is None:
         raise VerifyError("no embedder loaded", "install the model bundle")
     times: dict[str, list[float]] = {k: [] for k in ("detect", "align", "embed", "match", "frame")}
+    bare: dict[str, list[float]] = {"detect": [], "embed": []}
     embeddings: dict[str, np.ndarray] = {}
     template: matcher.Template | None = None
     for name, frame in frames.items():
-        for _ in range(repeats):
+        invokes = _bare_invokes(pipe, frame)
+        for _ in range(repeats if invokes else 0):
             t0 = time.perf_counter()
             faces = pipe.detector.detect(frame)
             t1 = time.perf_counter()
-            if not faces:
-                break
             chip = align.chip(frame, faces[0].keypoints)
             quality.measure(faces, chip)
             t2 = time.perf_counter()
@@ -113,8 +122,38 @@ def _stages(engine: TfliteFaceEngine, frames: dict[str, np.ndarray],
             for key, value in zip(times, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t4 - t0),
                                   strict=True):
                 times[key].append(value * 1000)
+            for key, invoke in invokes.items():
+                start = time.perf_counter()
+                invoke()
+                bare[key].append((time.perf_counter() - start) * 1000)
             embeddings[name] = vector
-    return {k: round(statistics.median(v), 3) for k, v in times.items() if v}, embeddings
+    return _medians(times), _medians(bare), embeddings
+
+
+def _medians(times: dict[str, list[float]]) -> dict[str, float]:
+    return {k: round(statistics.median(v), 3) for k, v in times.items() if v}
+
+
+def _bare_invokes(pipe: Pipeline, frame: np.ndarray) -> dict[str, Callable[[], None]]:
+    """Each model's set_tensor + invoke alone, on the input its stage makes for ``frame``;
+    empty when the frame has no face (or the runners are not TFLite ones)."""
+    faces = pipe.detector.detect(frame)
+    detect = pipe.detector.runner
+    embed = pipe.embedder.runner if pipe.embedder is not None else None
+    if not faces or not isinstance(detect, TfliteRunner) or not isinstance(embed, TfliteRunner):
+        return {}
+    assert pipe.embedder is not None
+    chip = align.chip(frame, faces[0].keypoints)
+    return {"detect": detect.bare_invoke(pipe.detector.model_input(frame)),
+            "embed": embed.bare_invoke(pipe.embedder.model_input(chip))}
+
+
+def _xnnpack(pipe: Pipeline, which: str) -> dict[str, Any]:
+    stage = pipe.embedder if which == "embedder" else pipe.detector
+    runner = stage.runner if stage is not None else None
+    if not isinstance(runner, TfliteRunner):
+        return {"error": f"the {which} does not run on a TFLite runner"}
+    return xnnpack_report.report(runner)
 
 
 def _chips(engine: TfliteFaceEngine, frames: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -178,22 +178,43 @@ def server(quick: bool) -> list[Row]:
             float(data["ed25519_verify_per_s_one_core"]), "Ed25519 verify, one core", "higher"),
         Row("server", f"drain a {backlog}-record backlog", float(data["backlog_drain_s"]), "s",
             target="10,000 records"),
+        Row("server", f"request latency p99 ({data['batch_records']}-record batches, HTTP; "
+            f"p50 {data['drain_request_ms_p50']} ms)", float(data["drain_request_ms_p99"]), "ms"),
+        Row("server", f"verify parts per batch (cores used), p99 batch "
+            f"{data['ingest_batch_ms_p99']} ms", float(data["verify_parts"]), "cores"),
     ]
 
 
 def face(quick: bool) -> list[Row]:
-    """Face: per-stage latency, int8 vs dlib-bin's own pipeline, peak memory, model size."""
+    """Face: per-stage latency against each model's bare invoke and dlib-bin's own pipeline,
+    the XNNPACK path of the int8 embedder, peak memory, model size."""
     data = run_json(python_module("firmware", "face", "bench", "--repeats", "2" if quick else "5"))
     stages = data["median_ms"]
     reference = data.get("reference") or {}
     ref_ms = reference.get("median_ms", {})
-    rows = [
+    bare = data.get("bare_invoke_ms", {})
+    rows = []
+    for stage in ("detect", "embed"):
+        if stage in bare:
+            rows.append(Row("face", f"{stage}: stage vs its model's bare invoke, same input",
+                            float(stages[stage]), "ms", float(bare[stage]),
+                            "interpreter set_tensor+invoke", target="ratio >= 0.80x (1.25x)"))
+    rows += [
         Row("face", f"{stage} (median, one thread)", float(stages[stage]), "ms",
             _float_or_none(ref_ms.get(stage)), "dlib-bin pipeline" if stage in ref_ms else "")
         for stage in ("detect", "align", "embed", "match")
     ]
+    if isinstance(ref_ms.get("chip"), int | float):
+        rows.append(Row("face", "align vs dlib's get_face_chip alone", float(stages["align"]),
+                        "ms", float(ref_ms["chip"]), "dlib.get_face_chip", target="<= 0.5 ms"))
     rows.append(Row("face", "whole frame (median, one thread)", float(stages["frame"]), "ms",
                     _float_or_none(ref_ms.get("frame")), "dlib-bin pipeline", target="< 25 ms"))
+    xnnpack = data.get("xnnpack", {}).get("embedder", {})
+    if "xnnpack_path" in xnnpack:
+        left = ", ".join(f"{n} {op}" for op, n in xnnpack["builtin_ops"].items()) or "none"
+        rows.append(Row("face", f"int8 embedder: XNNPACK {xnnpack['xnnpack_path'].split(' ')[0]}, "
+                        f"{xnnpack['xnnpack_partitions']} partitions; ops on TFLite kernels "
+                        f"({left})", float(sum(xnnpack["builtin_ops"].values())), "ops"))
     chips = data.get("embedders_ms_per_chip", {})
     if isinstance(chips.get("float_baseline"), int | float):
         rows.append(Row("face", "embedder per chip, int8 vs float", float(chips["face_embedder"]),

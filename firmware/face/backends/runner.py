@@ -11,7 +11,7 @@ import os
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Literal
 
@@ -120,6 +120,31 @@ class TfliteRunner:
         self._interpreter.set_tensor(detail["index"], _quantise(tensor, detail))
         self._interpreter.invoke()
         return [_dequantise(self._interpreter.get_tensor(d["index"]), d) for d in self._outputs]
+
+
+    def bare_invoke(self, tensor: NDArray[np.float32]) -> Callable[[], None]:
+        """A call running the model alone on ``tensor`` (quantised once, outputs not read).
+
+        The bench times it beside :meth:`run` and the stage around it: the model's own cost."""
+        detail = self._inputs[0]
+        raw = _quantise(tensor, detail)
+        interpreter = self._interpreter
+
+        def invoke() -> None:
+            interpreter.set_tensor(detail["index"], raw)
+            interpreter.invoke()
+
+        return invoke
+
+    def ops(self) -> list[dict[str, Any]]:
+        """The interpreter's nodes (op name, input and output tensors), delegate nodes included;
+        empty when the runtime does not list them."""
+        listing = getattr(self._interpreter, "_get_ops_details", None)
+        return list(listing()) if listing is not None else []
+
+    def output_indices(self) -> set[int]:
+        """Tensor indices of the model outputs."""
+        return {int(d["index"]) for d in self._outputs}
 
 
 def _quantise(tensor: NDArray[np.float32], detail: dict[str, Any]) -> NDArray[Any]:

@@ -1,0 +1,136 @@
+"""Signature checks of a batch spread over the server's cores (issue 13).
+
+Ed25519 verification and payload decoding are pure CPU work that holds the GIL, so threads
+cannot share it out. A batch of at least ``MIN_PARALLEL`` records is cut into one part per core:
+the calling thread checks the first part itself while worker processes check the others. The
+pool starts on first need (a spawned process: safe beside the server's threads), once per
+process, and is shut down at exit. If a worker dies, the batch is checked in the calling
+thread instead and a new pool is started for the next one.
+"""
+
+import atexit
+import copyreg
+import io
+import logging
+import multiprocessing
+import os
+import pickle
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from types import MappingProxyType
+from typing import TypeVar
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+#: Smaller batches are checked in the calling thread: a round trip to a worker costs more.
+MIN_PARALLEL = 32
+
+
+def default_parts() -> int:
+    """One part per core this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+class VerifyPool:
+    """Runs ``check(items, key)`` over parts of a batch in parallel; results in item order."""
+
+    def __init__(self, parts: int | None = None) -> None:
+        self.parts = parts or default_parts()
+        self._lock = threading.Lock()
+        self._pool: ProcessPoolExecutor | None = None
+
+    def start(self, check: Callable[[list[T], bytes], list[R]]) -> None:
+        """Start the workers now (a server at start-up), not with the first big batch: each
+        imports ``check``'s module, which takes a second or more on a small machine."""
+        if self.parts > 1:
+            pool = self._executor()
+            warm = [pool.submit(_remote, check, [], b"") for _ in range(self.parts - 1)]
+            for future in warm:
+                future.result()
+
+    def map_parts(
+        self, check: Callable[[list[T], bytes], list[R]], items: list[T], key: bytes
+    ) -> list[R]:
+        """``check`` over ``items`` (a module-level function, so workers can import it)."""
+        if self.parts < 2 or len(items) < MIN_PARALLEL:
+            return check(items, key)
+        size = -(-len(items) // self.parts)
+        chunks = [items[i : i + size] for i in range(0, len(items), size)]
+        try:
+            futures: list[Future[bytes]] = [
+                self._executor().submit(_remote, check, chunk, key) for chunk in chunks[1:]
+            ]
+        except (BrokenProcessPool, RuntimeError) as err:
+            return self._inline(check, items, key, err)
+        first = check(chunks[0], key)
+        try:
+            rest: list[list[R]] = [pickle.loads(future.result()) for future in futures]
+        except BrokenProcessPool as err:
+            return self._inline(check, items, key, err)
+        return [*first, *(result for part in rest for result in part)]
+
+    def close(self) -> None:
+        """Stop the workers (they are started again if needed)."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _executor(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                context = multiprocessing.get_context("spawn")
+                self._pool = ProcessPoolExecutor(self.parts - 1, mp_context=context)
+            return self._pool
+
+    def _inline(self, check: Callable[[list[T], bytes], list[R]], items: list[T],
+                      key: bytes, err: BaseException) -> list[R]:
+        logger.warning("verify workers failed (%s); checking the batch in this thread", err)
+        with self._lock:
+            pool, self._pool = self._pool, None  # broken: the next big batch starts a fresh one
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+        return check(items, key)
+
+
+def _remote(check: Callable[[list[T], bytes], list[R]], items: list[T], key: bytes) -> bytes:
+    """In a worker: ``check`` a part and pickle the results, read-only mappings included
+    (records keep their body as a ``MappingProxyType``, which pickle refuses by default)."""
+    out = io.BytesIO()
+    pickler = pickle.Pickler(out, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.dispatch_table = copyreg.dispatch_table | {MappingProxyType: _proxy}
+    pickler.dump(check(items, key))
+    return out.getvalue()
+
+
+def _proxy(
+    mapping: "MappingProxyType[object, object]",
+) -> tuple[Callable[[dict[object, object]], object], tuple[dict[object, object]]]:
+    return read_only, (dict(mapping),)
+
+
+def read_only(items: dict[object, object]) -> "MappingProxyType[object, object]":
+    """A read-only view of ``items`` (how a pickled ``MappingProxyType`` is rebuilt)."""
+    return MappingProxyType(items)
+
+
+_SHARED: VerifyPool | None = None
+_SHARED_LOCK = threading.Lock()
+
+
+def shared() -> VerifyPool:
+    """The process's one pool (every ingest service of a server process uses it)."""
+    global _SHARED
+    with _SHARED_LOCK:
+        if _SHARED is None:
+            _SHARED = VerifyPool()
+            atexit.register(_SHARED.close)
+        return _SHARED

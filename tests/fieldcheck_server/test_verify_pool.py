@@ -1,0 +1,85 @@
+"""A batch's signature checks spread over worker processes (issue 13): same answers, in order,
+records intact across the process boundary, and the calling thread takes over if workers die."""
+
+from collections.abc import Iterator
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from fieldcheck_protocol.signature import public_key_bytes
+from fieldcheck_server import bench
+from fieldcheck_server.domain import verify_pool
+from fieldcheck_server.domain.ingest import verify_items
+from fieldcheck_server.domain.verify_pool import MIN_PARALLEL, VerifyPool
+
+
+@pytest.fixture(scope="module")
+def pool() -> Iterator[VerifyPool]:
+    started = VerifyPool(parts=3)  # two workers, whatever this machine has
+    started.start(verify_items)
+    yield started
+    started.close()
+
+
+@pytest.fixture(scope="module")
+def signed() -> tuple[list[bytes], bytes]:
+    key = Ed25519PrivateKey.generate()
+    return bench.signed_chain(key, MIN_PARALLEL * 2 + 5), public_key_bytes(key)
+
+
+def test_workers_give_the_same_checks_in_the_same_order(pool, signed) -> None:
+    chain, public = signed
+    tampered = list(chain)
+    tampered[40] = tampered[40][:-1] + bytes([tampered[40][-1] ^ 1])  # a bad signature
+    spread = pool.map_parts(verify_items, tampered, public)
+    alone = verify_items(tampered, public)
+    assert [c.cose for c in spread] == tampered
+    assert [c.record for c in spread] == [c.record for c in alone]
+    assert [c.rejected for c in spread] == [c.rejected for c in alone]
+    assert spread[40].rejected is not None and spread[40].rejected.code.value == "bad_signature"
+    # The body came back from a worker as a read-only mapping, as verify_record makes it.
+    body = spread[-1].record.body  # type: ignore[union-attr]
+    with pytest.raises(TypeError):
+        body["interval"] = 1  # type: ignore[index]
+
+
+def test_a_small_batch_never_leaves_the_calling_thread(signed) -> None:
+    chain, public = signed
+    calls = []
+
+    def check(items: list[bytes], key: bytes) -> list[int]:
+        calls.append(len(items))
+        return [len(item) for item in items]
+
+    unstarted = VerifyPool(parts=2)
+    assert unstarted.map_parts(check, chain[: MIN_PARALLEL - 1], public) == [
+        len(c) for c in chain[: MIN_PARALLEL - 1]]
+    assert calls == [MIN_PARALLEL - 1] and unstarted._pool is None
+
+
+def test_dead_workers_fall_back_to_the_calling_thread(signed, caplog) -> None:
+    chain, public = signed
+    broken = VerifyPool(parts=2)
+    broken.start(verify_items)
+    pool = broken._executor()
+    for process in list(pool._processes.values()):  # type: ignore[union-attr]
+        process.kill()
+        process.join()
+    checked = broken.map_parts(verify_items, chain, public)
+    assert [c.record.seq for c in checked] == list(range(len(chain)))  # type: ignore[union-attr]
+    assert "checking the batch in this thread" in caplog.text
+    again = broken.map_parts(verify_items, chain, public)  # a fresh pool for the next batch
+    assert len(again) == len(chain)
+    broken.close()
+
+
+def test_the_shared_pool_is_one_per_process() -> None:
+    assert verify_pool.shared() is verify_pool.shared()
+    assert verify_pool.shared().parts == verify_pool.default_parts() >= 1
+
+
+def test_bench_percentiles() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert bench.percentile(values, 0.5) == pytest.approx(50.5)
+    assert bench.percentile(values, 0.99) == pytest.approx(99.01)
+    assert bench.percentile([7.0], 0.99) == 7.0 and bench.percentile([], 0.5) == 0.0

@@ -1,0 +1,49 @@
+"""The face and server rows of `make bench` (issue 13): each model stage against its bare
+invoke, dlib's chip warp, the XNNPACK path, and the server's latency percentiles."""
+
+from typing import Any
+
+import pytest
+
+from host_tools.bench import benchmarks
+
+FACE: dict[str, Any] = {
+    "median_ms": {"detect": 2.0, "align": 0.6, "embed": 5.0, "match": 0.02, "frame": 7.7},
+    "bare_invoke_ms": {"detect": 1.0, "embed": 4.8},
+    "reference": {"median_ms": {"detect": 400.0, "align": 2.5, "chip": 0.9, "embed": 120.0,
+                                "frame": 523.0}},
+    "xnnpack": {"embedder": {"xnnpack_path": "QS8 (signed int8)", "xnnpack_partitions": 5,
+                             "builtin_ops": {"AVERAGE_POOL_2D": 4}}},
+    "model_bytes": {"a": 1_000_000},
+}
+SERVER: dict[str, Any] = {
+    "server_ingest_records_per_s": 3000, "ed25519_verify_per_s_one_core": 6000,
+    "backlog_records": 2000, "backlog_drain_s": 0.7, "batch_records": 256, "verify_parts": 2,
+    "ingest_batch_ms_p50": 80.0, "ingest_batch_ms_p99": 95.0,
+    "drain_request_ms_p50": 90.0, "drain_request_ms_p99": 120.0,
+}
+
+
+def _rows(monkeypatch: pytest.MonkeyPatch, section: str, data: dict[str, Any]
+          ) -> dict[str, benchmarks.Row]:
+    monkeypatch.setattr(benchmarks, "run_json", lambda argv, timeout=900: data)
+    return {row.figure: row for row in benchmarks.SECTIONS[section](True)}
+
+
+def test_each_model_stage_reads_as_a_ratio_to_its_bare_invoke(monkeypatch) -> None:
+    rows = _rows(monkeypatch, "face", FACE)
+    detect = rows["detect: stage vs its model's bare invoke, same input"]
+    assert detect.ratio == pytest.approx(0.5) and detect.baseline_name.startswith("interpreter")
+    assert rows["embed: stage vs its model's bare invoke, same input"].ratio == pytest.approx(0.96)
+    assert rows["align vs dlib's get_face_chip alone"].ratio == pytest.approx(1.5)
+    xnnpack = next(r for f, r in rows.items() if f.startswith("int8 embedder: XNNPACK QS8"))
+    assert "4 AVERAGE_POOL_2D" in xnnpack.figure and xnnpack.ours == 4
+
+
+def test_server_rows_report_p99_latency_and_the_cores_used(monkeypatch) -> None:
+    rows = _rows(monkeypatch, "server", SERVER)
+    assert rows["records verified + committed per second"].ratio == pytest.approx(0.5)
+    latency = next(r for f, r in rows.items() if f.startswith("request latency p99"))
+    assert latency.ours == 120.0 and "p50 90.0 ms" in latency.figure
+    cores = next(r for f, r in rows.items() if f.startswith("verify parts"))
+    assert cores.ours == 2 and "p99 batch 95.0 ms" in cores.figure
