@@ -64,6 +64,8 @@ models:
 	$(BUILD_VENV)/bin/python -m pip install --quiet -c models/build-constraints.txt -e ".[build]"
 	$(BUILD_VENV)/bin/python -m models.fetch_detector
 	TF_CPP_MIN_LOG_LEVEL=2 $(BUILD_VENV)/bin/python -m models.build_embedder
+	$(MAKE) $(STAMP)
+	$(PY) -m models.build_known_answer  # the self-test's known answer, with the device runtime
 
 # Float32 twin of the embedder, only for `fieldcheck-device face bench` (int8 vs float): written to
 # the build cache, never to models/ or a device. `make models` writes it too.

@@ -42,6 +42,11 @@ EVENT_TYPES: tuple[str, ...] = (
 # The answer to a signed server command (fieldcheck_protocol.command); added apart from the
 # tuple above so concurrent additions merge cleanly.
 EVENT_TYPES += ("command",)
+# The technician's self-test result (fieldcheck-device selftest).
+EVENT_TYPES += ("selftest",)
+# The unit's last record before it erases its key and data; the server retires the unit on it.
+DECOMMISSIONED = "decommissioned"
+EVENT_TYPES += (DECOMMISSIONED,)
 
 _BODIES: dict[str, tuple[BodyField, ...]] = {
     "checkin": (

@@ -36,6 +36,7 @@ class ErrorCode(StrEnum):
     BAD_REQUEST_SIGNATURE = "bad_request_signature"
     REPLAYED_NONCE = "replayed_nonce"
     DEVICE_REVOKED = "device_revoked"
+    DEVICE_RETIRED = "device_retired"
     BATCH_TOO_LARGE = "batch_too_large"
     TOO_MANY_RECORDS = "too_many_records"
     BAD_CONTENT_TYPE = "bad_content_type"
@@ -68,6 +69,7 @@ STATUS: Mapping[ErrorCode, int] = {
     ErrorCode.BAD_REQUEST_SIGNATURE: 401,
     ErrorCode.REPLAYED_NONCE: 401,
     ErrorCode.DEVICE_REVOKED: 403,
+    ErrorCode.DEVICE_RETIRED: 403,
     ErrorCode.BATCH_TOO_LARGE: 413,
     ErrorCode.TOO_MANY_RECORDS: 413,
     ErrorCode.BAD_CONTENT_TYPE: 415,
@@ -81,6 +83,9 @@ HINTS: Mapping[ErrorCode, str] = {
     "public key shown by `fieldcheck-device identity show`",
     ErrorCode.DEVICE_REVOKED: "this unit was revoked on the server; if that was a mistake a "
     "technician runs `fieldcheck device reinstate --id DEVICE_ID --reason TEXT` there",
+    ErrorCode.DEVICE_RETIRED: "this unit was decommissioned: the server never accepts its key "
+    "again; to use the hardware again provision it anew (`fieldcheck provision`), which makes a "
+    "new key and device id",
     ErrorCode.STALE_TIMESTAMP: "the unit's clock is off by more than 5 minutes: check GPS time/NTP",
     ErrorCode.BAD_REQUEST_SIGNATURE: "the unit's key does not match the key registered on the "
     "server: compare `fieldcheck-device identity show` with `fieldcheck device list`",

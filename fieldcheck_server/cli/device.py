@@ -87,6 +87,7 @@ def _device_register(args: argparse.Namespace) -> int:
 def _device_list(args: argparse.Namespace) -> int:
     for row in registry.devices(db_of(args)):
         state = "revoked" if row.revoked_at is not None else "active"
+        state = "retired" if row.retired_at is not None else state  # decommissioned, for good
         print(f"{row.device_id}  {state:7}  {row.public_key.hex()}  {row.label}".rstrip())
     return 0
 

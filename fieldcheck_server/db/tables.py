@@ -38,6 +38,8 @@ devices = Table(
     Column("label", Text, nullable=False),
     Column("registered_at", BigInteger, nullable=False),
     Column("revoked_at", BigInteger),
+    # Set when the unit's signed ``decommissioned`` record is stored; never cleared.
+    Column("retired_at", BigInteger),
 )
 
 records = Table(

@@ -28,6 +28,7 @@ class DeviceRow:
     label: str
     registered_at: int
     revoked_at: int | None
+    retired_at: int | None = None
 
 
 @dataclass(frozen=True)
@@ -161,6 +162,16 @@ class Tx:
             update(devices)
             .where(devices.c.device_id == device_id, state)
             .values(revoked_at=revoked_at)
+            .returning(devices.c.device_id)
+        )
+        return self._changed(statement)
+
+    def set_retired(self, device_id: str, retired_at: int) -> bool:
+        """Mark a device retired (decommissioned) for good; False when it already was."""
+        statement = (
+            update(devices)
+            .where(devices.c.device_id == device_id, devices.c.retired_at.is_(None))
+            .values(retired_at=retired_at)
             .returning(devices.c.device_id)
         )
         return self._changed(statement)
@@ -386,4 +397,4 @@ _REFUSAL_COLUMNS = (
 
 
 def _device(row: Any) -> DeviceRow:
-    return DeviceRow(row[0], bytes(row[1]), row[2], row[3], row[4])
+    return DeviceRow(row[0], bytes(row[1]), row[2], row[3], row[4], row[5])

@@ -82,6 +82,12 @@ def check_device(request: SignedRequest, device: DeviceRow | None, now_s: int) -
         raise Refused(
             ErrorCode.DEVICE_REVOKED, f"device {device.device_id} was revoked", device.device_id
         )
+    if device.retired_at is not None:
+        raise Refused(
+            ErrorCode.DEVICE_RETIRED,
+            f"device {device.device_id} was decommissioned; its key is not accepted again",
+            device.device_id,
+        )
     if abs(now_s - request.timestamp) > MAX_SKEW_S:
         raise Refused(
             ErrorCode.STALE_TIMESTAMP,

@@ -29,6 +29,7 @@ from fieldcheck_server.domain.auth import (
 )
 from fieldcheck_server.domain.commands import deliver
 from fieldcheck_server.domain.evidence import count_refusal, keep_evidence
+from fieldcheck_server.domain.registry import retire_if_decommissioned
 from fieldcheck_server.domain.verify_pool import VerifyPool, shared
 from fieldcheck_server.errors import Refused
 
@@ -291,10 +292,12 @@ class IngestService:
                     raise Refused(
                         ErrorCode.DEVICE_REVOKED, f"device {device_id} was revoked", device_id
                     )
+                check_device(admitted.request, current, admitted.now_s)  # retired meanwhile
                 consume_nonce(tx, admitted.request, admitted.now_s)
                 now = self._now_ms()
                 result = commit_batch(tx, device_id, checked, now, source)
                 result.commands = deliver(tx, device_id, result.stored, now)
+                retire_if_decommissioned(tx, device_id, result.stored, now)
                 return result
 
     def _check_size(self, size: int) -> None:

@@ -2,10 +2,14 @@
 
 import base64
 import binascii
+import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from fieldcheck_protocol.record import Kind, Record
+from fieldcheck_protocol.record_body import DECOMMISSIONED
 from fieldcheck_protocol.signature import device_id_for
 from fieldcheck_server.db.engine import Database
 from fieldcheck_server.db.tx import DeviceEvent, DeviceRow, Tx
@@ -14,6 +18,7 @@ from fieldcheck_server.domain.roles import SYSTEM as SYSTEM_PRINCIPAL
 from fieldcheck_server.domain.roles import Principal, cli_principal
 from fieldcheck_server.errors import RegistryConflict, RegistryError
 
+logger = logging.getLogger(__name__)
 _HEX = re.compile(r"[0-9a-fA-F]{64}")
 
 
@@ -40,6 +45,7 @@ class Action(StrEnum):
     REGISTERED = "registered"
     REVOKED = "revoked"
     REINSTATED = "reinstated"
+    RETIRED = "retired"
 
 
 @dataclass(frozen=True)
@@ -88,6 +94,11 @@ def register(
                 raise RegistryConflict(
                     f"device {device_id} is already registered with another key"
                 )
+            if existing.retired_at is not None:
+                raise RegistryConflict(
+                    f"device {device_id} was decommissioned and is retired: its key is never "
+                    "accepted again; provision the unit anew (`fieldcheck provision`) for a new key"
+                )
             if existing.revoked_at is not None:
                 raise RegistryConflict(
                     f"device {device_id} is registered but was revoked; to accept it again run "
@@ -118,6 +129,21 @@ def _set_revoked(db: Database, device_id: str, now_ms: int, action: Action, acto
             raise RegistryError(f"device {device_id} is not registered (`fieldcheck device list`)")
         state = "revoked" if action is Action.REVOKED else "active"
         raise RegistryError(f"device {device_id} is already {state}; nothing changed")
+
+
+def retire_if_decommissioned(tx: Tx, device_id: str, stored: Sequence[Record],
+                             now_ms: int) -> bool:
+    """Inside the ingest transaction: a stored signed ``decommissioned`` event retires the unit
+    (its key is refused from the next request on); audited with the record's seq."""
+    final = next((r for r in stored if r.kind is Kind.EVENT
+                  and r.body.get("type") == DECOMMISSIONED), None)
+    if final is None or not tx.set_retired(device_id, now_ms):
+        return False
+    # The unit's own signed record did it, not an operator: the audit log names the system.
+    actor = Actor("device", f"decommissioned record seq {final.seq}", SYSTEM_PRINCIPAL)
+    _log(tx, _event(device_id, now_ms, Action.RETIRED, actor), actor)
+    logger.info("device %s decommissioned itself (seq %d): retired", device_id, final.seq)
+    return True
 
 
 def _log(tx: Tx, event: DeviceEvent, actor: Actor) -> None:

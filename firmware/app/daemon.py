@@ -201,7 +201,8 @@ class Daemon:
         supervisor = wiring.supervisor(events.put)  # the link thread only enqueues
         if not wiring.syncing:
             logger.info("no sync server configured: records stay on the unit")
-        commands = wiring.command_service(identity, recorder, store, self.sink, gps, checkins)
+        commands = wiring.command_service(identity, recorder, store, self.sink, gps, checkins,
+                                          supervisor=supervisor)
         return Parts(gps, checkins, events, supervisor,
                      wiring.sync_worker(store, identity, commands),
                      syncing=wiring.syncing, engine=engine)

@@ -21,6 +21,7 @@ from firmware.errors import StoreError
 from firmware.face.base import FaceEngine
 from firmware.face.review_images import ReviewImages
 from firmware.face.template_store import KeySource, TemplateStore, credential_path
+from firmware.gps.clock_sync import KernelClockSync
 from firmware.services import remote_policy
 from firmware.services.checkin import CheckinService, FixSource, GuidanceHook, Receipt
 from firmware.services.checkin_worker import CheckinWorker, Prompter
@@ -30,19 +31,25 @@ from firmware.services.commands import (
     PolicyCheck,
     UpdateTaker,
     checkin_action,
-    gps_probe,
     message_action,
-    model_probe,
     offer_update_action,
     read_command_key,
     selftest_action,
     set_policy_action,
-    store_probe,
 )
 from firmware.services.gps_watch import GpsWatch
 from firmware.services.ledger import Ledger, LoadedModel, Observer, RecordPolicy
 from firmware.services.schedule import CheckinSettings, Schedule, ScheduleTracker
 from firmware.services.schedule_book import BOOK_FILE, ScheduleBook
+from firmware.services.selftest import (
+    Probe,
+    clock_probe,
+    gps_probe,
+    model_probe,
+    storage_probe,
+    store_probe,
+    supervisor_probe,
+)
 from firmware.services.sync_loop import SyncLoop, SyncPolicy, SyncWorker
 from firmware.store.base import RecordStore
 from firmware.store.identity import DeviceIdentity, load_identity, load_or_create_identity
@@ -265,13 +272,29 @@ class Wiring:
 
         return check
 
+    def command_probes(self, store: RecordStore, gps: GpsWatch | None,
+                       model_version: Callable[[], str],
+                       supervisor: SupervisorLink | None = None) -> dict[str, Probe]:
+        """The self-test checks a running daemon can make without taking a device from the
+        thread that owns it (the camera stays with its thread; the MCU link is only read)."""
+        offset = None if gps is None else (lambda: gps.stats().clock_offset_s)
+        low = int(getattr(self.config.store.config, "storage_low_bytes", 0))
+        probes = {"store": store_probe(store), "gps": gps_probe(gps, self.clock),
+                  "model": model_probe(model_version),
+                  "storage": storage_probe(self.data_dir, low),
+                  "clock": clock_probe(self.clock, KernelClockSync().synchronized, offset)}
+        if supervisor is not None:
+            probes["supervisor"] = supervisor_probe(lambda _s: supervisor.link_up,
+                                                    supervisor.describe, 0)
+        return probes
+
     def command_service(self, identity: DeviceIdentity, ledger: Ledger, store: RecordStore,
                         sink: FeedbackSink, gps: GpsWatch | None,
-                        checkins: CheckinWorker | None) -> CommandService:
+                        checkins: CheckinWorker | None,
+                        supervisor: SupervisorLink | None = None) -> CommandService:
         """The signed-command handler: pinned key, replay guard in the data dir, the actions."""
         request = None if checkins is None else (lambda: checkins.request("remote"))
-        probes = {"store": store_probe(store), "gps": gps_probe(gps, self.clock),
-                  "model": model_probe(lambda: ledger.model_version)}
+        probes = self.command_probes(store, gps, lambda: ledger.model_version, supervisor)
         actions = {
             CommandKind.CHECKIN_NOW: checkin_action(request),
             CommandKind.MESSAGE: message_action(lambda _command_id, text: sink.message(text)),

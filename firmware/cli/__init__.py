@@ -23,6 +23,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "firmware.cli.face",
     "firmware.cli.checkin",
     "firmware.cli.status",
+    "firmware.cli.selftest",
+    "firmware.cli.decommission",
     "firmware.cli.update",
 )
 

@@ -30,10 +30,9 @@ from fieldcheck_protocol.command import (
     verify_command,
 )
 from firmware.errors import ConfigError, DeviceError
-from firmware.services import remote_policy
+from firmware.services import remote_policy, selftest
 from firmware.services.command_state import CommandState
-from firmware.services.gps_watch import GpsWatch
-from firmware.store.base import RecordStore
+from firmware.services.selftest import Probe
 
 logger = logging.getLogger(__name__)
 
@@ -227,65 +226,12 @@ def offer_update_action(take: UpdateTaker | None = None) -> Action:
     return run
 
 
-class Probe(Protocol):
-    """One self-test check: a name and a function returning its flat results."""
-
-    def __call__(self) -> Details: ...
-
-
 def selftest_action(probes: Mapping[str, Probe]) -> Action:
-    """``selftest``: run every probe (store, GPS, model) and report each; one failing probe
-    is reported as failed, the others still run."""
+    """``selftest``: run every probe (:mod:`firmware.services.selftest`, the same checks as
+    ``fieldcheck-device selftest``) and report each; a failing probe never stops the others."""
 
     def run(command: Command) -> Details:
-        results: Details = {}
-        passed = True
-        for name, probe in probes.items():
-            try:
-                found = probe()
-            except DeviceError as err:
-                found = {"ok": False, "error": str(err)[:120]}
-            passed = passed and bool(found.get("ok", True))
-            results.update({f"{name}_{key}"[:23]: value for key, value in found.items()})
-        results["passed"] = passed
-        return results
-
-    return run
-
-
-
-def store_probe(store: RecordStore) -> Probe:
-    """The store: its chain checked (hashes and links) and its counters."""
-
-    def run() -> Details:
-        problems = store.verify_chain(signatures=False)
-        status = store.status()
-        return {"ok": not problems, "problems": len(problems), "next_seq": status.next_seq,
-                "pending": status.pending, "low": status.storage_low}
-
-    return run
-
-
-def gps_probe(gps: GpsWatch | None, clock: Clock) -> Probe:
-    """The GPS receiver: port, tracking state, age of the last usable fix."""
-
-    def run() -> Details:
-        if gps is None:
-            return {"ok": False, "state": "off"}
-        stats = gps.stats()
-        fix = stats.last_usable_fix
-        age = None if fix is None else round(clock.monotonic() - fix.received_mono, 1)
-        return {"ok": stats.port_open, "state": stats.state.value, "fix_age_s": age}
-
-    return run
-
-
-def model_probe(model_version: Callable[[], str]) -> Probe:
-    """The face model: the manifest sha256 the records name ("none" when not loaded)."""
-
-    def run() -> Details:
-        version = model_version()
-        return {"ok": version != "none", "sha256": version}
+        return selftest.details(selftest.run_all(probes))
 
     return run
 

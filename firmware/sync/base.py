@@ -75,3 +75,8 @@ class SyncTransport(Lifecycle):
     def push(self, records: list[bytes]) -> PushResult:
         """Deliver ``records`` (oldest first) in one request."""
         raise NotImplementedError
+
+    def health(self) -> str:
+        """Ask the server whether it is up, touching no records (the self-test's reachability
+        check); returns its status word. Raises like ``push``."""
+        raise NotImplementedError

@@ -73,6 +73,9 @@ def _models(models_dir: Path) -> dict[str, Path]:
                          "--models with a folder holding manifest.json (`make models`)") from None
     files = {"models/manifest.json": manifest_path}
     files.update({f"models/{name}": models_dir / name for name in names})
+    # The self-test's known-answer embedding (models/build_known_answer.py), beside the manifest.
+    if (models_dir / "known_answer.json").is_file():
+        files["models/known_answer.json"] = models_dir / "known_answer.json"
     licences = models_dir / "LICENCES"
     if licences.is_dir():
         files.update({f"models/LICENCES/{p.name}": p for p in sorted(licences.iterdir())

@@ -160,6 +160,7 @@ def test_commands_reach_a_sleeping_unit_and_every_forgery_is_refused(tmp_path: P
     assert len(replayed) == 2, "the replayed copy was refused once in each run"
     selftest = next(a for a in _answers(records) if a["kind"] == "selftest")
     assert selftest["store_ok"] is True and "gps_state" in selftest
+    assert selftest["supervisor_ok"] is True and selftest["storage_ok"] is True
     shown = report.read_text()
     assert "Please call your officer today" in shown
 

@@ -123,6 +123,7 @@ class HttpsTransport(SyncTransport):
         # create() always pins.
         self.describe = url
         self._url = url.rstrip("/") + wire.RECORDS_PATH
+        self._health_url = url.rstrip("/") + wire.HEALTH_PATH
         self._signer = signer
         self._clock = clock
         self._factory = client_factory
@@ -151,6 +152,30 @@ class HttpsTransport(SyncTransport):
         response = self._send(body, headers)
         self._check_pin(response)
         return self._interpret(response)
+
+    def health(self) -> str:
+        """GET the server's health over the pinned TLS; its ``status`` word (``ok``)."""
+        if self._client is None:
+            raise SyncUnavailable("sync transport is not started", "call start() first")
+        try:
+            response = self._client.get(self._health_url)
+        except httpx.ConnectError as err:
+            if _is_certificate_failure(err):
+                raise PinMismatch(f"{self.describe} presented a certificate that is not the "
+                                  "pinned one", "install the server's server.crt and "
+                                  "fingerprint on the unit again") from err
+            raise SyncUnavailable(f"cannot connect to {self.describe}: {err}") from err
+        except httpx.HTTPError as err:
+            raise SyncUnavailable(f"request to {self.describe} failed: {err}") from err
+        self._check_pin(response)
+        if response.status_code != 200:
+            raise SyncUnavailable(f"{self.describe} health answered HTTP {response.status_code}",
+                                  "check that the URL points at a fieldcheck server")
+        try:
+            return str(response.json()["status"])
+        except (ValueError, KeyError, TypeError) as err:
+            raise SyncUnavailable(f"{self.describe} health answer is unreadable",
+                                  "check that the URL points at a fieldcheck server") from err
 
     def _send(self, body: bytes, headers: dict[str, str]) -> httpx.Response:
         assert self._client is not None

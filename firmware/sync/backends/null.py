@@ -32,3 +32,7 @@ class NullTransport(SyncTransport):
     def push(self, records: list[bytes]) -> PushResult:
         """Always unavailable; the sync loop backs off and the records stay pending."""
         raise SyncUnavailable("no sync server configured", 'set [sync] type = "https" and url')
+
+    def health(self) -> str:
+        """No server to ask."""
+        raise SyncUnavailable("no sync server configured", 'set [sync] type = "https" and url')

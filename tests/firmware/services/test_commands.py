@@ -27,16 +27,14 @@ from firmware.services.commands import (
     Answered,
     CommandService,
     checkin_action,
-    gps_probe,
     message_action,
-    model_probe,
     offer_update_action,
     read_command_key,
     selftest_action,
     set_policy_action,
-    store_probe,
 )
 from firmware.services.ledger import Ledger
+from firmware.services.selftest import gps_probe, model_probe, store_probe
 from firmware.store.backends.sqlite import SqliteRecordStore
 from tests.firmware.services.checkin_fakes import ledger_for
 

@@ -1,0 +1,1 @@
+"""``fieldcheck provision``: make a unit ready in one idempotent command, locally or over SSH."""
