@@ -63,6 +63,7 @@ models:
 	$(BUILD_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(BUILD_VENV)/bin/python -m pip install --quiet -c models/build-constraints.txt -e ".[build]"
 	$(BUILD_VENV)/bin/python -m models.fetch_detector
+	$(BUILD_VENV)/bin/python -m models.fetch_landmarks
 	TF_CPP_MIN_LOG_LEVEL=2 $(BUILD_VENV)/bin/python -m models.build_embedder
 	$(MAKE) $(STAMP)
 	$(PY) -m models.build_known_answer  # the self-test's known answer, with the device runtime

@@ -27,7 +27,14 @@ class BodyField:
     help: str = ""
 
 
-VERDICTS = ("match", "no_match", "unknown")
+VERDICTS: tuple[str, ...] = ("match", "no_match", "unknown")
+# A burst refused by the liveness checks (a photo, a screen, frozen frames): for review.
+VERDICTS += ("liveness_failed",)
+#: The liveness challenge a check-in asked for, its result and why it failed.
+CHALLENGES = ("blink", "turn_left", "turn_right")
+LIVENESS_RESULTS = ("passed", "failed")
+LIVENESS_REASONS = ("frozen_burst", "too_few_faces", "identity_changed", "moved_as_one",
+                    "challenge_not_met")
 #: What started a check-in: the schedule, the wearer's button, a technician, a server command.
 TRIGGERS = ("scheduled", "button", "manual", "remote")
 
@@ -50,7 +57,8 @@ EVENT_TYPES += (DECOMMISSIONED,)
 
 _BODIES: dict[str, tuple[BodyField, ...]] = {
     "checkin": (
-        BodyField("verdict", FieldType.TEXT, True, VERDICTS, "match, no_match or unknown"),
+        BodyField("verdict", FieldType.TEXT, True, VERDICTS,
+                  "match, no_match, unknown or liveness_failed"),
         # Optional only so that records of firmware 0.1.0 (which had no trigger) still decode;
         # this firmware writes it on every check-in.
         BodyField("trigger", FieldType.TEXT, False, TRIGGERS, "what started the check-in"),
@@ -58,6 +66,12 @@ _BODIES: dict[str, tuple[BodyField, ...]] = {
                   help="due time of the scheduled slot it answers, epoch ms; absent: none"),
         BodyField("score", FieldType.FLOAT, False, help="face similarity of the best frame"),
         BodyField("liveness", FieldType.FLOAT, False, help="liveness score, 0..1"),
+        BodyField("challenge", FieldType.TEXT, False, CHALLENGES,
+                  help="what the wearer was asked to do for the liveness check"),
+        BodyField("liveness_result", FieldType.TEXT, False, LIVENESS_RESULTS,
+                  help="passed or failed; absent: no liveness check was made"),
+        BodyField("liveness_reason", FieldType.TEXT, False, LIVENESS_REASONS,
+                  help="why the liveness check failed"),
         BodyField("detector_confidence", FieldType.FLOAT, False,
                   help="face detector confidence on the frame the verdict rests on, 0..1"),
         BodyField("brightness", FieldType.FLOAT, False,

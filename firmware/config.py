@@ -60,7 +60,8 @@ class PolicySettings:
     """What the unit records and when; every change is itself a signed config_change event."""
 
     location_interval_s: float = setting(
-        300.0, "seconds between location records while the fix is usable"
+        300.0, "seconds between location records while the fix is usable (0: no location "
+        "records, the fix goes only with check-ins)"
     )
     clock_jump_s: float = setting(
         2.0, "a change of the GPS-minus-system-clock offset beyond this is a clock_jump event"
@@ -69,7 +70,7 @@ class PolicySettings:
     sync_interval_s: float = setting(60.0, "seconds between sync attempts when nothing is pending")
     prune_interval_s: float = setting(3600.0, "seconds between retention and storage checks")
     power: PowerPolicy = setting(
-        "always_on", "always_on, or duty_cycled: the supervisor powers the Pi only for wakes"
+        "duty_cycled", "duty_cycled (the supervisor powers the Pi only for wakes), or always_on"
     )
     wake_interval_s: float = setting(1800.0, "duty_cycled: longest sleep between wakes, seconds")
     min_awake_s: float = setting(10.0, "duty_cycled: shortest wake, seconds")

@@ -27,8 +27,8 @@ logger = logging.getLogger(__name__)
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 #: Numeric settings with these name endings are durations, sizes or counts of time: never < 0.
 NON_NEGATIVE_SUFFIXES = ("_s", "_ms", "_min", "_days", "_bytes", "_px", "_percent")
-#: Policy intervals that drive loops: 0 would spin.
-POSITIVE_POLICY = ("location_interval_s", "sync_interval_s", "prune_interval_s")
+#: Policy intervals that drive loops: 0 would spin (location_interval_s = 0: only with check-ins).
+POSITIVE_POLICY = ("sync_interval_s", "prune_interval_s")
 TFLITE_RUNTIMES = {"auto": ("ai_edge_litert", "tflite_runtime"),
                    "ai_edge_litert": ("ai_edge_litert",), "tflite_runtime": ("tflite_runtime",)}
 TFLITE_INSTALL = ("pip install ai-edge-litert (part of the fieldcheck[device] extra); on "
@@ -89,7 +89,10 @@ def _checkin(settings: CheckinSettings) -> Iterator[Problem]:
         yield Problem("checkin.timezone", f"{settings.timezone!r} is not a known time zone",
                       'use an IANA name such as "Europe/Lisbon" or "America/New_York"')
     times = [(f"times[{i}]", t) for i, t in enumerate(settings.times)]
-    for key, text in [*times, ("day_start", settings.day_start), ("day_end", settings.day_end)]:
+    quiet = [(k, t) for k, t in (("quiet_start", settings.quiet_start),
+                                 ("quiet_end", settings.quiet_end)) if t]
+    for key, text in [*times, ("day_start", settings.day_start), ("day_end", settings.day_end),
+                      *quiet]:
         try:
             parse_hhmm(text, key)
         except ConfigError:

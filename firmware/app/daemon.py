@@ -23,14 +23,21 @@ from firmware.services.supervision import EventPump, RestartBudget
 from firmware.store.base import RecordStore, StoreProblem
 from firmware.store.identity import DeviceIdentity
 from firmware.ui.base import FeedbackSink
+from firmware.update.registry import PENDING_BUNDLE, UPDATE_JOURNAL
 from firmware.version import FIRMWARE_VERSION
 
 logger = logging.getLogger(__name__)
 
 #: How often the main loop checks health and feeds systemd's watchdog when none is armed.
 HEALTH_INTERVAL_S = 5.0
+#: Under duty cycling the loop looks this often whether the wake is over (every second awake
+#: costs energy) and when the first fix came (the time to first fix is this precise).
+DUTY_CHECK_S = 1.0
 #: The effective config's digest at the last boot, to record changes as events.
 CONFIG_DIGEST_FILE = "config.sha256"
+#: sd_notify STATUS of a daemon that ended its wake with a timed sleep request (it exits 0 next:
+#: a supervisor such as the update's health check can tell that from a crash).
+SLEEP_STATUS = "duty cycle: asleep"
 #: At most this many config problems go into the signed safe_mode event (all are logged).
 EVENT_PROBLEMS = 8
 #: Longest text value of a signed event's details (the record schema's bound).
@@ -114,7 +121,8 @@ class Daemon:
 
     def _run(self, wiring: Wiring) -> None:
         if self.full is not None and self.full.policy.power == "duty_cycled":
-            self.duty = DutyCycle(self.full.policy, self.clock)
+            holds = (self.full.device.data_dir / PENDING_BUNDLE, UPDATE_JOURNAL)
+            self.duty = DutyCycle(self.full.policy, self.clock, holds)
         identity = wiring.identity(create=True)
         store = wiring.store(identity)
         problems = store.start_and_check()
@@ -197,7 +205,9 @@ class Daemon:
             checkins = wiring.checkin_worker(wiring.camera(), engine, identity.device_id,
                                              recorder, self.sink)
             consumers.append(checkins.on_supervisor)  # a short button press asks for one
-        events = EventPump(consumers)
+        events = EventPump(consumers, on_dropped=lambda count, kinds: recorder.event(
+            "supervisor_fault", {"detail": "event queue full", "dropped": count,
+                                 "kinds": _short(kinds)}))
         supervisor = wiring.supervisor(events.put)  # the link thread only enqueues
         if not wiring.syncing:
             logger.info("no sync server configured: records stay on the unit")
@@ -213,6 +223,8 @@ class Daemon:
         sleeping = self.duty is not None and self.duty.plan is not None
         steps: list[tuple[str, Callable[[], object]]] = []
         if sleeping:
+            if parts.gps is not None:  # the receiver keeps its ephemeris: a hot start next wake
+                parts.gps.request_standby()
             # Nothing new is written once the check-ins and GPS are down; then the timed sleep.
             steps += [(f"stopping {name}", p.stop) for name, p in reversed(parts.features)]
             steps.append(("the sleep request", lambda: self._sleep_request(parts, recorder)))
@@ -232,8 +244,10 @@ class Daemon:
                 logger.error("%s failed while stopping: %s", what, err)
 
     def _sleep_request(self, parts: Parts, recorder: Ledger) -> None:
-        assert self.duty is not None
+        assert self.duty is not None and self.duty.plan is not None
         self.duty.request_sleep(parts, recorder)
+        self.notifier.send(f"STATUS={SLEEP_STATUS} for {self.duty.plan.wake_after_s} s "
+                           f"(next: {self.duty.plan.reason})")
 
     def request_stop(self) -> None:
         """Ask the main loop to finish (what SIGTERM does)."""
@@ -241,7 +255,7 @@ class Daemon:
 
     def _main_loop(self, store: RecordStore, parts: Parts, recorder: Ledger) -> None:
         interval = min(self.notifier.watchdog_interval() or self.health_interval_s,
-                       self.health_interval_s)
+                       self.health_interval_s, DUTY_CHECK_S if self.duty else float("inf"))
         prune_due = self.clock.monotonic() + self._prune_interval()
         while not self._stop.wait(interval):
             self.check_parts(parts, recorder)

@@ -1,5 +1,6 @@
 """The composition root: every part of the unit built from the one config (daemon and commands)."""
 
+import dataclasses
 import logging
 import random
 import threading
@@ -12,12 +13,21 @@ from typing import Any, Protocol
 from fieldcheck_protocol.clock import Clock, SystemClock
 from fieldcheck_protocol.command import CommandKind
 from fieldcheck_protocol.review_box import key_id, parse_public_key
+from firmware.app.live_policy import LivePolicy
 from firmware.app.lock import InstanceLock
 from firmware.app.update_offer import update_taker
 from firmware.camera.base import Camera
-from firmware.config import DeviceConfig, PolicySettings, Section, validate_mapping
+from firmware.config import (
+    DeviceConfig,
+    DeviceSettings,
+    PolicySettings,
+    Section,
+    validate_mapping,
+)
+from firmware.core.lifecycle import Lifecycle
 from firmware.core.supervisor_event import EventCallback
 from firmware.errors import StoreError
+from firmware.face import template_store
 from firmware.face.base import FaceEngine
 from firmware.face.review_images import ReviewImages
 from firmware.face.template_store import KeySource, TemplateStore, credential_path
@@ -39,6 +49,7 @@ from firmware.services.commands import (
 )
 from firmware.services.gps_watch import GpsWatch
 from firmware.services.ledger import Ledger, LoadedModel, Observer, RecordPolicy
+from firmware.services.liveness_check import LivenessCheck
 from firmware.services.schedule import CheckinSettings, Schedule, ScheduleTracker
 from firmware.services.schedule_book import BOOK_FILE, ScheduleBook
 from firmware.services.selftest import (
@@ -52,7 +63,12 @@ from firmware.services.selftest import (
 )
 from firmware.services.sync_loop import SyncLoop, SyncPolicy, SyncWorker
 from firmware.store.base import RecordStore
-from firmware.store.identity import DeviceIdentity, load_identity, load_or_create_identity
+from firmware.store.identity import (
+    DeviceIdentity,
+    key_path,
+    load_identity,
+    load_or_create_identity,
+)
 from firmware.supervisor.base import SupervisorLink
 from firmware.ui.backends import report
 from firmware.ui.base import FeedbackSink
@@ -84,8 +100,21 @@ def template_store_for(settings: CheckinSettings, data_dir: Path, device_id: str
     if settings.key_credential and credential is None:
         logger.warning("[checkin] key_credential %r set but systemd passed no credentials; "
                        "using key_file", settings.key_credential)
-    keys = KeySource(data_dir / settings.key_file, credential)
+    # The default key file is the old layout's, beside the template: the key is derived from
+    # the device key instead (and a template under the old key moves). A key_file set to
+    # another path is a key kept apart on purpose, and is used.
+    derive = settings.key_file == Path(template_store.KEY_FILE)
+    keys = KeySource(data_dir / settings.key_file, credential,
+                     _device_secret(data_dir) if derive else None)
     return TemplateStore(data_dir / settings.template_file, keys, device_id)
+
+
+def _device_secret(data_dir: Path) -> bytes | None:
+    """The device key's raw private bytes (the template key is derived from them), or None
+    on a unit without a device key (it keeps a template key file of its own)."""
+    if not key_path(data_dir).exists():
+        return None
+    return load_identity(data_dir).private_key.private_bytes_raw()
 
 
 def review_images_for(settings: CheckinSettings, data_dir: Path,
@@ -100,23 +129,46 @@ def review_images_for(settings: CheckinSettings, data_dir: Path,
                         settings.review_retention_days)
 
 
+def liveness_for(settings: CheckinSettings, face: Section) -> LivenessCheck | None:
+    """The liveness check the config asks for (not started); None when it is off, or when
+    the face backend has no models to find landmarks with (the replay bench engine)."""
+    if not settings.liveness.enabled:
+        logger.warning("liveness checks are off ([checkin.liveness] enabled = false): a photo "
+                       "of the wearer can pass a check-in")
+        return None
+    if face.backend.name != "tflite":
+        logger.warning("liveness checks need the tflite face backend (face type is %s); "
+                       "check-ins are judged without them", face.backend.name)
+        return None
+    from firmware.face.backends import landmarks_tflite  # only units with models load it
+
+    cfg = face.config
+    finder = landmarks_tflite.create(cfg.models_dir, cfg.runtime, cfg.num_threads, cfg.detector)
+    return LivenessCheck(finder, settings.liveness)
+
+
 def build_checkin(camera: Camera, engine: FaceEngine, settings: CheckinSettings, *,
                   data_dir: Path, device_id: str, recorder: FixSource, clock: Clock,
                   rng: random.Random | None = None,
                   on_guidance: GuidanceHook | None = None,
                   on_receipt: Callable[[Receipt], None] | None = None,
-                  feedback: Prompter | None = None) -> CheckinWorker:
-    """The daemon's check-in worker; starting it starts the camera and the face engine."""
+                  feedback: Prompter | None = None,
+                  liveness: LivenessCheck | None = None) -> CheckinWorker:
+    """The daemon's check-in worker; starting it starts the camera, the face engine and the
+    liveness check's landmark models."""
     templates = template_store_for(settings, data_dir, device_id)
     review = review_images_for(settings, data_dir, device_id)
     stop = threading.Event()
     service = CheckinService(camera, engine, templates, recorder, settings,
                              sleep=stop.wait, clock=clock, on_guidance=on_guidance,
-                             review=review)
+                             review=review, liveness=liveness)
     # The day's windows are drawn once and kept in the data dir: a restart does not redraw them.
     book = ScheduleBook(data_dir / BOOK_FILE)
     tracker = ScheduleTracker(Schedule(settings, rng or random.SystemRandom(), book), clock.now())
-    return CheckinWorker(service, tracker, recorder, clock, parts=(camera, engine),
+    parts: tuple[Lifecycle, ...] = (camera, engine)
+    if liveness is not None and isinstance(liveness.landmarks, Lifecycle):
+        parts += (liveness.landmarks,)
+    return CheckinWorker(service, tracker, recorder, clock, parts=parts,
                          stop_event=stop, on_receipt=on_receipt, review=review,
                          feedback=feedback)
 
@@ -199,12 +251,20 @@ class Wiring:
 
     def checkin_service(self, camera: Camera, engine: FaceEngine, ledger: FixSource,
                         device_id: str,
-                        on_guidance: GuidanceHook | None = None) -> CheckinService:
-        """A check-in service for one-off check-ins (``checkin now``), sleeping in real time."""
-        settings = self.full.checkin
+                        on_guidance: GuidanceHook | None = None,
+                        liveness: LivenessCheck | None = None) -> CheckinService:
+        """A check-in service for one-off check-ins (``checkin now``), sleeping in real time;
+        ``liveness`` (from :meth:`liveness`, started by the caller) None: judged without it."""
+        # No GPS runs beside a one-off check-in: no fix can arrive, so none is waited for.
+        settings = dataclasses.replace(self.full.checkin, fix_wait_s=0.0)
         return CheckinService(camera, engine, self.template_store(device_id), ledger, settings,
                               sleep=time.sleep, clock=self.clock, on_guidance=on_guidance,
-                              review=review_images_for(settings, self.data_dir, device_id))
+                              review=review_images_for(settings, self.data_dir, device_id),
+                              liveness=liveness)
+
+    def liveness(self) -> LivenessCheck | None:
+        """The configured liveness check (its landmark models not started), or None."""
+        return liveness_for(self.full.checkin, self.full.face)
 
     def checkin_worker(self, camera: Camera, engine: FaceEngine, device_id: str,
                        ledger: Ledger, sink: FeedbackSink) -> CheckinWorker:
@@ -212,7 +272,8 @@ class Wiring:
         return build_checkin(
             camera, engine, self.full.checkin, data_dir=self.data_dir, device_id=device_id,
             recorder=ledger, clock=self.clock, on_guidance=sink.guidance,
-            on_receipt=lambda receipt: sink.receipt(receipt.as_dict()), feedback=sink)
+            on_receipt=lambda receipt: sink.receipt(receipt.as_dict()), feedback=sink,
+            liveness=self.liveness())
 
     def gps_watch(self, ledger: Ledger) -> GpsWatch:
         """The GPS watch over the configured source."""
@@ -288,6 +349,19 @@ class Wiring:
                                                     supervisor.describe, 0)
         return probes
 
+    def _reload(self) -> DeviceConfig | None:
+        """The config file with the server's stored changes laid over it (None: unusable)."""
+        source = Path(str(getattr(self.config, "source", "")))
+        try:
+            data = tomllib.loads(source.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+            logger.error("cannot re-read the config %s to apply a policy change now: %s",
+                         source, err)
+            return None
+        validation = validate_mapping(remote_policy.apply(data, DeviceSettings().data_dir),
+                                      str(source))
+        return validation.config() if validation.ok else None
+
     def command_service(self, identity: DeviceIdentity, ledger: Ledger, store: RecordStore,
                         sink: FeedbackSink, gps: GpsWatch | None,
                         checkins: CheckinWorker | None,
@@ -301,7 +375,9 @@ class Wiring:
             CommandKind.SELFTEST: selftest_action(probes),
             CommandKind.OFFER_UPDATE: offer_update_action(self._update_taker()),
             CommandKind.SET_POLICY: set_policy_action(
-                self.data_dir, self._remote_keys(), self._policy_check(), ledger),
+                self.data_dir, self._remote_keys(), self._policy_check(), ledger,
+                LivePolicy(self._reload, ledger, checkins.tracker if checkins else None,
+                           self.clock)),
         }
         return CommandService(self.command_key(), identity.device_id,
                               CommandState(self.data_dir), ledger, self.clock, actions)

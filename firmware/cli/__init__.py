@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "firmware.cli.records",
     "firmware.cli.face",
     "firmware.cli.checkin",
+    "firmware.cli.enroll",
     "firmware.cli.status",
     "firmware.cli.selftest",
     "firmware.cli.decommission",

@@ -47,16 +47,20 @@ def run_once(loaded: config.DeviceConfig, show: Any) -> Receipt:
         identity = wiring.identity()
         store = wiring.store(identity)
         problems = store.start_and_check()
-        camera, engine = wiring.camera(), wiring.face_engine()
+        camera, engine, liveness = wiring.camera(), wiring.face_engine(), wiring.liveness()
         try:
             ledger = wiring.ledger(store, identity, model=engine)
             ledger.report(problems)
             camera.start()
             engine.start()
+            if liveness is not None:
+                liveness.landmarks.start()
             service = wiring.checkin_service(camera, engine, ledger, identity.device_id,
-                                             on_guidance=show)
+                                             on_guidance=show, liveness=liveness)
             return service.run("manual")
         finally:
+            if liveness is not None:
+                liveness.landmarks.stop()
             engine.stop()
             camera.stop()
             store.stop()

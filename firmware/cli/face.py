@@ -14,7 +14,7 @@ from firmware.app.wiring import template_store_for
 from firmware.camera.backends.replay import load_rgb
 from firmware.config import DeviceSettings
 from firmware.core.verdict import Outcome
-from firmware.errors import ConfigProblems, VerifyError
+from firmware.errors import ConfigError, ConfigProblems, VerifyError
 from firmware.face import matcher, template_store
 from firmware.face.backends import replay
 from firmware.face.backends.tflite import Config, TfliteFaceEngine
@@ -68,6 +68,20 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     be.add_argument("--reference", type=Path,
                     help="dlib reference script (default: the checkout's test reference)")
     be.set_defaults(func=_bench)
+
+    cb = cmds.add_parser("checkin-bench", help="check-in stages, liveness cost per frame and "
+                         "peak memory on the real models, as JSON")
+    cb.add_argument("--models", type=Path, default=None, help="models folder (default: "
+                    "the configured one)")
+    cb.add_argument("--images", type=Path, help="sample photos (default: the checkout's cache)")
+    cb.add_argument("--repeats", type=int, default=3)
+    cb.set_defaults(func=_checkin_bench)
+
+    lv = cmds.add_parser("liveness-eval", help="APCER and BPCER (ISO/IEC 30107-3) of the "
+                         "liveness checks on synthetic landmark sequences")
+    lv.add_argument("--trials", type=int, default=200, help="presentations per kind and noise")
+    lv.add_argument("--json", action="store_true", help="one JSON object per row")
+    lv.set_defaults(func=_liveness_eval)
 
 
 def _with_engine(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -281,6 +295,42 @@ def _record(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     models = engine_settings(args).models_dir
     print(json.dumps(bench.run(models, args.images, args.repeats, args.reference), indent=2))
+    return 0
+
+
+def _checkin_bench(args: argparse.Namespace) -> int:
+    from firmware.tools import checkin_bench
+
+    if args.repeats < 1:
+        raise ConfigError("--repeats must be at least 1", "e.g. --repeats 3")
+    folder = args.images or bench.DEFAULT_IMAGES
+    names = ("obama", "obama2", "obama3")
+    if not all((folder / f"{n}.jpg").is_file() for n in names):
+        raise VerifyError(f"no sample photos in {folder}", "pass --images DIR with obama.jpg, "
+                          "obama2.jpg and obama3.jpg (`make test` fetches them)")
+    models = args.models or Config().models_dir
+    photos = [load_rgb(folder / f"{n}.jpg") for n in names]
+    print(json.dumps(checkin_bench.run(models, photos, args.repeats), indent=2))
+    return 0
+
+
+def _liveness_eval(args: argparse.Namespace) -> int:
+    from firmware.tools import liveness_eval
+
+    if args.trials < 1:
+        raise ConfigError("--trials must be at least 1", "e.g. --trials 200")
+    rows = liveness_eval.evaluate(args.trials)
+    if args.json:
+        for row in rows:
+            print(json.dumps(row.as_dict()))
+        return 0
+    print(f"{'kind':<10} {'presentation':<20} {'noise px':>8} {'trials':>6}  rate")
+    for row in rows:
+        metric = "BPCER" if row.kind == "bona_fide" else "APCER"
+        print(f"{row.kind:<10} {row.name:<20} {row.noise_px:>8.1f} {row.trials:>6}  "
+              f"{metric} {100 * row.error_rate:.1f} %")
+    print("synthetic landmark sequences only: real figures need captures of live people "
+          "and attack instruments on a unit")
     return 0
 
 

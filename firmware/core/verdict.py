@@ -12,11 +12,15 @@ class Outcome(StrEnum):
 
     ``no_match`` goes to a human for review; it is never an alarm on its own. ``unknown`` means
     the device could not judge (no usable face, dark room, camera fault) and says why.
+    ``liveness_failed`` (set by the check-in, never by :func:`combine`): the face may match,
+    but the burst did not show a live face (a photo, a screen, frozen frames); it goes to a
+    human for review and is never an alarm either.
     """
 
     MATCH = "match"
     NO_MATCH = "no_match"
     UNKNOWN = "unknown"
+    LIVENESS_FAILED = "liveness_failed"
 
 
 class Guidance(StrEnum):

@@ -6,6 +6,7 @@ On disk it is only ever kept encrypted (``firmware.face.template_store``); this 
 the plain bytes that get encrypted.
 """
 
+import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -67,6 +68,12 @@ def to_json(template: Template) -> bytes:
         "embedding": [float(v) for v in template.embedding],
     }
     return json.dumps(data).encode()
+
+
+def digest(template: Template) -> str:
+    """A short fingerprint of the template (sha256 of its plain form): names it in an
+    ``enrollment`` event without revealing the embedding."""
+    return hashlib.sha256(to_json(template)).hexdigest()[:32]
 
 
 def from_json(plain: bytes, model_sha256: str, where: str = "template") -> Template:

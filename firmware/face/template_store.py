@@ -12,8 +12,11 @@ They are read first only to give a precise error (another model, another device)
 generic "tampered or wrong key" one.
 
 The 32-byte template key comes from a systemd credential (``LoadCredentialEncrypted=``, so it
-can be sealed to the unit's TPM) when one is configured, else from its own file in the data
-dir, created once with mode 0600. The template and its key are never logged.
+can be sealed to the unit's TPM) when one is configured, else it is derived (HKDF) from the
+unit's device key, so no key file sits beside the template. Only a unit without a device key
+falls back to a key file of its own, created once with mode 0600. A template enrolled under
+the old layout (its key file beside it) is re-encrypted under the derived key at its first
+load and the old key file is deleted. The template and its key are never logged.
 """
 
 import json
@@ -21,7 +24,7 @@ import logging
 import os
 import secrets
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -41,18 +44,24 @@ NONCE_BYTES = 12
 TEMPLATE_FILE = "face-template.fct"
 KEY_FILE = "face-template.key"
 _HKDF_INFO = b"fieldcheck face template key v1"
+_DEVICE_INFO = b"fieldcheck face template key from the device key v1"
 
 
 @dataclass(frozen=True)
 class KeySource:
-    """Where the template key comes from: a systemd credential file, else a key file."""
+    """Where the template key comes from: a systemd credential file, else the device key's
+    secret (``device_secret``: the key is derived from it), else a key file. With a credential
+    or a device secret, ``key_file`` is only the legacy key to migrate from."""
 
     key_file: Path
     credential: Path | None = None
+    device_secret: bytes | None = field(default=None, repr=False)
 
     def describe(self) -> str:
         """Where the key lives, for messages (never the key itself)."""
-        return f"credential {self.credential}" if self.credential else f"key file {self.key_file}"
+        if self.credential:
+            return f"credential {self.credential}"
+        return "derived from the device key" if self.device_secret else f"key file {self.key_file}"
 
 
 def credential_path(name: str, directory: str | None = None) -> Path | None:
@@ -67,6 +76,8 @@ def load_key(source: KeySource, create: bool = False) -> bytes:
     """The 32-byte template key; ``create`` makes the key file on first enrolment."""
     if source.credential is not None:
         return _key_from_credential(source.credential)
+    if source.device_secret is not None:
+        return HKDF(hashes.SHA256(), KEY_BYTES, None, _DEVICE_INFO).derive(source.device_secret)
     path = source.key_file
     if create and not path.exists() and not path.is_symlink():
         return _create_key_file(path)
@@ -201,6 +212,9 @@ class TemplateStore:
         data = encrypt(template, key, self.device_id)
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         replace_private(self.path, data)
+        legacy = self._legacy_key()
+        if legacy is not None:  # a fresh enrolment: the old key opens nothing any more
+            legacy.unlink(missing_ok=True)
         logger.info("saved the encrypted face template %s (%s)", self.path, self.keys.describe())
 
     def load(self, model_sha256: str) -> matcher.Template | None:
@@ -213,5 +227,25 @@ class TemplateStore:
             raise VerifyError(f"cannot read template {self.path}: {err.strerror}",
                               "check the data dir's permissions, or enrol again") from err
         _split(data, str(self.path))  # a foreign file is named as such before any key is looked up
+        if self._legacy_key() is not None:
+            return self._migrate(data, model_sha256)
         key = load_key(self.keys)
         return decrypt(data, key, self.device_id, model_sha256, str(self.path))
+
+    def _legacy_key(self) -> Path | None:
+        """The old layout's key file beside the template, when the key now comes elsewhere."""
+        keys = self.keys
+        moved = keys.credential is not None or keys.device_secret is not None
+        exists = keys.key_file.exists() or keys.key_file.is_symlink()
+        return keys.key_file if moved and exists else None
+
+    def _migrate(self, data: bytes, model_sha256: str) -> matcher.Template:
+        """Re-encrypt a template of the old layout under the current key, then delete the
+        old key file (only once the new file is in place)."""
+        legacy = KeySource(self.keys.key_file)
+        template = decrypt(data, load_key(legacy), self.device_id, model_sha256, str(self.path))
+        self.save(template)
+        self.keys.key_file.unlink(missing_ok=True)
+        logger.warning("moved the face template %s to a key %s; deleted the old key file %s "
+                       "that sat beside it", self.path, self.keys.describe(), self.keys.key_file)
+        return template

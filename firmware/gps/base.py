@@ -17,3 +17,12 @@ class GpsSource(Lifecycle):
     def read(self, timeout: float) -> bytes:
         """Return the bytes available now or within ``timeout`` seconds."""
         raise NotImplementedError
+
+    def standby(self) -> bool:
+        """Put the receiver in backup power until the next start (then a hot start).
+
+        Called while the source is running, just before it stops at the end of a duty-cycled
+        wake (:mod:`firmware.gps.standby`). True when the command was sent; a source that
+        cannot (a log replay, a network feed) returns False.
+        """
+        return False

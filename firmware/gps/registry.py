@@ -20,4 +20,9 @@ BACKENDS: tuple[Backend, ...] = (
         module="firmware.gps.backends.replay",
         summary="replay a recorded NMEA log file with its timing (bench and tests)",
     ),
+    Backend(
+        name="sim",
+        module="firmware.gps.backends.sim",
+        summary="a simulated receiver with cold/hot starts and backup power (bench and tests)",
+    ),
 )

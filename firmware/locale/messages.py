@@ -27,11 +27,19 @@ GUIDANCE_CAMERA_FAULT: Final = N_("guidance.camera_fault")
 GUIDANCE_NOT_ENROLLED: Final = N_("guidance.not_enrolled")
 GUIDANCE_TEMPLATE_INVALID: Final = N_("guidance.template_invalid")
 GUIDANCE_FACE_ENGINE_FAULT: Final = N_("guidance.face_engine_fault")
+# Liveness: the challenge shown while the burst is captured, and what to do after a refusal.
+# TRANSLATORS: "left" and "right" are the wearer's own left and right.
+GUIDANCE_CHALLENGE_BLINK: Final = N_("guidance.challenge_blink")
+GUIDANCE_CHALLENGE_TURN_LEFT: Final = N_("guidance.challenge_turn_left")
+GUIDANCE_CHALLENGE_TURN_RIGHT: Final = N_("guidance.challenge_turn_right")
+GUIDANCE_LIVENESS_FAILED: Final = N_("guidance.liveness_failed")
 
 # Outcomes: the first line of a receipt. A failed match is never an accusation.
 OUTCOME_MATCH: Final = N_("outcome.match")
 OUTCOME_NO_MATCH: Final = N_("outcome.no_match")
 OUTCOME_UNKNOWN: Final = N_("outcome.unknown")
+# TRANSLATORS: the check did not see a live face (e.g. a photo); never an accusation.
+OUTCOME_LIVENESS_FAILED: Final = N_("outcome.liveness_failed")
 
 # Screens (title, body, footer). TRANSLATORS: the screen is 128x64 pixels; keep texts short.
 # TRANSLATORS: {time} is the next check-in as HH:MM.
@@ -72,7 +80,7 @@ CONTACT_NOT_ENROLLED: Final = N_("screen.contact.not_enrolled")
 CONTACT_FAULT: Final = N_("screen.contact.fault")
 
 #: Guidance and outcome codes (``firmware.core.verdict`` and the check-in's own) to their ids.
-GUIDANCE_BY_CODE: Final[Mapping[str, str]] = {
+_GATE_GUIDANCE: Final[Mapping[str, str]] = {
     "no_face": GUIDANCE_NO_FACE, "multiple_faces": GUIDANCE_MULTIPLE_FACES,
     "face_too_small": GUIDANCE_FACE_TOO_SMALL, "face_off_centre": GUIDANCE_FACE_OFF_CENTRE,
     "head_turned": GUIDANCE_HEAD_TURNED, "too_dark": GUIDANCE_TOO_DARK,
@@ -80,8 +88,15 @@ GUIDANCE_BY_CODE: Final[Mapping[str, str]] = {
     "camera_fault": GUIDANCE_CAMERA_FAULT, "not_enrolled": GUIDANCE_NOT_ENROLLED,
     "template_invalid": GUIDANCE_TEMPLATE_INVALID, "face_engine_fault": GUIDANCE_FACE_ENGINE_FAULT,
 }
+GUIDANCE_BY_CODE: Final[Mapping[str, str]] = {
+    **_GATE_GUIDANCE, "challenge_blink": GUIDANCE_CHALLENGE_BLINK,
+    "challenge_turn_left": GUIDANCE_CHALLENGE_TURN_LEFT,
+    "challenge_turn_right": GUIDANCE_CHALLENGE_TURN_RIGHT,
+    "liveness_failed": GUIDANCE_LIVENESS_FAILED,
+}
 OUTCOME_BY_CODE: Final[Mapping[str, str]] = {
     "match": OUTCOME_MATCH, "no_match": OUTCOME_NO_MATCH, "unknown": OUTCOME_UNKNOWN,
+    "liveness_failed": OUTCOME_LIVENESS_FAILED,
 }
 
 #: Every id above, in declaration order (the catalogue tests check each in every language).

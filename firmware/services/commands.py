@@ -238,13 +238,21 @@ def selftest_action(probes: Mapping[str, Probe]) -> Action:
 
 #: Checks policy changes against the whole config; returns the problems they would cause.
 PolicyCheck = Callable[[Mapping[str, remote_policy.Value]], list[str]]
+#: Applies stored changes to the running unit where that is safe; returns what it did, for the
+#: event (``applies``: ``now``, ``next_start`` or ``now_and_next_start``, ...).
+LiveApply = Callable[[Mapping[str, remote_policy.Value]], Mapping[str, str]]
+
+
+def _next_start(changes: Mapping[str, remote_policy.Value]) -> Mapping[str, str]:
+    return {"applies": "next_start"}
 
 
 def set_policy_action(data_dir: Path, allowed: tuple[str, ...], check: PolicyCheck,
-                      recorder: Recorder) -> Action:
+                      recorder: Recorder, apply_now: LiveApply = _next_start) -> Action:
     """``set_policy``: only keys the config lets the server change, only values the config
     check accepts; kept in the data directory, followed by a signed ``config_change`` event.
-    They take effect at the daemon's next start (the config is read once, at start)."""
+    ``apply_now`` applies them to the running unit where safe; the rest (and everything with
+    the default) takes effect at the daemon's next start."""
 
     def run(command: Command) -> Details:
         changes: dict[str, remote_policy.Value] = dict(command.args["changes"])
@@ -258,8 +266,9 @@ def set_policy_action(data_dir: Path, allowed: tuple[str, ...], check: PolicyChe
             raise CommandRefused(Reason.INVALID_VALUE, "; ".join(problems))
         remote_policy.save(data_dir, merged)
         keys = ",".join(sorted(changes))[:200]
+        applied = {k: v[:200] for k, v in apply_now(changes).items()}
         recorder.event("config_change", {"source": "command", "command": command.id,
-                                         "keys": keys, "applies": "next_start"})
-        return {"keys": keys, "applies": "next_start"}
+                                         "keys": keys, **applied})
+        return {"keys": keys, **applied}
 
     return run

@@ -93,6 +93,13 @@ class GpsWatch(Lifecycle):
         self._started_mono = clock.monotonic()
         self._last_sentence_mono: float | None = None
         self._silent = False
+        self._standby_at_stop = False
+        #: Whether the receiver was put in backup power when the watch last stopped.
+        self.standby_sent = False
+
+    def request_standby(self) -> None:
+        """Put the receiver in backup power when the watch stops (the end of a wake)."""
+        self._standby_at_stop = True
 
     @property
     def alive(self) -> bool:
@@ -246,4 +253,8 @@ class GpsWatch(Lifecycle):
         if self._thread is not None:
             self._thread.join(timeout=self._read_timeout_s + 5.0)
             self._thread = None
+        if self._standby_at_stop and self._source.running:
+            self.standby_sent = self._source.standby()
+            logger.info("GPS receiver %s in backup power until the next wake: %s",
+                        self._source.describe, "yes" if self.standby_sent else "not supported")
         self._source.stop()

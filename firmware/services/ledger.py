@@ -6,7 +6,8 @@ serialises every writer (GPS, supervisor, check-in and daemon threads): it reads
 (COSE_Sign1) and hands the signed bytes to the store, which checks them against its head inside
 the transaction and commits them durably, or refuses them.
 
-Policy lives here too: a location record every ``location_interval_s`` while the fix is usable,
+Policy lives here too: a location record every ``location_interval_s`` while the fix is usable
+(0: none; the fix goes only with check-ins),
 an event record for fix lost/regained, clock jumps, tamper, power, battery thresholds, watchdog
 resets, supervisor link faults, store problems and storage crossings.
 
@@ -153,6 +154,15 @@ class Ledger:
         """The device the records are signed for."""
         return self._identity.device_id
 
+    @property
+    def policy(self) -> RecordPolicy:
+        """How often and on what this ledger writes."""
+        return self._policy
+
+    def change_policy(self, policy: RecordPolicy) -> None:
+        """Write by ``policy`` from now on (a server's set_policy applied at once)."""
+        self._policy = policy
+
     def attach_model(self, model: LoadedModel) -> None:
         """Name ``model`` in every record from now on (while it is loaded)."""
         self._model = model
@@ -219,14 +229,27 @@ class Ledger:
             setattr(self.counts, name, total)
         return total
 
-    def current_fix(self) -> tuple[FixSummary | None, datetime | None]:
-        """The latest usable fix, if fresh enough and recordable, and its GPS time."""
+    def has_fresh_fix(self) -> bool:
+        """Whether a usable fix no older than the policy's ``fix_max_age_s`` is at hand
+        (no side effects: a check-in polls it while it waits for a fix)."""
+        with self._fix_lock:
+            fix = self._last_fix
+        if fix is None or not fix.usable:
+            return False
+        return self._clock.monotonic() - fix.received_mono <= self._policy.fix_max_age_s
+
+    def current_fix(self, max_age_s: float | None = None) -> tuple[FixSummary | None,
+                                                                   datetime | None]:
+        """The latest usable fix, if recordable and no older than ``max_age_s`` (None: the
+        policy's ``fix_max_age_s``; ``math.inf``: the last fix whatever its age), and its GPS
+        time."""
         with self._fix_lock:
             fix = self._last_fix
         if fix is None:
             return None, None
         summary = self._summary(fix, Kind.CHECKIN)
-        if summary is None or summary.age_s > self._policy.fix_max_age_s:
+        limit = self._policy.fix_max_age_s if max_age_s is None else max_age_s
+        if summary is None or summary.age_s > limit:
             return None, None
         return summary, fix.utc
 
@@ -286,6 +309,8 @@ class Ledger:
         elif fix.flags:
             self._observe("fix", _fix_fields(fix))
         self._check_clock(fix)
+        if self._policy.location_interval_s == 0:
+            return  # location only with check-ins: each carries the last usable fix
         due = (
             self._last_location_mono is None
             or now - self._last_location_mono >= self._policy.location_interval_s

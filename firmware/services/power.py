@@ -56,9 +56,9 @@ class WakePlan:
     ttff_s: float | None
     waited_for: tuple[str, ...]
 
-    def details(self) -> dict[str, str | int | float]:
+    def details(self) -> dict[str, str | int | float | bool]:
         """The signed ``power`` event's details for this sleep."""
-        found: dict[str, str | int | float] = {
+        found: dict[str, str | int | float | bool] = {
             "state": "sleep", "wake_after_s": self.wake_after_s, "wake_for": self.reason,
             "awake_s": round(self.awake_s, 3)}
         if self.ttff_s is not None:

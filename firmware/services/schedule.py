@@ -4,7 +4,13 @@ Pure policy on an injected time and random source. Two ways to set a day:
 
 * ``times``: fixed local times ("09:00", "13:00", ...): the wearer knows them in advance.
 * ``windows``: ``per_day`` check-ins, one in each equal part of ``day_start``-``day_end``, at a
-  random moment inside that part, so the time cannot be planned around.
+  random moment inside that part, so the time cannot be planned around. With ``per_week`` the
+  week's check-ins (Monday to Sunday, local) are spread the same way over the whole week, drawn
+  at once and published as one ``schedule`` event.
+
+Quiet hours (``quiet_start``-``quiet_end``, local, may cross midnight) hold no slot: windows are
+laid over the rest of the day (:mod:`firmware.services.schedule_layout`), and a fixed time inside
+them is a config error.
 
 A slot opens ``early_min`` before its due time and closes ``grace_min`` after it. Any check-in
 inside that span (scheduled, button or manual, whatever its verdict) satisfies the slot. A slot
@@ -17,7 +23,7 @@ import json
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -25,10 +31,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from fieldcheck_protocol.review_box import ReviewBoxError, parse_public_key
 from firmware.core.settings import SettingsError, setting
 from firmware.errors import ConfigError
+from firmware.face.liveness import LivenessSettings
+from firmware.services import schedule_layout as layout
 from firmware.services.schedule_book import PublishedSlot, ScheduleBook
+from firmware.services.schedule_layout import parse_hhmm
 
 #: Most slots a day may have: a day's ``schedule`` event lists them all in one detail value.
 MAX_SLOTS_PER_DAY = 16
+#: Most slots a week may have: a week's event names each due time with its date (26 bytes).
+MAX_SLOTS_PER_WEEK = 9
+#: A Monday with no DST change, on which quiet hours are checked against the windows.
+REFERENCE_WEEK = date(2026, 1, 5)
 
 Mode = Literal["off", "times", "windows"]
 
@@ -42,6 +55,16 @@ class CheckinSettings:
     )
     times: tuple[str, ...] = setting(("09:00", "13:00", "19:00"), "times mode: local HH:MM")
     per_day: int = setting(3, "windows mode: check-ins a day, one per equal window")
+    per_week: int = setting(
+        0, "windows mode: check-ins a week instead of per_day (0: per_day applies), spread over "
+        "the week's days (Monday to Sunday, local) and drawn at once"
+    )
+    quiet_start: str = setting(
+        "", "local HH:MM quiet hours begin: no check-in slot inside them (empty: none)"
+    )
+    quiet_end: str = setting(
+        "", "local HH:MM quiet hours end (earlier than quiet_start: they cross midnight)"
+    )
     day_start: str = setting("08:00", "windows mode: local time the first window opens")
     day_end: str = setting("20:00", "windows mode: local time the last window closes")
     early_min: float = setting(10.0, "minutes before the due time a check-in already counts")
@@ -58,11 +81,18 @@ class CheckinSettings:
     burst_frames: int = setting(3, "frames captured per try")
     retry_delay_s: float = setting(3.0, "seconds between tries (time to follow the guidance)")
     capture_timeout_s: float = setting(5.0, "seconds the camera may take for one burst")
+    fix_wait_s: float = setting(
+        10.0, "seconds a check-in waits for a fresh GPS fix before it records the last fix "
+        "with its age (0: no wait)")
+    liveness: LivenessSettings = setting(
+        LivenessSettings(), "presentation-attack checks ([checkin.liveness])")
     template_file: Path = setting(
         Path("face-template.fct"), "enrolled template (relative paths: inside device.data_dir)"
     )
     key_file: Path = setting(
-        Path("face-template.key"), "template key file (relative: inside device.data_dir)"
+        Path("face-template.key"), "template key file (relative: inside device.data_dir); "
+        "at this default the key is derived from the device key instead and an old key file "
+        "here is migrated away; any other path is a key file kept apart and used"
     )
     key_credential: str = setting(
         "", "systemd credential name holding the template key instead of key_file"
@@ -111,16 +141,6 @@ class Slot:
         return self.opens <= when < self.closes
 
 
-def parse_hhmm(text: str, where: str) -> time:
-    """A local ``HH:MM`` time; anything else is a ConfigError naming the setting."""
-    try:
-        hours, minutes = (int(part) for part in text.split(":"))
-        return time(hours, minutes)
-    except ValueError:
-        raise ConfigError(f"[checkin] {where} = {text!r} is not a time",
-                          'write it as "HH:MM", e.g. "09:30"') from None
-
-
 class Schedule:
     """The slots of any local day under ``settings``; random draws come from ``rng``.
 
@@ -131,9 +151,9 @@ class Schedule:
     def __init__(self, settings: CheckinSettings, rng: random.Random,
                  book: ScheduleBook | None = None) -> None:
         self.settings = settings
-        self._rng = rng
+        self.rng = rng
         self.book = book or ScheduleBook()
-        self._draws: dict[date, list[float]] = {}
+        self._dues: dict[date, list[datetime]] = {}
         try:
             self.zone = ZoneInfo(settings.timezone)
         except (ZoneInfoNotFoundError, ValueError):
@@ -151,17 +171,59 @@ class Schedule:
         if max(settings.per_day, len(settings.times)) > MAX_SLOTS_PER_DAY:
             raise ConfigError(f"[checkin] at most {MAX_SLOTS_PER_DAY} check-ins a day",
                               "lower per_day or list fewer times")
+        if not 0 <= settings.per_week <= MAX_SLOTS_PER_WEEK:
+            raise ConfigError(f"[checkin] per_week must be 0..{MAX_SLOTS_PER_WEEK}",
+                              "0 uses per_day; otherwise give the check-ins a week")
+        self.quiet = layout.quiet_hours(settings.quiet_start, settings.quiet_end)
+        self._check_quiet()
         self.fingerprint = _fingerprint(settings)
 
+    @property
+    def weekly(self) -> bool:
+        """Whether the windows are drawn a week at a time (``per_week``)."""
+        return self.settings.mode == "windows" and self.settings.per_week > 0
+
+    def period_of(self, day: date) -> date:
+        """The first day of the period holding local ``day``: itself, or its week's Monday."""
+        return day - timedelta(days=day.weekday()) if self.weekly else day
+
+    def period_slots(self, first: date) -> list[Slot]:
+        """Every slot of the period starting ``first`` (see :meth:`period_of`), in order."""
+        days = 7 if self.weekly else 1
+        return [s for i in range(days) for s in self.slots_on(first + timedelta(days=i))]
+
+    def _check_quiet(self) -> None:
+        """Fixed times outside quiet hours; windows that still fit beside them."""
+        settings, quiet = self.settings, self.quiet
+        if quiet is None:
+            return
+        if settings.mode == "times":
+            inside = [t for t in settings.times if layout.in_quiet(parse_hhmm(t, "times"), quiet)]
+            if inside:
+                raise ConfigError(f"[checkin] times {', '.join(inside)} fall in the quiet hours "
+                                  f"{settings.quiet_start}-{settings.quiet_end}",
+                                  "move those times, or change quiet_start/quiet_end")
+        if settings.mode == "windows":
+            width = layout.window_width(self._spans(self.period_of(REFERENCE_WEEK)), self._count)
+            if width < 2 * timedelta(minutes=settings.grace_min):
+                raise ConfigError(
+                    "[checkin] the quiet hours leave too little of the day for the check-ins: "
+                    f"each window would be {width.total_seconds() / 60:.0f} min, less than "
+                    "twice grace_min", "shorten the quiet hours, widen day_start-day_end or "
+                    "ask for fewer check-ins")
+
     def slots_on(self, day: date) -> list[Slot]:
-        """The slots whose due time falls on local ``day``, in order."""
+        """The slots whose due time falls on local ``day``, in order (a kept day's as kept)."""
+        early = timedelta(minutes=self.settings.early_min)
+        kept = self.book.kept_slots(day)
+        if kept is not None:
+            return [Slot(due=s.due, opens=s.due - early, closes=s.closes) for s in kept]
         if self.settings.mode == "times":
             dues = [self._utc(day, t) for t in self._times]
         elif self.settings.mode == "windows":
             dues = self._window_dues(day)
         else:
             dues = []
-        early = timedelta(minutes=self.settings.early_min)
         grace = timedelta(minutes=self.settings.grace_min)
         return [Slot(due=d, opens=d - early, closes=d + grace) for d in dues]
 
@@ -171,28 +233,46 @@ class Schedule:
         days = (today - timedelta(days=1), today, today + timedelta(days=1))
         return sorted((s for d in days for s in self.slots_on(d)), key=lambda s: s.due)
 
-    def _window_dues(self, day: date) -> list[datetime]:
-        start, end = self._utc(day, self._start), self._utc(day, self._end)
-        width = (end - start) / self.settings.per_day
-        # The prompt lands early enough in its window that the grace period ends inside it.
-        room = max(width - timedelta(minutes=self.settings.grace_min), timedelta(0))
-        if day not in self._draws:
-            self._draws[day] = self._kept_or_drawn(day)
-            for old in [d for d in self._draws if d < day - timedelta(days=2)]:
-                del self._draws[old]
-        dues = [start + i * width + room * draw for i, draw in enumerate(self._draws[day])]
-        return [due.replace(microsecond=0) for due in dues]
+    @property
+    def _count(self) -> int:
+        """Check-ins a period (a day, or a week with ``per_week``)."""
+        return self.settings.per_week if self.weekly else self.settings.per_day
 
-    def _kept_or_drawn(self, day: date) -> list[float]:
-        kept = self.book.draws(day, self.fingerprint)
-        if kept is not None and len(kept) == self.settings.per_day:
+    def _spans(self, first: date) -> list[layout.Span]:
+        """The period's time a slot's due time may fall in: each day's span, minus quiet hours.
+
+        With quiet hours each span also starts late enough that the slot's opening and the
+        wearer's reminder before its due time stay out of them.
+        """
+        days = 7 if self.weekly else 1
+        spans = [span for i in range(days) for span in layout.day_spans(
+            first + timedelta(days=i), self._start, self._end, self.quiet, self.zone)]
+        if self.quiet is not None:
+            lead = timedelta(minutes=max(self.settings.early_min, self.settings.reminder_min))
+            spans = [(start + lead, end) for start, end in spans if end - start > lead]
+        return layout.usable(spans, timedelta(minutes=self.settings.grace_min))
+
+    def _window_dues(self, day: date) -> list[datetime]:
+        first = self.period_of(day)
+        if first not in self._dues:
+            spans, draws = self._spans(first), self._kept_or_drawn(first)
+            # Each prompt lands early enough in its window that the grace period ends inside it.
+            grace = timedelta(minutes=self.settings.grace_min)
+            self._dues[first] = layout.lay_out(spans, draws, grace) if spans else []
+            for old in [d for d in self._dues if d < first - timedelta(days=9)]:
+                del self._dues[old]
+        return [d for d in self._dues[first] if d.astimezone(self.zone).date() == day]
+
+    def _kept_or_drawn(self, first: date) -> list[float]:
+        kept = self.book.draws(first, self.fingerprint)
+        if kept is not None and len(kept) == self._count:
             return kept
-        draws = [self._rng.random() for _ in range(self.settings.per_day)]
-        self.book.keep_draws(day, self.fingerprint, draws)  # durable before anyone sees them
+        draws = [self.rng.random() for _ in range(self._count)]
+        self.book.keep_draws(first, self.fingerprint, draws)  # durable before anyone sees them
         return draws
 
     def _utc(self, day: date, at: time) -> datetime:
-        return datetime.combine(day, at, tzinfo=self.zone).astimezone(UTC)
+        return layout.local_instant(day, at, self.zone)
 
 
 class ScheduleTracker:
@@ -250,18 +330,36 @@ class ScheduleTracker:
         self.book.settle(slot.due)
 
     def unpublished(self, now: datetime) -> list[tuple[date, list[Slot]]]:
-        """Today's and tomorrow's slots (local days) not yet published as a ``schedule`` event."""
+        """The slots of today's and tomorrow's periods (local days, or weeks with
+        ``per_week``) not yet published as a ``schedule`` event, by the period's first day."""
         today = now.astimezone(self.schedule.zone).date()
-        days = (today, today + timedelta(days=1))
+        firsts = dict.fromkeys(self.schedule.period_of(d) for d in (today, today + timedelta(1)))
         fingerprint = self.schedule.fingerprint
-        return [(day, slots) for day in days
-                if (slots := self.schedule.slots_on(day))
-                and not self.book.is_published(day, fingerprint)]
+        return [(first, slots) for first in firsts
+                if (slots := self.schedule.period_slots(first))
+                and not self.book.is_published(first, fingerprint)
+                and not self._kept_day(first)]
+
+    def _kept_day(self, first: date) -> bool:
+        """A day kept as published by :meth:`change_settings` (a week is published again)."""
+        return not self.schedule.weekly and self.book.kept_slots(first) is not None
 
     def published(self, day: date, slots: list[Slot]) -> None:
         """Note ``day``'s slots as published (call only after the event is committed)."""
         self.book.mark_published(day, self.schedule.fingerprint,
                                  [PublishedSlot(s.due, s.closes) for s in slots])
+
+    def change_settings(self, settings: CheckinSettings, now: datetime) -> date:
+        """Follow ``settings`` from the next local day on; today's slots stay as they are.
+
+        Returns the first day drawn under the new settings (ConfigError if they are unusable).
+        """
+        new = Schedule(settings, self.schedule.rng, self.book)
+        today = now.astimezone(self.schedule.zone).date()
+        self.book.keep_day(today, [PublishedSlot(s.due, s.closes)
+                                   for s in self.schedule.slots_on(today)])
+        self.schedule = new
+        return today + timedelta(days=1)
 
     def awake(self, now: datetime) -> None:
         """Mark everything up to ``now`` looked after (a later boot counts misses from here)."""
@@ -282,15 +380,26 @@ class ScheduleTracker:
 
 
 def schedule_details(schedule: Schedule, day: date, slots: list[Slot]) -> dict[str, str | int]:
-    """The ``schedule`` event's details: the local day and each due time with its UTC offset."""
+    """The ``schedule`` event's details: the local day (a week's Monday, ``period: week``)
+    and each due time with its UTC offset (a week's with its date too)."""
     local = (s.due.astimezone(schedule.zone) for s in slots)
-    return {"day": day.isoformat(), "mode": schedule.settings.mode,
-            "timezone": schedule.settings.timezone[:64], "slots": len(slots),
-            "due": ",".join(t.isoformat()[11:] for t in local)}
+    found: dict[str, str | int] = {
+        "day": day.isoformat(), "mode": schedule.settings.mode,
+        "timezone": schedule.settings.timezone[:64], "slots": len(slots),
+        "due": ",".join(t.isoformat() if schedule.weekly else t.isoformat()[11:] for t in local)}
+    if schedule.weekly:
+        found["period"] = "week"
+    if schedule.quiet is not None:
+        found["quiet"] = f"{schedule.settings.quiet_start}-{schedule.settings.quiet_end}"
+    return found
 
 
 def _fingerprint(settings: CheckinSettings) -> str:
     """Digest of the settings that shape a day's slots: other settings keep the draws."""
-    shape = [settings.mode, list(settings.times), settings.per_day, settings.day_start,
-             settings.day_end, settings.early_min, settings.grace_min, settings.timezone]
+    shape: list[object] = [settings.mode, list(settings.times), settings.per_day,
+                           settings.day_start, settings.day_end, settings.early_min,
+                           settings.grace_min, settings.timezone]
+    if settings.per_week or settings.quiet_start or settings.quiet_end:
+        # Only when set: the draws of units that use neither are kept across this firmware.
+        shape += [settings.per_week, settings.quiet_start, settings.quiet_end]
     return hashlib.sha256(json.dumps(shape).encode()).hexdigest()[:16]

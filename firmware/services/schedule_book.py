@@ -68,8 +68,11 @@ class ScheduleBook:
     def keep_draws(self, day: date, fingerprint: str, draws: list[float]) -> None:
         """Keep ``day``'s fresh draws (durably, before anything uses them)."""
         with self._lock:
+            kept = (self._days.get(day.isoformat()) or {}).get("kept")
             self._days[day.isoformat()] = {"fingerprint": fingerprint, "draws": list(draws),
                                            "published": None}
+            if kept is not None:  # a week's Monday may be a kept day as well
+                self._days[day.isoformat()]["kept"] = kept
             self._save()
 
     def is_published(self, day: date, fingerprint: str) -> bool:
@@ -78,6 +81,24 @@ class ScheduleBook:
             entry = self._days.get(day.isoformat())
             return (entry is not None and entry.get("fingerprint") == fingerprint
                     and entry.get("published") is not None)
+
+    def keep_day(self, day: date, slots: list[PublishedSlot]) -> None:
+        """Keep ``day``'s slots as they are, whatever the settings become (a change of the
+        schedule made while the unit runs applies from the next day)."""
+        with self._lock:
+            entry = self._days.setdefault(day.isoformat(), {"draws": None, "published": None})
+            entry["kept"] = [[s.due.isoformat(), s.closes.isoformat()] for s in slots]
+            self._save()
+
+    def kept_slots(self, day: date) -> list[PublishedSlot] | None:
+        """The slots :meth:`keep_day` kept for ``day``, or None."""
+        with self._lock:
+            entry = self._days.get(day.isoformat())
+            kept = entry.get("kept") if entry is not None else None
+        if kept is None:
+            return None
+        return [PublishedSlot(datetime.fromisoformat(due), datetime.fromisoformat(end))
+                for due, end in kept]
 
     def mark_published(self, day: date, fingerprint: str, slots: list[PublishedSlot]) -> None:
         """Note that ``slots`` of ``day`` are published (call after the event is committed)."""

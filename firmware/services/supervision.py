@@ -4,18 +4,22 @@ that takes supervisor events off the MCU-link thread."""
 import logging
 import queue
 import threading
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from fieldcheck_protocol.clock import Clock
 from firmware.core.lifecycle import Lifecycle
 from firmware.core.supervisor_event import SupervisorEvent
+from firmware.errors import DeviceError
 
 logger = logging.getLogger(__name__)
 
 #: Events held while the pump is busy; beyond this the newest are dropped (and counted).
 EVENT_QUEUE_SIZE = 1024
+#: Told how many events were dropped since the last report, and of which kinds
+#: (``"TamperEvent:2,ButtonEvent:1"``); runs on the pump's thread (it may write a record).
+DropReport = Callable[[int, str], object]
 
 
 @dataclass
@@ -49,13 +53,19 @@ class EventPump(Lifecycle):
 
     :meth:`put` is the link's callback: it only enqueues, so nothing on the MCU-link thread
     writes SQLite or waits for a camera (the link must keep answering heartbeats).
+
+    Events dropped from a full queue are counted and, once the pump has room again (and at the
+    latest when it stops), handed to ``on_dropped`` so the loss becomes a record, not a log line.
     """
 
     def __init__(self, consumers: Sequence[Callable[[SupervisorEvent], object]],
-                 maxsize: int = EVENT_QUEUE_SIZE) -> None:
+                 maxsize: int = EVENT_QUEUE_SIZE, on_dropped: DropReport | None = None) -> None:
         self._consumers = tuple(consumers)
         self._queue: queue.Queue[SupervisorEvent | None] = queue.Queue(maxsize=maxsize)
         self._thread: threading.Thread | None = None
+        self._on_dropped = on_dropped
+        self._lock = threading.Lock()
+        self._unreported: Counter[str] = Counter()
         self.dropped = 0
 
     @property
@@ -68,9 +78,26 @@ class EventPump(Lifecycle):
         try:
             self._queue.put_nowait(event)
         except queue.Full:
-            self.dropped += 1
+            with self._lock:
+                self.dropped += 1
+                self._unreported[type(event).__name__] += 1
             logger.error("supervisor event queue full; dropped %s (%d so far)",
                          type(event).__name__, self.dropped)
+
+    def report_dropped(self) -> int:
+        """Hand the drops not yet reported to ``on_dropped``; returns how many there were."""
+        with self._lock:
+            kinds, self._unreported = self._unreported, Counter()
+        count = sum(kinds.values())
+        if count == 0 or self._on_dropped is None:
+            return count
+        summary = ",".join(f"{name}:{n}" for name, n in sorted(kinds.items()))
+        try:
+            self._on_dropped(count, summary)
+        except DeviceError as err:
+            logger.error("the record of %d dropped supervisor event(s) (%s) could not be "
+                         "written: %s", count, summary, err)
+        return count
 
     def pending(self) -> int:
         """Events waiting for delivery."""
@@ -89,6 +116,8 @@ class EventPump(Lifecycle):
             if event is None:
                 return
             self._deliver(event)
+            if self._unreported:  # read without the lock: a late drop is seen next round
+                self.report_dropped()
 
     def _start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="supervisor-events", daemon=True)
@@ -103,3 +132,4 @@ class EventPump(Lifecycle):
         if self._thread is not None:
             self._thread.join(timeout=30)
             self._thread = None
+        self.report_dropped()  # what was dropped after the last delivery

@@ -19,6 +19,9 @@ class SupervisorLink(Lifecycle):
 
     #: Human description for log messages, e.g. "/dev/fieldcheck-mcu".
     describe: str = "supervisor"
+    #: Whether the MCU behind this link really cuts the Pi's power after a SHUTDOWN request.
+    #: A simulated one does not: halting then would only turn off the machine running it.
+    cuts_power: bool = True
 
     def __init__(self, on_event: EventCallback) -> None:
         self._on_event = on_event

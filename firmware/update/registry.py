@@ -33,6 +33,11 @@ class UpdateSettings:
     settle_s: float = 10.0
 
 
+#: The installer's journal on a unit (default root): present while an install or rollback runs,
+#: health check included, so a duty-cycled wake stays up until it is gone.
+UPDATE_JOURNAL = UpdateSettings.root / "journal.json"
+
+
 def read_root_key(path: Path) -> bytes:
     """The pinned root public key (raw 32 bytes) from a PEM file or 64 hex digits."""
     try:

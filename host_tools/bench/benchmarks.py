@@ -6,6 +6,7 @@ like with like even on a noisy shared machine.
 """
 
 import argparse
+import importlib
 import json
 import statistics
 import subprocess
@@ -85,6 +86,7 @@ def _daemon_argv(port: str, workdir: Path) -> list[str]:
     config = workdir / "device.toml"
     config.write_text(
         f'[device]\ndata_dir = "{workdir / "data"}"\n\n'
+        '[policy]\npower = "always_on"\n\n'  # awake for the whole measurement
         f'[gps]\ntype = "serial"\nport = "{port}"\nbaudrate = 115200\n\n'
         '[supervisor]\ntype = "sim"\n\n'
         f'[camera]\ntype = "replay"\nfolder = "{workdir}"\n'  # no check-in in this run
@@ -266,6 +268,8 @@ SECTIONS: dict[str, Callable[[bool], list[Row]]] = {
     "face": face,
     "power": power,
 }
+# checkin_bench imports Row from here, so its section is imported when it runs.
+SECTIONS["checkin"] = lambda quick: importlib.import_module("host_tools.bench.checkin_bench").checkin(quick)  # noqa: E501
 
 
 def render(rows: Sequence[Row]) -> str:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from host_tools import sample_faces
+from host_tools.bench.duty_day import Link, run_day
 from host_tools.bench.processes import Child, python_module, run_checked
 from host_tools.bench.timeline import HOLD_S, Timeline
 
@@ -83,10 +84,29 @@ def _run(workdir: Path, scenario: str, time_scale: float, screens: tuple[Path, s
         print("  daemon    : fieldcheck-device run (serial GPS on the pty, simulated supervisor)\n")
         seen = _follow(device, sim, time_scale)
         ok = _summarise_device(seen)
-        return 0 if _summarise_server(server_dir, device_id, seen) and ok else 1
+        ok = _summarise_server(server_dir, device_id, seen) and ok
+        attack = _photo_attack(workdir, config, device)
+        # The always-on walk is over: the same unit, duty-cycled, through a simulated day.
+        day = run_day(workdir, data_dir, device_id, Link(port, server_dir, fingerprint))
+        return 0 if ok and attack and day else 1
     finally:
         for child in reversed(children):
             child.stop()
+
+
+def _photo_attack(workdir: Path, config: Path, device: Child) -> bool:
+    """The wearer's photo fed to the camera with liveness on: refused, recorded for review."""
+    device.stop()  # one process owns the unit at a time
+    attack = workdir / "attack.toml"
+    attack.write_text(config.read_text().replace(
+        "[checkin.liveness]\nenabled = false\n",
+        f"[checkin.liveness]\nenabled = true\nframes = {BURST_FRAMES}\nlead_s = 0.0\n"))
+    out = run_checked(python_module("firmware", "checkin", "now", "--config", str(attack),
+                                    "--json"))
+    receipt = json.loads(out.splitlines()[-1])
+    print(f"\nphoto attack (the wearer's photo, liveness on): {receipt['outcome']} "
+          f"({receipt['guidance']}), record {receipt['seq']} for review")
+    return receipt["outcome"] == "liveness_failed"
 
 
 def _server_init(server_dir: Path) -> str:
@@ -142,7 +162,7 @@ def _device_config(workdir: Path, data_dir: Path, pty: str, port: int, server_di
     config = workdir / "device.toml"
     config.write_text(
         f'[device]\ndata_dir = "{data_dir}"\n\n'
-        "[policy]\nlocation_interval_s = 5.0\nsync_interval_s = 2.0\n\n"
+        '[policy]\npower = "always_on"\nlocation_interval_s = 5.0\nsync_interval_s = 2.0\n\n'
         f'[gps]\ntype = "serial"\nport = "{pty}"\nbaudrate = 9600\n\n'
         f'[sync]\ntype = "https"\nurl = "https://127.0.0.1:{port}"\n'
         f'server_cert = "{server_dir / "server.crt"}"\nfingerprint = "{fingerprint}"\n\n'
@@ -152,6 +172,9 @@ def _device_config(workdir: Path, data_dir: Path, pty: str, port: int, server_di
         f'[camera]\ntype = "replay"\nfolder = "{camera_dir}"\n\n'
         f'[ui]\ntype = "bench"\ndir = "{screens[0]}"\nlanguage = "{screens[1]}"\n\n'
         f"[checkin]\nburst_frames = {BURST_FRAMES}\nattempts = 1\n"
+        # Photos on a replay camera are not a live face: the daemon's part of the day runs
+        # without liveness; _photo_attack then shows the same photos refused with it on.
+        "[checkin.liveness]\nenabled = false\n"
     )
     return config
 

@@ -117,7 +117,7 @@ def write_config(workdir: Path, data_dir: Path, url: str, cert: Path, fingerprin
     path = workdir / "device.toml"
     path.write_text(
         f'[device]\ndata_dir = "{data_dir}"\n'
-        "[policy]\nlocation_interval_s = 0.05\nsync_interval_s = 0.1\n"
+        '[policy]\npower = "always_on"\nlocation_interval_s = 0.05\nsync_interval_s = 0.1\n'
         f'[gps]\ntype = "replay"\npath = "{log}"\nspeed = 2.0\nloop = true\n'
         f'[sync]\ntype = "https"\nurl = "{url}"\nserver_cert = "{cert}"\n'
         f'fingerprint = "{fingerprint}"\ntimeout_s = 5.0\n'

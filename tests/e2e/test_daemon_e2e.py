@@ -34,7 +34,7 @@ def _config(tmp_path: Path, port: str, interval: float = 2.0) -> Path:
     path = tmp_path / "device.toml"
     path.write_text(
         f'[device]\ndata_dir = "{tmp_path / "data"}"\n'
-        f"[policy]\nlocation_interval_s = {interval}\n"
+        f'[policy]\npower = "always_on"\nlocation_interval_s = {interval}\n'
         f'[gps]\ntype = "serial"\nport = "{port}"\nbaudrate = 9600\n'
         '[supervisor]\ntype = "sim"\nscript = ["2 tamper open=1 uptime_ms=2000", '
         '"5 button press=1 duration_ms=100"]\n'

@@ -20,7 +20,8 @@ def test_a_second_daemon_on_the_same_data_dir_is_refused(tmp_path: Path) -> None
     data_dir = tmp_path / "unit"
     (tmp_path / "frames").mkdir()
     config = tmp_path / "device.toml"
-    config.write_text(f'[device]\ndata_dir = "{data_dir}"\n[gps]\ntype = "tcp"\nport = 9\n'
+    config.write_text(f'[device]\ndata_dir = "{data_dir}"\n[policy]\npower = "always_on"\n'
+                      '[gps]\ntype = "tcp"\nport = 9\n'
                       '[supervisor]\ntype = "sim"\n'
                       f'[camera]\ntype = "replay"\nfolder = "{tmp_path / "frames"}"\n')
     first = daemon(config, tmp_path / "first.jsonl")

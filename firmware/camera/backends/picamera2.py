@@ -3,6 +3,7 @@
 import logging
 import queue
 import threading
+import time
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from firmware.camera.base import Camera, Frame
+from firmware.camera.base import Burst, Camera, Frame
 from firmware.core.settings import setting
 from firmware.errors import CameraError
 
@@ -30,7 +31,7 @@ class Config:
     warmup_frames: int = setting(3, "frames dropped before a burst so exposure can settle")
 
 
-_Job = tuple[int, "Future[list[Frame]]"]
+_Job = tuple[int, "Future[Burst]"]
 
 
 class Picamera2Camera(Camera):
@@ -69,11 +70,11 @@ class Picamera2Camera(Camera):
             self._thread.join(timeout=10)
             self._thread = None
 
-    def capture_burst(self, count: int, timeout: float = 5.0) -> list[Frame]:
+    def capture_timed(self, count: int, timeout: float = 5.0) -> Burst:
         """Queue a burst for the owner thread and wait up to ``timeout`` seconds for it."""
         if not self.running:
             raise CameraError("camera is not started", "call start() first")
-        job: Future[list[Frame]] = Future()
+        job: Future[Burst] = Future()
         self._jobs.put((count, job))
         try:
             return job.result(timeout=timeout)
@@ -116,16 +117,29 @@ class Picamera2Camera(Camera):
         logger.info("camera open: %s", self.describe)
         return camera
 
-    def _serve(self, camera: Any, count: int, future: "Future[list[Frame]]") -> None:
+    def _serve(self, camera: Any, count: int, future: "Future[Burst]") -> None:
         try:
             for _ in range(self.config.warmup_frames):
                 camera.capture_array("main")
-            frames = [np.ascontiguousarray(camera.capture_array("main")) for _ in range(count)]
+            timed = [_timed_frame(camera) for _ in range(count)]
         except (RuntimeError, OSError) as err:
             logger.warning("camera capture failed: %s", err)
             future.set_exception(CameraError(f"capture failed on {self.describe}: {err}", _HINT))
             return
-        future.set_result(frames)
+        future.set_result(Burst(tuple(f for f, _ in timed), tuple(t for _, t in timed)))
+
+
+def _timed_frame(camera: Any) -> tuple[Frame, float]:
+    """One frame and its capture time: libcamera's SensorTimestamp (start of exposure, on the
+    same clock as ``time.monotonic``), or the time the frame arrived when it is missing."""
+    request = camera.capture_request()
+    try:
+        frame = np.ascontiguousarray(request.make_array("main"))
+        stamp = request.get_metadata().get("SensorTimestamp")
+    finally:
+        request.release()
+    captured = stamp / 1e9 if isinstance(stamp, int) and stamp > 0 else time.monotonic()
+    return frame, captured
 
 
 def create(config: Config) -> Picamera2Camera:

@@ -1,13 +1,14 @@
 """Replay camera: serves the image files of a folder, in name order, as bursts of frames."""
 
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from firmware.camera.base import Camera, Frame
+from firmware.camera.base import Burst, Camera, Frame
 from firmware.core.settings import setting
 from firmware.errors import CameraError
 
@@ -55,19 +56,22 @@ class ReplayCamera(Camera):
     def _stop(self) -> None:
         self._files = []
 
-    def capture_burst(self, count: int, timeout: float = 5.0) -> list[Frame]:
-        """The next ``count`` images; past the end it loops, or fails when ``loop`` is off."""
+    def capture_timed(self, count: int, timeout: float = 5.0) -> Burst:
+        """The next ``count`` images, each stamped when read; past the end it loops, or fails
+        when ``loop`` is off."""
         if not self.running:
             raise CameraError("replay camera is not started", "call start() first")
-        frames = []
+        frames: list[Frame] = []
+        times: list[float] = []
         for _ in range(count):
             if self._next >= len(self._files):
                 if not self.config.loop:
                     raise CameraError("replay camera has served every image", "set loop = true")
                 self._next = 0
             frames.append(load_rgb(self._files[self._next]))
+            times.append(time.monotonic())
             self._next += 1
-        return frames
+        return Burst(tuple(frames), tuple(times))
 
 
 def create(config: Config) -> ReplayCamera:

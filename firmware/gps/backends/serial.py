@@ -9,6 +9,7 @@ from firmware.core.settings import setting
 from firmware.errors import GpsError
 from firmware.gps.base import GpsSource
 from firmware.gps.settings import ReaderSettings
+from firmware.gps.standby import StandbyKind, standby_command, wake_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +26,10 @@ class Config(ReaderSettings):
         "after the first byte of a burst, wait this long so one read takes the whole burst "
         "(far fewer system calls at high baud rates; adds at most this latency); 0 = off",
     )
+    standby: StandbyKind = setting(
+        "ubx", "backup power between duty-cycled wakes: ubx (u-blox UBX-RXM-PMREQ), mtk "
+        "(PMTK161) or none; the receiver is woken at start"
+    )
 
 
 def create(config: Config) -> "SerialSource":
@@ -33,7 +38,8 @@ def create(config: Config) -> "SerialSource":
         raise GpsError(f"baud rate {config.baudrate} is not valid", "set [gps] baudrate, e.g. 9600")
     if not 0 <= config.gather_s <= 1:
         raise GpsError(f"gather_s {config.gather_s} is out of range", "use 0 to 1 seconds")
-    return SerialSource(config.port, config.baudrate, config.max_chunk, config.gather_s)
+    return SerialSource(config.port, config.baudrate, config.max_chunk, config.gather_s,
+                        config.standby)
 
 
 class SerialSource(GpsSource):
@@ -44,8 +50,10 @@ class SerialSource(GpsSource):
     """
 
     def __init__(
-        self, port: str, baudrate: int = 9600, max_chunk: int = 4096, gather_s: float = 0.0
+        self, port: str, baudrate: int = 9600, max_chunk: int = 4096, gather_s: float = 0.0,
+        standby_kind: StandbyKind = "none",
     ) -> None:
+        self.standby_kind: StandbyKind = standby_kind
         self.port = port
         self.baudrate = baudrate
         self.max_chunk = max_chunk
@@ -74,6 +82,25 @@ class SerialSource(GpsSource):
                 "check the receiver is connected and the port name; on a Pi set "
                 "enable_uart=1 in config.txt and disable the serial console",
             ) from err
+        self._send(wake_bytes(self.standby_kind), "wake-up")
+
+    def standby(self) -> bool:
+        """Send the receiver's backup-power command (``[gps] standby``)."""
+        command = standby_command(self.standby_kind)
+        return bool(command) and self._send(command, f"{self.standby_kind} standby")
+
+    def _send(self, data: bytes, what: str) -> bool:
+        """Write ``data`` to the receiver; a failure is logged (the reads will say more)."""
+        if not data or self._serial is None:
+            return False
+        try:
+            self._serial.write(data)
+            self._serial.flush()
+        except self._errors as err:
+            logger.warning("sending the %s bytes to %s failed: %s", what, self.describe, err)
+            return False
+        logger.debug("sent the %s bytes to %s", what, self.describe)
+        return True
 
     def _stop(self) -> None:
         port, self._serial = self._serial, None

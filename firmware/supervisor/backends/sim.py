@@ -79,6 +79,7 @@ class SimSupervisor(SupervisorLink):
     """Plays the script relative to ``start()``; records heartbeats and shutdown requests."""
 
     describe = "simulated supervisor"
+    cuts_power = False
 
     def __init__(self, config: Config, on_event: EventCallback, clock: Clock) -> None:
         super().__init__(on_event)

@@ -28,10 +28,14 @@ from firmware.ui.backends import report
 REPO = Path(__file__).resolve().parents[3]
 
 
-def unit_toml(data_dir: Path, extra: str = "") -> str:
-    """A bench unit: GPS over TCP to a closed port, simulated MCU, replay camera, real models."""
+def unit_toml(data_dir: Path, extra: str = "", policy: str = 'power = "always_on"\n') -> str:
+    """A bench unit: GPS over TCP to a closed port, simulated MCU, replay camera, real models.
+
+    ``policy`` is the ``[policy]`` table's text (always on unless a test says otherwise).
+    """
     (data_dir / "frames").mkdir(parents=True, exist_ok=True)
-    return (f'[device]\ndata_dir = "{data_dir}"\n[gps]\ntype = "tcp"\nport = 9\n'
+    return (f'[device]\ndata_dir = "{data_dir}"\n[policy]\n{policy}'
+            f'[gps]\ntype = "tcp"\nport = 9\n'
             f'[supervisor]\ntype = "sim"\nscript = ["0.05 tamper open=1"]\n'
             f'[camera]\ntype = "replay"\nfolder = "{data_dir / "frames"}"\n{extra}')
 

@@ -138,3 +138,42 @@ def test_real_enrolment_survives_encryption_and_still_verifies(engine, photo, tm
     assert loaded is not None
     assert engine.verify([photo("obama3")], loaded).outcome is Outcome.MATCH
     assert engine.verify([photo("biden")], loaded).outcome is Outcome.NO_MATCH
+
+
+SECRET = bytes(range(32))
+
+
+def test_with_a_device_secret_the_key_is_derived_and_no_key_file_is_written(
+        tmp_path, template) -> None:
+    keys = KeySource(tmp_path / "t.key", device_secret=SECRET)
+    store = TemplateStore(tmp_path / "t.fct", keys, DEVICE)
+    store.save(template)
+    assert not keys.key_file.exists() and "device key" in keys.describe()
+    assert SECRET.hex() not in repr(keys)
+    np.testing.assert_array_equal(store.load(MODEL).embedding, template.embedding)
+    other = TemplateStore(store.path, KeySource(tmp_path / "t.key",
+                                                device_secret=bytes(32)), DEVICE)
+    with pytest.raises(VerifyError, match="does not decrypt"):
+        other.load(MODEL)
+
+
+def test_a_template_of_the_old_layout_moves_to_the_derived_key_at_its_first_load(
+        tmp_path, template) -> None:
+    old = TemplateStore(tmp_path / "t.fct", KeySource(tmp_path / "t.key"), DEVICE)
+    old.save(template)  # the key file beside the template, as enrolment used to leave it
+    assert old.keys.key_file.is_file()
+    moved = TemplateStore(old.path, KeySource(old.keys.key_file, device_secret=SECRET), DEVICE)
+    np.testing.assert_array_equal(moved.load(MODEL).embedding, template.embedding)
+    assert not old.keys.key_file.exists()  # the key beside the template is gone
+    derived_only = TemplateStore(old.path, KeySource(tmp_path / "none.key",
+                                                     device_secret=SECRET), DEVICE)
+    np.testing.assert_array_equal(derived_only.load(MODEL).embedding, template.embedding)
+
+
+def test_a_fresh_enrolment_over_the_old_layout_deletes_the_old_key(tmp_path, template) -> None:
+    old = TemplateStore(tmp_path / "t.fct", KeySource(tmp_path / "t.key"), DEVICE)
+    old.save(template)
+    fresh = TemplateStore(old.path, KeySource(old.keys.key_file, device_secret=SECRET), DEVICE)
+    fresh.save(template)
+    assert not old.keys.key_file.exists()
+    np.testing.assert_array_equal(fresh.load(MODEL).embedding, template.embedding)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from fieldcheck_protocol.clock import Clock
-from firmware.camera.base import Camera, Frame
+from firmware.camera.base import Burst, Camera, Frame
 from firmware.core.verdict import Guidance, Outcome, Quality, Verdict
 from firmware.errors import CameraError, VerifyError
 from firmware.face.base import FaceEngine
@@ -48,12 +48,14 @@ class ScriptedCamera(Camera):
         self.script = list(script)
         self.bursts: list[tuple[int, float]] = []
 
-    def capture_burst(self, count: int, timeout: float = 5.0) -> list[Frame]:
+    def capture_timed(self, count: int, timeout: float = 5.0) -> Burst:
         self.bursts.append((count, timeout))
         item = self.script.pop(0) if self.script else count
         if isinstance(item, CameraError):
             raise item
-        return [np.zeros((4, 4, 3), np.uint8) for _ in range(item)]
+        # Frames a live sensor would give: never two alike, 1/30 s apart.
+        frames = tuple(np.full((4, 4, 3), 10 + i, np.uint8) for i in range(item))
+        return Burst(frames, tuple(100.0 + i / 30 for i in range(item)))
 
     def _start(self) -> None:
         pass

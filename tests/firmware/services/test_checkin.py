@@ -54,7 +54,7 @@ class Harness:
         self.shown: list[tuple[str, str]] = []
         self.service = CheckinService(
             camera, engine, self.templates, self.recorder,
-            CheckinSettings(**settings),  # type: ignore[arg-type]
+            CheckinSettings(**{"fix_wait_s": 0.0, **settings}),  # type: ignore[arg-type]
             sleep=self.waits.append, clock=clock,
             on_guidance=lambda code, text: self.shown.append((code, text)),
         )
@@ -175,7 +175,7 @@ def test_an_unusable_template_or_engine_fault_is_recorded_not_raised(store, cloc
     ]
 
 
-def test_the_latest_fresh_fix_is_attached_and_a_stale_one_is_not(store, clock) -> None:
+def test_the_latest_fresh_fix_is_attached_and_a_stale_one_with_its_age(store, clock) -> None:
     h = harness(store, clock, engine=[MATCH, MATCH])
     fix = Fix(utc=START - timedelta(seconds=1), time_key=0, latitude=47.37, longitude=8.54,
               altitude_m=420.0, quality=1, fix_type=FixType.THREE_D, valid=True, hdop=0.9,
@@ -187,8 +187,31 @@ def test_the_latest_fresh_fix_is_attached_and_a_stale_one_is_not(store, clock) -
     checkin = h.checkins()[-1]
     assert checkin.fix is not None and checkin.fix.lat == 47.37 and checkin.fix.age_s == 5.0
     assert checkin.gps_time == fix.utc
-    clock.advance(60)
+    clock.advance(60)  # no fresh fix: the last one is recorded, and how old it is
+    assert h.run().with_fix
+    stale = h.checkins()[-1].fix
+    assert stale is not None and stale.lat == 47.37 and stale.age_s == 65.0
+
+
+def a_fix(clock: ManualClock) -> Fix:
+    return Fix(utc=START, time_key=0, latitude=47.37, longitude=8.54, altitude_m=420.0,
+               quality=1, fix_type=FixType.THREE_D, valid=True, hdop=0.9, pdop=1.4, vdop=1.1,
+               satellites_used=9, received_mono=clock.mono, clock_offset_s=0.1)
+
+
+def test_a_check_in_waits_a_bounded_time_for_a_fresh_fix(store, clock) -> None:
+    h = harness(store, clock, engine=[MATCH], fix_wait_s=4.0)
+    h.service._sleep = lambda s: (h.waits.append(s), clock.advance(s),  # the wait passes
+                                  len(h.waits) == 2 and h.recorder.on_fix(a_fix(clock)))
+    assert h.run().with_fix
+    assert h.waits == [1.0, 1.0]  # it stopped waiting once the fix came
+    assert h.checkins()[-1].fix is not None and h.checkins()[-1].fix.age_s == 0.0
+
+
+def test_without_any_fix_the_wait_ends_and_none_is_recorded(store, clock) -> None:
+    h = harness(store, clock, engine=[MATCH], fix_wait_s=3.0)
     assert not h.run().with_fix
+    assert h.waits == [1.0, 1.0, 1.0]  # bounded, even on a clock that stands still
     assert h.checkins()[-1].fix is None
 
 

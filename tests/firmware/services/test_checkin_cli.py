@@ -31,15 +31,49 @@ def images() -> Path:
         pytest.skip(f"sample photos unavailable: {err}")
 
 
-def write_config(tmp_path: Path, camera: Path) -> Path:
+def write_config(tmp_path: Path, camera: Path, liveness: bool = False) -> Path:
+    """A unit on a replay camera; liveness off unless asked (a photo folder is not live)."""
     path = tmp_path / "device.toml"
     path.write_text(
         f'[device]\ndata_dir = "{tmp_path / "data"}"\n'
         f'[camera]\ntype = "replay"\nfolder = "{camera}"\n'
         f'[face]\ntype = "tflite"\nmodels_dir = "{MODELS}"\n'
         '[checkin]\nburst_frames = 1\nattempts = 1\n'
+        f'[checkin.liveness]\nenabled = {str(liveness).lower()}\nlead_s = 0.0\n'
     )
     return path
+
+
+def records_of(config: Path, data: Path, identity) -> list:  # noqa: ANN001 - DeviceIdentity
+    store = load(config).store.module.create(
+        Config(), data_dir=data, identity=identity, clock=SystemClock())
+    store.start()
+    try:
+        return [unverified_record(r.cose) for r in store.records()]
+    finally:
+        store.stop()
+
+
+def test_with_liveness_on_a_photo_of_the_enrolled_wearer_is_refused_for_review(
+        tmp_path, images, capsys) -> None:
+    data = tmp_path / "data"
+    identity = create_identity(data)
+    camera = tmp_path / "camera"
+    camera.mkdir()
+    shutil.copy(images / "obama3.jpg", camera / "a.jpg")  # the same print, frame after frame
+    assert cli.main(["face", "enroll", str(images / "obama.jpg"), str(images / "obama2.jpg"),
+                     "--data-dir", str(data), "--models", str(MODELS)]) == 0
+    capsys.readouterr()
+    config = write_config(tmp_path, camera, liveness=True)
+    assert cli.main(["checkin", "now", "--config", str(config), "--json"]) == 0
+    receipt = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert receipt["outcome"] == "liveness_failed" and receipt["guidance"] == "liveness_failed"
+    (record,) = records_of(config, data, identity)
+    assert record.body["verdict"] == "liveness_failed"
+    assert record.body["liveness_result"] == "failed"
+    assert record.body["liveness_reason"] == "frozen_burst"
+    assert record.body["challenge"] in ("blink", "turn_left", "turn_right")
+    assert record.body["score"] > 0.5  # the face itself matches: a reviewer sees both
 
 
 def test_enrol_then_check_in_prints_the_receipt_of_the_committed_record(
@@ -52,7 +86,8 @@ def test_enrol_then_check_in_prints_the_receipt_of_the_committed_record(
     unit = ["--data-dir", str(data), "--models", str(MODELS)]
     assert cli.main(["face", "enroll", str(images / "obama.jpg"), str(images / "obama2.jpg"),
                      *unit]) == 0
-    assert (data / "face-template.fct").is_file() and (data / "face-template.key").is_file()
+    assert (data / "face-template.fct").is_file()
+    assert not (data / "face-template.key").exists()  # the key is not beside the template
     capsys.readouterr()
     config = write_config(tmp_path, camera)
     assert cli.main(["checkin", "now", "--config", str(config), "--json"]) == 0

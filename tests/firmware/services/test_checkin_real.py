@@ -57,7 +57,7 @@ def run_checkin(tmp_path: Path, images: Path, engine: TfliteFaceEngine, shown: l
         shutil.copy(path, folder / f"{number:02d}{path.suffix}")
     camera = replay_camera.create(replay_camera.Config(folder=folder))
     camera.start()
-    settings = CheckinSettings(burst_frames=1, attempts=2, retry_delay_s=0.0)
+    settings = CheckinSettings(burst_frames=1, attempts=2, retry_delay_s=0.0, fix_wait_s=0.0)
     stores = opened_store(tmp_path, clock)
     store = next(stores)
     templates = template_store_for(settings, tmp_path, store.device_id)

@@ -17,6 +17,7 @@ from fieldcheck_protocol import review_box
 from fieldcheck_protocol.record import Kind
 from fieldcheck_protocol.signature import unverified_record
 from firmware.app.wiring import build_checkin, template_store_for
+from firmware.camera.base import Burst
 from firmware.config import from_mapping
 from firmware.core.settings import SettingsError, build
 from firmware.core.verdict import Guidance, Outcome
@@ -193,8 +194,8 @@ def test_enabling_review_images_without_a_key_is_refused(desk) -> None:
 
 def test_the_frames_sealed_are_the_cameras(store, clock, desk, tmp_path) -> None:
     class GreyCamera(ScriptedCamera):
-        def capture_burst(self, count: int, timeout: float = 5.0) -> list[np.ndarray]:
-            return [np.full((32, 32, 3), 200, np.uint8)]
+        def capture_timed(self, count: int, timeout: float = 5.0) -> Burst:
+            return Burst((np.full((32, 32, 3), 200, np.uint8),), (1.0,))
 
     keeper = ReviewImages(tmp_path / "review", review_box.public_key_of(desk), "fc-dev", 30.0)
     receipt = service(store, clock, GreyCamera([]), ScriptedEngine([NO_MATCH]), keeper).run(

@@ -203,3 +203,15 @@ def test_a_ledger_whose_store_moved_on_refuses_once_then_follows(
         ours.event("power", {"external": False})
     assert ours.event("power", {"external": False}).record.seq == 2
     assert store.verify_chain() == [] and [r.seq for r in records(store)] == [0, 1, 2]
+
+
+def test_location_interval_zero_writes_no_location_records_but_keeps_the_fix_for_check_ins(
+    store: SqliteRecordStore, clock: ManualClock
+) -> None:
+    ledger = ledger_for(store, clock, RecordPolicy(location_interval_s=0))
+    for _ in range(5):
+        ledger.on_fix(make_fix(clock))
+        clock.advance(1.0)
+    assert [r for r in records(store) if r.kind is Kind.LOCATION] == []
+    summary, _ = ledger.current_fix()  # what a check-in record carries
+    assert summary is not None and summary.lat == pytest.approx(47.37)

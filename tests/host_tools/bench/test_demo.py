@@ -29,5 +29,13 @@ def test_bench_demo_shows_the_walk_arriving_verified_on_the_server() -> None:
     assert all(a <= b or (a[:2], b[:2]) == ("23", "00") for a, b in pairs)
     assert re.search(r"CHECK-IN \(button\): match, score [\d.]+, receipt #\d+", out)
     assert "result: OK" in out
-    server_lines = out.split("what arrived on the server:")[1]
+    server_lines = out.split("what arrived on the server:")[1].split("a duty-cycled day")[0]
     assert "'verified'" in server_lines and "tampered" not in server_lines
+    # Issue 10: the same unit, duty-cycled, through a simulated day of real wakes.
+    day = out.split("a duty-cycled day")[1]
+    wakes = re.findall(r"wake (\d): awake ([\d.]+) s \(daemon process ([\d.]+) s\), "
+                       r"first fix after ([\d.]+) s \((cold|hot) start", day)
+    assert [w[0] for w in wakes] == ["1", "2", "3", "4"]
+    assert [w[4] for w in wakes] == ["cold", "hot", "hot", "hot"]  # backup power between wakes
+    assert all(float(w[1]) < float(w[2]) for w in wakes)  # awake within the daemon's run
+    assert "measured awake time:" in day and "days on the reference 18650" in day

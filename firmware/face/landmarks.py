@@ -1,0 +1,90 @@
+"""Face landmarks (the 468-point MediaPipe face mesh) on a runner: region, tensor, points.
+
+The region is the square around the detector's face box, scaled by the manifest's
+``roi_scale`` (1.5 for the face mesh) and kept upright (check-in faces are near upright; the
+eye line's roll is not undone). The points come back in frame pixels.
+"""
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image
+
+from firmware.errors import VerifyError
+from firmware.face.base import Frame, ModelRunner
+from firmware.face.detector import Detection
+from firmware.face.manifest import ModelSpec
+
+logger = logging.getLogger(__name__)
+
+LANDMARKS = "face_landmarks"  # the manifest key
+Points = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Region:
+    """A square region of the frame: top-left corner and side, in frame pixels."""
+
+    x0: float
+    y0: float
+    side: float
+
+    @classmethod
+    def around(cls, face: Detection, scale: float) -> "Region":
+        """The square of ``scale`` times the face box's longer side, on the box's centre."""
+        x0, y0, x1, y1 = face.box
+        side = max(x1 - x0, y1 - y0) * scale
+        return cls((x0 + x1 - side) / 2, (y0 + y1 - side) / 2, side)
+
+    @classmethod
+    def tracking(cls, points: "Points", scale: float) -> "Region":
+        """The square of ``scale`` times the landmarks' extent, on their centre: where the
+        face is in the next frame of a burst (as MediaPipe tracks it, without a detector)."""
+        (x0, y0), (x1, y1) = points.min(axis=0), points.max(axis=0)
+        side = max(x1 - x0, y1 - y0) * scale
+        return cls((x0 + x1 - side) / 2, (y0 + y1 - side) / 2, float(side))
+
+
+def crop(frame: Frame, region: Region, size: int) -> NDArray[np.float32]:
+    """The region resized to ``size`` x ``size``, RGB in 0..1 (outside the frame: black)."""
+    box = (region.x0, region.y0, region.x0 + region.side, region.y0 + region.side)
+    picture = Image.fromarray(frame).transform(
+        (size, size), Image.Transform.EXTENT, box, resample=Image.Resampling.BILINEAR)
+    return np.asarray(picture, np.float32) / 255.0
+
+
+class LandmarkModel:
+    """The face mesh on a runner: a frame and a detected face in, 468 (x, y) points out."""
+
+    def __init__(self, runner: ModelRunner, spec: ModelSpec) -> None:
+        decoding: Mapping[str, Any] = spec.extra.get("decoding", {})
+        shape = spec.inputs[0].shape
+        if len(shape) != 4 or shape[1] != shape[2]:
+            raise VerifyError(f"manifest {spec.key}: input shape {shape} is not square NHWC",
+                              "install a model bundle made for this firmware")
+        self._runner = runner
+        self._size = int(shape[1])
+        self._scale = float(decoding.get("roi_scale", 1.5))
+        self._min_flag = float(decoding.get("min_face_flag", 0.5))
+
+    def points(self, frame: Frame, face: Detection) -> Points | None:
+        """The face's 468 landmarks in frame pixels, None when the model sees no face there."""
+        return self.points_in(frame, Region.around(face, self._scale))
+
+    def follow(self, frame: Frame, previous: Points) -> Points | None:
+        """The landmarks in the region the previous frame's landmarks give (no detector)."""
+        return self.points_in(frame, Region.tracking(previous, self._scale))
+
+    def points_in(self, frame: Frame, region: Region) -> Points | None:
+        """The landmarks of the face in ``region``, None when the model sees no face there."""
+        raw, flag = self._runner.run(crop(frame, region, self._size)[None])[:2]
+        chance = 1.0 / (1.0 + float(np.exp(-float(np.clip(flag.reshape(-1)[-1], -80, 80)))))
+        if chance < self._min_flag:
+            return None
+        xyz = raw.reshape(-1, 3).astype(np.float64)
+        pixels = xyz[:, :2] * (region.side / self._size)
+        return np.asarray(pixels + np.array([region.x0, region.y0]), np.float64)

@@ -1,0 +1,241 @@
+"""Presentation-attack checks on a burst: a randomised challenge and passive checks.
+
+The challenge (blink, or turn the head to the wearer's own left or right) is judged on face
+landmark sequences (468-point MediaPipe face mesh, frame pixels): the eye aspect ratio over
+time for a blink, the nose's offset between the cheeks for a turn. The passive checks run on
+every burst: the frames are not one frame repeated, one identity is seen throughout (embedding
+agreement), and the landmarks do not all fit one homography from the first frame (a print or a
+screen moved as one fits it; a face that blinks or turns does not).
+
+Directions: the camera image is not mirrored, so the wearer's own left is the image's right.
+A failed check is a fact for human review, never an alarm.
+"""
+
+import logging
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from firmware.core.settings import setting
+
+logger = logging.getLogger(__name__)
+
+Points = NDArray[np.float64]
+Vector = NDArray[np.float32]
+
+#: Face-mesh indices: each eye's (corner, upper, upper, corner, lower, lower) points.
+RIGHT_EYE = (33, 160, 158, 133, 153, 144)  # the wearer's right eye (image left)
+LEFT_EYE = (362, 385, 387, 263, 373, 380)
+NOSE_TIP = 1
+CHEEK_IMAGE_LEFT, CHEEK_IMAGE_RIGHT = 234, 454
+EYE_OUTER = (33, 263)
+MESH_POINTS = 468
+
+ChallengeName = Literal["blink", "turn_left", "turn_right"]
+
+
+class Challenge(StrEnum):
+    """What the wearer is asked to do while the burst is captured."""
+
+    BLINK = "blink"
+    TURN_LEFT = "turn_left"  # the wearer's own left
+    TURN_RIGHT = "turn_right"
+
+
+class Failure(StrEnum):
+    """Why a burst was refused as not live (recorded as ``liveness_reason``)."""
+
+    FROZEN = "frozen_burst"  # identical frames, or capture times that do not advance
+    TOO_FEW_FACES = "too_few_faces"  # too few frames with face landmarks to judge
+    IDENTITY_CHANGED = "identity_changed"  # the frames do not show one person
+    MOVED_AS_ONE = "moved_as_one"  # the landmarks fit one homography: a flat picture
+    CHALLENGE_NOT_MET = "challenge_not_met"
+
+
+@dataclass(frozen=True)
+class LivenessSettings:
+    """The ``[checkin.liveness]`` section: the challenge and the passive checks' limits."""
+
+    enabled: bool = setting(True, "refuse photo and screen attacks (challenge + passive checks)")
+    frames: int = setting(8, "frames captured per try while liveness is on (replaces "
+                          "burst_frames: a blink or a turn needs about a second)")
+    lead_s: float = setting(1.0, "seconds the challenge is shown before the capture starts")
+    challenges: tuple[ChallengeName, ...] = setting(
+        ("blink", "turn_left", "turn_right"), "challenges drawn at random, one per try")
+    min_frame_change: float = setting(
+        0.5, "least mean absolute grey difference between consecutive frames (0-255)")
+    min_faces: int = setting(4, "least frames with face landmarks to judge a burst")
+    min_eye_closure: float = setting(
+        0.35, "blink: least drop of the eye aspect ratio from its open level, as a fraction")
+    min_turn: float = setting(
+        0.2, "turn: least change of the nose offset between the cheeks (-1..1) the asked way")
+    min_nonrigid: float = setting(
+        0.03, "least residual (eye distances, mean of the 6 worst points) after fitting one "
+              "homography to the landmarks; a flat picture moved as one stays below it")
+    max_identity_spread: float = setting(
+        0.5, "largest embedding distance of any frame from the burst's mean embedding "
+             "(below the match threshold: one person throughout)")
+
+
+@dataclass(frozen=True)
+class LivenessResult:
+    """The checks' conclusion on one burst, with the figures behind it (no images)."""
+
+    challenge: Challenge
+    failure: Failure | None
+    figures: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        """Whether every check passed."""
+        return self.failure is None
+
+
+def choose(allowed: Sequence[str], draw: int | None = None) -> Challenge:
+    """A challenge drawn uniformly (``secrets``: not predictable from earlier ones)."""
+    names = [Challenge(name) for name in allowed] or list(Challenge)
+    return names[secrets.randbelow(len(names)) if draw is None else draw % len(names)]
+
+
+def frozen(frames: Sequence[NDArray[np.uint8]], captured: Sequence[float],
+           min_change: float) -> bool:
+    """Whether the burst is one frame repeated, or its capture times do not advance."""
+    if any(later <= earlier for earlier, later in zip(captured, captured[1:], strict=False)):
+        return True
+    if len(frames) < 2:
+        return False
+    changes = [_mean_change(a, b) for a, b in zip(frames, frames[1:], strict=False)]
+    return max(changes) < min_change
+
+
+def _mean_change(a: NDArray[np.uint8], b: NDArray[np.uint8]) -> float:
+    if a.shape != b.shape:
+        return float("inf")
+    return float(np.abs(a.astype(np.int16) - b.astype(np.int16)).mean())
+
+
+def eye_aspect_ratio(points: Points) -> float:
+    """Mean eye aspect ratio of both eyes (eyelid gap over eye width; about 0 when closed)."""
+    ratios: list[float] = []
+    for corner_a, up_a, up_b, corner_b, low_b, low_a in (RIGHT_EYE, LEFT_EYE):
+        width = float(np.linalg.norm(points[corner_a] - points[corner_b]))
+        gap = float(np.linalg.norm(points[up_a] - points[low_a]) + np.linalg.norm(
+            points[up_b] - points[low_b]))
+        ratios.append(gap / (2.0 * width) if width > 1e-6 else 0.0)
+    return float(np.mean(ratios))
+
+
+def yaw_ratio(points: Points) -> float:
+    """The nose tip's offset from the cheeks' midpoint, along the cheek line, -1..1.
+
+    About 0 facing the camera; it grows as the wearer turns to their own left (the nose moves
+    to the image's right) and falls as they turn right.
+    """
+    left, right = points[CHEEK_IMAGE_LEFT], points[CHEEK_IMAGE_RIGHT]
+    axis = right - left
+    length2 = float(axis @ axis)
+    if length2 < 1e-9:
+        return 0.0
+    return float(2.0 * (points[NOSE_TIP] - (left + right) / 2.0) @ axis / length2)
+
+
+def eye_distance(points: Points) -> float:
+    """Distance between the outer eye corners, the unit of the rigidity residual."""
+    return float(np.linalg.norm(points[EYE_OUTER[0]] - points[EYE_OUTER[1]]))
+
+
+def fit_homography(src: Points, dst: Points) -> NDArray[np.float64]:
+    """The 3x3 homography taking ``src`` to ``dst`` (normalised DLT, least squares)."""
+    t_src, t_dst = _normaliser(src), _normaliser(dst)
+    a, b = _apply(t_src, src), _apply(t_dst, dst)
+    x, y, u, v = a[:, 0], a[:, 1], b[:, 0], b[:, 1]
+    zero, one = np.zeros_like(x), np.ones_like(x)
+    rows = np.concatenate([
+        np.stack([-x, -y, -one, zero, zero, zero, u * x, u * y, u], axis=1),
+        np.stack([zero, zero, zero, -x, -y, -one, v * x, v * y, v], axis=1),
+    ])
+    _, _, vt = np.linalg.svd(rows, full_matrices=False)
+    h = vt[-1].reshape(3, 3)
+    full = np.linalg.inv(t_dst) @ h @ t_src
+    return np.asarray(full / full[2, 2] if abs(full[2, 2]) > 1e-12 else full, np.float64)
+
+
+def _normaliser(points: Points) -> NDArray[np.float64]:
+    centre = points.mean(axis=0)
+    spread = float(np.sqrt(((points - centre) ** 2).sum(axis=1).mean())) or 1.0
+    scale = np.sqrt(2.0) / spread
+    return np.array([[scale, 0, -scale * centre[0]], [0, scale, -scale * centre[1]], [0, 0, 1]])
+
+
+def _apply(h: NDArray[np.float64], points: Points) -> Points:
+    moved = np.c_[points, np.ones(len(points))] @ h.T
+    return np.asarray(moved[:, :2] / moved[:, 2:3], np.float64)
+
+
+def rigid_residual(tracks: Sequence[Points], worst: int = 6) -> float:
+    """How far the landmarks are from moving as one plane: the largest, over the frames, of
+    the mean of the ``worst`` point residuals after one homography from the first frame, in
+    eye distances. A flat picture moved, tilted or bent little stays near the landmark noise."""
+    first = tracks[0]
+    unit = eye_distance(first) or 1.0
+    largest = 0.0
+    for points in tracks[1:]:
+        h = fit_homography(first, points)
+        errors = np.linalg.norm(_apply(h, first) - points, axis=1)
+        largest = max(largest, float(np.sort(errors)[-worst:].mean()) / unit)
+    return largest
+
+
+def identity_spread(embeddings: Sequence[Vector]) -> float:
+    """The largest distance of any embedding from the burst's mean (0 for one frame)."""
+    if len(embeddings) < 2:
+        return 0.0
+    stack = np.stack(embeddings).astype(np.float64)
+    return float(np.linalg.norm(stack - stack.mean(axis=0), axis=1).max())
+
+
+def challenge_met(challenge: Challenge, tracks: Sequence[Points],
+                  settings: LivenessSettings) -> tuple[bool, dict[str, float]]:
+    """Whether the landmark sequence shows the challenge, and the figure that says so."""
+    if challenge is Challenge.BLINK:
+        ratios = [eye_aspect_ratio(points) for points in tracks]
+        opened = max(ratios)
+        closure = 1.0 - min(ratios) / opened if opened > 1e-6 else 0.0
+        # Open, then closed, then open again: the closed frame is neither first nor last.
+        inside = 0 < int(np.argmin(ratios)) < len(ratios) - 1
+        return closure >= settings.min_eye_closure and inside, {"eye_closure": round(closure, 3)}
+    yaws = np.asarray([yaw_ratio(points) for points in tracks])
+    sign = 1.0 if challenge is Challenge.TURN_LEFT else -1.0
+    turn = float((sign * (yaws - yaws[0])).max())
+    return turn >= settings.min_turn, {"turn": round(turn, 3)}
+
+
+def judge(challenge: Challenge, tracks: Sequence[Points | None], embeddings: Sequence[Vector],
+          settings: LivenessSettings) -> LivenessResult:
+    """The passive checks and the challenge on a burst's landmarks and embeddings.
+
+    ``tracks`` has one entry per frame (None: no landmarks on it); ``embeddings`` are those
+    of the frames that passed the quality gates. Frozen bursts are refused before this.
+    """
+    seen = [points for points in tracks if points is not None]
+    figures: dict[str, float] = {"faces": float(len(seen))}
+    if len(seen) < max(2, settings.min_faces):
+        return LivenessResult(challenge, Failure.TOO_FEW_FACES, figures)
+    spread = identity_spread(embeddings)
+    figures["identity_spread"] = round(spread, 3)
+    if spread > settings.max_identity_spread:
+        return LivenessResult(challenge, Failure.IDENTITY_CHANGED, figures)
+    residual = rigid_residual(seen)
+    figures["nonrigid"] = round(residual, 4)
+    met, shown = challenge_met(challenge, seen, settings)
+    figures.update(shown)
+    if residual < settings.min_nonrigid:
+        return LivenessResult(challenge, Failure.MOVED_AS_ONE, figures)
+    if not met:
+        return LivenessResult(challenge, Failure.CHALLENGE_NOT_MET, figures)
+    return LivenessResult(challenge, None, figures)

@@ -1,0 +1,27 @@
+"""Bench section ``checkin``: a check-in's stages, the liveness cost per frame, peak memory.
+
+Runs ``fieldcheck-device face checkin-bench`` (the real models in a firmware process) and turns
+its JSON into rows. The memory figure is that process's peak holding the check-in's parts, not
+the running daemon's (which needs measuring on a unit).
+"""
+
+from host_tools.bench.benchmarks import Row, run_json
+from host_tools.bench.processes import python_module
+
+
+def checkin(quick: bool) -> list[Row]:
+    """Median milliseconds per stage, liveness per frame against a frame, peak memory."""
+    data = run_json(python_module("firmware", "face", "checkin-bench",
+                                  "--repeats", "2" if quick else "5"))
+    frames = data["frames_per_checkin"]
+    rows = [Row("checkin", f"{stage} ({frames} frames, median)", float(ms), "ms")
+            for stage, ms in data["median_ms"].items()]
+    rows.append(Row("checkin", "liveness per frame", float(data["liveness_ms_per_frame"]), "ms"))
+    rows.append(Row("checkin", "face pipeline per frame", float(data["frame_ms"]), "ms"))
+    rows.append(Row("checkin", "liveness cost on top of a frame",
+                    100.0 * float(data["liveness_share_of_frame"]), "%", target="<= 30 %"))
+    rows.append(Row("checkin", "peak memory of a check-in process", float(data["peak_rss_mb"]),
+                    "MB", target="< 200 MB"))
+    rows.append(Row("checkin", "memory of that process before the models load",
+                    float(data["rss_at_start_mb"]), "MB"))
+    return rows

@@ -1,0 +1,35 @@
+"""``fieldcheck-device face checkin-bench``: stage times, liveness per frame, peak memory."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from firmware import cli
+
+MODELS = Path(__file__).resolve().parents[3] / "models"
+
+
+def test_every_stage_is_timed_and_the_liveness_share_follows_from_them(capsys) -> None:
+    from host_tools import sample_faces
+
+    try:
+        images = sample_faces.images_dir()
+    except FileNotFoundError as err:
+        pytest.skip(f"sample photos unavailable: {err}")
+    assert cli.main(["face", "checkin-bench", "--repeats", "1", "--images", str(images),
+                     "--models", str(MODELS)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    stages = data["median_ms"]
+    assert set(stages) == {"detect", "align", "embed", "liveness", "match", "commit"}
+    assert all(ms > 0 for ms in stages.values())
+    frames = data["frames_per_checkin"]
+    assert data["liveness_ms_per_frame"] == pytest.approx(stages["liveness"] / frames, abs=0.01)
+    assert data["liveness_share_of_frame"] == pytest.approx(
+        data["liveness_ms_per_frame"] / data["frame_ms"], abs=0.01)
+    assert data["peak_rss_mb"] >= data["rss_at_start_mb"] > 0
+
+
+def test_a_folder_without_the_sample_photos_is_a_clear_error(tmp_path, capsys) -> None:
+    assert cli.main(["face", "checkin-bench", "--images", str(tmp_path)]) != 0
+    assert "no sample photos" in capsys.readouterr().err

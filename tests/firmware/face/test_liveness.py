@@ -1,0 +1,118 @@
+"""The liveness checks on synthetic face-mesh sequences: live blinks and turns pass, flat
+pictures held still or moved as one (a homography) are refused, frozen bursts too.
+
+The sequences come from a 3-D face posed in front of a pinhole camera with landmark noise
+(``firmware.tools.face_mesh_sim``); how the real landmark model's noise looks on live people at
+the unit's camera needs captures on a unit (see that module's docstring).
+"""
+
+import numpy as np
+import pytest
+
+from firmware.face import liveness
+from firmware.face.liveness import Challenge, Failure, LivenessSettings
+from firmware.tools import face_mesh_sim as sim
+
+SETTINGS = LivenessSettings()
+SEEDS = range(10)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_live_blink_passes(seed: int) -> None:
+    result = liveness.judge(Challenge.BLINK, sim.blink(np.random.default_rng(seed)), [],
+                            SETTINGS)
+    assert result.passed, result.figures
+    assert result.figures["eye_closure"] >= SETTINGS.min_eye_closure
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("challenge", [Challenge.TURN_LEFT, Challenge.TURN_RIGHT])
+def test_a_live_turn_the_asked_way_passes_and_the_other_way_does_not(seed, challenge) -> None:
+    rng = np.random.default_rng(seed)
+    to_left = challenge is Challenge.TURN_LEFT
+    assert liveness.judge(challenge, sim.turn(rng, to_left), [], SETTINGS).passed
+    wrong = liveness.judge(challenge, sim.turn(rng, not to_left), [], SETTINGS)
+    assert wrong.failure is Failure.CHALLENGE_NOT_MET
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("challenge", list(Challenge))
+@pytest.mark.parametrize("moved", [False, True])
+def test_a_flat_picture_still_or_moved_as_one_is_refused(seed, challenge, moved) -> None:
+    tracks = sim.flat_picture(np.random.default_rng(seed), moved=moved)
+    result = liveness.judge(challenge, tracks, [], SETTINGS)
+    assert result.failure is Failure.MOVED_AS_ONE, result.figures
+    assert result.figures["nonrigid"] < SETTINGS.min_nonrigid
+
+
+def test_a_live_face_held_still_cannot_be_told_from_a_print_and_is_refused() -> None:
+    rng = np.random.default_rng(3)
+    face = sim.face_model(rng)
+    still = [sim.project(face, sim.Scene(), rng) for _ in range(8)]
+    assert not liveness.judge(Challenge.BLINK, still, [], SETTINGS).passed
+
+
+def test_a_blink_at_the_very_first_or_last_frame_is_not_a_blink() -> None:
+    rng = np.random.default_rng(4)
+    face = sim.face_model(rng)
+    frames = [sim.project(sim.with_eyes(face, sim.EYE_OPEN_MM), sim.Scene(), rng)
+              for _ in range(7)]
+    frames.append(sim.project(sim.with_eyes(face, sim.EYE_CLOSED_MM), sim.Scene(), rng))
+    result = liveness.judge(Challenge.BLINK, frames, [], SETTINGS)
+    assert result.failure is Failure.CHALLENGE_NOT_MET
+
+
+def test_too_few_frames_with_a_face_cannot_be_judged() -> None:
+    tracks = sim.blink(np.random.default_rng(5))
+    gaps = [points if i < 3 else None for i, points in enumerate(tracks)]
+    assert liveness.judge(Challenge.BLINK, gaps, [], SETTINGS).failure is Failure.TOO_FEW_FACES
+
+
+def test_frames_of_two_people_are_refused_as_a_changed_identity() -> None:
+    rng = np.random.default_rng(6)
+    one, other = rng.normal(0, 0.05, 128), rng.normal(0, 0.05, 128)
+    other[:10] += 0.6  # far apart, as two people's embeddings are
+    embeddings = [one.astype(np.float32)] * 4 + [other.astype(np.float32)] * 4
+    result = liveness.judge(Challenge.BLINK, sim.blink(rng), embeddings, SETTINGS)
+    assert result.failure is Failure.IDENTITY_CHANGED
+    same = liveness.judge(Challenge.BLINK, sim.blink(rng), [one.astype(np.float32)] * 8,
+                          SETTINGS)
+    assert same.passed
+
+
+def test_identical_frames_or_times_that_do_not_advance_are_a_frozen_burst() -> None:
+    rng = np.random.default_rng(7)
+    frame = rng.integers(0, 255, (24, 32, 3), dtype=np.uint8)
+    noisy = [np.clip(frame + rng.normal(0, 2.0, frame.shape), 0, 255).astype(np.uint8)
+             for _ in range(4)]
+    times = (1.0, 1.033, 1.066, 1.1)
+    assert liveness.frozen([frame] * 4, times, SETTINGS.min_frame_change)
+    assert not liveness.frozen(noisy, times, SETTINGS.min_frame_change)
+    assert liveness.frozen(noisy, (1.0, 1.0, 1.0, 1.0), SETTINGS.min_frame_change)
+    assert liveness.frozen(noisy, (1.0, 1.1, 1.05, 1.2), SETTINGS.min_frame_change)
+
+
+def test_the_homography_fit_recovers_a_known_warp() -> None:
+    rng = np.random.default_rng(8)
+    src = rng.uniform(0, 500, (40, 2))
+    h = np.array([[1.05, 0.08, 12.0], [-0.03, 0.97, -7.0], [2e-4, -1e-4, 1.0]])
+    moved = np.c_[src, np.ones(40)] @ h.T
+    dst = moved[:, :2] / moved[:, 2:]
+    np.testing.assert_allclose(liveness.fit_homography(src, dst), h, rtol=1e-6, atol=1e-8)
+
+
+def test_the_challenge_is_drawn_from_the_configured_ones() -> None:
+    assert liveness.choose(("turn_left",)) is Challenge.TURN_LEFT
+    assert {liveness.choose(("blink", "turn_right"), draw) for draw in range(4)} == {
+        Challenge.BLINK, Challenge.TURN_RIGHT}
+    drawn = {liveness.choose(tuple(c.value for c in Challenge)) for _ in range(200)}
+    assert drawn == set(Challenge)
+
+
+def test_yaw_grows_as_the_wearer_turns_to_their_own_left() -> None:
+    rng = np.random.default_rng(9)
+    face = sim.face_model(rng)
+    calm = sim.Scene(noise_px=0.0)
+    yaws = [liveness.yaw_ratio(sim.project(sim.rotate_y(face, deg), calm, rng))
+            for deg in (-30, 0, 30)]
+    assert yaws[0] < -0.2 and abs(yaws[1]) < 0.05 and yaws[2] > 0.2
