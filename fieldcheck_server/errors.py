@@ -49,3 +49,19 @@ class AccountError(ServerError):
 
 class AccessDenied(ServerError):
     """A login, session or token that does not authenticate (the message is safe to show)."""
+
+
+class CaseworkError(ServerError):
+    """A casework request that cannot be carried out (unknown person, device in use, bad zone)."""
+
+
+class Forbidden(ServerError):
+    """The caller's role or caseload does not cover what it asked for."""
+
+
+class CaseNotFound(CaseworkError):
+    """No such person or review item, or none the caller may see (the two look the same)."""
+
+
+class CaseConflict(CaseworkError):
+    """The request contradicts what is recorded (a decision made already, a device in use)."""

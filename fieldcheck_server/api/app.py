@@ -24,6 +24,7 @@ from fieldcheck_protocol.wire import (
     RejectedItem,
 )
 from fieldcheck_server.api import shell
+from fieldcheck_server.api.casework import CaseworkSettings
 from fieldcheck_server.api.security import OperatorContext
 from fieldcheck_server.domain.accounts import AccessSettings
 from fieldcheck_server.domain.ingest import BatchResult, IngestService
@@ -53,6 +54,7 @@ def create_app(
     service: IngestService,
     body_timeout_s: float = BODY_TIMEOUT_S,
     access: AccessSettings | None = None,
+    casework: CaseworkSettings | None = None,
 ) -> FastAPI:
     """The app around one ingest service (its database and clock).
 
@@ -69,6 +71,7 @@ def create_app(
         redoc_url=None,
     )
     shell.install(app, OperatorContext(service.db, service.clock, access or AccessSettings()))
+    (casework or CaseworkSettings()).install(app)
 
     @app.get(HEALTH_PATH)
     def health() -> dict[str, str]:

@@ -7,7 +7,7 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from fieldcheck_server.api import operator_api, pages, views
+from fieldcheck_server.api import casework, casework_pages, operator_api, pages, views
 from fieldcheck_server.api.security import OperatorContext, PageRefused
 from fieldcheck_server.api.templating import render
 
@@ -53,6 +53,8 @@ def install(app: FastAPI, ctx: OperatorContext) -> None:
     app.include_router(operator_api.router)
     app.include_router(pages.router)
     app.include_router(views.router)
+    app.include_router(casework.router)
+    app.include_router(casework_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(SecurityHeaders)
     app.add_exception_handler(PageRefused, _refused_page)

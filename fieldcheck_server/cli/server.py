@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import os
 import socket
 import sys
 from datetime import UTC, datetime
@@ -15,6 +16,7 @@ from fieldcheck_server.api.serve import HEADER_TIMEOUT_S, MAX_CONNECTIONS, Serve
 from fieldcheck_server.cli.common import DB_FILE, db_of, dir_arg
 from fieldcheck_server.db import migrate
 from fieldcheck_server.db.engine import Database, open_database, open_sqlite
+from fieldcheck_server.errors import RegistryError
 from fieldcheck_server.files import private_dir
 
 
@@ -55,6 +57,13 @@ def register(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help=f"drop a client that has not sent its headers by then (default {HEADER_TIMEOUT_S})",
     )
+    run.add_argument("--tile-url", default=os.environ.get("FIELDCHECK_TILE_URL", ""),
+                     metavar="TEMPLATE", help="map tiles for the timeline page, e.g. "
+                     "https://tiles.example.org/{z}/{x}/{y}.png (default $FIELDCHECK_TILE_URL, "
+                     "else none: tracks and markers draw on a blank map)")
+    run.add_argument("--tile-attribution", default="", help="the tile server's credit line")
+    run.add_argument("--review-key-file", type=Path, help="the review desk's X25519 private key "
+                     "(64 hex digits): lets reviewers open sealed review images (audited)")
     run.set_defaults(func=_server_run)
     key = sub.add_parser(
         "export-key", help="print the public key that signs exports (publish it to checkers)"
@@ -111,6 +120,19 @@ def _server_export_key(args: argparse.Namespace) -> int:
     return 0
 
 
+def _review_key(path: Path | None) -> bytes | None:
+    """The review desk's private key from a file of 64 hex digits, or None."""
+    if path is None:
+        return None
+    try:
+        key = bytes.fromhex(path.read_text().strip())
+    except ValueError:
+        key = b""
+    if len(key) != 32:
+        raise RegistryError(f"{path} does not hold a review key: 64 hex digits (32 bytes)")
+    return key
+
+
 def _server_run(args: argparse.Namespace) -> int:
     import uvicorn  # the server's own dependency, loaded only to serve
 
@@ -119,7 +141,12 @@ def _server_run(args: argparse.Namespace) -> int:
 
     db = db_of(args)
     migrate.upgrade(db)
-    app = create_app(IngestService(db, SystemClock()))
+    from fieldcheck_server.api.casework import CaseworkSettings
+
+    casework = CaseworkSettings(command_key.load_or_create(private_dir(args.dir)),
+                                args.tile_url, args.tile_attribution,
+                                _review_key(args.review_key_file))
+    app = create_app(IngestService(db, SystemClock()), casework=casework)
     sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((args.host, args.port))

@@ -204,3 +204,120 @@ audit_log = Table(
     Column("prev_hash", LargeBinary, nullable=False),
     Column("entry_hash", LargeBinary, nullable=False),
 )
+
+# --- casework (issue 11): people, assignments, zones, the review queue, webhooks -------------
+
+#: A person under supervision: a case number, a name, languages and the officer whose caseload
+#: they are on (the officer's username; None: on nobody's caseload yet).
+persons = Table(
+    "persons",
+    metadata,
+    Column("id", ID_TYPE, Identity(always=True), primary_key=True),
+    Column("case_number", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("languages", Text, nullable=False),
+    Column("officer", Text),
+    Column("created_at", BigInteger, nullable=False),
+    UniqueConstraint("case_number", name="persons_case_number_key"),
+)
+
+#: Which device a person wore when: one open assignment per person and per device at a time.
+assignments = Table(
+    "assignments",
+    metadata,
+    Column("id", ID_TYPE, Identity(always=True), primary_key=True),
+    Column("person_id", BigInteger, ForeignKey("persons.id"), nullable=False),
+    Column("device_id", Text, ForeignKey("devices.device_id"), nullable=False),
+    Column("start_at", BigInteger, nullable=False),
+    Column("end_at", BigInteger),
+    Column("actor", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Index("assignments_person", "person_id", "start_at"),
+    Index("assignments_device", "device_id", "start_at"),
+)
+
+#: An inclusion or exclusion area of a person, as JSON geometry, with the local hours it holds.
+zones = Table(
+    "zones",
+    metadata,
+    Column("id", ID_TYPE, Identity(always=True), primary_key=True),
+    Column("person_id", BigInteger, ForeignKey("persons.id"), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("rule", Text, nullable=False),
+    Column("geometry", Text, nullable=False),
+    Column("hours", Text, nullable=False),
+    Column("timezone", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("actor", Text, nullable=False),
+)
+
+#: Something a reviewer must decide on, with its evidence; ``source`` makes each one once.
+reviews = Table(
+    "reviews",
+    metadata,
+    Column("id", ID_TYPE, Identity(always=True), primary_key=True),
+    Column("source", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("device_id", Text),
+    Column("person_id", BigInteger),
+    Column("seq", BigInteger),
+    Column("at", BigInteger, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("evidence", Text, nullable=False),
+    Column("decision", Text),
+    Column("reason", Text),
+    Column("decided_by", Text),
+    Column("decided_at", BigInteger),
+    UniqueConstraint("source", name="reviews_source_key"),
+    Index("reviews_open", "decided_at", "id"),
+)
+
+#: How far the review scan has read each input (``records:<device>``, ``alerts``).
+review_cursors = Table(
+    "review_cursors",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("position", BigInteger, nullable=False),
+)
+
+#: Receivers of alerts: a URL and the shared secret the body's HMAC-SHA256 is made with.
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", ID_TYPE, Identity(always=True), primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("secret", LargeBinary, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("disabled_at", BigInteger),
+)
+
+#: The outbox: one row per alert and receiver until delivered; ``event_id`` is stable across
+#: retries so a receiver can deduplicate.
+webhook_outbox = Table(
+    "webhook_outbox",
+    metadata,
+    Column("webhook_id", BigInteger, ForeignKey("webhooks.id"), primary_key=True),
+    Column("event_id", Text, primary_key=True),
+    Column("body", LargeBinary, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_at", BigInteger, nullable=False),
+    Column("delivered_at", BigInteger),
+    Column("last_error", Text),
+    Index("webhook_outbox_due", "delivered_at", "next_at"),
+)
+
+#: Sealed review frames a technician brought from a unit (still encrypted to the review desk's
+#: key); opened only for a reviewer, every opening audited, deleted after ``expires_at``.
+review_images = Table(
+    "review_images",
+    metadata,
+    Column("device_id", Text, ForeignKey("devices.device_id"), primary_key=True),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("frame", Integer, primary_key=True, autoincrement=False),
+    Column("sealed", LargeBinary, nullable=False),
+    Column("captured_at", BigInteger, nullable=False),
+    Column("imported_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+)

@@ -64,6 +64,12 @@ def page(*allowed: Role, ok: int = 200) -> Expect:
     return Expect(303, {role: ok if role in allowed else 403 for role in ALL}, gated=True)
 
 
+def missing(expect: Expect) -> Expect:
+    """The same, but a role let in asks for something that does not exist: 404."""
+    return Expect(expect.anonymous, {role: 404 if status in (200, 303) else status
+                                     for role, status in expect.roles.items()}, expect.gated)
+
+
 EXPECTED: dict[tuple[str, str], Expect] = {
     # The device side and what anyone may read.
     ("GET", "/openapi.json"): same(200),
@@ -97,6 +103,20 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("GET", "/audit"): page(ADM, AUD),
     ("GET", "/admin"): page(ADM),
     ("POST", "/admin/tokens/{token_id}/revoke"): page(ADM, ok=303),
+    # Casework (people, timelines, the review queue): probed with ids that do not exist, so a
+    # role let in gets the domain's 404 (an unknown person and one off the caseload look alike).
+    ("GET", "/api/v1/persons"): api(ADM, OFF, AUD),
+    ("GET", "/api/v1/persons/{case_number}/timeline"): missing(api(ADM, OFF, AUD)),
+    ("POST", "/api/v1/persons/{case_number}/commands"): missing(api(ADM, OFF)),
+    ("GET", "/api/v1/reviews"): api(ADM, OFF, AUD),
+    ("GET", "/api/v1/reviews/{review_id}"): missing(api(ADM, OFF, AUD)),
+    ("POST", "/api/v1/reviews/{review_id}/decision"): missing(api(ADM, OFF)),
+    ("GET", "/people"): page(ADM, OFF, AUD),
+    ("GET", "/people/{case_number}"): missing(page(ADM, OFF, AUD)),
+    ("POST", "/people/{case_number}/commands"): missing(page(ADM, OFF)),
+    ("GET", "/review"): page(ADM, OFF, AUD),
+    ("POST", "/review/{review_id}/decision"): missing(page(ADM, OFF)),
+    ("GET", "/review/{review_id}/images/{frame}"): missing(page(ADM, OFF)),
 }
 
 #: What a probe sends, where a route needs more than its path.
@@ -112,6 +132,18 @@ PROBES: dict[tuple[str, str], dict[str, object]] = {
     ("POST", "/admin/tokens/{token_id}/revoke"): {"url": "/admin/tokens/999/revoke"},
     ("POST", "/api/v1/devices"): {"json": {"device_id": _UNIT.device_id,
                                            "public_key": _UNIT.public_key.hex(), "label": "m"}},
+    ("GET", "/api/v1/persons/{case_number}/timeline"): {"url": "/api/v1/persons/NO-1/timeline"},
+    ("POST", "/api/v1/persons/{case_number}/commands"): {
+        "url": "/api/v1/persons/NO-1/commands", "json": {"kind": "checkin"}},
+    ("GET", "/api/v1/reviews/{review_id}"): {"url": "/api/v1/reviews/999999"},
+    ("POST", "/api/v1/reviews/{review_id}/decision"): {
+        "url": "/api/v1/reviews/999999/decision", "json": {"decision": "finding", "reason": "xyz"}},
+    ("GET", "/people/{case_number}"): {"url": "/people/NO-1"},
+    ("POST", "/people/{case_number}/commands"): {"url": "/people/NO-1/commands",
+                                                 "data": {"kind": "checkin"}},
+    ("POST", "/review/{review_id}/decision"): {
+        "url": "/review/999999/decision", "data": {"decision": "finding", "reason": "xyz"}},
+    ("GET", "/review/{review_id}/images/{frame}"): {"url": "/review/999999/images/0"},
 }
 #: Probed last: it ends the session the other probes use.
 LAST = ("POST", "/logout")
