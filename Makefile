@@ -6,7 +6,7 @@ EXTRAS ?= device,host,test
 comma := ,
 STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 
-.PHONY: demo test lint bench lock clean help models bench-models locale
+.PHONY: demo test lint bench lock clean help models bench-models locale browser
 
 help:
 	@echo "make demo   - bench demo: simulated GPS on a pty -> device daemon (embedded defaults)"
@@ -33,8 +33,17 @@ lint: $(STAMP)
 	$(VENV)/bin/lint-imports
 	$(PY) hardware/typecheck_mcu.py
 
-test: lint
+test: lint browser
 	$(VENV)/bin/pytest
+
+# The operator pages' browser tests drive Debian's chromium through Playwright (which never
+# downloads a browser here). Installed from Debian where this runs as root; else they skip.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's chromium for the browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "note: no chromium, so the browser tests skip (apt-get install chromium)"; fi; }
 
 # The wearer's texts: ids from firmware/ into the template, merged into each language, compiled.
 # The .mo files are checked in (a few KB each) so a unit needs no Babel and no build step.

@@ -45,6 +45,7 @@ MAX_TEXT = 256
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
 _MAX_MS = (datetime(9999, 12, 31, tzinfo=UTC) - EPOCH) // _MS
+_LAST = EPOCH + _MAX_MS * _MS
 
 # Payload keys (schema v1). Kept short because every record carries them.
 TOP_KEYS = ("v", "k", "d", "s", "p", "t", "g", "f", "fw", "mv", "b")
@@ -103,6 +104,14 @@ def from_ms(ms: Any, where: str) -> datetime:
 def _utc_ms(when: Any, where: str) -> datetime:
     if not isinstance(when, datetime):
         raise RecordError(Code.INVALID_FIELD, f"{where} must be a datetime, got {when!r}")
+    if (
+        type(when) is datetime
+        and when.tzinfo is UTC
+        and not when.fold
+        and not when.microsecond % 1000
+        and EPOCH <= when <= _LAST
+    ):
+        return when  # already what from_ms(to_ms(when)) gives (every decoded time is)
     try:
         return from_ms(to_ms(when), where)
     except RecordError as err:
@@ -285,6 +294,8 @@ def encode_payload(record: Record) -> bytes:
 def _keys(mapping: Any, expected: tuple[str, ...], where: str) -> Mapping[str, Any]:
     if not isinstance(mapping, Mapping):
         raise RecordError(Code.MALFORMED, f"{where} must be a CBOR map")
+    if len(mapping) == len(expected) and all(key in mapping for key in expected):
+        return mapping  # exactly the expected keys (they are distinct)
     missing = sorted(set(expected) - set(mapping))
     if missing:
         raise RecordError(Code.MISSING_FIELD, f"{where} lacks {missing}")

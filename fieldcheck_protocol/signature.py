@@ -10,6 +10,7 @@ Only the deterministic encoding of that message is accepted, so the bytes a reco
 import base64
 import hashlib
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 import cbor2
@@ -33,8 +34,20 @@ def device_id_for(public_key: bytes) -> str:
     """``"fc-"`` + the first 10 bytes of sha256(raw public key), base32, lower case (16 chars)."""
     if not isinstance(public_key, bytes) or len(public_key) != PUBLIC_KEY_SIZE:
         raise ValueError("an Ed25519 public key is exactly 32 raw bytes")
+    return _device_id(public_key)
+
+
+@lru_cache(maxsize=4096)
+def _device_id(public_key: bytes) -> str:
+    """device_id_for a validated key, kept per key (a server checks many records of one unit)."""
     digest = hashlib.sha256(public_key).digest()[:10]
     return "fc-" + base64.b32encode(digest).decode("ascii").lower()
+
+
+@lru_cache(maxsize=4096)
+def _verifier(public_key: bytes) -> Ed25519PublicKey:
+    """The loaded public key, kept per key like its device id (raises ValueError if invalid)."""
+    return Ed25519PublicKey.from_public_bytes(public_key)
 
 
 def public_key_bytes(key: Ed25519PrivateKey | Ed25519PublicKey) -> bytes:
@@ -48,13 +61,38 @@ def record_hash(cose: bytes) -> bytes:
     return hashlib.sha256(cose).digest()
 
 
+def _bstr(data: bytes) -> bytes:
+    """A CBOR byte string in its deterministic (shortest length) encoding, RFC 8949 §4.2.1."""
+    size = len(data)
+    if size < 24:
+        return bytes((0x40 | size,)) + data
+    if size < 0x100:
+        return bytes((0x58, size)) + data
+    if size < 0x10000:
+        return b"\x59" + size.to_bytes(2, "big") + data
+    if size < 0x100000000:
+        return b"\x5a" + size.to_bytes(4, "big") + data
+    return b"\x5b" + size.to_bytes(8, "big") + data
+
+
+#: ``["Signature1", PROTECTED, h'', `` as deterministic CBOR: the Sig_structure up to its payload.
+_SIG_PREFIX = cbor2.dumps(["Signature1", PROTECTED, b"", b""], canonical=True)[:-1]
+#: ``18([PROTECTED, {4: `` as deterministic CBOR: the message up to its kid.
+_ENVELOPE_PREFIX = cbor2.dumps(
+    cbor2.CBORTag(COSE_SIGN1_TAG, [PROTECTED, {HEADER_KID: b""}, b"", b""]), canonical=True
+)[:-3]
+
+
 def _sig_structure(payload: bytes) -> bytes:
-    return cbor2.dumps(["Signature1", PROTECTED, b"", payload], canonical=True)
+    """``cbor2.dumps(["Signature1", PROTECTED, b"", payload], canonical=True)``, built directly
+    (the same bytes; tests compare the two)."""
+    return _SIG_PREFIX + _bstr(payload)
 
 
 def _envelope(kid: bytes, payload: bytes, signature: bytes) -> bytes:
-    message = [PROTECTED, {HEADER_KID: kid}, payload, signature]
-    return cbor2.dumps(cbor2.CBORTag(COSE_SIGN1_TAG, message), canonical=True)
+    """``cbor2.dumps(18([PROTECTED, {4: kid}, payload, signature]), canonical=True)``, built
+    directly (the same bytes; tests compare the two)."""
+    return _ENVELOPE_PREFIX + _bstr(kid) + _bstr(payload) + _bstr(signature)
 
 
 def sign_record(record: Record, key: Ed25519PrivateKey) -> bytes:
@@ -125,7 +163,7 @@ def verify_record(cose: bytes, public_key: bytes) -> Record:
     if kid != device_id.encode("utf-8"):
         raise RecordError(Code.WRONG_DEVICE, f"kid {kid!r} is not the key's device {device_id}")
     try:
-        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, _sig_structure(payload))
+        _verifier(public_key).verify(signature, _sig_structure(payload))
     except InvalidSignature:
         raise RecordError(Code.BAD_SIGNATURE, "Ed25519 signature does not verify") from None
     record = decode_payload(payload)

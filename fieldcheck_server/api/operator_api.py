@@ -82,6 +82,7 @@ class FleetUnit(BaseModel):
     label: str
     registered_at: int
     revoked_at: int | None
+    retired_at: int | None = Field(..., description="decommissioned: its key is never accepted")
     last_seen: int | None = Field(..., description="when its newest record arrived, ms")
     head_seq: int | None
     records: int

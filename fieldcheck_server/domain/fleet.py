@@ -33,6 +33,7 @@ PAGE_SIZE = 50
 class Health(StrEnum):
     """One word for a unit's state, worst first."""
 
+    RETIRED = "retired"
     REVOKED = "revoked"
     NEVER_SEEN = "never_seen"
     SILENT = "silent"
@@ -46,6 +47,7 @@ class StateFilter(StrEnum):
 
     ALL = "all"
     ACTIVE = "active"
+    #: Revoked or retired (decommissioned): units whose key is refused.
     REVOKED = "revoked"
     SILENT = "silent"
 
@@ -58,6 +60,7 @@ class Unit:
     label: str
     registered_at: int
     revoked_at: int | None
+    retired_at: int | None
     last_seen: int | None
     head_seq: int | None
     records: int
@@ -123,7 +126,7 @@ def _silent(activity: Activity | None, now_ms: int) -> bool:
 def _in_state(
     device: DeviceRow, activity: Activity | None, state: StateFilter, now_ms: int
 ) -> bool:
-    revoked = device.revoked_at is not None
+    revoked = device.revoked_at is not None or device.retired_at is not None
     if state is StateFilter.ACTIVE:
         return not revoked
     if state is StateFilter.REVOKED:
@@ -175,6 +178,7 @@ def _unit(device: DeviceRow, activity: Activity | None, inside: _Inside, now_ms:
         label=device.label,
         registered_at=device.registered_at,
         revoked_at=device.revoked_at,
+        retired_at=device.retired_at,
         last_seen=activity.last_received if activity else None,
         head_seq=activity.head_seq if activity else None,
         records=activity.count if activity else 0,
@@ -189,6 +193,8 @@ def _unit(device: DeviceRow, activity: Activity | None, inside: _Inside, now_ms:
 
 
 def _health(device: DeviceRow, activity: Activity | None, inside: _Inside, now_ms: int) -> Health:
+    if device.retired_at is not None:
+        return Health.RETIRED
     if device.revoked_at is not None:
         return Health.REVOKED
     if activity is None:

@@ -146,6 +146,7 @@ def commit_batch(
     # Accepted records are written together at the end (one round trip); until then this batch's
     # own records are looked up here.
     accepted: dict[int, tuple[Record, bytes]] = {}
+    hashes: dict[int, bytes] = {}  # of the accepted records: each hashed once
     for item in sorted(checked, key=_sort_key):
         rejection = item.rejected or _place(tx, device_id, item, head_seq, head_hash, accepted)
         if rejection is None and item.record is not None and item.record.seq <= head_seq:
@@ -153,6 +154,7 @@ def commit_batch(
         elif rejection is None and item.record is not None:
             accepted[item.record.seq] = (item.record, item.cose)
             head_seq, head_hash = item.record.seq, record_hash(item.cose)
+            hashes[head_seq] = head_hash
         if rejection is not None:
             result.rejected.append(rejection)
             keep_evidence(
@@ -166,7 +168,9 @@ def commit_batch(
                 now,
                 source,
             )
-    tx.insert_records([_row(record, cose, now, source) for record, cose in accepted.values()])
+    tx.insert_records(
+        [_row(record, cose, hashes[seq], now, source) for seq, (record, cose) in accepted.items()]
+    )
     result.accepted = len(accepted)
     result.stored = [record for record, _cose in accepted.values()]
     result.acked_seq = head_seq if head_seq >= 0 else None
@@ -213,13 +217,13 @@ def _place(
     return None
 
 
-def _row(record: Record, cose: bytes, now: int, source: str) -> dict[str, Any]:
-    """The stored row of one accepted record."""
+def _row(record: Record, cose: bytes, digest: bytes, now: int, source: str) -> dict[str, Any]:
+    """The stored row of one accepted record (``digest``: its record_hash)."""
     return {
         "device_id": record.device_id,
         "seq": record.seq,
         "cose": cose,
-        "record_hash": record_hash(cose),
+        "record_hash": digest,
         "prev_hash": record.prev_hash,
         "kind": record.kind.value,
         "device_time": to_ms(record.device_time),

@@ -6,11 +6,17 @@ not finite or out of its plausible range, and map empty fields to ``None``. Ever
 range-checked here, where it is parsed, so nothing downstream (fix, record) meets ``nan``, ``inf``
 or a year 99999. Field positions follow NMEA 0183 2.3 and 4.10; the 4.10 extras (RMC nav status,
 GSA system id, GSV signal id) are optional.
+
+The parsers of times, dates, positions and satellite numbers keep their last results (values
+are immutable, the functions pure): an epoch repeats its time, date and position in several
+sentences and the same satellites every second, so most fields are typed once, not per sentence.
+A refused field raises every time (exceptions are not cached).
 """
 
 import math
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from firmware.core.observation import (
     CONSTELLATIONS,
@@ -65,7 +71,9 @@ YEAR = Range("date", 1980, 2099)  # GPS time began in 1980
 
 def opt_float(text: str, bounds: Range | None = None) -> float | None:
     """An empty field is None; anything else must be a finite number (within ``bounds``)."""
-    if not text.strip():
+    if not text:
+        return None
+    if text.isspace():
         return None
     if "_" in text:  # Python reads "1_0" as 10; a receiver never sends it
         raise ValueError(f"bad number {text[:20]!r}")
@@ -79,6 +87,17 @@ def opt_float(text: str, bounds: Range | None = None) -> float | None:
 
 def opt_int(text: str, bounds: Range | None = None) -> int | None:
     """An empty field is None; anything else must be a whole number (within ``bounds``)."""
+    if text.isascii() and text.isdigit() and len(text) <= 12:
+        # The common field, plain ASCII digits: the same value and checks as the general path.
+        value = int(text)
+        if bounds is not None and not bounds.low <= value <= bounds.high:
+            raise FieldError(bounds.name, text)
+        return value
+    return _opt_int_general(text, bounds)
+
+
+def _opt_int_general(text: str, bounds: Range | None) -> int | None:
+    """opt_int for empty, signed, padded or malformed fields."""
     if not text.strip():
         return None
     digits = text.strip()
@@ -92,6 +111,7 @@ def opt_int(text: str, bounds: Range | None = None) -> int | None:
     return value
 
 
+@lru_cache(maxsize=64)
 def utc_time(text: str) -> UtcTime | None:
     """``hhmmss[.sss]`` -> UtcTime; second 60 (leap second) is allowed, 61 is not."""
     if not text:
@@ -109,6 +129,7 @@ def utc_time(text: str) -> UtcTime | None:
     return UtcTime(hour, minute, second, micro)
 
 
+@lru_cache(maxsize=16)
 def ddmmyy(text: str) -> date | None:
     """RMC date ``ddmmyy``; two-digit years are 1980-2079 (GPS started in 1980)."""
     if not text:
@@ -151,8 +172,18 @@ def coordinate(value: str, hemisphere: str, max_degrees: int) -> float | None:
 
 def position(fields: list[str], at: int) -> Position | None:
     """Latitude/longitude from the four fields starting at ``at``; None unless both present."""
+    if len(fields) >= at + 4:
+        return _position(fields[at], fields[at + 1], fields[at + 2], fields[at + 3])
+    # Too few fields: judged as before (a bad latitude is named before the missing longitude).
     latitude = coordinate(fields[at], fields[at + 1], 90)
     longitude = coordinate(fields[at + 2], fields[at + 3], 180)
+    return None if latitude is None or longitude is None else Position(latitude, longitude)
+
+
+@lru_cache(maxsize=64)
+def _position(lat: str, north: str, lon: str, east: str) -> Position | None:
+    latitude = coordinate(lat, north, 90)
+    longitude = coordinate(lon, east, 180)
     if latitude is None or longitude is None:
         return None
     return Position(latitude, longitude)
@@ -225,7 +256,7 @@ def gsv(talker: str, fields: list[str]) -> Gsv:
     body = fields[3:]
     signal_id = body[-1] if len(body) % 4 == 1 else None
     groups = len(body) // 4
-    prns = tuple(_prn(body[i * 4]) for i in range(groups) if body[i * 4].strip())
+    prns = tuple(_prn(prn) for prn in body[0 : groups * 4 : 4] if prn.strip())
     return Gsv(
         talker=talker,
         in_view=opt_int(fields[2], SATELLITES),
@@ -236,6 +267,7 @@ def gsv(talker: str, fields: list[str]) -> Gsv:
     )
 
 
+@lru_cache(maxsize=1024)
 def _prn(text: str) -> int:
     value = opt_int(text, PRN)
     if value is None:

@@ -1,5 +1,6 @@
 """Record schema v1: validation, deterministic CBOR bytes and strict decoding."""
 
+import dataclasses
 from datetime import UTC, datetime, timedelta, timezone
 
 import cbor2
@@ -13,7 +14,9 @@ from fieldcheck_protocol.record import (
     RecordError,
     decode_payload,
     encode_payload,
+    from_ms,
     to_json,
+    to_ms,
 )
 from tests.fieldcheck_protocol.records_factory import WHEN, fixed_key, sample_fix, sample_record
 
@@ -162,3 +165,21 @@ def test_json_form_carries_the_same_content() -> None:
     assert doc["body"] == {"type": "fix_lost", "details": {"last_sats": 3, "hdop": 4.5}}
     assert doc["fix"]["lat"] == 52.520008
     assert to_json(sample_record(KEY))["prev_hash"] == ZERO_HASH.hex()
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        datetime(2026, 11, 24, 12, 0, 0, 123000, tzinfo=UTC),  # kept as it is
+        datetime(2026, 11, 24, 12, 0, 0, 123456, tzinfo=UTC),  # floored to the millisecond
+        datetime(2026, 11, 24, 12, 0, 0, 123000, tzinfo=UTC).replace(fold=1),
+        datetime(2026, 11, 24, 13, 0, tzinfo=timezone(timedelta(hours=1))),  # to UTC
+        datetime(1970, 1, 1, tzinfo=UTC),
+    ],
+)
+def test_record_times_are_whole_utc_milliseconds(when: datetime) -> None:
+    record = dataclasses.replace(sample_record(KEY), device_time=when)
+    expected = from_ms(to_ms(when), "t")
+    assert record.device_time == expected
+    assert record.device_time.tzinfo is UTC and record.device_time.fold == 0
+    assert decode_payload(encode_payload(record)) == record

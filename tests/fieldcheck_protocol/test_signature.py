@@ -3,6 +3,7 @@
 import cbor2
 import pytest
 
+from fieldcheck_protocol import signature
 from fieldcheck_protocol.record import ZERO_HASH, Code, Kind, RecordError, encode_payload
 from fieldcheck_protocol.signature import (
     PROTECTED,
@@ -123,3 +124,38 @@ def test_detached_payload_is_malformed() -> None:
     parts = list(cbor2.loads(_cose()).value)
     parts[2] = None
     assert _code(cbor2.dumps(cbor2.CBORTag(18, parts), canonical=True)) == Code.MALFORMED
+
+
+def test_widened_length_headers_in_the_message_are_non_canonical() -> None:
+    """The message check builds the expected bytes directly: a byte string whose length is
+    written longer than needed (kid, payload or signature) must still be refused."""
+    cose = _cose()
+    kid = device_id_for(PUB).encode()
+    short_kid = bytes((0x40 | len(kid),)) + kid
+    assert short_kid in cose
+    assert _code(cose.replace(short_kid, b"\x58" + bytes((len(kid),)) + kid)) == Code.NON_CANONICAL
+    signature = cose[-64:]
+    assert cose[-66:-64] == b"\x58\x40"
+    widened = cose[:-66] + b"\x59\x00\x40" + signature
+    assert _code(widened) == Code.NON_CANONICAL
+    parts = list(cbor2.loads(cose).value)
+    payload = parts[2]
+    size = len(payload)
+    head = b"\x58" + bytes((size,)) if size < 256 else b"\x59" + size.to_bytes(2, "big")
+    assert head in cose
+    wider = cose.replace(head + payload, b"\x5a" + len(payload).to_bytes(4, "big") + payload)
+    assert wider != cose
+    assert _code(wider) == Code.NON_CANONICAL
+
+
+@pytest.mark.parametrize("size", [0, 1, 23, 24, 255, 256, 65535, 65536])
+def test_direct_encodings_are_cbor2_deterministic_bytes(size: int) -> None:
+    payload = bytes(range(256)) * (size // 256 + 1)
+    payload = payload[:size]
+    assert signature._sig_structure(payload) == cbor2.dumps(
+        ["Signature1", signature.PROTECTED, b"", payload], canonical=True
+    )
+    for kid in (b"", b"fc-abcdefghijklm", bytes(40)):
+        assert signature._envelope(kid, payload, bytes(64)) == cbor2.dumps(
+            cbor2.CBORTag(18, [signature.PROTECTED, {4: kid}, payload, bytes(64)]), canonical=True
+        )

@@ -125,3 +125,14 @@ def test_labels_are_escaped(web: TestClient, db: Database) -> None:
 def test_officers_and_auditors_do_not_see_the_fleet(web: TestClient, db: Database) -> None:
     for role in (Role.OFFICER, Role.AUDITOR):
         assert web.get("/api/v1/fleet", headers=bearer(db, role)).status_code == 403
+
+
+def test_a_retired_unit_shows_as_retired_and_not_active(db: Database) -> None:
+    sim = SimDevice(41)
+    registry.register(db, sim.device_id, sim.public_key.hex(), "decommissioned", 0)
+    with db.write() as tx:
+        assert tx.set_retired(sim.device_id, 5)
+    [unit] = fleet.query(db, 10).units
+    assert unit.health is fleet.Health.RETIRED and unit.retired_at == 5
+    assert fleet.query(db, 10, state=fleet.StateFilter.ACTIVE).total == 0
+    assert fleet.query(db, 10, state=fleet.StateFilter.REVOKED).total == 1

@@ -51,3 +51,13 @@ def test_plain_path_gives_what_pynmea2_gives(monkeypatch, require_checksum) -> N
     for counter in ("accepted", "ignored", "rejected", "talkers"):
         assert getattr(fast_counts, counter) == getattr(slow_counts, counter), counter
     assert sum(fast_counts.accepted.values()) > 400 and fast_counts.rejected["checksum_bad"] > 100
+
+
+def test_xor_checksum_is_the_xor_of_every_byte() -> None:
+    rng = random.Random(13)
+    for size in [*range(0, 130), 255, 256, 257, 1000]:
+        data = bytes(rng.randrange(256) for _ in range(size))
+        expected = 0
+        for byte in data:
+            expected ^= byte
+        assert parser.xor_checksum(data) == expected, size
