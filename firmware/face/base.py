@@ -10,6 +10,7 @@ from numpy.typing import NDArray
 from firmware.core.lifecycle import Lifecycle
 from firmware.core.verdict import FrameCheck, Guidance, Quality, Verdict, combine
 from firmware.face import matcher
+from firmware.face.detector import Detection
 
 Frame = NDArray[np.uint8]
 
@@ -26,13 +27,16 @@ class ModelRunner(Protocol):
 class FrameResult:
     """One frame through the pipeline: an embedding, or the guidance code that stopped it.
 
-    ``timings`` holds seconds per stage that ran (detect, align, embed).
+    ``timings`` holds seconds per stage that ran (detect, align, embed). ``face`` is the main
+    face the detector found (None: none found, or a backend without a detector), so later
+    stages of a check-in (the liveness landmarks) need not detect the frame again.
     """
 
     guidance: Guidance | None
     quality: Quality | None
     embedding: NDArray[np.float32] | None
     timings: dict[str, float] = field(default_factory=dict)
+    face: Detection | None = None
 
 
 class FaceEngine(Lifecycle):

@@ -116,7 +116,11 @@ def frozen(frames: Sequence[NDArray[np.uint8]], captured: Sequence[float],
 def _mean_change(a: NDArray[np.uint8], b: NDArray[np.uint8]) -> float:
     if a.shape != b.shape:
         return float("inf")
-    return float(np.abs(a.astype(np.int16) - b.astype(np.int16)).mean())
+    # |a - b| in uint8 (max - min), without the full-frame int16 copies a signed difference
+    # needs: a 3 MP burst's frames would cost 4 of them each (80 MB of temporaries).
+    change = np.maximum(a, b)
+    np.subtract(change, np.minimum(a, b), out=change)
+    return float(change.mean())
 
 
 def eye_aspect_ratio(points: Points) -> float:

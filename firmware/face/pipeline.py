@@ -111,17 +111,20 @@ class Pipeline:
         if not faces:  # say what the wearer can change: the light, or where they look
             failure = quality.no_face_cause(frame, self.gates)
         if failure is not None and (gated or not faces):
-            return FrameResult(guidance=failure, quality=None, embedding=None, timings=timings)
+            return FrameResult(guidance=failure, quality=None, embedding=None, timings=timings,
+                               face=faces[0] if faces else None)
         face_chip = align.chip(frame, faces[0].keypoints)
         measured = quality.measure(faces, face_chip)
         t2 = time.perf_counter()
         timings["align"] = t2 - t1
         failure = quality.first_failure(faces, frame.shape, measured, self.gates)
         if (failure is not None and gated) or self.embedder is None:
-            return FrameResult(guidance=failure, quality=measured, embedding=None, timings=timings)
+            return FrameResult(guidance=failure, quality=measured, embedding=None, timings=timings,
+                               face=faces[0])
         embedding = self.embedder.embed(face_chip)
         timings["embed"] = time.perf_counter() - t2
-        return FrameResult(guidance=failure, quality=measured, embedding=embedding, timings=timings)
+        return FrameResult(guidance=failure, quality=measured, embedding=embedding, timings=timings,
+                           face=faces[0])
 
 
 def _pick(configured: float | None, from_manifest: Any, fallback: float) -> float:

@@ -16,6 +16,7 @@ from firmware.camera.base import Burst, Frame
 from firmware.core.verdict import FrameCheck, Outcome, Verdict, combine
 from firmware.face import liveness
 from firmware.face.base import FaceEngine, FrameResult
+from firmware.face.detector import Detection
 from firmware.face.liveness import Challenge, Failure, LivenessResult, LivenessSettings, Points
 from firmware.face.matcher import Template
 
@@ -38,8 +39,10 @@ class LandmarkSource(Protocol):
         """Release the models."""
         ...
 
-    def burst_points(self, frames: Sequence[Frame]) -> list[Points | None]:
-        """468 face-mesh points in frame pixels per frame, None where no face is found."""
+    def burst_points(self, frames: Sequence[Frame],
+                     faces: Sequence[Detection | None] = ()) -> list[Points | None]:
+        """468 face-mesh points in frame pixels per frame, None where no face is found;
+        ``faces`` are the engine's detections per frame (so no frame is detected twice)."""
         ...
 
 
@@ -93,7 +96,7 @@ class LivenessCheck:
         if liveness.frozen(burst.frames, burst.captured, settings.min_frame_change):
             logger.warning("liveness: the burst is one frame repeated or its times stand still")
             return LivenessResult(challenge, Failure.FROZEN)
-        tracks = self.landmarks.burst_points(burst.frames)
+        tracks = self.landmarks.burst_points(burst.frames, [r.face for r in results])
         embeddings = [r.embedding for r in results if r.embedding is not None]
         result = liveness.judge(challenge, tracks, embeddings, settings)
         logger.info("liveness (%s): %s %s", challenge.value,

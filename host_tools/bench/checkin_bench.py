@@ -1,10 +1,13 @@
 """Bench section ``checkin``: a check-in's stages, the liveness cost per frame, peak memory.
 
 Runs ``fieldcheck-device face checkin-bench`` (the real models in a firmware process) and turns
-its JSON into rows. The memory figure is that process's peak holding the check-in's parts, not
-the running daemon's (which needs measuring on a unit).
+its JSON into rows, then runs the real daemon through one check-in on the bench's simulated
+parts (``daemon_memory``) for its memory at rest and its peak.
 """
 
+from typing import Any
+
+from host_tools.bench import daemon_memory
 from host_tools.bench.benchmarks import Row, run_json
 from host_tools.bench.processes import python_module
 
@@ -24,4 +27,16 @@ def checkin(quick: bool) -> list[Row]:
                     "MB", target="< 200 MB"))
     rows.append(Row("checkin", "memory of that process before the models load",
                     float(data["rss_at_start_mb"]), "MB"))
-    return rows
+    return rows + daemon_rows(daemon_memory.measure())
+
+
+def daemon_rows(daemon: dict[str, Any]) -> list[Row]:
+    """The daemon's own figures (``/proc/PID/status``) as rows."""
+    return [
+        Row("checkin", "daemon peak memory through a check-in (VmHWM)",
+            float(daemon["peak_mb"]), "MB", target="< 200 MB"),
+        Row("checkin", "daemon at rest before its first check-in (VmRSS)",
+            float(daemon["rest_before_mb"]), "MB"),
+        Row("checkin", "daemon at rest after a check-in (VmRSS)",
+            float(daemon["rest_after_mb"]), "MB"),
+    ]

@@ -1,7 +1,9 @@
 """Face landmarks on TFLite: the BlazeFace detector and the face-mesh model, per the manifest.
 
-Its own detector runner (not the face engine's): the check-in thread owns both, so nothing is
-shared across threads, and the engine's modules stay as they are.
+A check-in passes the face engine's detections of the burst (``FrameResult.face``), so no
+frame is detected twice and the landmarks' own detector is never loaded. Only a caller that
+gives no detections (``points``, the tools) loads it, on first use; it is its own runner, so
+nothing is shared across threads.
 """
 
 import logging
@@ -13,6 +15,7 @@ from firmware.errors import VerifyError
 from firmware.face import manifest
 from firmware.face.backends.runner import Runtime, TfliteRunner
 from firmware.face.base import Frame
+from firmware.face.detector import Detection
 from firmware.face.landmarks import LANDMARKS, LandmarkModel, Points
 from firmware.face.pipeline import Detector, DetectorSettings
 
@@ -34,9 +37,6 @@ class TfliteLandmarks(Lifecycle):
 
     def _start(self) -> None:
         bundle = manifest.load(self.models_dir)
-        dspec = bundle.model(manifest.DETECTOR)
-        self._detector = Detector(TfliteRunner(dspec, self._threads, self._runtime), dspec,
-                                  self._detector_settings)
         lspec = bundle.model(LANDMARKS)
         self._model = LandmarkModel(TfliteRunner(lspec, self._threads, self._runtime), lspec)
         logger.info("face landmarks ready: %s", lspec.version)
@@ -46,26 +46,45 @@ class TfliteLandmarks(Lifecycle):
         self._model = None
 
     def points(self, frame: Frame) -> Points | None:
-        """The main face's landmarks in frame pixels; None when no face is found."""
-        detector, model = self._loaded()
-        faces = detector.detect(frame)
+        """The main face's landmarks in frame pixels (found by this backend's own detector,
+        loaded on first use); None when no face is found."""
+        model = self._loaded()
+        faces = self._own_detector().detect(frame)
         return model.points(frame, faces[0]) if faces else None
 
-    def burst_points(self, frames: Sequence[Frame]) -> list[Points | None]:
-        """Landmarks per frame of a burst: the detector finds the face once, later frames
-        follow it from the previous frame's landmarks (the detector again when they lose it)."""
-        _, model = self._loaded()
+    def burst_points(self, frames: Sequence[Frame],
+                     faces: Sequence[Detection | None] = ()) -> list[Points | None]:
+        """Landmarks per frame of a burst: the first frame from its face, later frames follow
+        the previous frame's landmarks (from their face again when they lose it).
+
+        ``faces`` are the face engine's detections per frame (None: it found none there);
+        without them this backend's own detector finds the faces.
+        """
+        model = self._loaded()
+        given = len(faces) == len(frames)
         found: list[Points | None] = []
-        for frame in frames:
+        for i, frame in enumerate(frames):
             previous = found[-1] if found else None
             points = None if previous is None else model.follow(frame, previous)
-            found.append(points if points is not None else self.points(frame))
+            if points is None:
+                points = self._found(frame, faces[i]) if given else self.points(frame)
+            found.append(points)
         return found
 
-    def _loaded(self) -> tuple[Detector, LandmarkModel]:
-        if self._detector is None or self._model is None:
+    def _found(self, frame: Frame, face: Detection | None) -> Points | None:
+        return None if face is None else self._loaded().points(frame, face)
+
+    def _loaded(self) -> LandmarkModel:
+        if self._model is None:
             raise VerifyError("face landmarks used before start()", "call start() first")
-        return self._detector, self._model
+        return self._model
+
+    def _own_detector(self) -> Detector:
+        if self._detector is None:
+            dspec = manifest.load(self.models_dir).model(manifest.DETECTOR)
+            self._detector = Detector(TfliteRunner(dspec, self._threads, self._runtime), dspec,
+                                      self._detector_settings)
+        return self._detector
 
 
 def create(models_dir: Path, runtime: Runtime = "auto", num_threads: int = 1,

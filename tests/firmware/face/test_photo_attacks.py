@@ -95,3 +95,26 @@ def test_following_the_face_through_a_burst_finds_the_detectors_landmarks(
         assert points is not None and detected is not None
         error = np.linalg.norm(points - detected, axis=1).mean()
         assert error < 0.05 * liveness.eye_distance(detected)
+
+
+def test_a_burst_with_the_engines_detections_is_never_detected_again(engine, photo) -> None:
+    """The engine's faces (``FrameResult.face``) seed the landmarks: the landmark backend's
+    own detector is never loaded, and the points are those its detector would give."""
+    fresh = TfliteLandmarks(MODELS)
+    fresh.start()
+    rng = np.random.default_rng(4)
+    frames = [noisy(photo("obama3"), rng) for _ in range(3)]
+    faces = [engine.check(frame).face for frame in frames]
+    assert all(face is not None for face in faces)
+    given = fresh.burst_points(frames, faces)
+    assert fresh._detector is None  # noqa: SLF001 - the point of the test
+    for frame, points in zip(frames, given, strict=True):
+        detected = fresh.points(frame)
+        assert points is not None and detected is not None
+        assert np.linalg.norm(points - detected, axis=1).mean() < 0.05 * liveness.eye_distance(
+            detected)
+
+
+def test_a_frame_the_engine_found_no_face_in_has_no_landmarks(landmarks, photo) -> None:
+    frame = photo("obama")
+    assert landmarks.burst_points([frame], [None]) == [None]

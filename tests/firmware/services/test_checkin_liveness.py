@@ -57,6 +57,7 @@ class TrackLandmarks:
     sequences: list[list[Points]]
     running: bool = True
     used: list[int] = field(default_factory=list)
+    faces: list[list[object]] = field(default_factory=list)
 
     def start(self) -> None:
         self.running = True
@@ -64,7 +65,9 @@ class TrackLandmarks:
     def stop(self) -> None:
         self.running = False
 
-    def burst_points(self, frames: Sequence[Frame]) -> list[Points | None]:
+    def burst_points(self, frames: Sequence[Frame],
+                     faces: Sequence[object] = ()) -> list[Points | None]:
+        self.faces.append(list(faces))
         return [self.points(frame) for frame in frames]
 
     def points(self, frame: Frame) -> Points | None:
