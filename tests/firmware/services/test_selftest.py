@@ -118,9 +118,9 @@ def models(tmp_path: Path) -> Path:
         pytest.skip("models/known_answer.json not present")
     folder = tmp_path / "models"
     folder.mkdir()
-    for name in ("manifest.json", model_check.ANSWER_FILE, "face_detector_short_range.tflite",
-                 "face_embedder_int8.tflite"):
-        shutil.copy(MODELS / name, folder / name)
+    listed = json.loads((MODELS / "manifest.json").read_text())["models"].values()
+    for name in ("manifest.json", model_check.ANSWER_FILE, *(entry["file"] for entry in listed)):
+        shutil.copy(MODELS / name, folder / name)  # every model the manifest lists, no more
     return folder
 
 
