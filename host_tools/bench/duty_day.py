@@ -13,15 +13,13 @@ What is measured: each daemon's wall time (process start to exit) and, from the 
 events that reached the server, its awake time, time to first fix and the sleep it asked for.
 """
 
-import json
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from host_tools.bench.processes import Child, python_module, run_checked
 from host_tools.bench.wake_figures import Wake, figures
+from host_tools.bench.wake_session import WakeFailed, power_events, run_wake
 
 #: Wakes in the simulated day: one every ``WAKE_INTERVAL_S``.
 WAKES = 4
@@ -44,8 +42,12 @@ def run_day(workdir: Path, data_dir: Path, device_id: str, link: Link) -> bool:
           f"(one every {WAKE_INTERVAL_S // 3600} h); the bench plays the supervisor MCU and "
           "skips each sleep (the Pi is off then)")
     config = _config(workdir, data_dir, link)
-    walls = [_one_wake(config) for _ in range(WAKES)]
-    events = _power_events(link.server_dir, device_id)[-WAKES:]
+    try:
+        walls = [run_wake(config, SESSION_TIMEOUT_S) for _ in range(WAKES)]
+    except WakeFailed as err:
+        print(f"  FAILED: {err}")
+        return False
+    events = power_events(link.server_dir, device_id, sleeps_only=True)[-WAKES:]
     if len(events) < WAKES:
         print(f"  INCOMPLETE: {WAKES} wakes ran but {len(events)} power events arrived")
         return False
@@ -71,34 +73,6 @@ def _config(workdir: Path, data_dir: Path, link: Link) -> Path:
         '[checkin]\nmode = "off"\n'
     )
     return config
-
-
-def _one_wake(config: Path) -> float:
-    """One wake: the daemon runs until it asks for its sleep; returns its wall time."""
-    began = time.monotonic()
-    device = Child("fieldcheck-device", python_module("firmware", "run", "--config",
-                                                      str(config)))
-    try:
-        device.proc.wait(timeout=SESSION_TIMEOUT_S)
-    finally:
-        device.stop()
-    if device.proc.returncode != 0:
-        raise SystemExit(f"a duty-cycled wake failed: {device.describe_failure()}")
-    return time.monotonic() - began
-
-
-def _power_events(server_dir: Path, device_id: str) -> list[dict[str, Any]]:
-    rows = json.loads(run_checked(python_module(
-        "host_tools", "records", "export", "--dir", str(server_dir), "--device", device_id,
-        "--format", "json")))
-    found = []
-    for row in rows:
-        body = (row.get("record") or {}).get("body") or {}
-        details = body.get("details") or {}
-        if (body.get("type") == "power" and row.get("status") == "verified"
-                and details.get("state") == "sleep"):
-            found.append(dict(details))
-    return found
 
 
 def _print_wakes(wakes: list[Wake], events: list[dict[str, Any]],

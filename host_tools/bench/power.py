@@ -10,18 +10,16 @@ measurements and the figures in ``hardware/power/budget.py`` (boot time and curr
 worked out in :mod:`host_tools.bench.wake_figures`.
 """
 
-import json
 import tempfile
-import time
 from pathlib import Path
-from typing import Any
 
 from host_tools.bench.demo import _provision, _pty_path, _server_init, _wait_for_port
-from host_tools.bench.processes import Child, python_module, run_checked
+from host_tools.bench.processes import Child, python_module
 from host_tools.bench.wake_figures import CHECKINS_PER_DAY as CHECKINS_PER_DAY
 from host_tools.bench.wake_figures import Wake
 from host_tools.bench.wake_figures import budget_module as budget_module
 from host_tools.bench.wake_figures import figures as figures
+from host_tools.bench.wake_session import power_events, run_wake
 
 SESSION_TIMEOUT_S = 240.0
 
@@ -43,8 +41,8 @@ def run_sessions(count: int) -> list[Wake]:
                 "host_tools", "gps-sim", "--pty", "--scenario", "walk", "--rate", "1",
                 "--seed", "3", "--duration", str(count * SESSION_TIMEOUT_S)))
             config = _config(workdir, data_dir, _pty_path(sim), port, server_dir, fingerprint)
-            walls = [_one_session(config) for _ in range(count)]
-            events = _power_events(server_dir, device_id)
+            walls = [run_wake(config, SESSION_TIMEOUT_S) for _ in range(count)]
+            events = power_events(server_dir, device_id)
         finally:
             if sim is not None:
                 sim.stop()
@@ -72,27 +70,3 @@ def _config(workdir: Path, data_dir: Path, pty: str, port: int, server_dir: Path
     return config
 
 
-def _one_session(config: Path) -> float:
-    """Run the daemon until it ends its wake by itself; returns its wall time."""
-    began = time.monotonic()
-    device = Child("fieldcheck-device", python_module("firmware", "run", "--config",
-                                                      str(config)))
-    try:
-        device.proc.wait(timeout=SESSION_TIMEOUT_S)
-    finally:
-        device.stop()
-    if device.proc.returncode != 0:
-        raise RuntimeError(f"a wake session failed: {device.describe_failure()}")
-    return time.monotonic() - began
-
-
-def _power_events(server_dir: Path, device_id: str) -> list[dict[str, Any]]:
-    rows = json.loads(run_checked(python_module(
-        "host_tools", "records", "export", "--dir", str(server_dir), "--device", device_id,
-        "--format", "json")))
-    found = []
-    for row in rows:
-        body = (row.get("record") or {}).get("body") or {}
-        if body.get("type") == "power" and row.get("status") == "verified":
-            found.append(dict(body.get("details") or {}))
-    return found
