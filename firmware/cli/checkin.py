@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from firmware import config
+from firmware.app.face_session import face_session
 from firmware.app.wiring import Wiring
 from firmware.services.checkin import Receipt
 
@@ -42,25 +43,8 @@ def _now(args: argparse.Namespace) -> int:
 
 def run_once(loaded: config.DeviceConfig, show: Any) -> Receipt:
     """Build the parts from the wiring, run one manual check-in, stop everything."""
-    wiring = Wiring(loaded)
-    with wiring.lock("fieldcheck-device checkin now"):
-        identity = wiring.identity()
-        store = wiring.store(identity)
-        problems = store.start_and_check()
-        camera, engine, liveness = wiring.camera(), wiring.face_engine(), wiring.liveness()
-        try:
-            ledger = wiring.ledger(store, identity, model=engine)
-            ledger.report(problems)
-            camera.start()
-            engine.start()
-            if liveness is not None:
-                liveness.landmarks.start()
-            service = wiring.checkin_service(camera, engine, ledger, identity.device_id,
-                                             on_guidance=show, liveness=liveness)
-            return service.run("manual")
-        finally:
-            if liveness is not None:
-                liveness.landmarks.stop()
-            engine.stop()
-            camera.stop()
-            store.stop()
+    with face_session(Wiring(loaded), "fieldcheck-device checkin now") as parts:
+        service = parts.wiring.checkin_service(parts.camera, parts.engine, parts.ledger,
+                                               parts.identity.device_id, on_guidance=show,
+                                               liveness=parts.liveness)
+        return service.run("manual")

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from firmware import config
+from firmware.app.face_session import face_session
 from firmware.app.wiring import Wiring
 from firmware.camera.base import Camera
 from firmware.errors import VerifyError
@@ -44,34 +45,17 @@ def _enroll(args: argparse.Namespace) -> int:
     if args.captures < 1:
         raise VerifyError("--captures must be at least 1", "e.g. --captures 3")
     wiring = Wiring(config.load(config.chosen_path(args.config)))
-    with wiring.lock("fieldcheck-device enroll"):
-        identity = wiring.identity()
-        store = wiring.store(identity)
-        problems = store.start_and_check()
-        camera, engine, liveness = wiring.camera(), wiring.face_engine(), wiring.liveness()
-        try:
-            ledger = wiring.ledger(store, identity, model=engine)
-            ledger.report(problems)
-            camera.start()
-            engine.start()
-            if liveness is not None:
-                liveness.landmarks.start()
-            templates = wiring.template_store(identity.device_id)
-            old = _existing(templates, engine, args.replace)
-            template = build(camera, engine, liveness, args.captures,
-                             wiring.full.checkin.capture_timeout_s)
-            templates.save(template)
-            details = {"new_template": matcher.digest(template),
-                       "old_template": None if old is None else old,
-                       "captures": template.count,
-                       "liveness": "off" if liveness is None else "passed"}
-            appended = ledger.event("enrollment", details)
-        finally:
-            if liveness is not None:
-                liveness.landmarks.stop()
-            engine.stop()
-            camera.stop()
-            store.stop()
+    with face_session(wiring, "fieldcheck-device enroll") as parts:
+        templates = wiring.template_store(parts.identity.device_id)
+        old = _existing(templates, parts.engine, args.replace)
+        template = build(parts.camera, parts.engine, parts.liveness, args.captures,
+                         wiring.full.checkin.capture_timeout_s)
+        templates.save(template)
+        details = {"new_template": matcher.digest(template),
+                   "old_template": None if old is None else old,
+                   "captures": template.count,
+                   "liveness": "off" if parts.liveness is None else "passed"}
+        appended = parts.ledger.event("enrollment", details)
     _show(args.json, details, appended.record.seq, templates)
     return 0
 
