@@ -88,7 +88,9 @@ class VerifyPool:
         with self._lock:
             if self._pool is None:
                 context = multiprocessing.get_context("spawn")
-                self._pool = ProcessPoolExecutor(self.parts - 1, mp_context=context)
+                self._pool = ProcessPoolExecutor(self.parts - 1, mp_context=context,
+                                                 initializer=_orphan_guard,
+                                                 initargs=(os.getpid(),))
             return self._pool
 
     def _inline(self, check: Callable[[list[T], bytes], list[R]], items: list[T],
@@ -134,3 +136,20 @@ def shared() -> VerifyPool:
             _SHARED = VerifyPool()
             atexit.register(_SHARED.close)
         return _SHARED
+
+
+#: How often a worker looks whether the server that started it is still there.
+PARENT_POLL_S = 1.0
+
+
+def _orphan_guard(parent: int) -> None:
+    """In each worker: exit when the server is gone (killed with -9, its workers would
+    otherwise wait on their queue for ever outside any service manager's cgroup)."""
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True,
+                     name="verify-orphan-guard").start()
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        threading.Event().wait(PARENT_POLL_S)
+    os._exit(0)

@@ -1,6 +1,11 @@
 """A batch's signature checks spread over worker processes (issue 13): same answers, in order,
 records intact across the process boundary, and the calling thread takes over if workers die."""
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -83,3 +88,37 @@ def test_bench_percentiles() -> None:
     assert bench.percentile(values, 0.5) == pytest.approx(50.5)
     assert bench.percentile(values, 0.99) == pytest.approx(99.01)
     assert bench.percentile([7.0], 0.99) == 7.0 and bench.percentile([], 0.5) == 0.0
+
+
+def test_workers_exit_when_the_server_is_killed() -> None:
+    # Outside a service manager's cgroup, workers of a server killed with -9 must not linger.
+    script = (
+        "import sys, time\n"
+        "from fieldcheck_server.domain.ingest import verify_items\n"
+        "from fieldcheck_server.domain.verify_pool import VerifyPool\n"
+        "pool = VerifyPool(parts=3)\n"
+        "pool.start(verify_items)\n"
+        "print(' '.join(str(p) for p in pool._executor()._processes), flush=True)\n"
+        "time.sleep(120)\n"
+    )
+    server = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert server.stdout is not None
+    workers = [int(pid) for pid in server.stdout.readline().split()]
+    assert len(workers) == 2
+    server.send_signal(signal.SIGKILL)
+    server.wait(timeout=10)
+    deadline = time.monotonic() + 15
+    alive = workers
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.2)
+        alive = [pid for pid in workers if _running(pid)]
+    assert alive == [], f"workers {alive} outlived the server"
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as stat:  # a zombie (not yet reaped by init) is gone too
+        return stat.read().split()[2] != "Z"
