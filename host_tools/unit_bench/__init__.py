@@ -1,1 +1,1 @@
-"""``fieldcheck bench --unit HOST | --local``: a provisioned unit checked end to end on the bench."""
+"""``fieldcheck bench --unit USER@HOST | --local``: a provisioned unit checked end to end."""
