@@ -66,3 +66,24 @@ def test_an_unreadable_photo_is_refused_before_anything_runs(tmp_path: Path, cap
     (tmp_path / "photo.jpg").write_text("not a picture")
     assert bench(tmp_path, "--photo", str(tmp_path / "photo.jpg")) == 2
     assert "cannot read the photo" in capsys.readouterr().err
+
+
+def test_over_ssh_every_unit_command_goes_through_the_ssh_client(
+        tmp_path: Path, capsys, monkeypatch) -> None:
+    import os
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "ssh.log"
+    # The unit's sshd, played by a local shell: each call is logged, then its command runs.
+    (bin_dir / "ssh").write_text(f'#!/bin/sh\necho "$@" >> {log}\nwhile [ "$1" != "--" ]; do '
+                                 'shift; done; shift\nexec sh -c "$1"\n')
+    (bin_dir / "ssh").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    code = cli.main(["bench", "--unit", "pi@fc-unit-07", "--server-dir", str(tmp_path / "srv"),
+                     "--etc", str(tmp_path / "etc"), "--device-command", DEVICE])
+    out = capsys.readouterr().out
+    assert code == 1 and out.startswith("bench of pi@fc-unit-07")
+    assert rows_of(out)["unit-config"] == "FAIL" and rows_of(out)["restore"] == "PASS"
+    calls = log.read_text().splitlines()
+    assert calls and all(call.startswith("-o BatchMode=yes pi@fc-unit-07 --") for call in calls)
