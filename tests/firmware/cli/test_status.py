@@ -11,7 +11,8 @@ from firmware.core.fix import Fix, FixType
 from firmware.version import FIRMWARE_VERSION
 from tests.firmware.services.checkin_fakes import ledger_for, opened_store
 
-START = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
+#: How long before the test runs its unit's records were made (its fix is this old).
+AGO = timedelta(minutes=10)
 
 
 def a_fix(clock: ManualClock) -> Fix:
@@ -22,7 +23,8 @@ def a_fix(clock: ManualClock) -> Fix:
 
 def unit(tmp_path: Path) -> Path:
     """A data dir with a fix, a check-in, a battery event and one acknowledged record."""
-    clock = ManualClock(wall=START, mono=1000.0)
+    # Taken when the test runs, not at collection: a long suite would age the fix past the bound.
+    clock = ManualClock(wall=datetime.now(UTC).replace(microsecond=0) - AGO, mono=1000.0)
     data = tmp_path / "data"
     for store in opened_store(data, clock):
         ledger = ledger_for(store, clock)
