@@ -155,7 +155,7 @@ def eye_distance(points: Points) -> float:
 
 def fit_homography(src: Points, dst: Points) -> NDArray[np.float64]:
     """The 3x3 homography taking ``src`` to ``dst`` (normalised DLT, least squares)."""
-    return fit_homographies(src, dst[None])[0]
+    return np.asarray(fit_homographies(src, dst[None])[0], np.float64)
 
 
 def fit_homographies(src: Points, dsts: NDArray[np.float64]) -> NDArray[np.float64]:
