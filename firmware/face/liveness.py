@@ -155,18 +155,35 @@ def eye_distance(points: Points) -> float:
 
 def fit_homography(src: Points, dst: Points) -> NDArray[np.float64]:
     """The 3x3 homography taking ``src`` to ``dst`` (normalised DLT, least squares)."""
-    t_src, t_dst = _normaliser(src), _normaliser(dst)
-    a, b = _apply(t_src, src), _apply(t_dst, dst)
-    x, y, u, v = a[:, 0], a[:, 1], b[:, 0], b[:, 1]
-    zero, one = np.zeros_like(x), np.ones_like(x)
-    rows = np.concatenate([
-        np.stack([-x, -y, -one, zero, zero, zero, u * x, u * y, u], axis=1),
-        np.stack([zero, zero, zero, -x, -y, -one, v * x, v * y, v], axis=1),
-    ])
+    return np.asarray(fit_homographies(src, dst[None])[0], np.float64)
+
+
+def fit_homographies(src: Points, dsts: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The homographies taking ``src`` to each of ``dsts`` (frames x points x 2), as
+    frames x 3 x 3: normalised DLT, least squares, all frames in one batched SVD."""
+    t_src = _normaliser(src)
+    a = _apply(t_src, src)
+    centres = dsts.mean(axis=1, keepdims=True)
+    spreads = np.sqrt(((dsts - centres) ** 2).sum(axis=2).mean(axis=1))
+    scales = np.sqrt(2.0) / np.where(spreads > 0, spreads, 1.0)
+    b = (dsts - centres) * scales[:, None, None]
+    frames, count = dsts.shape[:2]
+    x, y, u, v = a[:, 0], a[:, 1], b[..., 0], b[..., 1]
+    rows = np.zeros((frames, 2 * count, 9))
+    rows[:, :count, 0], rows[:, :count, 1], rows[:, :count, 2] = -x, -y, -1.0
+    rows[:, count:, 3], rows[:, count:, 4], rows[:, count:, 5] = -x, -y, -1.0
+    rows[:, :count, 6], rows[:, :count, 7], rows[:, :count, 8] = u * x, u * y, u
+    rows[:, count:, 6], rows[:, count:, 7], rows[:, count:, 8] = v * x, v * y, v
     _, _, vt = np.linalg.svd(rows, full_matrices=False)
-    h = vt[-1].reshape(3, 3)
-    full = np.linalg.inv(t_dst) @ h @ t_src
-    return np.asarray(full / full[2, 2] if abs(full[2, 2]) > 1e-12 else full, np.float64)
+    h = vt[:, -1].reshape(frames, 3, 3)
+    # inv(t_dst) per frame: undo the scale, then the centring.
+    inverse = np.zeros((frames, 3, 3))
+    inverse[:, 0, 0] = inverse[:, 1, 1] = 1.0 / scales
+    inverse[:, :2, 2] = centres[:, 0, :]
+    inverse[:, 2, 2] = 1.0
+    full = inverse @ h @ t_src
+    corner = full[:, 2:3, 2:3]
+    return np.asarray(full / np.where(np.abs(corner) > 1e-12, corner, 1.0), np.float64)
 
 
 def _normaliser(points: Points) -> NDArray[np.float64]:
@@ -184,15 +201,19 @@ def _apply(h: NDArray[np.float64], points: Points) -> Points:
 def rigid_residual(tracks: Sequence[Points], worst: int = 6) -> float:
     """How far the landmarks are from moving as one plane: the largest, over the frames, of
     the mean of the ``worst`` point residuals after one homography from the first frame, in
-    eye distances. A flat picture moved, tilted or bent little stays near the landmark noise."""
+    eye distances. A flat picture moved, tilted or bent little stays near the landmark noise.
+
+    All frames are fitted at once (one batched SVD, one batched projection)."""
     first = tracks[0]
+    if len(tracks) < 2:
+        return 0.0
     unit = eye_distance(first) or 1.0
-    largest = 0.0
-    for points in tracks[1:]:
-        h = fit_homography(first, points)
-        errors = np.linalg.norm(_apply(h, first) - points, axis=1)
-        largest = max(largest, float(np.sort(errors)[-worst:].mean()) / unit)
-    return largest
+    later = np.stack(tracks[1:])
+    hs = fit_homographies(first, later)
+    moved = np.c_[first, np.ones(len(first))] @ hs.transpose(0, 2, 1)
+    errors = np.linalg.norm(moved[..., :2] / moved[..., 2:3] - later, axis=2)
+    worst_errors = np.partition(errors, errors.shape[1] - worst, axis=1)[:, -worst:]
+    return float(worst_errors.mean(axis=1).max()) / unit
 
 
 def identity_spread(embeddings: Sequence[Vector]) -> float:

@@ -101,6 +101,23 @@ def test_the_homography_fit_recovers_a_known_warp() -> None:
     np.testing.assert_allclose(liveness.fit_homography(src, dst), h, rtol=1e-6, atol=1e-8)
 
 
+def test_the_batched_fit_gives_each_frames_own_homography_and_residual() -> None:
+    """All frames fitted in one batched SVD give what one fit per frame gives."""
+    rng = np.random.default_rng(11)
+    first = rng.uniform(0, 500, (liveness.MESH_POINTS, 2))
+    tracks = [first] + [first + rng.normal(0, 1.0 + i, first.shape) for i in range(5)]
+    batched = liveness.fit_homographies(first, np.stack(tracks[1:]))
+    unit = liveness.eye_distance(first)
+    worst = []
+    for points, h in zip(tracks[1:], batched, strict=True):
+        np.testing.assert_allclose(h, liveness.fit_homography(first, points), atol=1e-9)
+        moved = np.c_[first, np.ones(len(first))] @ h.T
+        errors = np.linalg.norm(moved[:, :2] / moved[:, 2:] - points, axis=1)
+        worst.append(np.sort(errors)[-6:].mean() / unit)
+    assert liveness.rigid_residual(tracks) == pytest.approx(max(worst), rel=1e-9)
+    assert liveness.rigid_residual(tracks[:1]) == 0.0
+
+
 def test_the_challenge_is_drawn_from_the_configured_ones() -> None:
     assert liveness.choose(("turn_left",)) is Challenge.TURN_LEFT
     assert {liveness.choose(("blink", "turn_right"), draw) for draw in range(4)} == {
@@ -116,3 +133,24 @@ def test_yaw_grows_as_the_wearer_turns_to_their_own_left() -> None:
     yaws = [liveness.yaw_ratio(sim.project(sim.rotate_y(face, deg), calm, rng))
             for deg in (-30, 0, 30)]
     assert yaws[0] < -0.2 and abs(yaws[1]) < 0.05 and yaws[2] > 0.2
+
+
+def test_the_landmark_crop_fills_the_models_buffer_as_pillow_scales_the_region() -> None:
+    """One bilinear transform from the region to the model's size, 0..1, into the buffer the
+    model reuses per frame; a region off the frame is black."""
+    from PIL import Image
+
+    from firmware.face.landmarks import Region, crop
+
+    rng = np.random.default_rng(12)
+    frame = rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)
+    region = Region(30.4, 20.6, 70.3)
+    buffer = np.full((1, 32, 32, 3), 7.0, np.float32)
+    got = crop(frame, region, 32, out=buffer[0])
+    expected = np.asarray(Image.fromarray(frame).transform(
+        (32, 32), Image.Transform.EXTENT, (30.4, 20.6, 100.7, 90.9),
+        resample=Image.Resampling.BILINEAR), np.float32) / 255.0
+    assert np.shares_memory(got, buffer)
+    np.testing.assert_allclose(buffer[0], expected, atol=1e-6)
+    np.testing.assert_array_equal(crop(frame, Region(500.0, 500.0, 40.0), 32, out=buffer[0]),
+                                  np.zeros((32, 32, 3), np.float32))
