@@ -1,6 +1,9 @@
 """The load bench at a tiny size: real `server run`, signed HTTPS uploads, every record verified."""
 
+import pytest
+
 from host_tools.bench import load
+from tests.fieldcheck_server import pgcluster
 
 
 def test_every_record_of_every_unit_arrives_verified_while_the_fleet_is_read() -> None:
@@ -16,3 +19,13 @@ def test_every_record_of_every_unit_arrives_verified_while_the_fleet_is_read() -
     assert len(result.upload_ms) == 10
     assert result.fleet_ms, "the operator readers read the fleet view during the upload"
     assert load.figures(result)["records_per_s"] > 0
+
+
+def test_postgresql_is_skipped_with_the_reason_when_no_cluster_can_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(pgcluster, "unavailable", lambda: "no PostgreSQL binaries here")
+
+    with load.postgres() as (cluster, why):
+        assert cluster is None
+        assert why == "no PostgreSQL binaries here"
