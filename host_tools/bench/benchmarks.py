@@ -270,6 +270,7 @@ SECTIONS: dict[str, Callable[[bool], list[Row]]] = {
 }
 # checkin_bench imports Row from here, so its section is imported when it runs.
 SECTIONS["checkin"] = lambda quick: importlib.import_module("host_tools.bench.checkin_bench").checkin(quick)  # noqa: E501
+SECTIONS["load"] = lambda quick: importlib.import_module("host_tools.bench.load").load(quick)
 
 
 def render(rows: Sequence[Row]) -> str:
