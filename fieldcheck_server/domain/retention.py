@@ -69,12 +69,7 @@ def run(db: Database, who: Principal, policy: Policy, now_ms: int,
                                                                          policy.audit_days)
     with db.write() as tx:
         store = RetentionTx(tx)
-        removed: dict[str, int] = {}
-        for device_id in store.device_ids():
-            last = store.expirable_records(device_id, records_cut) if records_cut else None
-            if last is not None:
-                removed[device_id] = (store.count_records(device_id, last) if dry_run
-                                      else store.delete_records(device_id, last))
+        removed = _expire_records(store, records_cut, dry_run) if records_cut is not None else {}
         entries = 0
         last_entry = store.expirable_audit(audit_cut) if audit_cut is not None else None
         if last_entry is not None:
@@ -83,9 +78,18 @@ def run(db: Database, who: Principal, policy: Policy, now_ms: int,
             audit.record(tx, who, "retention.run", "retention", now_ms,
                          {"records_before": records_cut, "audit_before": audit_cut,
                           "records": sum(removed.values()), "devices": len(removed),
-                          "audit_entries": entries})
+                          "audit_entries": entries, "audit_anchor_seq": last_entry})
     images = review_images.expire(db, who, now_ms) if policy.images and not dry_run else 0
     logger.info("retention%s: %d record(s), %d audit entr(ies), %d image(s)",
                 " (dry run)" if dry_run else "", sum(removed.values()), entries, images)
     return Outcome(removed, entries, images, dry_run)
 
+
+def _expire_records(store: RetentionTx, cutoff_ms: int, dry_run: bool) -> dict[str, int]:
+    removed: dict[str, int] = {}
+    for device_id in store.device_ids():
+        last = store.expirable_records(device_id, cutoff_ms)
+        if last is not None:
+            removed[device_id] = (store.count_records(device_id, last) if dry_run
+                                  else store.delete_records(device_id, last))
+    return removed
