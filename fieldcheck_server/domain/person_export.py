@@ -28,7 +28,7 @@ from datetime import datetime
 import cbor2
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from fieldcheck_protocol.record import from_ms, to_ms
+from fieldcheck_protocol.record import RecordError, from_ms, to_ms
 from fieldcheck_protocol.signature import record_hash
 from fieldcheck_server.db.casework import AssignmentRow, CaseTx, PersonRow
 from fieldcheck_server.db.engine import Database
@@ -91,7 +91,7 @@ def collect(db: Database, viewer: Viewer, case_number: str, since: datetime,
     if str(viewer.role) not in EXPORTERS:
         raise Forbidden(f"the {viewer.role} role may not export a person's records; ask an "
                         "officer or admin")
-    since_ms, until_ms = to_ms(since), to_ms(until)
+    since_ms, until_ms = _ms(since, "--since"), _ms(until, "--until")
     if since_ms >= until_ms:
         raise CaseworkError("--since must be before --until")
     with db.read() as tx:
@@ -105,6 +105,13 @@ def collect(db: Database, viewer: Viewer, case_number: str, since: datetime,
             cut = _cut(export.listing(db, item.device_id), start, end)
             parts.append(Part(item, start, end, cut))
     return PersonExport(person, since_ms, until_ms, parts)
+
+
+def _ms(when: datetime, flag: str) -> int:
+    try:
+        return to_ms(when)
+    except RecordError as err:
+        raise CaseworkError(f"{flag}: {err.message} (give a time from 1970 on)") from None
 
 
 def _iso(ms: int) -> str:

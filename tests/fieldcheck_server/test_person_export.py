@@ -90,6 +90,8 @@ def test_only_the_worn_part_of_each_assignment_inside_the_period(
         _collect(db, Principal(0, "aud", Role.AUDITOR))
     with pytest.raises(CaseworkError, match="--since must be before --until"):
         person_export.collect(db, SYSTEM, "C-1", hours(8), hours(8))
+    with pytest.raises(CaseworkError, match="--until: .*out of range"):
+        person_export.collect(db, SYSTEM, "C-1", hours(8), datetime(1969, 12, 31, tzinfo=UTC))
 
 
 def test_json_rows_carry_status_raw_bytes_key_and_a_checkable_file(
