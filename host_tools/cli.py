@@ -11,7 +11,8 @@ from fieldcheck_server.errors import ServerError
 
 # Each module defines register(subparsers) and sets a ``func(args) -> int`` default on its parsers.
 COMMAND_MODULES: tuple[str, ...] = ("host_tools.gpssim.cli", "fieldcheck_server.cli",
-                                     "host_tools.bundle.cli", "host_tools.provision.cli")
+                                     "host_tools.bundle.cli", "host_tools.provision.cli",
+                                     "host_tools.unit_bench.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:
