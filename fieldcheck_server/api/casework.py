@@ -5,18 +5,19 @@ commands channel's check-in and message calls. HTTP only; who may see what is th
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from fastapi import APIRouter, Depends, FastAPI, Path, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from fieldcheck_protocol.command import CommandKind
 from fieldcheck_server.api.casework_json import item_json, person_json, timeline_json
 from fieldcheck_server.api.security import OperatorContext, context, require
-from fieldcheck_server.domain import audit, commands, people, review
+from fieldcheck_server.domain import audit, commands, people, person_export, review
 from fieldcheck_server.domain.expected import ExpectedSettings
 from fieldcheck_server.domain.roles import Principal, Role
 from fieldcheck_server.domain.timeline import timeline
@@ -56,11 +57,14 @@ class CaseworkSettings:
     tile_attribution: str = ""
     #: The review desk's X25519 private key (raw 32 bytes): without it no review image opens.
     review_key: bytes | None = None
+    #: The server's export key: signs the head of each device's slice of a person export.
+    export_key: Ed25519PrivateKey | None = None
 
     def install(self, app: FastAPI) -> None:
         """Keep the settings where the routes look for them."""
         app.state.command_key = self.command_key
         app.state.review_key = self.review_key
+        app.state.export_key = self.export_key
         app.state.tile_url = self.tile_url
         app.state.tile_attribution = self.tile_attribution
 
@@ -136,6 +140,32 @@ async def person_timeline(request: Request, case_number: CaseNumber, who: Reader
     ctx = context(request)
     return await answer(lambda: timeline_json(
         timeline(ctx.db, who, case_number, ctx.clock.now(), EXPECTED)))
+
+
+#: The media type of each person export format.
+EXPORT_TYPES = {"json": "application/json", "csv": "text/csv; charset=utf-8",
+                "geojson": "application/geo+json", "cose": "application/cbor"}
+ExportFormat = Annotated[Literal["json", "csv", "geojson", "cose"], Query(alias="format")]
+
+
+@router.get("/persons/{case_number}/export")
+async def export_person(request: Request, case_number: CaseNumber, who: Decider,
+                        since: datetime, until: datetime,
+                        fmt: ExportFormat = "json") -> Any:
+    """Every record of the devices the person wore in ``[since, until)``, only while they wore
+    them, with their status, raw signed bytes and each device's key (officer or admin; audited).
+    A time without a zone is UTC."""
+    ctx = context(request)
+    key: Ed25519PrivateKey | None = getattr(request.app.state, "export_key", None)
+    start, end = (t.replace(tzinfo=UTC) if t.tzinfo is None else t for t in (since, until))
+    result = await answer(lambda: person_export.person_export(
+        ctx.db, who, case_number, start, end, fmt, key, ctx.now_ms()))
+    if isinstance(result, JSONResponse):
+        return result
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in case_number)
+    filename = f"{safe}-export.{fmt}"
+    return Response(result, media_type=EXPORT_TYPES[fmt],
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 @router.post("/persons/{case_number}/commands")

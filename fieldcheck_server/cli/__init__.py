@@ -5,7 +5,7 @@ One module per command group; each adds its sub-commands to the parser it is giv
 
 import argparse
 
-from fieldcheck_server.cli import admin, casework, device, records, server
+from fieldcheck_server.cli import admin, casework, data, device, records, server
 from fieldcheck_server.cli.common import DATABASE_ENV, DB_FILE, DEFAULT_DIR, open_db
 
 __all__ = ["DATABASE_ENV", "DB_FILE", "DEFAULT_DIR", "open_db", "register"]
@@ -25,3 +25,4 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         subparsers.add_parser("admin", help="operator accounts, API tokens and the audit log")
     )
     casework.register(subparsers)  # person, review, webhook
+    data.register(subparsers.add_parser("retention", help="delete what is past its age"))

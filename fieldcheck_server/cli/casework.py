@@ -16,6 +16,7 @@ from fieldcheck_cli.args import positive_int
 from fieldcheck_protocol.clock import SystemClock
 from fieldcheck_protocol.record import from_ms, to_ms
 from fieldcheck_server import webhook_post
+from fieldcheck_server.cli import data
 from fieldcheck_server.cli.common import DEFAULT_DIR, open_db, operator, when
 from fieldcheck_server.db.casework import CaseTx
 from fieldcheck_server.db.engine import Database
@@ -64,6 +65,7 @@ def _person(parser: argparse.ArgumentParser) -> None:
     officer = _command(sub, "officer", "put a person on an officer's caseload", _person_officer)
     officer.add_argument("case_number")
     officer.add_argument("officer", nargs="?", help="username; leave out to take them off")
+    data.register_person_export(sub)
     _command(sub, "history", "every device a person wore", _person_history).add_argument(
         "case_number")
     expected = _command(sub, "expected", "expected check-in windows against what arrived",

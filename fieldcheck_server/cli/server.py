@@ -145,7 +145,8 @@ def _server_run(args: argparse.Namespace) -> int:
 
     casework = CaseworkSettings(command_key.load_or_create(private_dir(args.dir)),
                                 args.tile_url, args.tile_attribution,
-                                _review_key(args.review_key_file))
+                                _review_key(args.review_key_file),
+                                export_key=export_key.load_or_create(args.dir))
     app = create_app(IngestService(db, SystemClock()), casework=casework)
     sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

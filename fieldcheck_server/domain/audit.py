@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from fieldcheck_server.db import access
 from fieldcheck_server.db.access import AuditRow
 from fieldcheck_server.db.engine import Database
+from fieldcheck_server.db.retention import RetentionTx
 from fieldcheck_server.db.tx import Tx
 from fieldcheck_server.domain.roles import Principal
 
@@ -120,10 +121,14 @@ class ChainReport:
 
 
 def verify(db: Database) -> ChainReport:
-    """Recompute every entry's hash and check each links to the one before."""
-    count, prev = 0, GENESIS
+    """Recompute every entry's hash and check each links to the one before (from retention's
+    anchor, the last entry it deleted, when it deleted any)."""
+    with db.read() as tx:
+        anchor = RetentionTx(tx).audit_anchor()
+    start, prev = anchor if anchor is not None else (0, GENESIS)
+    count = 0
     for row in entries(db):
-        problem = _check(row, count + 1, prev)
+        problem = _check(row, start + count + 1, prev)
         if problem is not None:
             return ChainReport(count, prev, problem)
         count, prev = count + 1, row.entry_hash

@@ -18,6 +18,7 @@ from fieldcheck_protocol.export import (
 from fieldcheck_protocol.record import ZERO_HASH, Record, RecordError, to_json
 from fieldcheck_protocol.signature import record_hash, verify_record
 from fieldcheck_server.db.engine import Database
+from fieldcheck_server.db.retention import RetentionTx
 from fieldcheck_server.db.tx import DeviceRow, QuarantineRow
 from fieldcheck_server.errors import RegistryError
 
@@ -58,7 +59,9 @@ def listing(db: Database, device_id: str) -> Listing:
         if device is None:
             raise RegistryError(f"device {device_id} is not registered (`fieldcheck device list`)")
         result: list[Row] = []
-        prev, from_seq = ZERO_HASH, 0
+        # Retention deletes the oldest records and keeps the last one's hash: check from there.
+        anchor = RetentionTx(tx).record_anchor(device_id)
+        prev, from_seq = (anchor[1], anchor[0] + 1) if anchor is not None else (ZERO_HASH, 0)
         while page := tx.records(device_id, from_seq, PAGE):
             for seq, cose, received_at in page:
                 result.append(_stored(seq, cose, received_at, device.public_key, prev))

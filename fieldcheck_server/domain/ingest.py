@@ -198,7 +198,9 @@ def _place(
     seq = record.seq
     if seq <= head_seq:
         stored = accepted[seq][1] if seq in accepted else tx.record_cose(device_id, seq)
-        if stored == item.cose:
+        if stored == item.cose or stored is None:
+            # None: stored once and deleted by retention (stored seqs are contiguous up to the
+            # head, which retention keeps), so a duplicate, not a fork.
             return None
         return Rejected(seq, ErrorCode.FORK, f"seq {seq} is already stored with different bytes")
     if seq > head_seq + 1:

@@ -108,6 +108,7 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("GET", "/api/v1/persons"): api(ADM, OFF, AUD),
     ("GET", "/api/v1/persons/{case_number}/timeline"): missing(api(ADM, OFF, AUD)),
     ("POST", "/api/v1/persons/{case_number}/commands"): missing(api(ADM, OFF)),
+    ("GET", "/api/v1/persons/{case_number}/export"): missing(api(ADM, OFF)),
     ("GET", "/api/v1/reviews"): api(ADM, OFF, AUD),
     ("GET", "/api/v1/reviews/{review_id}"): missing(api(ADM, OFF, AUD)),
     ("POST", "/api/v1/reviews/{review_id}/decision"): missing(api(ADM, OFF)),
@@ -135,6 +136,8 @@ PROBES: dict[tuple[str, str], dict[str, object]] = {
     ("GET", "/api/v1/persons/{case_number}/timeline"): {"url": "/api/v1/persons/NO-1/timeline"},
     ("POST", "/api/v1/persons/{case_number}/commands"): {
         "url": "/api/v1/persons/NO-1/commands", "json": {"kind": "checkin"}},
+    ("GET", "/api/v1/persons/{case_number}/export"): {
+        "url": "/api/v1/persons/NO-1/export?since=2026-11-24&until=2026-11-25"},
     ("GET", "/api/v1/reviews/{review_id}"): {"url": "/api/v1/reviews/999999"},
     ("POST", "/api/v1/reviews/{review_id}/decision"): {
         "url": "/api/v1/reviews/999999/decision", "json": {"decision": "finding", "reason": "xyz"}},
