@@ -3,15 +3,17 @@
 import shlex
 from pathlib import Path
 
+import pytest
+
 from fieldcheck_server.domain.ingest import Limits
 from host_tools.cli import build_parser
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "server"
 
 
-def _unit() -> dict[str, list[str]]:
+def _unit(name: str = "fieldcheck-server.service") -> dict[str, list[str]]:
     values: dict[str, list[str]] = {}
-    for raw in (DEPLOY / "fieldcheck-server.service").read_text().splitlines():
+    for raw in (DEPLOY / name).read_text().splitlines():
         line = raw.strip()
         if line and not line.startswith(("#", "[")):
             key, _, value = line.partition("=")
@@ -50,3 +52,21 @@ def test_the_server_believes_forwarded_addresses_only_from_the_proxy_in_front() 
     args = build_parser().parse_args(shlex.split(_unit()["ExecStart"][0])[1:])
     assert args.trusted_proxy == ["127.0.0.1"]
     assert "proxy_set_header X-Forwarded-For $remote_addr;" in (DEPLOY / "nginx.conf").read_text()
+
+
+@pytest.mark.parametrize(("name", "command"), [
+    ("fieldcheck-alerts.service", "webhook"), ("fieldcheck-retention.service", "retention")])
+def test_the_alert_and_retention_jobs_run_real_commands_on_the_servers_directory(
+        name: str, command: str) -> None:
+    unit = _unit(name)
+    argv = shlex.split(unit["ExecStart"][0])
+    args = build_parser().parse_args(argv[1:])  # raises SystemExit on an unknown flag
+    assert args.command == command
+    assert args.dir == Path("/var/lib/fieldcheck-server")  # the server's own directory
+    assert unit["User"] == _unit()["User"] and unit["ProtectSystem"] == ["strict"]
+    assert unit["UMask"] == ["0077"] and unit["NoNewPrivileges"] == ["yes"]
+
+
+def test_the_retention_timer_runs_its_service_daily() -> None:
+    timer = (DEPLOY / "fieldcheck-retention.timer").read_text()
+    assert "OnCalendar=daily" in timer and "Persistent=true" in timer
