@@ -3,7 +3,6 @@
 on a blank map, the expected windows beside what arrived, and a review decision. Screenshots go
 to $FIELDCHECK_SCREENSHOTS (default: the test's tmp dir)."""
 
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,9 +14,8 @@ from fieldcheck_server.cli.common import DB_FILE
 from fieldcheck_server.db.engine import open_sqlite
 from fieldcheck_server.domain.ingest import commit_batch, verify_items
 from tests.e2e.serverproc import ServerProcess, fieldcheck
+from tests.fieldcheck_server.browserkit import CHROMIUM, chromium, screenshots, server_dir, sign_in
 from tests.fieldcheck_server.casekit import Chain
-from tests.fieldcheck_server.operator_client import PASSWORD
-from tests.fieldcheck_server.test_operator_browser import CHROMIUM, _sign_in
 from tests.firmware.sync.devicesim import SimDevice
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
@@ -46,17 +44,8 @@ def _records(directory: Path, sim: SimDevice) -> None:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[ServerProcess]:
-    directory = tmp_path / "srv"
-    fieldcheck("server", "init", "--dir", str(directory))
-    secret = tmp_path / "pw"
-    secret.write_text(PASSWORD + "\n")
-    fieldcheck("admin", "create", "--dir", str(directory), "--username", "ana",
-               "--password-file", str(secret))
-    fieldcheck("admin", "user", "add", "--dir", str(directory), "--username", "olu",
-               "--role", "officer", "--password-file", str(secret))
     sim = SimDevice(72)
-    fieldcheck("device", "register", "--dir", str(directory), "--id", sim.device_id,
-               "--public-key", sim.public_key.hex(), "--label", "unit 72")
+    directory = server_dir(tmp_path, "olu", "officer", sim, "unit 72")
     fieldcheck("person", "add", "C-72", "--dir", str(directory), "--name", "Dee",
                "--officer", "olu")
     fieldcheck("person", "assign", "C-72", sim.device_id, "--dir", str(directory),
@@ -75,16 +64,13 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
 
 def test_timeline_map_without_tiles_and_a_review_decision(server: ServerProcess,
                                                           tmp_path: Path) -> None:
-    shots = Path(os.environ.get("FIELDCHECK_SCREENSHOTS", tmp_path / "screenshots"))
-    shots.mkdir(parents=True, exist_ok=True)
+    shots = screenshots(tmp_path)
     base = f"https://127.0.0.1:{server.port}"
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                             args=["--no-sandbox"])
+    with chromium() as browser:
         page = browser.new_context(ignore_https_errors=True).new_page()
         errors: list[str] = []
         page.on("pageerror", lambda err: errors.append(str(err)))
-        _sign_in(page, base, "olu")
+        sign_in(page, base, "olu")
         page.goto(f"{base}/people/C-72")
         page.wait_for_selector("#timeline-map[data-drawn]")
         assert page.get_attribute("#timeline-map", "data-drawn") == "4"
@@ -103,4 +89,3 @@ def test_timeline_map_without_tiles_and_a_review_decision(server: ServerProcess,
         row.locator("button").click()
         page.wait_for_url(f"{base}/review?notice=*")
         assert "no_finding recorded" in page.inner_text("main")
-        browser.close()

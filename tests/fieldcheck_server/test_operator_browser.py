@@ -6,19 +6,16 @@ Skipped where chromium is absent (`apt-get install chromium`); Playwright never 
 browser here: it is pointed at the system executable.
 """
 
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.serverproc import ServerProcess, fieldcheck
-from tests.fieldcheck_server.operator_client import PASSWORD
+from tests.e2e.serverproc import ServerProcess
+from tests.fieldcheck_server.browserkit import CHROMIUM, chromium, screenshots, server_dir, sign_in
 from tests.firmware.sync.devicesim import SimDevice
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(CHROMIUM is None, reason="no chromium: apt-get install -y chromium"),
@@ -27,18 +24,8 @@ pytestmark = [
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[ServerProcess, SimDevice]]:
-    directory = tmp_path / "srv"
-    fieldcheck("server", "init", "--dir", str(directory))
-    secret = tmp_path / "pw"
-    secret.write_text(PASSWORD + "\n")
-    fieldcheck("admin", "create", "--dir", str(directory), "--username", "ana",
-               "--password-file", str(secret))
-    fieldcheck("admin", "user", "add", "--dir", str(directory), "--username", "tec",
-               "--role", "technician", "--password-file", str(secret))
     sim = SimDevice(71)
-    fieldcheck("device", "register", "--dir", str(directory), "--id", sim.device_id,
-               "--public-key", sim.public_key.hex(), "--label", "bench unit 71")
-    process = ServerProcess(directory)
+    process = ServerProcess(server_dir(tmp_path, "tec", "technician", sim, "bench unit 71"))
     process.start()
     try:
         yield process, sim
@@ -48,28 +35,13 @@ def server(tmp_path: Path) -> Iterator[tuple[ServerProcess, SimDevice]]:
 
 @pytest.fixture
 def shots(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get("FIELDCHECK_SCREENSHOTS", tmp_path / "screenshots"))
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    return screenshots(tmp_path)
 
 
 @pytest.fixture
 def browser() -> Iterator["sync_api.Browser"]:
-    with sync_api.sync_playwright() as playwright:
-        # --no-sandbox: the test may run as root, where chromium refuses its sandbox.
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                              args=["--no-sandbox"])
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
-def _sign_in(page: "sync_api.Page", base: str, username: str, password: str = PASSWORD) -> None:
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
+    with chromium() as launched:
+        yield launched
 
 
 def test_sign_in_fleet_audit_and_a_csrf_refusal(
@@ -83,10 +55,10 @@ def test_sign_in_fleet_audit_and_a_csrf_refusal(
     assert page.url == f"{base}/login"
     page.screenshot(path=str(shots / "login.png"))
 
-    _sign_in(page, base, "ana", "not the password at all")
+    sign_in(page, base, "ana", "not the password at all")
     assert "wrong username or password" in page.inner_text("[role=alert]")
 
-    _sign_in(page, base, "ana")
+    sign_in(page, base, "ana")
     assert page.url == f"{base}/fleet"
     assert sim.device_id in page.inner_text("#fleet")
     assert "never seen" in page.inner_text("#fleet")
@@ -119,7 +91,7 @@ def test_a_technician_sees_the_fleet_but_not_the_audit_log(
     process, _ = server
     base = f"https://127.0.0.1:{process.port}"
     page = browser.new_context(ignore_https_errors=True).new_page()
-    _sign_in(page, base, "tec")
+    sign_in(page, base, "tec")
     assert page.url == f"{base}/fleet"
     assert page.locator("text=Audit log").count() == 0
     answer = page.goto(f"{base}/audit")
