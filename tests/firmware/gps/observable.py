@@ -3,8 +3,9 @@
 Observations (by their field names, whatever class implements them), every Fix field, every
 event, and all counters of the framer, parser and tracker, over a byte stream fed in a given
 chunking with the watch's silence close in between. Two implementations that print the same
-lines are the same to everything downstream. ``python -m tests.firmware.gps.observable`` prints
-the digests of the gpsd corpus (``../shared/nmea-corpus``), as stored in ``observable_digests.json``.
+lines are the same to everything downstream. ``python -m tests.firmware.gps.observable``
+prints the digests of the gpsd corpus (``../shared/nmea-corpus``) and of the fuzz stream, as
+stored in ``observable_digests.json``.
 """
 
 import dataclasses
@@ -15,6 +16,7 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from fieldcheck_protocol.clock import ManualClock
 from firmware.core.fix import Fix, GpsEvent
@@ -50,9 +52,11 @@ OBSERVATION_FIELDS = {
 def _value(value: object) -> str:
     """A value's text independent of the class holding it (times and positions by fields)."""
     if hasattr(value, "hour") and hasattr(value, "key"):  # UtcTime
-        return "T{}:{}:{}.{}".format(value.hour, value.minute, value.second, value.microsecond)  # type: ignore[attr-defined]
+        t: Any = value
+        return f"T{t.hour}:{t.minute}:{t.second}.{t.microsecond}"
     if hasattr(value, "latitude") and hasattr(value, "longitude") and not isinstance(value, Fix):
-        return f"P{value.latitude!r},{value.longitude!r}"  # type: ignore[attr-defined]
+        p: Any = value
+        return f"P{p.latitude!r},{p.longitude!r}"
     if isinstance(value, tuple):
         return "(" + ",".join(_value(v) for v in value) + ")"
     return repr(value)
