@@ -1,8 +1,9 @@
 """Everything the NMEA path lets a caller see, as text lines: the yardstick for fast paths.
 
 Observations (by their field names, whatever class implements them), every Fix field, every
-event, and all counters of the framer, parser and tracker, over a byte stream fed in a given
-chunking with the watch's silence close in between. Two implementations that print the same
+event, and all counters of the framer, parser and tracker (not the framer's ``scanned``, a
+measure of its work), over a byte stream fed in a given chunking with the watch's silence
+close in between. Two implementations that print the same
 lines are the same to everything downstream. ``python -m tests.firmware.gps.observable``
 prints the digests of the gpsd corpus (``../shared/nmea-corpus``) and of the fuzz stream, as
 stored in ``observable_digests.json``.
@@ -101,7 +102,6 @@ def stream_lines(
     yield from (output_line(out) for out in tracker.flush())
     yield from (output_line(out) for out in tracker.no_data())
     yield f"counts {reader.counts()!r}"
-    yield f"scanned {reader.framer.scanned}"
     yield "tracker " + repr((
         tracker.epochs, tracker.usable_count, tracker.late_sentences,
         sorted(tracker.fixes_by_type.items()), sorted(tracker.flagged.items()),
