@@ -7,6 +7,7 @@ from firmware.core.cycle import Marker
 from firmware.core.fix import DateSource, Fix, FixType
 from firmware.core.observation import (
     CONSTELLATIONS,
+    SENTENCE_TYPE,
     TIMED,
     Gga,
     Gll,
@@ -27,11 +28,7 @@ MPS_PER_KNOT = 1852.0 / 3600.0
 _VALID_QUALITIES = frozenset({1, 2, 3, 4, 5})  # 6 dead reckoning, 7 manual, 8 simulator: no
 
 
-def _first(*values: float | None) -> float | None:
-    return next((v for v in values if v is not None), None)
-
-
-@dataclass
+@dataclass(slots=True)
 class Epoch:
     """Accumulates the observations of one epoch; :meth:`fix` merges them."""
 
@@ -60,7 +57,8 @@ class Epoch:
             return True
         when = obs.time
         if when is not None and self.utc_time is not None:
-            return when.key == self.utc_time.key
+            # Usually the very object: the field parser hands out one UtcTime per time text.
+            return when is self.utc_time or when.key == self.utc_time.key
         if when is None:
             return type(obs) not in self.timed_types
         return not self.timed_types  # untimed pages so far: this sentence gives them a time
@@ -69,35 +67,46 @@ class Epoch:
         """Merge ``obs`` (cycle key ``key``, arrived at ``mono``); the first of a kind wins."""
         count = self.keys_seen.get(key, 0) + 1
         self.keys_seen[key] = count
-        self.first_key = self.first_key or key
-        self.last_marker = (key, count)
+        if self.first_key is None:
+            self.first_key = key
+        marker = self.last_marker = (key, count)
         self.last_mono = mono
-        self._merge(obs)
-        return self.last_marker
-
-    def _merge(self, obs: Observation) -> None:
         self.talkers[obs.talker] = None
-        self.sentences[type(obs).__name__.upper()] = None
-        if isinstance(obs, TIMED):
-            self.timed_types.add(type(obs))
-            if self.utc_time is None and obs.time is not None:
-                self.utc_time = obs.time
-        if isinstance(obs, Rmc | Zda) and obs.date is not None and self.utc_date is None:
-            self.utc_date = obs.date
-        if isinstance(obs, Gsa):
-            self.gsas.append(obs)
-        elif isinstance(obs, Gsv):
+        self.sentences[SENTENCE_TYPE[type(obs)]] = None
+        # By type, the most frequent first (an epoch has several GSV and GSA pages).
+        if isinstance(obs, Gsv):
             self._add_gsv(obs)
-        elif isinstance(obs, Gga):
-            self.gga = self.gga or obs
-        elif isinstance(obs, Rmc):
-            self.rmc = self.rmc or obs
-        elif isinstance(obs, Gll):
-            self.gll = self.gll or obs
-        elif isinstance(obs, Gns):
-            self.gns = self.gns or obs
+        elif isinstance(obs, Gsa):
+            self.gsas.append(obs)
         elif isinstance(obs, Vtg):
-            self.vtg = self.vtg or obs
+            if self.vtg is None:
+                self.vtg = obs
+        else:
+            self._merge_timed(obs)
+        return marker
+
+    def _merge_timed(self, obs: Gga | Rmc | Zda | Gll | Gns) -> None:
+        self.timed_types.add(type(obs))
+        if self.utc_time is None and obs.time is not None:
+            self.utc_time = obs.time
+        if isinstance(obs, Gga):
+            if self.gga is None:
+                self.gga = obs
+        elif isinstance(obs, Rmc):
+            self._dated(obs.date)
+            if self.rmc is None:
+                self.rmc = obs
+        elif isinstance(obs, Zda):
+            self._dated(obs.date)
+        elif isinstance(obs, Gll):
+            if self.gll is None:
+                self.gll = obs
+        elif self.gns is None:
+            self.gns = obs
+
+    def _dated(self, day: date | None) -> None:
+        if day is not None and self.utc_date is None:
+            self.utc_date = day
 
     def _add_gsv(self, obs: Gsv) -> None:
         system = CONSTELLATIONS.get(obs.talker, "other")
@@ -108,34 +117,46 @@ class Epoch:
             self.in_view[key] = max(self.in_view.get(key, 0), obs.in_view)
 
     def fix(self, day: date | None, date_source: DateSource | None) -> Fix:
-        """The merged Fix, dated ``day`` (from ``date_source``; None: no trustworthy date)."""
+        """The merged Fix, dated ``day`` (from ``date_source``; None: no trustworthy date).
+
+        A valid fix dated by the receiver (not back-filled) carries the offset of GPS time
+        against the system clock when its first sentence arrived.
+        """
         position = self._position()
         valid = self._valid() and position is not None
-        altitude = _first(
-            self.gga.altitude_m if self.gga else None, self.gns.altitude_m if self.gns else None
-        )
+        gga, gns = self.gga, self.gns
+        altitude = gga.altitude_m if gga is not None else None
+        if altitude is None and gns is not None:
+            altitude = gns.altitude_m
         used = self._used_by_system()
-        gsa_pdop = _first(*(g.pdop for g in self.gsas))
-        gsa_vdop = _first(*(g.vdop for g in self.gsas))
-        hdop = _first(
-            self.gga.hdop if self.gga else None,
-            self.gns.hdop if self.gns else None,
-            *(g.hdop for g in self.gsas),
-        )
-        sats = self.gga.satellites_used if self.gga else None
-        if sats is None and self.gns is not None:
-            sats = self.gns.satellites_used
+        gsa_pdop = gsa_vdop = gsa_hdop = None
+        for gsa in self.gsas:  # the first of the epoch's GSA sentences that has each
+            gsa_pdop = gsa.pdop if gsa_pdop is None else gsa_pdop
+            gsa_vdop = gsa.vdop if gsa_vdop is None else gsa_vdop
+            gsa_hdop = gsa.hdop if gsa_hdop is None else gsa_hdop
+        hdop = gga.hdop if gga is not None else None
+        if hdop is None:
+            hdop = gns.hdop if gns is not None and gns.hdop is not None else gsa_hdop
+        sats = gga.satellites_used if gga is not None else None
+        if sats is None and gns is not None:
+            sats = gns.satellites_used
         if sats is None and used:
             sats = sum(used.values())
+        course = self.rmc.course_deg if self.rmc is not None else None
+        if course is None and self.vtg is not None:
+            course = self.vtg.course_deg
         when = self.utc_time
         utc = instant(day, when) if day is not None and when is not None else None
+        offset = None
+        if utc is not None and valid and date_source is not DateSource.BACKFILL:
+            offset = (utc - self.first_wall).total_seconds()
         return Fix(
             utc=utc,
             time_key=self.utc_time.key if self.utc_time else None,
             latitude=position.latitude if position else None,
             longitude=position.longitude if position else None,
             altitude_m=altitude,
-            quality=self.gga.quality if self.gga else None,
+            quality=gga.quality if gga is not None else None,
             fix_type=self._fix_type(valid, altitude),
             valid=valid,
             hdop=hdop,
@@ -145,13 +166,12 @@ class Epoch:
             used_by_system=used,
             in_view_by_system=self._in_view_by_system(),
             speed_mps=self._speed(),
-            course_deg=_first(
-                self.rmc.course_deg if self.rmc else None, self.vtg.course_deg if self.vtg else None
-            ),
+            course_deg=course,
             talkers=tuple(self.talkers),
             sentences=tuple(self.sentences),
             leap_second=bool(when and when.leap_second),
             received_mono=self.first_mono,
+            clock_offset_s=offset,
             date_source=date_source if utc is not None else None,
         )
 
@@ -188,6 +208,9 @@ class Epoch:
     def _used_by_system(self) -> dict[str, int]:
         used: dict[str, set[int]] = {}
         for gsa in self.gsas:
+            if gsa.system and gsa.prns:  # one constellation: all its satellites at once
+                used.setdefault(gsa.system, set()).update(gsa.prns)
+                continue
             for prn in gsa.prns:
                 system = gsa.system or constellation_of_prn(prn)
                 used.setdefault(system, set()).add(prn)

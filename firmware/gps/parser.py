@@ -44,6 +44,7 @@ HANDLERS: tuple[SentenceHandler, ...] = (
     SentenceHandler("GNS", fields.gns),
 )
 _BY_TYPE = {h.sentence_type: h for h in HANDLERS}
+_BUILD = {h.sentence_type: h.build for h in HANDLERS}
 #: The plain form, for which pynmea2's regular expressions give the same split (talkers starting
 #: with P would be read by pynmea2 as proprietary, lower case it upper-cases: both go to it).
 _PLAIN = re.compile(
@@ -52,11 +53,32 @@ _PLAIN = re.compile(
 )
 
 
+#: Masks of the low 64, 32, ... 1 bytes: the halving folds of a sentence (at most 128 bytes).
+_M64, _M32, _M16, _M8, _M4, _M2 = ((1 << (8 * w)) - 1 for w in (64, 32, 16, 8, 4, 2))
+#: Two upper-case hex digits -> their value (the checksum field of a plain sentence).
+_HEX = {f"{n:02X}": n for n in range(256)}
+
+
 def xor_checksum(data: bytes) -> int:
     """The NMEA checksum (XOR of all bytes), folded as one big integer: halves XORed together
     until one byte is left (a handful of C-level operations instead of one call per byte)."""
-    width = 1 << max(len(data) - 1, 0).bit_length()  # bytes, a power of two >= len(data)
+    if len(data) > 128:
+        return _xor_long(data)
     value = int.from_bytes(data, "big")  # zero bytes pad the front: they change no XOR
+    if value >> 512:
+        value = (value >> 512) ^ (value & _M64)
+    value = (value >> 256) ^ (value & _M32)
+    value = (value >> 128) ^ (value & _M16)
+    value = (value >> 64) ^ (value & _M8)
+    value = (value >> 32) ^ (value & _M4)
+    value = (value >> 16) ^ (value & _M2)
+    return (value >> 8) ^ (value & 0xFF)
+
+
+def _xor_long(data: bytes) -> int:
+    """xor_checksum of more than 128 bytes: the same folds, as many as the length needs."""
+    width = 1 << (len(data) - 1).bit_length()  # bytes, a power of two >= len(data)
+    value = int.from_bytes(data, "big")
     while width > 1:
         width >>= 1
         bits = width * 8
@@ -88,10 +110,10 @@ class SentenceParser:
         plain = _PLAIN.match(line)
         if plain is not None:
             talker, sentence_type, data, checksum = plain.groups()
-            if xor_checksum(line[1:-3].encode("ascii")) != int(checksum, 16):
+            if xor_checksum(line[1:-3].encode("ascii")) != _HEX[checksum]:
                 self.rejected["checksum_bad"] += 1
                 return None
-            return self._typed(_BY_TYPE[sentence_type], talker, data.split(","))
+            return self._typed(sentence_type, _BUILD[sentence_type], talker, data.split(","))
         message = self._split(line)
         if message is None:
             return None
@@ -106,13 +128,15 @@ class SentenceParser:
         if handler is None:
             self.ignored[sentence_type] += 1
             return None
-        return self._typed(handler, talker, list(message.data))
+        return self._typed(sentence_type, handler.build, talker, list(message.data))
 
-    def _typed(self, handler: SentenceHandler, talker: str, data: list[str]) -> Observation | None:
+    def _typed(
+        self, sentence_type: str, build: Callable[[str, list[str]], Observation], talker: str,
+        data: list[str],
+    ) -> Observation | None:
         """The handler's observation of the split fields, counted; None (counted) if refused."""
-        sentence_type = handler.sentence_type
         try:
-            observation = handler.build(talker, data)
+            observation = build(talker, data)
         except fields.FieldError as err:
             logger.debug("rejected %s sentence: %s", sentence_type, err)
             self.rejected[err.reason] += 1
@@ -121,7 +145,7 @@ class SentenceParser:
             logger.debug("malformed %s sentence: %s", sentence_type, err)
             self.rejected["malformed"] += 1
             return None
-        self.accepted[handler.sentence_type] += 1
+        self.accepted[sentence_type] += 1
         self.talkers[talker] += 1
         return observation
 
