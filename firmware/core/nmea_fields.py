@@ -196,6 +196,8 @@ def _field(fields: list[str], index: int) -> str:
 
 def gga(talker: str, fields: list[str]) -> Gga:
     """GGA,time,lat,N,lon,E,quality,sats,hdop,alt,M,geoid,M,age,station."""
+    n = len(fields)  # the optional trailing fields, inline (not a call per field)
+    altitude, geoid = fields[8] if n > 8 else "", fields[10] if n > 10 else ""
     return Gga(
         talker,
         utc_time(fields[0]),
@@ -203,15 +205,16 @@ def gga(talker: str, fields: list[str]) -> Gga:
         opt_int(fields[5], QUALITY),
         opt_int(fields[6], SATELLITES),
         opt_float(fields[7], DOP),
-        opt_float(_field(fields, 8), ALTITUDE),
-        opt_float(_field(fields, 10), GEOID),  # geoid separation
+        opt_float(altitude, ALTITUDE),
+        opt_float(geoid, GEOID),  # geoid separation
     )
 
 
 def rmc(talker: str, fields: list[str]) -> Rmc:
     """RMC,time,status,lat,N,lon,E,knots,course,date,magvar,E[,mode[,navstatus]]."""
-    mode = _field(fields, 11) or None
-    nav_status = _field(fields, 12) or None
+    n = len(fields)
+    mode = (fields[11] if n > 11 else "") or None
+    nav_status = (fields[12] if n > 12 else "") or None
     # Validity is judged here, not by pynmea2 (its issue #162): status A and a 2.3 mode letter
     # that is not N/E/M/S. The 4.10 nav status is kept but not used: u-blox and others always
     # send V there, meaning "equipment does not provide a navigational status", not "invalid".
@@ -232,7 +235,8 @@ def rmc(talker: str, fields: list[str]) -> Rmc:
 def gsa(talker: str, fields: list[str]) -> Gsa:
     """GSA,mode,fix,prn x12,pdop,hdop,vdop[,system id (4.10)]."""
     prns = tuple([_prn(f) for f in fields[2:14] if f.strip()])
-    system_id = opt_int(_field(fields, 17), SYSTEM_ID)
+    n = len(fields)
+    system_id = opt_int(fields[17] if n > 17 else "", SYSTEM_ID)
     system = SYSTEM_IDS.get(system_id, "other") if system_id is not None else None
     if system is None and talker != "GN":
         system = CONSTELLATIONS.get(talker)
@@ -240,9 +244,9 @@ def gsa(talker: str, fields: list[str]) -> Gsa:
         talker,
         opt_int(fields[1], FIX_MODE),
         prns,
-        opt_float(_field(fields, 14), DOP),  # pdop
-        opt_float(_field(fields, 15), DOP),  # hdop
-        opt_float(_field(fields, 16), DOP),  # vdop
+        opt_float(fields[14] if n > 14 else "", DOP),  # pdop
+        opt_float(fields[15] if n > 15 else "", DOP),  # hdop
+        opt_float(fields[16] if n > 16 else "", DOP),  # vdop
         system,
     )
 

@@ -90,7 +90,7 @@ class FixTracker:
             epoch = self._epoch = Epoch(first_mono=now, first_wall=self._clock.now())
             self._closed_early = False
         marker = epoch.add(obs, key, now)
-        if self.cycle.is_end(marker):
+        if marker == self.cycle.end:  # cycle.is_end, inline (a marker is never None)
             self._early_key = epoch.utc_time.key if epoch.utc_time else None
             out += self._close("end_of_cycle")
             self._closed_early = True
@@ -139,6 +139,8 @@ class FixTracker:
         if day is None and self._policy.backfill_dates and epoch.utc_time is not None:
             self._held.append(epoch)
             return self._release(None) if len(self._held) > MAX_HELD else []
+        if not self._held:  # nothing waits for a date (always so live)
+            return self._finish(epoch, day, source)
         dated_at = instant(day, epoch.utc_time) if day and epoch.utc_time else None
         return self._release(dated_at, epoch.first_mono) + self._finish(epoch, day, source)
 
@@ -165,7 +167,8 @@ class FixTracker:
             fix = dataclasses.replace(fix, flags=flags)
         self.epochs += 1
         self.fixes_by_type[fix.fix_type.value] += 1
-        self.flagged.update(flags)
+        if flags:
+            self.flagged.update(flags)
         self.dates_by_source[fix.date_source.value if fix.date_source else "none"] += 1
         self.last_fix = fix
         if fix.usable:
