@@ -1,7 +1,9 @@
 """One epoch's observations merged into a Fix: the sentences a receiver sends for one UTC time."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 from firmware.core.cycle import Marker
 from firmware.core.fix import DateSource, Fix, FixType
@@ -72,37 +74,47 @@ class Epoch:
         marker = self.last_marker = (key, count)
         self.last_mono = mono
         self.talkers[obs.talker] = None
-        self.sentences[SENTENCE_TYPE[type(obs)]] = None
-        # By type, the most frequent first (an epoch has several GSV and GSA pages).
-        if isinstance(obs, Gsv):
-            self._add_gsv(obs)
-        elif isinstance(obs, Gsa):
-            self.gsas.append(obs)
-        elif isinstance(obs, Vtg):
-            if self.vtg is None:
-                self.vtg = obs
-        else:
-            self._merge_timed(obs)
+        name, merge = _MERGE[type(obs)]
+        self.sentences[name] = None
+        merge(self, obs)
         return marker
 
-    def _merge_timed(self, obs: Gga | Rmc | Zda | Gll | Gns) -> None:
+    def _timed(self, obs: Gga | Rmc | Zda | Gll | Gns) -> None:
         self.timed_types.add(type(obs))
         if self.utc_time is None and obs.time is not None:
             self.utc_time = obs.time
-        if isinstance(obs, Gga):
-            if self.gga is None:
-                self.gga = obs
-        elif isinstance(obs, Rmc):
-            self._dated(obs.date)
-            if self.rmc is None:
-                self.rmc = obs
-        elif isinstance(obs, Zda):
-            self._dated(obs.date)
-        elif isinstance(obs, Gll):
-            if self.gll is None:
-                self.gll = obs
-        elif self.gns is None:
+
+    def _add_gga(self, obs: Gga) -> None:
+        self._timed(obs)
+        if self.gga is None:
+            self.gga = obs
+
+    def _add_rmc(self, obs: Rmc) -> None:
+        self._timed(obs)
+        self._dated(obs.date)
+        if self.rmc is None:
+            self.rmc = obs
+
+    def _add_zda(self, obs: Zda) -> None:
+        self._timed(obs)
+        self._dated(obs.date)
+
+    def _add_gll(self, obs: Gll) -> None:
+        self._timed(obs)
+        if self.gll is None:
+            self.gll = obs
+
+    def _add_gns(self, obs: Gns) -> None:
+        self._timed(obs)
+        if self.gns is None:
             self.gns = obs
+
+    def _add_gsa(self, obs: Gsa) -> None:
+        self.gsas.append(obs)
+
+    def _add_vtg(self, obs: Vtg) -> None:
+        if self.vtg is None:
+            self.vtg = obs
 
     def _dated(self, day: date | None) -> None:
         if day is not None and self.utc_date is None:
@@ -229,3 +241,16 @@ class Epoch:
         if self.vtg is not None and self.vtg.speed_kmh is not None:
             return self.vtg.speed_kmh / 3.6
         return None
+
+
+#: Each observation type's sentence name and how an epoch merges it (one look-up a sentence).
+_MERGE: dict[type, tuple[str, Callable[[Epoch, Any], None]]] = {
+    Gga: (SENTENCE_TYPE[Gga], Epoch._add_gga),
+    Rmc: (SENTENCE_TYPE[Rmc], Epoch._add_rmc),
+    Gsa: (SENTENCE_TYPE[Gsa], Epoch._add_gsa),
+    Gsv: (SENTENCE_TYPE[Gsv], Epoch._add_gsv),
+    Vtg: (SENTENCE_TYPE[Vtg], Epoch._add_vtg),
+    Zda: (SENTENCE_TYPE[Zda], Epoch._add_zda),
+    Gll: (SENTENCE_TYPE[Gll], Epoch._add_gll),
+    Gns: (SENTENCE_TYPE[Gns], Epoch._add_gns),
+}
