@@ -126,7 +126,8 @@ class Epoch:
             system = constellation_of_prn(obs.prns[0])
         if obs.in_view is not None:
             key = (system, obs.signal_id)
-            self.in_view[key] = max(self.in_view.get(key, 0), obs.in_view)
+            if obs.in_view > self.in_view.get(key, -1):  # the most of the set's pages
+                self.in_view[key] = obs.in_view
 
     def fix(self, day: date | None, date_source: DateSource | None) -> Fix:
         """The merged Fix, dated ``day`` (from ``date_source``; None: no trustworthy date).

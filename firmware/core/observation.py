@@ -8,7 +8,6 @@ which :class:`datetime.time` cannot hold.
 
 from dataclasses import dataclass
 from datetime import date
-from functools import cached_property
 from typing import NamedTuple
 
 # Talker id -> constellation. "GN" means a combined (multi-constellation) solution.
@@ -61,10 +60,9 @@ class UtcTime:
     second: int
     microsecond: int = 0
 
-    @cached_property
+    @property
     def key(self) -> int:
-        """Milliseconds since midnight, the epoch identity shared by one epoch's sentences
-        (computed once: the parser hands the same UtcTime to every sentence of a time)."""
+        """Milliseconds since midnight, the epoch identity shared by one epoch's sentences."""
         return ((self.hour * 60 + self.minute) * 60 + self.second) * 1000 + self.microsecond // 1000
 
     @property
