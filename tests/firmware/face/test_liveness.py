@@ -92,6 +92,29 @@ def test_identical_frames_or_times_that_do_not_advance_are_a_frozen_burst() -> N
     assert liveness.frozen(noisy, (1.0, 1.1, 1.05, 1.2), SETTINGS.min_frame_change)
 
 
+@pytest.mark.parametrize("noise", [0.0, 0.6, 1.0, 3.0])
+def test_the_banded_change_decides_as_the_whole_frames_mean_does(noise) -> None:
+    """Summed band by band and stopped early, the change still says what the whole frame's
+    mean absolute difference says, also at a limit equal to that mean."""
+    rng = np.random.default_rng(13)
+    a = rng.integers(0, 256, (101, 67, 3), dtype=np.uint8)
+    b = np.clip(a + rng.normal(0, noise, a.shape).round(), 0, 255).astype(np.uint8)
+    mean = float(np.abs(a.astype(np.int16) - b).mean())
+    for least in (0.0, mean / 2, mean, np.nextafter(mean, np.inf), mean * 2 + 0.1):
+        for band in (1, 7, 32, 500):
+            assert liveness.changed(a, b, least, band) is bool(mean >= least), (least, band)
+    assert liveness.changed(a, b[:50], 0.5)  # frames of two sizes are not one frame
+
+
+def test_a_live_burst_is_known_from_its_first_pair_of_frames() -> None:
+    """The pairs are compared until one differs: the later frames are not read at all."""
+    rng = np.random.default_rng(14)
+    first, second = (rng.integers(0, 256, (24, 32, 3), dtype=np.uint8) for _ in range(2))
+    unread = [None, None]  # comparing these would raise
+    assert not liveness.frozen([first, second, *unread], (1.0, 1.1, 1.2, 1.3),
+                               SETTINGS.min_frame_change)
+
+
 def test_the_homography_fit_recovers_a_known_warp() -> None:
     rng = np.random.default_rng(8)
     src = rng.uniform(0, 500, (40, 2))
