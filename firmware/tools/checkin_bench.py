@@ -10,11 +10,14 @@ store in a temporary data dir.
 
 The liveness stage is the check-in's own (``LivenessCheck.live``: the frozen-burst check, the
 landmarks and the judge), timed around the call as the service times it; the face pipeline's
-frame is timed the same way, around each frame's ``engine.check``, on the same frames. The
-liveness parts are then timed one by one on the same burst (a breakdown, not added in).
-Work done once per burst (the judge) counts in the per-frame figure as its share per frame.
-Peak memory is this process's (``ru_maxrss``) holding the same
-parts as the daemon's check-in thread; the daemon's own peak needs measuring on a unit.
+frame is timed the same way, around each frame's ``engine.check``, on the same frames; both
+also in this process's CPU time (``time.process_time``: what other processes on a shared
+machine take of the cores is not counted, so the share is steadier there). The liveness
+parts are then timed one by one on the same burst (a breakdown, not added in). Work done once
+per burst (the judge) counts in the per-frame figure as its share per frame.
+
+Peak memory is this process's (``ru_maxrss``) holding the same parts as the daemon's check-in
+thread; the daemon's own peak needs measuring on a unit.
 """
 
 import resource
@@ -46,7 +49,7 @@ from firmware.store.identity import create_identity
 #: Capture is the camera's own time (frames / frame rate on a unit); here frames are replayed.
 STAGES = ("detect", "align", "embed", "liveness", "match", "commit")
 #: The face pipeline's frames (around each ``engine.check``) and the liveness parts.
-EXTRA = ("frames", "frozen", "landmarks", "judge")
+EXTRA = ("frames", "frozen", "landmarks", "judge", "frames_cpu", "liveness_cpu")
 
 
 def _burst(source: Frame, frames: int, rng: np.random.Generator) -> Burst:
@@ -102,11 +105,14 @@ def _figures(timings: dict[str, list[float]], frames: int, repeats: int,
     median = {stage: statistics.median(values) * 1000 for stage, values in timings.items()}
     frame_ms = median["frames"] / frames
     live_ms = median["liveness"] / frames
+    cpu_frame, cpu_live = median["frames_cpu"] / frames, median["liveness_cpu"] / frames
     return {
         "frames_per_checkin": frames, "repeats": repeats,
         "median_ms": {k: round(median[k], 2) for k in STAGES},
         "frame_ms": round(frame_ms, 2), "liveness_ms_per_frame": round(live_ms, 2),
         "liveness_share_of_frame": round(live_ms / frame_ms, 3) if frame_ms else None,
+        "cpu": {"frame_ms": round(cpu_frame, 2), "liveness_ms_per_frame": round(cpu_live, 2),
+                "liveness_share_of_frame": round(cpu_live / cpu_frame, 3) if cpu_frame else None},
         "liveness_parts_ms_per_frame": {
             k: round(median[k] / frames, 3) for k in ("frozen", "landmarks", "judge")},
         "frame_size": [int(source.shape[1]), int(source.shape[0])],
@@ -134,17 +140,19 @@ def camera_frame(engine: TfliteFaceEngine, photo: Frame, camera: CameraConfig,
 def _one(burst: Burst, parts: tuple[TfliteFaceEngine, LivenessCheck], template: Any,
          ledger: Ledger, timings: dict[str, list[float]]) -> None:
     engine, check = parts
-    results, spent = [], 0.0
+    results, spent, cpu = [], 0.0, 0.0
     for frame in burst.frames:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         results.append(engine.check(frame))
-        spent += time.perf_counter() - t0
+        spent, cpu = spent + time.perf_counter() - t0, cpu + time.process_time() - c0
     timings["frames"].append(spent)
+    timings["frames_cpu"].append(cpu)
     for stage in ("detect", "align", "embed"):
         timings[stage].append(sum(r.timings.get(stage, 0.0) for r in results))
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), time.process_time()
     live = check.live(burst, results, Challenge.BLINK)
     t2 = time.perf_counter()
+    timings["liveness_cpu"].append(time.process_time() - c1)
     timings["liveness"].append(t2 - t1)
     embeddings = [r.embedding for r in results if r.embedding is not None]
     distances = [template.distance(e) for e in embeddings]

@@ -141,6 +141,38 @@ def test_the_batched_fit_gives_each_frames_own_homography_and_residual() -> None
     assert liveness.rigid_residual(tracks[:1]) == 0.0
 
 
+def _svd_dlt(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """The textbook normalised DLT: the last right singular vector of the 2N x 9 matrix."""
+    def normaliser(points):
+        centre = points.mean(axis=0)
+        scale = np.sqrt(2.0) / np.sqrt(((points - centre) ** 2).sum(axis=1).mean())
+        return np.array([[scale, 0, -scale * centre[0]], [0, scale, -scale * centre[1]],
+                         [0, 0, 1]])
+
+    t_src, t_dst = normaliser(src), normaliser(dst)
+    a = (np.c_[src, np.ones(len(src))] @ t_src.T)[:, :2]
+    b = (np.c_[dst, np.ones(len(dst))] @ t_dst.T)[:, :2]
+    rows = []
+    for (x, y), (u, v) in zip(a, b, strict=True):
+        rows.append([-x, -y, -1, 0, 0, 0, u * x, u * y, u])
+        rows.append([0, 0, 0, -x, -y, -1, v * x, v * y, v])
+    h = np.linalg.svd(np.asarray(rows), full_matrices=False)[2][-1].reshape(3, 3)
+    full = np.linalg.inv(t_dst) @ h @ t_src
+    return full / full[2, 2]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_fit_from_moments_is_the_least_squares_dlt_of_the_full_matrix(seed) -> None:
+    """AᵀA built from the points' moments gives the homography the SVD of the whole DLT
+    matrix gives, on live, flat and noisy landmark sequences alike."""
+    rng = np.random.default_rng(20 + seed)
+    for tracks in (sim.blink(rng), sim.turn(rng, seed % 2 == 0),
+                   sim.flat_picture(rng, moved=True)):
+        for later in tracks[1:]:
+            np.testing.assert_allclose(liveness.fit_homography(tracks[0], later),
+                                       _svd_dlt(tracks[0], later), rtol=1e-7, atol=1e-10)
+
+
 def test_the_challenge_is_drawn_from_the_configured_ones() -> None:
     assert liveness.choose(("turn_left",)) is Challenge.TURN_LEFT
     assert {liveness.choose(("blink", "turn_right"), draw) for draw in range(4)} == {
