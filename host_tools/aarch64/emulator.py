@@ -20,7 +20,8 @@ DEFAULT_CPU = "cortex-a53"
 #: The host programs the proof needs, with the Debian package that brings each.
 TOOLS = {"debootstrap": "debootstrap", QEMU: "qemu-user-static", "chroot": "coreutils",
          "dpkg-deb": "dpkg", "tar": "tar"}
-_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root", "LANG": "C.UTF-8"}
+_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "HOME": "/root", "LANG": "C.UTF-8"}
 
 
 class Unavailable(RuntimeError):
@@ -59,7 +60,8 @@ class Emulator:
 
     def command(self, argv: Sequence[str]) -> list[str]:
         """The host command that runs ``argv`` (an arm64 program and its arguments)."""
-        return [shutil.which("chroot") or "/usr/sbin/chroot", str(self.root), f"/usr/bin/{QEMU}", "-cpu", self.cpu, *argv]
+        chroot = shutil.which("chroot") or "/usr/sbin/chroot"
+        return [chroot, str(self.root), f"/usr/bin/{QEMU}", "-cpu", self.cpu, *argv]
 
     def run(self, argv: Sequence[str], what: str, env: Mapping[str, str] | None = None,
             ok_codes: tuple[int, ...] = (0,),

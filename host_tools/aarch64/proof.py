@@ -14,6 +14,7 @@ and verify faces on the emulated CPU.
    person (must not).
 """
 
+import functools
 import json
 import logging
 import shutil
@@ -284,7 +285,7 @@ def run(work: Path, cache: Path | None = None, cpu: str = DEFAULT_CPU,
         emulator = Emulator(root, cpu)
         for name, step in (("install", install), ("venv", slot_venv),
                            ("known_answer", known_answer), ("faces", faces)):
-            _timed(result, name, lambda step=step: step(emulator, result, say))
+            _timed(result, name, functools.partial(step, emulator, result, say))
     check(result)
     return result
 
