@@ -7,8 +7,9 @@ and verify faces on the emulated CPU.
    (arm64 Python: the signatures, hashes and A/B switch are checked by the unit's code on the
    emulated CPU) installs the bundle into ``/opt/fieldcheck``
 4. the slot's venv made as ``update install --setup venv`` makes it (``python -m venv``, then
-   ``pip install --no-index --find-links SLOT/wheels fieldcheck[device]==VERSION``), by the
-   arm64 interpreter in-process, because without binfmt_misc it cannot exec an arm64 child
+   ``pip install --no-index --find-links SLOT/wheels fieldcheck[device]==VERSION``), but as
+   separate emulated runs after the switch: without binfmt_misc the installer cannot exec the
+   arm64 interpreter itself, so it runs with ``--setup files``
 5. from ``/opt/fieldcheck/current``: the self-test's known-answer embedding, then a face
    enrolled from two photos, a third photo of the same person (must match) and another
    person (must not).
@@ -201,12 +202,15 @@ def slot_venv(emulator: Emulator, result: Result, say: Say) -> None:
     emulator.run(["/usr/bin/python3", "-m", "venv", "--without-pip", str(venv)],
                  "python -m venv (arm64)")
     say(f"pip install --no-index --find-links {slot}/wheels fieldcheck[device]=={result.version}"
-        " on the emulated CPU; about a minute and a half ...")
+        " on the emulated CPU ...")
     # Debian's pip runs under the venv's interpreter (so it installs into the venv) but is
     # imported from the system; --ignore-installed keeps the system's packages out of the venv.
+    # --no-compile: byte-compiling every package under emulation takes ~2 min; imports compile
+    # what the checks use.
     emulator.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--no-index",
                   "--no-cache-dir", "--disable-pip-version-check", "--ignore-installed",
-                  "--find-links", str(slot / "wheels"), f"fieldcheck[device]=={result.version}"],
+                  "--no-compile", "--find-links", str(slot / "wheels"),
+                  f"fieldcheck[device]=={result.version}"],
                  "pip install (arm64)", env={"PYTHONPATH": "/usr/lib/python3/dist-packages"})
 
 
