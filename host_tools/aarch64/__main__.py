@@ -55,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     for verdict in result.verdicts:
         print(f"  {verdict.photo}: {verdict.outcome} (distance {verdict.distance}, "
               f"threshold {verdict.threshold})")
+    for note in result.runtime_notes:
+        print(f"  the runtime said: {note}")
     steps = ", ".join(f"{name} {seconds:g} s" for name, seconds in result.seconds.items())
     print(f"  {time.monotonic() - started:.0f} s in all: {steps}")
     return 0

@@ -43,12 +43,60 @@ def missing() -> str | None:
     return None
 
 
-def install_qemu(root: Path) -> None:
-    """Copy this machine's static qemu into the root (the chroot runs it from there)."""
+@dataclass(frozen=True)
+class CpuModel:
+    """What a Raspberry Pi's ``/proc/cpuinfo`` says about one of its four cores."""
+
+    board: str
+    part: str
+    variant: str
+    revision: str
+    features: str
+
+
+#: The qemu CPU models that are a Raspberry Pi's core, described as that Pi's kernel does.
+CPUS = {
+    "cortex-a53": CpuModel("Raspberry Pi 3 / Zero 2 W", "0xd03", "0x0", "4",
+                           "fp asimd evtstrm crc32 cpuid"),
+    "cortex-a72": CpuModel("Raspberry Pi 4", "0xd08", "0x0", "3", "fp asimd evtstrm crc32 cpuid"),
+    "cortex-a76": CpuModel("Raspberry Pi 5", "0xd0b", "0x4", "1",
+                           "fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid "
+                           "asimdrdm lrcpc dcpop asimddp"),
+}
+_CORES = 4
+
+
+def cpuinfo(model: CpuModel) -> str:
+    """``/proc/cpuinfo`` of a four-core Pi with ``model`` cores."""
+    core = ("processor\t: {n}\nBogoMIPS\t: 108.00\nFeatures\t: {m.features}\n"
+            "CPU implementer\t: 0x41\nCPU architecture: 8\nCPU variant\t: {m.variant}\n"
+            "CPU part\t: {m.part}\nCPU revision\t: {m.revision}\n\n")
+    return "".join(core.format(n=n, m=model) for n in range(_CORES))
+
+
+def prepare(root: Path, cpu: str) -> str:
+    """Copy this machine's static qemu into the root (the chroot runs it from there) and
+    describe the emulated CPU where the runtime looks (``/proc/cpuinfo``, the ``/sys`` core
+    lists; the chroot has neither, and without them LiteRT's XNNPACK does not start). Returns
+    what the CPU is described as."""
     host = shutil.which(QEMU)
     if host is None:
         raise Unavailable(f"no {QEMU} (apt-get install qemu-user-static)")
     shutil.copy2(host, root / "usr" / "bin" / QEMU)
+    proc, cores = root / "proc", root / "sys" / "devices" / "system" / "cpu"
+    if proc.is_symlink():  # debootstrap's `proc -> /proc` points at itself inside the chroot
+        proc.unlink()
+    proc.mkdir(exist_ok=True)
+    cores.mkdir(parents=True, exist_ok=True)
+    model = CPUS.get(cpu)
+    for path in (proc / "cpuinfo", *(cores / n for n in ("possible", "present", "online"))):
+        path.unlink(missing_ok=True)
+    if model is None:
+        return f"{cpu}: not a Raspberry Pi core, so no /proc/cpuinfo for the runtime"
+    (proc / "cpuinfo").write_text(cpuinfo(model))
+    for name in ("possible", "present", "online"):
+        (cores / name).write_text(f"0-{_CORES - 1}\n")
+    return f"{cpu}: described as a {model.board} ({_CORES} cores, {model.features})"
 
 
 @dataclass(frozen=True)

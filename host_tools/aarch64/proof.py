@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 
 from host_tools import sample_faces
 from host_tools.aarch64 import root as roots
-from host_tools.aarch64.emulator import DEFAULT_CPU, Emulator, ProofError, Unavailable, install_qemu
+from host_tools.aarch64.emulator import DEFAULT_CPU, Emulator, ProofError, Unavailable, prepare
 from host_tools.bundle import platform_wheels
 from host_tools.bundle.build import BuildError
 
@@ -79,6 +79,7 @@ class Result:
     slot: str = ""
     known_answer: dict[str, Any] = field(default_factory=dict)
     verdicts: list[Verdict] = field(default_factory=list)
+    runtime_notes: list[str] = field(default_factory=list)  # what LiteRT said on stderr
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -219,6 +220,7 @@ def known_answer(emulator: Emulator, result: Result, say: Say) -> None:
     done = emulator.run([str(CURRENT / "venv" / "bin" / "python"), "-c", KNOWN_ANSWER,
                          str(CURRENT / "models")], "known-answer embedding", ok_codes=(0,))
     result.known_answer = _last_json(done.stdout, "known answer")
+    result.runtime_notes = [line for line in done.stderr.splitlines() if line.strip()]
     say(f"known answer: {result.known_answer.get('found')}")
 
 
@@ -283,7 +285,7 @@ def run(work: Path, cache: Path | None = None, cpu: str = DEFAULT_CPU,
         wheels = _timed(result, "wheels", lambda: ensure_wheels(cache, say))
         bundle, public = _timed(result, "bundle", lambda: make_bundle(work, wheels, say))
         reset(root)
-        install_qemu(root)
+        say(prepare(root, cpu))
         stage(root, bundle, public, photos)
         bootstrap(root, bundle, say)
         emulator = Emulator(root, cpu)

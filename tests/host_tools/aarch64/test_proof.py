@@ -30,6 +30,8 @@ def test_bundle_installs_and_verifies_faces_on_an_emulated_cortex_a53(tmp_path: 
     assert (result.version, result.slot) == (project["project"]["version"], "a")
     assert result.known_answer["ok"] is True
     assert 0 <= result.known_answer["distance"] <= result.known_answer["limit"] == 0.05
+    # LiteRT saw the Cortex-A53 described (cpuinfo parsed), so XNNPACK's arm64 kernels ran.
+    assert not [note for note in result.runtime_notes if "cpuinfo" in note]
     verdicts = {v.photo: v for v in result.verdicts}
     same, other = verdicts[proof.SAME], verdicts[proof.OTHER]
     assert same.outcome == "match" and same.distance is not None
