@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from host_tools.aarch64 import proof
+from host_tools.aarch64 import emulator, proof
 from host_tools.aarch64 import root as roots
 from host_tools.aarch64.emulator import Emulator, ProofError
 
@@ -55,3 +55,22 @@ def test_only_a_match_a_no_match_and_the_known_answer_pass() -> None:
         proof.check(_result("unknown", "no_match"))
     with pytest.raises(ProofError, match="known-answer embedding failed"):
         proof.check(_result("match", "no_match", ok=False))
+
+
+def test_the_root_is_told_it_runs_on_a_pi_core_and_loses_that_for_other_cpus(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    qemu = tmp_path / "qemu-aarch64-static"
+    qemu.write_bytes(b"\x7fELF")
+    monkeypatch.setattr(emulator.shutil, "which", lambda _name: str(qemu))
+    root = tmp_path / "root"
+    (root / "usr" / "bin").mkdir(parents=True)
+    (root / "proc").symlink_to("/proc")  # as debootstrap leaves it
+    said = emulator.prepare(root, "cortex-a53")
+    assert "Raspberry Pi 3" in said and (root / "usr" / "bin" / "qemu-aarch64-static").is_file()
+    info = (root / "proc" / "cpuinfo").read_text()
+    assert info.count("CPU part\t: 0xd03") == 4 and "processor\t: 3" in info
+    cores = root / "sys" / "devices" / "system" / "cpu"
+    assert (cores / "possible").read_text() == (cores / "online").read_text() == "0-3\n"
+    said = emulator.prepare(root, "max")
+    assert "not a Raspberry Pi core" in said
+    assert not (root / "proc" / "cpuinfo").exists() and not (cores / "possible").exists()
