@@ -74,3 +74,16 @@ def test_the_root_is_told_it_runs_on_a_pi_core_and_loses_that_for_other_cpus(
     said = emulator.prepare(root, "max")
     assert "not a Raspberry Pi core" in said
     assert not (root / "proc" / "cpuinfo").exists() and not (cores / "possible").exists()
+
+
+def test_it_says_why_it_cannot_run_not_root_or_a_tool_missing(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(emulator.os, "geteuid", lambda: 1000)
+    assert emulator.missing() == "the aarch64 proof needs root (chroot, debootstrap)"
+    monkeypatch.setattr(emulator.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(emulator.shutil, "which",
+                        lambda name: None if name in ("debootstrap", "qemu-aarch64-static")
+                        else f"/usr/bin/{name}")
+    assert emulator.missing() == (
+        "the aarch64 proof needs debootstrap, qemu-user-static (apt-get install debootstrap "
+        "qemu-user-static, or `make aarch64-tools` as root)")
