@@ -34,8 +34,8 @@ class GateSettings:
 def measure(faces: Sequence[Detection], face_chip: NDArray[np.uint8]) -> Quality:
     """Quality figures of the main (first) face and its aligned chip."""
     main = faces[0]
-    grey = face_chip.astype(np.float32) @ _LUMA
-    inner = grey[20:-20, 20:-20]  # the face itself, not the padding around it
+    # The face itself, not the padding around it: only that part is turned grey.
+    inner = face_chip[20:-20, 20:-20].astype(np.float32) @ _LUMA
     return Quality(
         faces=len(faces),
         detector_score=round(main.score, 4),

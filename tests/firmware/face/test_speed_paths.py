@@ -1,6 +1,6 @@
 """The fast paths of issue 13: a letterbox that reads a few points per model pixel straight into
-the model's input, scores only the anchors that can pass, a chip shrunk once by a power of two,
-each model's bare invoke, and the XNNPACK path report."""
+the model's input, scores only the anchors that can pass, a chip read at a few points per pixel
+from its (reduced) footprint, each model's bare invoke, and the XNNPACK path report."""
 
 import numpy as np
 import pytest
@@ -70,29 +70,57 @@ def test_only_anchors_above_the_logit_floor_are_scored_and_none_is_lost(logits, 
     np.testing.assert_array_equal(kept, probs[probs >= min_score].astype(np.float32))
 
 
-def test_the_chip_pyramid_levels_follow_dlibs_rule() -> None:
-    def matrix(scale: float) -> np.ndarray:
-        return np.array([[scale, 0.0, 0.0], [0.0, scale, 0.0]])
+def test_the_chip_footprint_is_reduced_while_a_chip_pixel_spans_four_image_pixels() -> None:
+    def scaled(scale: float) -> align.Affine:
+        return (scale, 0.0, 0.0, 0.0, scale, 0.0)
 
-    assert align.pyramid_levels(matrix(1.9), (500, 500)) == 0
-    assert align.pyramid_levels(matrix(2.0), (500, 500)) == 1
-    assert align.pyramid_levels(matrix(4.5), (500, 500)) == 2
-    assert align.pyramid_levels(matrix(4.5), (12, 12)) == 1  # too small to halve twice
+    assert align.shrink_factor(scaled(1.2)) == 1
+    assert align.shrink_factor(scaled(3.9)) == 1
+    assert align.shrink_factor(scaled(4.0)) == 2
+    assert align.shrink_factor(scaled(9.0)) == 4
+    assert align.shrink_factor((0.0, -5.0, 0.0, 5.0, 0.0, 0.0)) == 2  # rotated a quarter turn
 
 
-@pytest.mark.parametrize("size", [2.5, 4.5])  # one level, two levels
-def test_a_shrunk_chip_lands_where_the_full_resolution_warp_puts_it(size) -> None:
-    # On a smooth ramp, the chip warped from the reduced level and the one warped from the full
-    # frame agree only if the level matrix maps onto where the reduced pixels sit.
-    ys, xs = np.mgrid[0:800, 0:800].astype(np.float32)
-    ramp = np.stack([xs * 0.3, ys * 0.3, (xs + ys) * 0.15], axis=-1)
+@pytest.mark.parametrize("size", [1.3, 2.5, 4.5, 9.0])  # below 2 px, 2-4 px, reduced by 2 and 4
+def test_a_sampled_chip_lands_where_the_full_resolution_warp_puts_it(size) -> None:
+    # On a smooth ramp, the chip read at points (from the reduced footprint) and dlib's kind of
+    # bilinear warp of the full frame agree only if every step maps onto where its pixels sit.
+    ys, xs = np.mgrid[0:1500, 0:1500].astype(np.float32)
+    ramp = np.stack([xs * 0.15, ys * 0.15, (xs + ys) * 0.07], axis=-1)
     frame = np.round(ramp).astype(np.uint8)
-    points = align.TEMPLATE * size + 50
-    shrunk = align.chip(frame, points).astype(np.float32)
+    points = align.TEMPLATE * size + 30
+    sampled = align.chip(frame, points).astype(np.float32)
     full = Image.fromarray(frame).transform(
         (150, 150), Image.Transform.AFFINE,
-        align._pillow_coefficients(align.fit(points).inverse()), Image.Resampling.BILINEAR)
-    assert float(np.abs(shrunk - np.asarray(full, np.float32)).mean()) < 0.5
+        align._pillow_coefficients(align.invert(align.fit_affine(points))),
+        Image.Resampling.BILINEAR)
+    assert float(np.abs(sampled - np.asarray(full, np.float32)).mean()) < 0.5
+
+
+def _umeyama(points: np.ndarray, template: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """The SVD form of the weighted similarity fit (the numpy code the closed form replaced)."""
+    w = weights / weights.sum()
+    mu_s, mu_d = w @ points, w @ template
+    s, d = points - mu_s, template - mu_d
+    u, sig, vt = np.linalg.svd((d * w[:, None]).T @ s)
+    sign = np.diag([1.0, np.sign(np.linalg.det(u @ vt)) or 1.0])
+    rot = u @ sign @ vt
+    scale = float(np.trace(np.diag(sig) @ sign)) / float((w * (s**2).sum(1)).sum())
+    return np.hstack([scale * rot, (mu_d - scale * rot @ mu_s)[:, None]])
+
+
+def test_the_closed_form_fit_is_umeyamas_on_noisy_and_mirrored_points() -> None:
+    rng = np.random.default_rng(9)
+    for trial in range(50):
+        points = align.TEMPLATE * rng.uniform(0.3, 5) + rng.normal(0, 6, (6, 2)) + 400
+        if trial % 5 == 0:
+            points[:, 0] *= -1  # a mirror image: the fit must stay a rotation
+        found = np.array(align.fit_affine(points)).reshape(2, 3)
+        np.testing.assert_allclose(found, _umeyama(points, align.TEMPLATE, align.WEIGHTS),
+                                   rtol=1e-9, atol=1e-9)
+        m = align.fit(points)
+        np.testing.assert_allclose(np.vstack([m.inverse(), [0, 0, 1]]),
+                                   np.linalg.inv(np.vstack([m.matrix, [0, 0, 1]])), atol=1e-9)
 
 
 def test_bare_invoke_runs_the_model_alone_on_the_stage_input(engine, photo) -> None:
