@@ -163,6 +163,11 @@ def candidate_floor(min_score: float, score_clip: float) -> float:
     return -math.inf if logit <= -score_clip else logit - 1e-6
 
 
+#: One candidate face in model pixels: 16 values (box x0 y0 x1 y1, then 6 keypoints x y) and
+#: its score. Plain floats: a frame has a handful, and numpy's per-call cost would dominate.
+Candidate = tuple[list[float], float]
+
+
 def decode(
     regressors: Array,
     scores: Array,
@@ -170,75 +175,67 @@ def decode(
     input_size: int,
     min_score: float,
     score_clip: float,
-) -> tuple[Array, Array]:
-    """Raw outputs to (boxes (M, 4) x0 y0 x1 y1, keypoints (M, 6, 2)) in model pixels, and scores.
+) -> list[Candidate]:
+    """Raw outputs to the candidates whose sigmoid score reaches ``min_score``.
 
-    Returns ``(rows, kept_scores)`` where each row is the 4 box values then 12 keypoint values,
-    for the anchors whose sigmoid score reaches ``min_score``. Only anchors whose raw logit
-    clears :func:`candidate_floor` are scored and decoded.
+    Only anchors whose raw logit clears :func:`candidate_floor` are read (one comparison over
+    all anchors in numpy); those few are scored and decoded in plain floats.
     """
     logits = scores.reshape(-1)
     picked = np.flatnonzero(logits >= candidate_floor(min_score, score_clip))
-    clipped = np.clip(logits[picked].astype(np.float64), -score_clip, score_clip)
-    probs = 1.0 / (1.0 + np.exp(-clipped))
-    passed = probs >= min_score
-    keep = picked[passed]
-    rows = regressors.reshape(-1, regressors.shape[-1])[keep, :16]  # a copy: safe to edit
-    centres = anchor_centres[keep] * input_size
-    rows[:, 0:2] += centres  # box centre
-    rows[:, 4:16] += np.tile(centres, 6)  # the 6 keypoints
-    half = rows[:, 2:4] / 2
-    rows[:, 2:4] = rows[:, 0:2] + half
-    rows[:, 0:2] -= half
-    return rows.astype(np.float32, copy=False), probs[passed].astype(np.float32)
+    raw = regressors.reshape(-1, regressors.shape[-1])[picked, :16].tolist()
+    centres = anchor_centres[picked].tolist()
+    found: list[Candidate] = []
+    for values, logit, (ax, ay) in zip(raw, logits[picked].tolist(), centres, strict=True):
+        prob = 1.0 / (1.0 + math.exp(-min(max(logit, -score_clip), score_clip)))
+        if prob < min_score:
+            continue
+        cx, cy = ax * input_size, ay * input_size
+        x, y, half_w, half_h = values[0] + cx, values[1] + cy, values[2] / 2, values[3] / 2
+        row = [x - half_w, y - half_h, x + half_w, y + half_h]
+        row += [v + (cx if k % 2 == 0 else cy) for k, v in enumerate(values[4:16])]
+        found.append((row, prob))
+    return found
 
 
-def weighted_nms(rows: Array, scores: Array, iou_threshold: float) -> list[tuple[Array, float]]:
+def weighted_nms(candidates: Sequence[Candidate], iou_threshold: float) -> list[Candidate]:
     """MediaPipe-style weighted NMS: overlapping candidates are averaged, weighted by score.
 
     Averaging (rather than keeping only the best box) steadies the keypoints from frame to
-    frame, which the alignment depends on. Every overlap is worked out at once (the candidates
-    are a handful per face).
+    frame, which the alignment depends on. Each merged face keeps its best member's score.
     """
-    order = np.argsort(-scores)
-    rows, scores = rows[order], scores[order]
-    overlaps = _iou_matrix(rows[:, :4]) > iou_threshold
-    remaining = np.ones(len(rows), dtype=bool)
-    merged: list[tuple[Array, float]] = []
-    for i in range(len(rows)):
-        if not remaining[i]:
+    order = sorted(candidates, key=lambda c: -c[1])
+    used = [False] * len(order)
+    merged: list[Candidate] = []
+    for i, (best, score) in enumerate(order):
+        if used[i]:
             continue
-        group = remaining & overlaps[i]
-        group[i] = True
-        weights = scores[group]
-        merged.append(((rows[group] * weights[:, None]).sum(0) / weights.sum(), float(scores[i])))
-        remaining &= ~group
+        group = [i] + [j for j in range(i + 1, len(order))
+                       if not used[j] and _iou(best, order[j][0]) > iou_threshold]
+        total = sum(order[j][1] for j in group)
+        average = [sum(order[j][0][k] * order[j][1] for j in group) / total
+                   for k in range(len(best))]
+        merged.append((average, score))
+        for j in group:
+            used[j] = True
     return merged
 
 
-def _iou_matrix(boxes: Array) -> Array:
-    """Intersection over union of every pair of boxes (x0, y0, x1, y1)."""
-    x0 = np.maximum(boxes[:, None, 0], boxes[None, :, 0])
-    y0 = np.maximum(boxes[:, None, 1], boxes[None, :, 1])
-    x1 = np.minimum(boxes[:, None, 2], boxes[None, :, 2])
-    y1 = np.minimum(boxes[:, None, 3], boxes[None, :, 3])
-    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
-    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    union = areas[:, None] + areas[None, :] - inter
-    return np.asarray(inter / np.maximum(union, 1e-9), dtype=np.float32)
+def _iou(a: Sequence[float], b: Sequence[float]) -> float:
+    """Intersection over union of two boxes (x0, y0, x1, y1)."""
+    width = min(a[2], b[2]) - max(a[0], b[0])
+    height = min(a[3], b[3]) - max(a[1], b[1])
+    inter = max(width, 0.0) * max(height, 0.0)
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / max(union, 1e-9)
 
 
-def to_frame(merged: Sequence[tuple[Array, float]], box: Letterbox) -> list[Detection]:
+def to_frame(merged: Sequence[Candidate], box: Letterbox) -> list[Detection]:
     """Undo the letterbox: model pixels back to frame pixels, best score first."""
-    if not merged:
-        return []
-    rows = np.stack([row for row, _ in merged])
-    xs = (rows[:, 0::2] - box.pad_x) / box.scale
-    ys = (rows[:, 1::2] - box.pad_y) / box.scale
-    points = np.stack([xs[:, 2:], ys[:, 2:]], axis=2).astype(np.float32)
-    corners = np.stack([xs[:, 0], ys[:, 0], xs[:, 1], ys[:, 1]], axis=1).tolist()
-    found = [
-        Detection(box=(x0, y0, x1, y1), score=score, keypoints=points[i])
-        for i, ((x0, y0, x1, y1), (_, score)) in enumerate(zip(corners, merged, strict=True))
-    ]
+    found = []
+    for row, score in merged:
+        xs = [(v - box.pad_x) / box.scale for v in row[0::2]]
+        ys = [(v - box.pad_y) / box.scale for v in row[1::2]]
+        points = np.array(list(zip(xs[2:], ys[2:], strict=True)), dtype=np.float32)
+        found.append(Detection(box=(xs[0], ys[0], xs[1], ys[1]), score=score, keypoints=points))
     return sorted(found, key=lambda d: -d.score)

@@ -65,10 +65,10 @@ class Detector:
         box = detector.sampler(frame.shape[0], frame.shape[1], self._size).placed
         regressors, scores = self._runner.run_filled(
             lambda buffer: detector.letterbox_into(frame, buffer))[:2]
-        rows, kept = detector.decode(
+        found = detector.decode(
             regressors, scores, self._anchors, self._size, self._min_score, self._clip
         )
-        return detector.to_frame(detector.weighted_nms(rows, kept, self._nms_iou), box)
+        return detector.to_frame(detector.weighted_nms(found, self._nms_iou), box)
 
 
 class Embedder:
