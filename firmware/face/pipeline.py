@@ -63,12 +63,16 @@ class Detector:
     def detect(self, frame: Frame) -> list[detector.Detection]:
         """Every face found, best score first."""
         box = detector.sampler(frame.shape[0], frame.shape[1], self._size).placed
-        regressors, scores = self._runner.run_filled(
-            lambda buffer: detector.letterbox_into(frame, buffer))[:2]
+        outputs = self._runner.run_filled(lambda buffer: detector.letterbox_into(frame, buffer))
+        return self.faces(outputs, box)
+
+    def faces(self, outputs: list[NDArray[np.float32]], placed: detector.Letterbox
+              ) -> list[detector.Detection]:
+        """The faces in the model's outputs for a frame letterboxed as ``placed``, best first."""
         found = detector.decode(
-            regressors, scores, self._anchors, self._size, self._min_score, self._clip
+            outputs[0], outputs[1], self._anchors, self._size, self._min_score, self._clip
         )
-        return detector.to_frame(detector.weighted_nms(found, self._nms_iou), box)
+        return detector.to_frame(detector.weighted_nms(found, self._nms_iou), placed)
 
 
 class Embedder:

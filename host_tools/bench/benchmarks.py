@@ -201,6 +201,11 @@ def face(quick: bool) -> list[Row]:
             rows.append(Row("face", f"{stage}: stage vs its model's bare invoke, same input",
                             float(stages[stage]), "ms", float(bare[stage]),
                             "interpreter set_tensor+invoke", target="ratio >= 0.80x (1.25x)"))
+    parts = data.get("detect_parts_ms", {})
+    if {"letterbox", "decode"} <= set(parts):
+        rows.append(Row("face", f"detect outside the model: letterbox {parts['letterbox']} ms + "
+                        f"decode/NMS {parts['decode']} ms, each alone",
+                        float(parts["letterbox"]) + float(parts["decode"]), "ms"))
     rows += [
         Row("face", f"{stage} (median, one thread)", float(stages[stage]), "ms",
             _float_or_none(ref_ms.get(stage)), "dlib-bin pipeline" if stage in ref_ms else "")
