@@ -1,4 +1,4 @@
-"""BlazeFace decoding in numpy: letterbox, anchors, box and keypoint decoding, weighted NMS."""
+"""BlazeFace around the model: letterbox (a few points per model pixel), anchors, decoding, NMS."""
 
 import functools
 import math
