@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from fieldcheck_protocol.bundle import parse_public_key
+from fieldcheck_protocol.keyfile import parse_public_key
 from firmware.update.backends import process, systemd
 from firmware.update.base import ServiceManager, UpdateError
 from firmware.update.environment import SETUPS, setup_for
