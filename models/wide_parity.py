@@ -66,7 +66,6 @@ def measure(model: bytes, mean_rgb: tuple[float, float, float] | list[float], th
     ours = parity.embed(parity.interpreter(model), resnet.normalise(data.chips, mean_rgb))
     cos = parity.cosines(ours, data.reference)
     n, per_face = len(data.clean), len(data.varied) // max(len(data.clean), 1)
-    d_ours, d_ref = parity.pair_distances(ours), parity.pair_distances(data.reference)
     worst = int(np.argmin(cos))
     return {
         "faces": n,
@@ -76,10 +75,29 @@ def measure(model: bytes, mean_rgb: tuple[float, float, float] | list[float], th
         "clean": cosine_figures(cos[:n]),
         "all": cosine_figures(cos),
         "worst_face": data.labels[worst if worst < n else (worst - n) // per_face],
+        "clean_pairs": decisions(ours[:n], data.reference[:n], threshold),
+        **decisions(ours, data.reference, threshold),
+    }
+
+
+def decisions(ours: np.ndarray, reference: np.ndarray, threshold: float) -> dict[str, Any]:
+    """Same/different decisions over every pair: how many flip, and how close to the threshold.
+
+    A pair flips only where dlib's own distance lies within the embedding error of the threshold:
+    ``flipped_max_margin`` is the farthest such pair, ``pairs_within_error`` how many pairs lie
+    that close (``distance_abs_diff_max``) at all.
+    """
+    d_ours, d_ref = parity.pair_distances(ours), parity.pair_distances(reference)
+    flipped = (d_ours < threshold) != (d_ref < threshold)
+    margin = np.abs(d_ref - threshold)
+    error = float(np.abs(d_ours - d_ref).max()) if len(d_ref) else 0.0
+    return {
         "pairs": len(d_ref),
         "same_pairs_dlib": int((d_ref < threshold).sum()),
-        "decisions_flipped": int(((d_ours < threshold) != (d_ref < threshold)).sum()),
-        "distance_abs_diff_max": round(float(np.abs(d_ours - d_ref).max()), 6),
+        "decisions_flipped": int(flipped.sum()),
+        "flipped_max_margin": round(float(margin[flipped].max()), 6) if flipped.any() else None,
+        "distance_abs_diff_max": round(error, 6),
+        "pairs_within_error": int((margin <= error).sum()),
     }
 
 
