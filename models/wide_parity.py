@@ -44,9 +44,15 @@ class HeldOut:
         return np.concatenate([self.clean, self.varied])
 
 
-def held_out(per_face: int = PER_FACE, seed: int = SEED, download: bool = True) -> HeldOut:
-    """The wide set's held-out faces, their variations and dlib's descriptors of all of them."""
-    _, held = face_set.split(face_set.faces(face_corpus.photos(download=download)))
+def held_out(per_face: int = PER_FACE, seed: int = SEED, download: bool = True,
+             faces: list[face_set.Face] | None = None) -> HeldOut:
+    """The wide set's held-out faces, their variations and dlib's descriptors of all of them.
+
+    ``faces`` are the wide set's faces when the caller has found them already.
+    """
+    if faces is None:
+        faces = face_set.faces(face_corpus.photos(download=download))
+    _, held = face_set.split(faces)
     clean = np.stack([f.pixels for f in held])
     varied = face_set.variations(held, per_face, seed)
     reference = chips.dlib_descriptors(list(np.concatenate([clean, varied])))

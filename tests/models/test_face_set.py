@@ -1,19 +1,8 @@
 """The wide face set: faces of the corpus photos, deduplicated, split by photo, varied."""
 
 import numpy as np
-import pytest
 
-from host_tools import face_corpus
 from models import chips, face_set
-
-
-@pytest.fixture(scope="module")
-def wide_faces() -> list[face_set.Face]:
-    try:
-        photos = face_corpus.photos()
-    except FileNotFoundError as err:
-        pytest.skip(f"face corpus unavailable: {err}")
-    return face_set.faces(photos)
 
 
 def _face(photo: str, value: int) -> face_set.Face:

@@ -10,7 +10,7 @@ import json
 import numpy as np
 import pytest
 
-from models import manifest, wide_parity
+from models import face_set, manifest, wide_parity
 
 ENTRY = json.loads(manifest.MANIFEST.read_text())["models"]["face_embedder"]
 MODEL = manifest.MODELS_DIR / ENTRY["file"]
@@ -19,11 +19,8 @@ PER_FACE = 8
 
 
 @pytest.fixture(scope="module")
-def held_out() -> wide_parity.HeldOut:
-    try:
-        return wide_parity.held_out(per_face=PER_FACE)
-    except FileNotFoundError as err:
-        pytest.skip(f"face corpus unavailable: {err}")
+def held_out(wide_faces: list[face_set.Face]) -> wide_parity.HeldOut:
+    return wide_parity.held_out(per_face=PER_FACE, faces=wide_faces)
 
 
 @pytest.fixture(scope="module")
