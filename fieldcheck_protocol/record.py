@@ -45,6 +45,8 @@ MAX_TEXT = 256
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
 _MAX_MS = (datetime(9999, 12, 31, tzinfo=UTC) - EPOCH) // _MS
+#: The latest time a record may carry, in epoch milliseconds (9999-12-31).
+MAX_MS = _MAX_MS
 _LAST = EPOCH + _MAX_MS * _MS
 
 # Payload keys (schema v1). Kept short because every record carries them.
