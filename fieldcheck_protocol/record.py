@@ -217,6 +217,22 @@ class Record:
             _set(self, "gps_time", _utc_ms(self.gps_time, "gps_time"))
         _set(self, "body", MappingProxyType(_check_body(kind, self.body)))
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its field values (verify workers send records back to the server), the
+        kind as its value and the body as a plain map (a read-only view does not pickle)."""
+        return _restored, (vars(self) | {"kind": self.kind.value, "body": dict(self.body)},)
+
+
+_KINDS = {kind.value: kind for kind in Kind}
+
+
+def _restored(fields: dict[str, Any]) -> Record:
+    """The record pickled by :meth:`Record.__reduce__`, as it was: its values were checked and
+    normalised when it was built, so they are not checked again."""
+    record = object.__new__(Record)
+    vars(record).update(fields, kind=_KINDS[fields["kind"]], body=MappingProxyType(fields["body"]))
+    return record
+
 
 def _check_body(kind: Kind, body: Any) -> dict[str, Any]:
     """Validate ``body`` against the kind's declared fields; returns a normalised copy."""

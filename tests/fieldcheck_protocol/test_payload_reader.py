@@ -1,6 +1,8 @@
 """The fast payload reader against the reference decoder: the same records, the same refusals."""
 
+import pickle
 from dataclasses import replace
+from types import MappingProxyType
 from typing import Any
 
 import cbor2
@@ -123,3 +125,13 @@ def test_reference_codes_come_through_the_fast_reader() -> None:
     assert _same(cbor2.dumps({**raw, "s": -1}, canonical=True))[1] == Code.INVALID_FIELD
     assert _same(b"\xff")[1] == Code.MALFORMED
     assert _same(read_payload.__name__.encode())[1] == Code.MALFORMED
+
+
+@pytest.mark.parametrize("kind", list(Kind))
+def test_records_pickle_as_they_are(kind: Kind) -> None:
+    # How verify workers send records back to the server: equal, with a read-only body.
+    record = sample_record(KEY, kind)
+    again = pickle.loads(pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL))
+    assert again == record and again.kind is kind
+    assert isinstance(again.body, MappingProxyType)
+    assert encode_payload(again) == encode_payload(record)
