@@ -90,6 +90,13 @@ class VerifyPool:
             return self._inline(check, items, key, err)
         return [result for part in parts for result in part]
 
+    def worker_pids(self) -> list[int]:
+        """The process ids of the running workers (for the bench's CPU accounting)."""
+        with self._lock:
+            pool = self._pool
+        # The executor keeps its processes by pid; there is no public accessor.
+        return sorted(pool._processes or ()) if pool is not None else []
+
     def close(self) -> None:
         """Stop the workers (they are started again if needed)."""
         with self._lock:
