@@ -170,7 +170,8 @@ def records(quick: bool) -> list[Row]:
 def server(quick: bool) -> list[Row]:
     """Server side: verified+committed records per second against Ed25519 verify (SQLite, then
     PostgreSQL when a throwaway cluster starts); drain time; latency; CPU per record."""
-    from host_tools.bench.load import postgres  # load's throwaway cluster, started only here
+    # load's throwaway PostgreSQL cluster; load imports Row from here, so it is imported late.
+    postgres = importlib.import_module("host_tools.bench.load").postgres
 
     argv = ["--records", "2560" if quick else "10240", "--backlog", "2000" if quick else "10000"]
     data = run_json(python_module("host_tools", "server", "bench", *argv))
