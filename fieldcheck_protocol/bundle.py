@@ -23,9 +23,7 @@ from types import MappingProxyType
 from typing import Any
 
 import cbor2
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from fieldcheck_protocol.record import RecordError, from_ms, to_ms
 from fieldcheck_protocol.signature import device_id_for, open_sign1, public_key_bytes, sign1
@@ -42,7 +40,6 @@ MAX_FILE_BYTES = 1 << 30
 MAX_RELEASE_KEYS = 16
 _PATH_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,127}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-_HEX_KEY = re.compile(r"[0-9a-fA-F]{64}")
 _VERSION = re.compile(r"[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}")
 #: The folders a bundle may carry files in; nothing else is ever installed.
 FOLDERS = ("wheels", "models", "config")
@@ -105,21 +102,6 @@ class BundleError(Exception):
 def bundle_key_id(public_key: bytes) -> str:
     """A root or release key's id, the COSE kid of what it signs: ``"fcb-"`` + 16 base32 chars."""
     return "fcb-" + device_id_for(public_key)[3:]
-
-
-def parse_public_key(data: bytes) -> bytes:
-    """The raw 32-byte Ed25519 key of a ``.pub`` file's bytes: PEM SubjectPublicKeyInfo or 64 hex
-    digits; ValueError for anything else."""
-    text = data.decode("ascii", errors="replace").strip()
-    if _HEX_KEY.fullmatch(text):
-        return bytes.fromhex(text)
-    try:
-        key = serialization.load_pem_public_key(data)
-    except (ValueError, TypeError, UnsupportedAlgorithm) as err:
-        raise ValueError(f"not a PEM public key or 64 hex digits ({err})") from None
-    if not isinstance(key, Ed25519PublicKey):
-        raise ValueError("not an Ed25519 public key")
-    return public_key_bytes(key)
 
 
 def check_path(path: Any) -> str:

@@ -53,6 +53,10 @@ class DeviceSettings:
 
     data_dir: Path = setting(Path("/var/lib/fieldcheck"), "where records, keys and state live")
     log_level: str = setting("INFO", "logging level: DEBUG, INFO, WARNING or ERROR")
+    update_root: Path = setting(Path("/opt/fieldcheck"), "the A/B install slots and the "
+                                "installer's journal (`fieldcheck-device update --root`)")
+    bundle_root_key: Path = setting(Path("/etc/fieldcheck/bundle-root.pub"), "the pinned "
+                                    "bundle root key offered updates are checked against")
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ import getpass
 import sys
 from pathlib import Path
 
+from fieldcheck_server import secret_box
 from fieldcheck_server.cli.common import db_of, dir_arg, now_ms, operator, stamp
 from fieldcheck_server.db import migrate
 from fieldcheck_server.db.engine import Database
@@ -17,6 +18,7 @@ from fieldcheck_server.domain import accounts, audit, tokens
 from fieldcheck_server.domain.accounts import AccessSettings
 from fieldcheck_server.domain.roles import Principal, Role, cli_principal
 from fieldcheck_server.errors import AccountError
+from fieldcheck_server.files import private_dir
 
 ROLES = [role.value for role in Role]
 
@@ -193,7 +195,8 @@ def _user_totp(args: argparse.Namespace) -> int:
         accounts.disable_totp(db, args.username, now_ms(), _who())
         print(f"{args.username} signs in with a password alone now")
         return 0
-    uri = accounts.enable_totp(db, args.username, now_ms(), _who())
+    settings = AccessSettings(secrets=secret_box.load_or_create(private_dir(args.dir)))
+    uri = accounts.enable_totp(db, settings, args.username, now_ms(), _who())
     print(uri)
     print("load this URI into the account holder's authenticator app (as a QR code or text); "
           "it is shown once", file=sys.stderr)

@@ -11,11 +11,12 @@ from pathlib import Path
 from fieldcheck_protocol.clock import SystemClock
 from fieldcheck_protocol.export import server_public_key
 from fieldcheck_protocol.signature import public_key_bytes
-from fieldcheck_server import command_key, export_key, tls
+from fieldcheck_server import command_key, export_key, secret_box, tls
 from fieldcheck_server.api.serve import HEADER_TIMEOUT_S, MAX_CONNECTIONS, ServeSettings
 from fieldcheck_server.cli.common import DB_FILE, db_of, dir_arg
 from fieldcheck_server.db import migrate
 from fieldcheck_server.db.engine import Database, open_database, open_sqlite
+from fieldcheck_server.domain.accounts import AccessSettings
 from fieldcheck_server.errors import RegistryError
 from fieldcheck_server.files import private_dir
 
@@ -103,6 +104,7 @@ def _server_init(args: argparse.Namespace) -> int:
     revision = migrate.upgrade(db)
     signing = server_public_key(export_key.load_or_create(args.dir))
     commanding = public_key_bytes(command_key.load_or_create(args.dir))
+    secret_box.load_or_create(args.dir)  # made here so the first backup already holds it
     print(f"server directory: {args.dir}")
     print(f"database:         {db.where} (schema {revision})")
     print(f"certificate:      {args.dir / tls.CERT_FILE} (copy to each unit)")
@@ -147,7 +149,8 @@ def _server_run(args: argparse.Namespace) -> int:
                                 args.tile_url, args.tile_attribution,
                                 _review_key(args.review_key_file),
                                 export_key=export_key.load_or_create(args.dir))
-    app = create_app(IngestService(db, SystemClock()), casework=casework)
+    access = AccessSettings(secrets=secret_box.load_or_create(private_dir(args.dir)))
+    app = create_app(IngestService(db, SystemClock()), access=access, casework=casework)
     sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((args.host, args.port))

@@ -20,6 +20,7 @@ from fieldcheck_server.db.tx import Tx
 from fieldcheck_server.domain import audit
 from fieldcheck_server.domain.roles import Principal, Role
 from fieldcheck_server.errors import AccessDenied, AccountError
+from fieldcheck_server.secret_box import SealError, SecretBox, is_sealed
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +44,8 @@ class AccessSettings:
     lockout_ms: int = 15 * 60_000
     session_idle_ms: int = 30 * 60_000
     session_absolute_ms: int = 12 * 3_600_000
+    #: Seals TOTP seeds at rest (``secrets.key`` in the server directory); None: no TOTP enrolment.
+    secrets: SecretBox | None = None
 
 
 def check_username(username: str) -> str:
@@ -263,12 +266,19 @@ def _burn_time(settings: AccessSettings) -> None:
 # TOTP ----------------------------------------------------------------------------------------
 
 
-def enable_totp(db: Database, username: str, now_ms: int, who: Principal) -> str:
-    """Give an account a new TOTP secret; returns the otpauth:// URI to load into an app."""
+def enable_totp(
+    db: Database, settings: AccessSettings, username: str, now_ms: int, who: Principal
+) -> str:
+    """Give an account a new TOTP secret, sealed at rest; returns the otpauth:// URI to load into
+    an app (the only time the secret leaves the server)."""
+    if settings.secrets is None:
+        raise AccountError("the server's secrets key is not loaded, so a TOTP seed cannot be "
+                           "stored sealed; run this through `fieldcheck admin` on the server")
     secret = pyotp.random_base32()
     with db.write() as tx:
         row = named(tx, username)
-        access.update_user(tx, row.id, totp_secret=secret, totp_last_step=None)
+        sealed = settings.secrets.seal(secret, _totp_context(row.id))
+        access.update_user(tx, row.id, totp_secret=sealed, totp_last_step=None)
         access.delete_user_sessions(tx, row.id)
         audit.record(tx, who, "user.totp_enable", username, now_ms)
     return pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=TOTP_ISSUER)
@@ -287,19 +297,44 @@ def disable_totp(db: Database, username: str, now_ms: int, who: Principal) -> No
 def check_totp(
     db: Database, settings: AccessSettings, user_id: int, code: str, now_ms: int
 ) -> None:
-    """Accept a TOTP code once (a code already used is refused); raises ``AccessDenied``."""
+    """Accept a TOTP code once (a code already used is refused); raises ``AccessDenied``.
+
+    A seed stored in plain text by an older server is sealed on its first good code."""
     with db.write() as tx:
         row = access.user(tx, user_id)
         if row is None or row.totp_secret is None:
             raise AccessDenied("this account has no second factor to check")
         _refuse_locked(row, now_ms)
-        step = _matching_step(row.totp_secret, code.strip(), now_ms)
+        secret = _totp_secret(settings, row.id, row.totp_secret)
+        step = _matching_step(secret, code.strip(), now_ms)
         fresh = step is not None and (row.totp_last_step is None or step > row.totp_last_step)
         if fresh:
-            access.update_user(tx, row.id, totp_last_step=step, failed_logins=0)
+            changes: dict[str, object] = {"totp_last_step": step, "failed_logins": 0}
+            if not is_sealed(row.totp_secret) and settings.secrets is not None:
+                changes["totp_secret"] = settings.secrets.seal(secret, _totp_context(row.id))
+            access.update_user(tx, row.id, **changes)
             return
     failure(db, settings, row, now_ms, "totp")
     raise AccessDenied("wrong or already used code: wait for the next one")
+
+
+def _totp_context(user_id: int) -> str:
+    return f"totp:{user_id}"
+
+
+def _totp_secret(settings: AccessSettings, user_id: int, stored: str) -> str:
+    """The base32 seed of a stored value: sealed (opened with the secrets key) or legacy plain."""
+    if not is_sealed(stored):
+        return stored
+    if settings.secrets is None:
+        raise AccessDenied("the server's secrets key is not loaded: the second factor cannot "
+                           "be checked; ask an administrator")
+    try:
+        return settings.secrets.open(stored, _totp_context(user_id))
+    except SealError as err:
+        logger.error("TOTP seed of account %s does not open: %s", user_id, err.message)
+        raise AccessDenied("the second factor cannot be checked on this server; ask an "
+                           "administrator to reset it") from None
 
 
 def _matching_step(secret: str, code: str, now_ms: int) -> int | None:

@@ -23,7 +23,7 @@ from firmware.services.supervision import EventPump, RestartBudget
 from firmware.store.base import RecordStore, StoreProblem
 from firmware.store.identity import DeviceIdentity
 from firmware.ui.base import FeedbackSink
-from firmware.update.registry import PENDING_BUNDLE, UPDATE_JOURNAL
+from firmware.update.registry import JOURNAL_FILE, PENDING_BUNDLE
 from firmware.version import FIRMWARE_VERSION
 
 logger = logging.getLogger(__name__)
@@ -121,7 +121,8 @@ class Daemon:
 
     def _run(self, wiring: Wiring) -> None:
         if self.full is not None and self.full.policy.power == "duty_cycled":
-            holds = (self.full.device.data_dir / PENDING_BUNDLE, UPDATE_JOURNAL)
+            device = self.full.device
+            holds = (device.data_dir / PENDING_BUNDLE, device.update_root / JOURNAL_FILE)
             self.duty = DutyCycle(self.full.policy, self.clock, holds)
         identity = wiring.identity(create=True)
         store = wiring.store(identity)

@@ -73,6 +73,7 @@ from firmware.supervisor.base import SupervisorLink
 from firmware.ui.backends import report
 from firmware.ui.base import FeedbackSink
 from firmware.ui.tee import TeeSink
+from firmware.update.registry import UpdateSettings
 
 logger = logging.getLogger(__name__)
 
@@ -312,7 +313,9 @@ class Wiring:
         """Offered bundles: fetched over the pinned HTTPS client, verified, queued (or None)."""
         if self.config.sync.backend.name != "https":
             return None
-        return update_taker(self.config.sync.config, self.data_dir)
+        device = self.config.device
+        chosen = UpdateSettings(root=device.update_root, root_key=device.bundle_root_key)
+        return update_taker(self.config.sync.config, self.data_dir, chosen)
 
     def _remote_keys(self) -> tuple[str, ...]:
         return tuple(self.config.sync.config.remote_keys) if self.syncing else ()

@@ -7,14 +7,10 @@ a signed ``command`` event through the ledger, whether it was done or refused.
 """
 
 import logging
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
-
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from fieldcheck_protocol.clock import Clock
 from fieldcheck_protocol.command import (
@@ -29,6 +25,7 @@ from fieldcheck_protocol.command import (
     unverified_command,
     verify_command,
 )
+from fieldcheck_protocol.keyfile import parse_public_key
 from firmware.errors import ConfigError, DeviceError
 from firmware.services import remote_policy, selftest
 from firmware.services.command_state import CommandState
@@ -38,7 +35,6 @@ logger = logging.getLogger(__name__)
 
 #: Details of an answer: flat scalars (the event record's ``details`` rules).
 Details = dict[str, str | int | float | bool | None]
-_HEX_KEY = re.compile(r"[0-9a-fA-F]{64}")
 
 
 class Recorder(Protocol):
@@ -75,18 +71,12 @@ def read_command_key(path: Path) -> bytes:
         raise ConfigError(f"[sync] command_key {path} cannot be read: {err.strerror}",
                           "copy command.pub from the server directory (`fieldcheck server "
                           "command-key` shows it) to the unit") from err
-    text = data.decode("ascii", errors="replace").strip()
-    if _HEX_KEY.fullmatch(text):
-        return bytes.fromhex(text)
     try:
-        key = serialization.load_pem_public_key(data)
+        return parse_public_key(data)
     except ValueError as err:
-        raise ConfigError(f"[sync] command_key {path} is not a PEM public key",
-                          "copy command.pub from the server directory again") from err
-    if not isinstance(key, Ed25519PublicKey):
-        raise ConfigError(f"[sync] command_key {path} is not an Ed25519 key",
-                          "use the command.pub that `fieldcheck server init` wrote")
-    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        raise ConfigError(f"[sync] command_key {path} is {err}",
+                          "copy command.pub from the server directory again (`fieldcheck server "
+                          "command-key` shows it)") from err
 
 
 @dataclass(frozen=True)

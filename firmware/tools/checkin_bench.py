@@ -6,8 +6,18 @@ photo framed as the unit's camera delivers it (1536x864 by default: the face's s
 cut to the frame's aspect and scaled to its size) with fresh sensor noise per frame (the
 camera's own capture time is not measured), the TFLite face engine, the face landmarks and
 the liveness checks, the template match, and one signed record committed to a real SQLite
-store in a temporary data dir. Peak memory is this process's (``ru_maxrss``) holding the same
-parts as the daemon's check-in thread; the daemon's own peak needs measuring on a unit.
+store in a temporary data dir.
+
+The liveness stage is the check-in's own (``LivenessCheck.live``: the frozen-burst check, the
+landmarks and the judge), timed around the call as the service times it; the face pipeline's
+frame is timed the same way, around each frame's ``engine.check``, on the same frames; both
+also in this process's CPU time (``time.process_time``: what other processes on a shared
+machine take of the cores is not counted, so the share is steadier there). The liveness
+parts are then timed one by one on the same burst (a breakdown, not added in). Work done once
+per burst (the judge) counts in the per-frame figure as its share per frame.
+
+Peak memory is this process's (``ru_maxrss``) holding the same parts as the daemon's check-in
+thread; the daemon's own peak needs measuring on a unit.
 """
 
 import resource
@@ -28,14 +38,18 @@ from firmware.errors import VerifyError
 from firmware.face import liveness
 from firmware.face.backends.landmarks_tflite import TfliteLandmarks
 from firmware.face.backends.tflite import Config, TfliteFaceEngine
+from firmware.face.base import FrameResult
 from firmware.face.liveness import Challenge, LivenessSettings
 from firmware.services.ledger import Ledger
+from firmware.services.liveness_check import LivenessCheck
 from firmware.store.backends.sqlite import Config as StoreConfig
 from firmware.store.backends.sqlite import create as create_store
 from firmware.store.identity import create_identity
 
 #: Capture is the camera's own time (frames / frame rate on a unit); here frames are replayed.
 STAGES = ("detect", "align", "embed", "liveness", "match", "commit")
+#: The face pipeline's frames (around each ``engine.check``) and the liveness parts.
+EXTRA = ("frames", "frozen", "landmarks", "judge", "frames_cpu", "liveness_cpu")
 
 
 def _burst(source: Frame, frames: int, rng: np.random.Generator) -> Burst:
@@ -66,7 +80,8 @@ def run(models_dir: Path, photos: list[Frame], repeats: int,
     template = engine.enroll(photos[:2])
     source = camera_frame(engine, photos[-1], CameraConfig())
     rng = np.random.default_rng(0)
-    timings: dict[str, list[float]] = {stage: [] for stage in STAGES}
+    timings: dict[str, list[float]] = {stage: [] for stage in STAGES + EXTRA}
+    check = LivenessCheck(landmarks, LivenessSettings())
     with tempfile.TemporaryDirectory(prefix="fieldcheck-checkin-bench-") as tmp:
         data = Path(tmp)
         identity = create_identity(data)
@@ -76,21 +91,31 @@ def run(models_dir: Path, photos: list[Frame], repeats: int,
         ledger = Ledger(store, identity, SystemClock())
         try:
             for _ in range(repeats):
-                _one(source, frames, rng, (engine, landmarks), template, ledger, timings)
+                _one(_burst(source, frames, rng), (engine, check), template, ledger, timings)
         finally:
             store.stop()
     landmarks.stop()
     engine.stop()
+    return _figures(timings, frames, repeats, source) | {
+        "peak_rss_mb": round(_peak_rss_mb(), 1), "rss_at_start_mb": round(rss_rest, 1)}
+
+
+def _figures(timings: dict[str, list[float]], frames: int, repeats: int,
+             source: Frame) -> dict[str, Any]:
     median = {stage: statistics.median(values) * 1000 for stage, values in timings.items()}
-    frame_ms = sum(median[s] for s in ("detect", "align", "embed")) / frames
+    frame_ms = median["frames"] / frames
     live_ms = median["liveness"] / frames
+    cpu_frame, cpu_live = median["frames_cpu"] / frames, median["liveness_cpu"] / frames
     return {
         "frames_per_checkin": frames, "repeats": repeats,
-        "median_ms": {k: round(v, 2) for k, v in median.items()},
+        "median_ms": {k: round(median[k], 2) for k in STAGES},
         "frame_ms": round(frame_ms, 2), "liveness_ms_per_frame": round(live_ms, 2),
         "liveness_share_of_frame": round(live_ms / frame_ms, 3) if frame_ms else None,
+        "cpu": {"frame_ms": round(cpu_frame, 2), "liveness_ms_per_frame": round(cpu_live, 2),
+                "liveness_share_of_frame": round(cpu_live / cpu_frame, 3) if cpu_frame else None},
+        "liveness_parts_ms_per_frame": {
+            k: round(median[k] / frames, 3) for k in ("frozen", "landmarks", "judge")},
         "frame_size": [int(source.shape[1]), int(source.shape[0])],
-        "peak_rss_mb": round(_peak_rss_mb(), 1), "rss_at_start_mb": round(rss_rest, 1),
     }
 
 
@@ -112,27 +137,48 @@ def camera_frame(engine: TfliteFaceEngine, photo: Frame, camera: CameraConfig,
     return np.asarray(picture)
 
 
-def _one(source: Frame, frames: int, rng: np.random.Generator,
-         parts: tuple[TfliteFaceEngine, TfliteLandmarks], template: Any, ledger: Ledger,
-         timings: dict[str, list[float]]) -> None:
-    engine, landmarks = parts
-    burst = _burst(source, frames, rng)
-    results = [engine.check(frame) for frame in burst.frames]
+def _one(burst: Burst, parts: tuple[TfliteFaceEngine, LivenessCheck], template: Any,
+         ledger: Ledger, timings: dict[str, list[float]]) -> None:
+    engine, check = parts
+    results, spent, cpu = [], 0.0, 0.0
+    for frame in burst.frames:
+        t0, c0 = time.perf_counter(), time.process_time()
+        results.append(engine.check(frame))
+        spent, cpu = spent + time.perf_counter() - t0, cpu + time.process_time() - c0
+    timings["frames"].append(spent)
+    timings["frames_cpu"].append(cpu)
     for stage in ("detect", "align", "embed"):
         timings[stage].append(sum(r.timings.get(stage, 0.0) for r in results))
-    t1 = time.perf_counter()
-    tracks = landmarks.burst_points(burst.frames, [r.face for r in results])
-    embeddings = [r.embedding for r in results if r.embedding is not None]
-    verdict = liveness.judge(Challenge.BLINK, tracks, embeddings, LivenessSettings())
+    t1, c1 = time.perf_counter(), time.process_time()
+    live = check.live(burst, results, Challenge.BLINK)
     t2 = time.perf_counter()
+    timings["liveness_cpu"].append(time.process_time() - c1)
     timings["liveness"].append(t2 - t1)
+    embeddings = [r.embedding for r in results if r.embedding is not None]
     distances = [template.distance(e) for e in embeddings]
     t3 = time.perf_counter()
     timings["match"].append(t3 - t2)
     outcome = "match" if distances and np.median(distances) < engine.threshold else "no_match"
-    body = {"verdict": outcome if verdict.passed else "liveness_failed", "trigger": "manual"}
+    body = {"verdict": outcome if live.passed else "liveness_failed", "trigger": "manual"}
     ledger.write(Kind.CHECKIN, body)
     timings["commit"].append(time.perf_counter() - t3)
+    _parts_of(burst, check, results, timings)
+
+
+def _parts_of(burst: Burst, check: LivenessCheck, results: list[FrameResult],
+              timings: dict[str, list[float]]) -> None:
+    """The liveness stage's parts, each timed alone on the same burst."""
+    settings = check.settings
+    t0 = time.perf_counter()
+    liveness.frozen(burst.frames, burst.captured, settings.min_frame_change)
+    t1 = time.perf_counter()
+    tracks = check.landmarks.burst_points(burst.frames, [r.face for r in results])
+    t2 = time.perf_counter()
+    embeddings = [r.embedding for r in results if r.embedding is not None]
+    liveness.judge(Challenge.BLINK, tracks, embeddings, settings)
+    t3 = time.perf_counter()
+    for part, seconds in (("frozen", t1 - t0), ("landmarks", t2 - t1), ("judge", t3 - t2)):
+        timings[part].append(seconds)
 
 
 def _peak_rss_mb() -> float:

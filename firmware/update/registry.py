@@ -6,12 +6,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from fieldcheck_protocol.bundle import parse_public_key
+from fieldcheck_protocol.keyfile import parse_public_key
 from firmware.update.backends import process, systemd
 from firmware.update.base import ServiceManager, UpdateError
 from firmware.update.environment import SETUPS, setup_for
 from firmware.update.installer import Installer, Step
-from firmware.update.slots import Slots
+from firmware.update.slots import JOURNAL_FILE, Slots
+
+__all__ = ["JOURNAL_FILE", "PENDING_BUNDLE", "SERVICES", "UpdateSettings", "installer_for",
+           "read_root_key", "service_for"]
 
 SERVICES = ("systemd", "process", "none")
 #: Where the daemon queues a verified offered bundle, in its data dir, for the root installer.
@@ -32,10 +35,6 @@ class UpdateSettings:
     health_timeout_s: float = 90.0
     settle_s: float = 10.0
 
-
-#: The installer's journal on a unit (default root): present while an install or rollback runs,
-#: health check included, so a duty-cycled wake stays up until it is gone.
-UPDATE_JOURNAL = UpdateSettings.root / "journal.json"
 
 
 def read_root_key(path: Path) -> bytes:

@@ -26,6 +26,8 @@ from firmware.update.base import UpdateError
 
 logger = logging.getLogger(__name__)
 SLOT_NAMES = ("a", "b")
+#: Present under the root only while an install or rollback is under way (health check included).
+JOURNAL_FILE = "journal.json"
 
 
 @dataclass(frozen=True)
@@ -172,19 +174,19 @@ class Slots:
 
     def journal(self) -> Journal | None:
         """The install under way, if one was cut off or is running."""
-        value = _read_json(self.root / "journal.json")
+        value = _read_json(self.root / JOURNAL_FILE)
         try:
             return Journal(**value) if value else None
         except TypeError as err:
-            raise UpdateError("corrupt", f"{self.root / 'journal.json'} has unknown fields: "
+            raise UpdateError("corrupt", f"{self.root / JOURNAL_FILE} has unknown fields: "
                               f"{err}", "inspect it, then remove it and run `update status`"
                               ) from None
 
     def save_journal(self, journal: Journal) -> None:
         """Record how far the install got, before the step that needs it."""
-        write_json(self.root / "journal.json", asdict(journal))
+        write_json(self.root / JOURNAL_FILE, asdict(journal))
 
     def clear_journal(self) -> None:
         """The install is over (committed or rolled back)."""
-        (self.root / "journal.json").unlink(missing_ok=True)
+        (self.root / JOURNAL_FILE).unlink(missing_ok=True)
         fsync_dir(self.root)

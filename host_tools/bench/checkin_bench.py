@@ -20,9 +20,13 @@ def checkin(quick: bool) -> list[Row]:
     rows = [Row("checkin", f"{stage} ({frames} frames, median)", float(ms), "ms")
             for stage, ms in data["median_ms"].items()]
     rows.append(Row("checkin", "liveness per frame", float(data["liveness_ms_per_frame"]), "ms"))
+    rows += [Row("checkin", f"liveness per frame: {part}", float(ms), "ms")
+             for part, ms in data["liveness_parts_ms_per_frame"].items()]
     rows.append(Row("checkin", "face pipeline per frame", float(data["frame_ms"]), "ms"))
     rows.append(Row("checkin", "liveness cost on top of a frame",
                     100.0 * float(data["liveness_share_of_frame"]), "%", target="<= 30 %"))
+    rows.append(Row("checkin", "liveness cost on top of a frame (CPU time)",
+                    100.0 * float(data["cpu"]["liveness_share_of_frame"]), "%", target="<= 30 %"))
     rows.append(Row("checkin", "peak memory of a check-in process", float(data["peak_rss_mb"]),
                     "MB", target="< 200 MB"))
     rows.append(Row("checkin", "memory of that process before the models load",

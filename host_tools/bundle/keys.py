@@ -7,7 +7,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from fieldcheck_protocol.bundle import parse_public_key
+from fieldcheck_protocol.keyfile import parse_public_key
 
 logger = logging.getLogger(__name__)
 

@@ -209,7 +209,7 @@ def test_public_keys_parse_from_pem_or_hex_and_nothing_else():
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-    from fieldcheck_protocol.bundle import parse_public_key
+    from fieldcheck_protocol.keyfile import parse_public_key
 
     keys = Keys()
     pem = keys.root.public_key().public_bytes(serialization.Encoding.PEM,

@@ -25,12 +25,14 @@ from fieldcheck_server.domain import accounts, tokens
 from fieldcheck_server.domain.accounts import AccessSettings
 from fieldcheck_server.domain.ingest import IngestService
 from fieldcheck_server.domain.roles import SYSTEM, Role
+from fieldcheck_server.secret_box import SecretBox
 from tests.fieldcheck_server.serverkit import LIMITS
 
 BASE_URL = "https://testserver"
 PASSWORD = "correct horse battery staple"
 #: argon2id at its cheapest, so a test signs in in microseconds (the default is tested apart).
-FAST = AccessSettings(hasher=PasswordHasher.from_parameters(profiles.CHEAPEST))
+FAST = AccessSettings(hasher=PasswordHasher.from_parameters(profiles.CHEAPEST),
+                      secrets=SecretBox(bytes(range(32))))
 _names = itertools.count(1)
 
 

@@ -11,6 +11,7 @@ from fieldcheck_server.domain import accounts, audit, tokens
 from fieldcheck_server.domain.roles import SYSTEM, Role
 from tests.fieldcheck_server.operator_client import (
     BASE_URL,
+    FAST,
     PASSWORD,
     bearer,
     make_user,
@@ -27,7 +28,7 @@ def web(db: Database, clock: ManualClock) -> Iterator[TestClient]:
 
 def test_accounts_and_tokens_are_listed_without_secrets(web: TestClient, db: Database) -> None:
     officer = make_user(db, Role.OFFICER, "olu")
-    accounts.enable_totp(db, "olu", 0, SYSTEM)
+    accounts.enable_totp(db, FAST, "olu", 0, SYSTEM)
     made = tokens.create(db, "olu", "case sync", None, 0, SYSTEM)
     headers = bearer(db, Role.ADMIN)
     users = web.get("/api/v1/users", headers=headers).json()

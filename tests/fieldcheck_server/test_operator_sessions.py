@@ -149,7 +149,7 @@ def test_totp_is_a_second_step_and_a_code_works_once(
     web: TestClient, db: Database, clock: ManualClock
 ) -> None:
     user = make_user(db, Role.OFFICER)
-    uri = accounts.enable_totp(db, user.username, 0, SYSTEM)
+    uri = accounts.enable_totp(db, FAST, user.username, 0, SYSTEM)
     totp = pyotp.parse_uri(uri)
     first = _login(web, user.username)
     assert first.headers["location"] == "/login/totp"
@@ -180,7 +180,7 @@ def test_a_session_waiting_for_its_code_expires_in_minutes(
     web: TestClient, db: Database, clock: ManualClock
 ) -> None:
     user = make_user(db, Role.OFFICER)
-    uri = accounts.enable_totp(db, user.username, 0, SYSTEM)
+    uri = accounts.enable_totp(db, FAST, user.username, 0, SYSTEM)
     _login(web, user.username)
     page = web.get("/login/totp")
     assert page.status_code == 200

@@ -185,17 +185,17 @@ def test_a_wake_waits_while_an_offered_update_is_queued_for_the_installer(
     assert 1.5 <= power["awake_s"] < 20.0 and "gave_up_on" not in power  # waited, then slept
 
 
-def test_a_wake_stays_up_while_an_install_is_under_way(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_wake_stays_up_while_an_install_is_under_way(tmp_path: Path) -> None:
     # A technician's `update install` restarts the daemon, then health-checks it: a wake that
     # slept through that check would have the MCU cut power and the good bundle rolled back.
     journal = tmp_path / "opt" / "journal.json"
     journal.parent.mkdir()
     journal.write_text('{"phase": "trial"}')
-    monkeypatch.setattr("firmware.app.daemon.UPDATE_JOURNAL", journal)
     data_dir = tmp_path / "data"
     slot = datetime.now(UTC) + timedelta(minutes=40)
-    text = duty_toml(data_dir, slot).replace(
+    text = duty_toml(data_dir, slot).replace(  # the slots root is the unit's config, not fixed
+        f'data_dir = "{data_dir}"\n', f'data_dir = "{data_dir}"\nupdate_root = "{journal.parent}"\n'
+    ).replace(
         "halt_command = []", "halt_command = []\nlocation_interval_s = 0").replace(
         "max_awake_s = 1.0", "max_awake_s = 20.0")
     threading.Timer(1.5, journal.unlink).start()  # the installer commits

@@ -27,6 +27,15 @@ def test_every_stage_is_timed_and_the_liveness_share_follows_from_them(capsys) -
     assert data["liveness_ms_per_frame"] == pytest.approx(stages["liveness"] / frames, abs=0.01)
     assert data["liveness_share_of_frame"] == pytest.approx(
         data["liveness_ms_per_frame"] / data["frame_ms"], abs=0.01)
+    cpu = data["cpu"]
+    assert cpu["frame_ms"] > 0 and cpu["liveness_ms_per_frame"] > 0
+    assert cpu["liveness_share_of_frame"] == pytest.approx(
+        cpu["liveness_ms_per_frame"] / cpu["frame_ms"], abs=0.01)
+    parts = data["liveness_parts_ms_per_frame"]
+    assert set(parts) == {"frozen", "landmarks", "judge"} and all(ms > 0 for ms in parts.values())
+    # The frame is timed around each engine.check: never less than its stages inside.
+    inside = sum(stages[s] for s in ("detect", "align", "embed")) / frames
+    assert data["frame_ms"] >= inside - 0.01
     assert data["peak_rss_mb"] >= data["rss_at_start_mb"] > 0
 
 

@@ -92,6 +92,29 @@ def test_identical_frames_or_times_that_do_not_advance_are_a_frozen_burst() -> N
     assert liveness.frozen(noisy, (1.0, 1.1, 1.05, 1.2), SETTINGS.min_frame_change)
 
 
+@pytest.mark.parametrize("noise", [0.0, 0.6, 1.0, 3.0])
+def test_the_banded_change_decides_as_the_whole_frames_mean_does(noise) -> None:
+    """Summed band by band and stopped early, the change still says what the whole frame's
+    mean absolute difference says, also at a limit equal to that mean."""
+    rng = np.random.default_rng(13)
+    a = rng.integers(0, 256, (101, 67, 3), dtype=np.uint8)
+    b = np.clip(a + rng.normal(0, noise, a.shape).round(), 0, 255).astype(np.uint8)
+    mean = float(np.abs(a.astype(np.int16) - b).mean())
+    for least in (0.0, mean / 2, mean, np.nextafter(mean, np.inf), mean * 2 + 0.1):
+        for band in (1, 7, 32, 500):
+            assert liveness.changed(a, b, least, band) is bool(mean >= least), (least, band)
+    assert liveness.changed(a, b[:50], 0.5)  # frames of two sizes are not one frame
+
+
+def test_a_live_burst_is_known_from_its_first_pair_of_frames() -> None:
+    """The pairs are compared until one differs: the later frames are not read at all."""
+    rng = np.random.default_rng(14)
+    first, second = (rng.integers(0, 256, (24, 32, 3), dtype=np.uint8) for _ in range(2))
+    unread = [None, None]  # comparing these would raise
+    assert not liveness.frozen([first, second, *unread], (1.0, 1.1, 1.2, 1.3),
+                               SETTINGS.min_frame_change)
+
+
 def test_the_homography_fit_recovers_a_known_warp() -> None:
     rng = np.random.default_rng(8)
     src = rng.uniform(0, 500, (40, 2))
@@ -116,6 +139,38 @@ def test_the_batched_fit_gives_each_frames_own_homography_and_residual() -> None
         worst.append(np.sort(errors)[-6:].mean() / unit)
     assert liveness.rigid_residual(tracks) == pytest.approx(max(worst), rel=1e-9)
     assert liveness.rigid_residual(tracks[:1]) == 0.0
+
+
+def _svd_dlt(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """The textbook normalised DLT: the last right singular vector of the 2N x 9 matrix."""
+    def normaliser(points):
+        centre = points.mean(axis=0)
+        scale = np.sqrt(2.0) / np.sqrt(((points - centre) ** 2).sum(axis=1).mean())
+        return np.array([[scale, 0, -scale * centre[0]], [0, scale, -scale * centre[1]],
+                         [0, 0, 1]])
+
+    t_src, t_dst = normaliser(src), normaliser(dst)
+    a = (np.c_[src, np.ones(len(src))] @ t_src.T)[:, :2]
+    b = (np.c_[dst, np.ones(len(dst))] @ t_dst.T)[:, :2]
+    rows = []
+    for (x, y), (u, v) in zip(a, b, strict=True):
+        rows.append([-x, -y, -1, 0, 0, 0, u * x, u * y, u])
+        rows.append([0, 0, 0, -x, -y, -1, v * x, v * y, v])
+    h = np.linalg.svd(np.asarray(rows), full_matrices=False)[2][-1].reshape(3, 3)
+    full = np.linalg.inv(t_dst) @ h @ t_src
+    return full / full[2, 2]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_fit_from_moments_is_the_least_squares_dlt_of_the_full_matrix(seed) -> None:
+    """AᵀA built from the points' moments gives the homography the SVD of the whole DLT
+    matrix gives, on live, flat and noisy landmark sequences alike."""
+    rng = np.random.default_rng(20 + seed)
+    for tracks in (sim.blink(rng), sim.turn(rng, seed % 2 == 0),
+                   sim.flat_picture(rng, moved=True)):
+        for later in tracks[1:]:
+            np.testing.assert_allclose(liveness.fit_homography(tracks[0], later),
+                                       _svd_dlt(tracks[0], later), rtol=1e-7, atol=1e-10)
 
 
 def test_the_challenge_is_drawn_from_the_configured_ones() -> None:
