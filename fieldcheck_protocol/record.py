@@ -219,8 +219,11 @@ class Record:
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickled as its field values (verify workers send records back to the server), the
-        kind as its value and the body as a plain map (a read-only view does not pickle)."""
-        return _restored, (vars(self) | {"kind": self.kind.value, "body": dict(self.body)},)
+        kind as its value, the fix as its values' map, the body as a plain map (a read-only view
+        does not pickle): one call rebuilds it all."""
+        fix = None if self.fix is None else vars(self.fix)
+        fields = vars(self) | {"kind": self.kind.value, "fix": fix, "body": dict(self.body)}
+        return _restored, (fields,)
 
 
 _KINDS = {kind.value: kind for kind in Kind}
@@ -230,6 +233,10 @@ def _restored(fields: dict[str, Any]) -> Record:
     """The record pickled by :meth:`Record.__reduce__`, as it was: its values were checked and
     normalised when it was built, so they are not checked again."""
     record = object.__new__(Record)
+    fix = fields["fix"]
+    if fix is not None:
+        fields["fix"] = object.__new__(FixSummary)
+        vars(fields["fix"]).update(fix)
     vars(record).update(fields, kind=_KINDS[fields["kind"]], body=MappingProxyType(fields["body"]))
     return record
 

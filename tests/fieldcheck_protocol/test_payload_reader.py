@@ -1,5 +1,6 @@
 """The fast payload reader against the reference decoder: the same records, the same refusals."""
 
+import copy
 import pickle
 from dataclasses import replace
 from types import MappingProxyType
@@ -128,10 +129,13 @@ def test_reference_codes_come_through_the_fast_reader() -> None:
 
 
 @pytest.mark.parametrize("kind", list(Kind))
-def test_records_pickle_as_they_are(kind: Kind) -> None:
+@pytest.mark.parametrize("with_fix", [True, False])
+def test_records_pickle_as_they_are(kind: Kind, with_fix: bool) -> None:
     # How verify workers send records back to the server: equal, with a read-only body.
-    record = sample_record(KEY, kind)
+    record = sample_record(KEY, kind) if with_fix else sample_record(KEY, kind, fix=None)
     again = pickle.loads(pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL))
     assert again == record and again.kind is kind
+    assert type(again.fix) is type(record.fix)
     assert isinstance(again.body, MappingProxyType)
     assert encode_payload(again) == encode_payload(record)
+    assert copy.deepcopy(record) == record == copy.copy(record)
