@@ -7,6 +7,7 @@ photos, their mirror images and +-12 degree rotations (30 faces), then made left
 symmetric. A weighted least-squares similarity transform maps the keypoints onto it.
 """
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +25,14 @@ TEMPLATE = np.array(
 WEIGHTS = np.array([1.0, 1.0, 0.3, 0.5, 0.0, 0.0], dtype=np.float64)
 
 
+#: A 2x3 affine as six floats (a, b, c, d, e, f): x' = a x + b y + c, y' = d x + e y + f.
+Affine = tuple[float, float, float, float, float, float]
+
+#: Sample points per chip pixel and axis: each chip pixel is the mean of TAPS x TAPS nearest
+#: pixels spread over its footprint (a box filter read at points), like dlib's pyramid.
+TAPS = 2
+
+
 @dataclass(frozen=True)
 class Similarity:
     """chip = scale * R(angle) @ image + shift, stored as a 2x3 matrix, with its inverse."""
@@ -37,94 +46,117 @@ class Similarity:
 
     def inverse(self) -> NDArray[np.float64]:
         """2x3 matrix taking chip pixels to image pixels."""
-        full = np.vstack([self.matrix, [0.0, 0.0, 1.0]])
-        return np.linalg.inv(full)[:2]
+        a, b, c, d, e, f = (float(v) for v in self.matrix.reshape(-1))
+        return np.array(invert((a, b, c, d, e, f)), dtype=np.float64).reshape(2, 3)
 
 
 def fit(points: NDArray[np.floating], template: NDArray[np.float64] = TEMPLATE,
         weights: NDArray[np.float64] = WEIGHTS) -> Similarity:
     """Weighted least-squares similarity (Umeyama) taking ``points`` onto ``template``."""
-    src, dst = np.asarray(points, dtype=np.float64), template
-    w = weights / weights.sum()
-    mu_s, mu_d = w @ src, w @ dst
-    s, d = src - mu_s, dst - mu_d
-    cov = (d * w[:, None]).T @ s
-    u, sig, vt = np.linalg.svd(cov)
-    sign = np.diag([1.0, np.sign(np.linalg.det(u @ vt)) or 1.0])
-    rot = u @ sign @ vt
-    var = float((w * (s**2).sum(1)).sum())
-    scale = float(np.trace(np.diag(sig) @ sign)) / var
-    shift = mu_d - scale * rot @ mu_s
-    return Similarity(np.hstack([scale * rot, shift[:, None]]))
+    return Similarity(np.array(fit_affine(points, template, weights)).reshape(2, 3))
+
+
+def fit_affine(points: NDArray[np.floating], template: NDArray[np.float64] = TEMPLATE,
+               weights: NDArray[np.float64] = WEIGHTS) -> Affine:
+    """:func:`fit` in plain floats: in 2-D, Umeyama's rotation and scale have a closed form.
+
+    With both point sets centred on their weighted means, ``p = sum w (s . d)`` and
+    ``q = sum w (s x d)`` give the angle ``atan2(q, p)`` and the scale ``hypot(p, q) / var``
+    (the sum of singular values Umeyama takes, reflections excluded).
+    """
+    src = [(float(x), float(y)) for x, y in np.asarray(points).tolist()]
+    dst = [(float(x), float(y)) for x, y in template.tolist()]
+    w = [float(v) for v in weights.tolist()]
+    total = sum(w)
+    sx = sum(wi * x for wi, (x, _) in zip(w, src, strict=True)) / total
+    sy = sum(wi * y for wi, (_, y) in zip(w, src, strict=True)) / total
+    dx = sum(wi * x for wi, (x, _) in zip(w, dst, strict=True)) / total
+    dy = sum(wi * y for wi, (_, y) in zip(w, dst, strict=True)) / total
+    p = q = var = 0.0
+    for wi, (x, y), (u, v) in zip(w, src, dst, strict=True):
+        x, y, u, v = x - sx, y - sy, u - dx, v - dy
+        p += wi * (x * u + y * v)
+        q += wi * (x * v - y * u)
+        var += wi * (x * x + y * y)
+    var = max(var / total, 1e-12)  # coincident points: a huge scale, a blank chip, no crash
+    cos, sin = p / total / var, q / total / var
+    return (cos, -sin, dx - cos * sx + sin * sy, sin, cos, dy - sin * sx - cos * sy)
+
+
+def invert(m: Affine) -> Affine:
+    """The inverse of an invertible 2x3 affine."""
+    a, b, c, d, e, f = m
+    det = a * e - b * d
+    ia, ib, id_, ie = e / det, -b / det, -d / det, a / det
+    return (ia, ib, -(ia * c + ib * f), id_, ie, -(id_ * c + ie * f))
 
 
 def chip(frame: NDArray[np.uint8], keypoints: NDArray[np.floating]) -> NDArray[np.uint8]:
     """The aligned 150x150 RGB chip for one face's BlazeFace keypoints.
 
-    Only the chip's footprint is touched: it is cut out, shrunk by a power of two in one
-    Pillow reduce while a chip pixel covers two or more image pixels (dlib's pyramid), and only
-    the 150x150 output pixels are sampled from that, by one bilinear affine warp.
+    Only the chip's footprint is read: it is cut out in one copy, shrunk by an integer factor
+    in one Pillow reduce while a chip pixel would still span four or more of its pixels, then
+    read at TAPS x TAPS nearest points per chip pixel by one fixed-point affine warp and
+    averaged by one reduce (Pillow's bilinear affine is the generic, per-pixel slow path).
     """
-    to_image = fit(keypoints).inverse()
-    region, to_image = _crop(frame, to_image)
-    picture, to_image = _shrink(Image.fromarray(region), to_image)
-    return np.asarray(
-        picture.transform(
-            (CHIP_SIZE, CHIP_SIZE),
-            Image.Transform.AFFINE,
-            _pillow_coefficients(to_image),
-            Image.Resampling.BILINEAR,
-        )
-    )
+    to_image = invert(fit_affine(keypoints))
+    factor = shrink_factor(to_image)
+    picture, to_image = _crop(np.ascontiguousarray(frame[..., :3]), to_image, factor)
+    picture, to_image = _shrink(picture, to_image, factor)
+    fine = _taps(to_image)
+    sampled = picture.transform((CHIP_SIZE * TAPS, CHIP_SIZE * TAPS), Image.Transform.AFFINE,
+                                _pillow_coefficients(fine), Image.Resampling.NEAREST)
+    return np.asarray(sampled.reduce(TAPS))
 
 
-def pyramid_levels(to_image: NDArray[np.float64], size: tuple[int, int]) -> int:
-    """How many halvings dlib's pyramid makes: while a chip pixel spans two image pixels."""
-    scale = float(np.hypot(to_image[0, 0], to_image[1, 0]))
-    levels = 0
-    while scale >= 2.0 and min(size) >= 10:
-        scale, size, levels = scale / 2, (size[0] // 2, size[1] // 2), levels + 1
-    return levels
+def shrink_factor(to_image: Affine) -> int:
+    """The integer reduce that leaves a chip pixel spanning 2 to 4 image pixels (1: none)."""
+    scale = math.hypot(to_image[0], to_image[3])
+    return max(1, int(scale / 2))
 
 
-def _shrink(
-    picture: Image.Image, to_image: NDArray[np.float64]
-) -> tuple[Image.Image, NDArray[np.float64]]:
-    """The region shrunk by ``f = 2**levels`` (box average, Pillow's reduce), and the matrix.
+def _shrink(picture: Image.Image, to_image: Affine, factor: int) -> tuple[Image.Image, Affine]:
+    """The region shrunk by ``factor`` (box average, Pillow's reduce), and the map.
 
-    One C reduce by the whole factor replaces dlib's binomial halvings in numpy (4-10x faster;
-    dlib's network on the chips moves by under 0.01, see tests/firmware/face); level pixel i
-    is centred on image pixel ``f*i + (f-1)/2``.
+    Reduced pixel i is centred on image pixel ``f*i + (f-1)/2``.
     """
-    levels = pyramid_levels(to_image, picture.size)
-    if not levels:
-        return picture, to_image
-    factor = 1 << levels
     width, height = picture.size[0] // factor, picture.size[1] // factor
+    if factor == 1 or min(width, height) < 1:
+        return picture, to_image
     shrunk = picture.reduce(factor, (0, 0, width * factor, height * factor))
-    moved = to_image / factor
-    moved[:, 2] -= (factor - 1) / (2 * factor)
-    return shrunk, moved
+    a, b, c, d, e, f = (v / factor for v in to_image)
+    shift = (factor - 1) / (2 * factor)
+    return shrunk, (a, b, c - shift, d, e, f - shift)
 
 
-def _crop(
-    frame: NDArray[np.uint8], to_image: NDArray[np.float64]
-) -> tuple[NDArray[np.uint8], NDArray[np.float64]]:
-    """Cut the chip's footprint (plus a margin for the filters) so later steps stay small."""
-    corners = np.array([[0, 0, 1], [CHIP_SIZE, 0, 1], [0, CHIP_SIZE, 1], [CHIP_SIZE, CHIP_SIZE, 1]])
-    spots = corners @ to_image.T
+def _taps(to_image: Affine) -> Affine:
+    """The map from the TAPS-times finer grid: fine pixel J is chip ``(J + 0.5) / TAPS - 0.5``."""
+    a, b, c, d, e, f = to_image
+    k, off = 1 / TAPS, 0.5 / TAPS - 0.5
+    return (a * k, b * k, c + (a + b) * off, d * k, e * k, f + (d + e) * off)
+
+
+def _crop(frame: NDArray[np.uint8], to_image: Affine, factor: int) -> tuple[Image.Image, Affine]:
+    """Cut the chip's footprint (plus a margin the reduce may trim) out in one copy, as a picture.
+
+    Pillow reads the rows straight from the frame's buffer (its row stride skips the rest).
+    """
+    a, b, c, d, e, f = to_image
+    corners = [(0, 0), (CHIP_SIZE, 0), (0, CHIP_SIZE), (CHIP_SIZE, CHIP_SIZE)]
+    xs = [a * x + b * y + c for x, y in corners]
+    ys = [d * x + e * y + f for x, y in corners]
     height, width = frame.shape[:2]
-    x0 = int(np.clip(np.floor(spots[:, 0].min()) - 4, 0, width))
-    y0 = int(np.clip(np.floor(spots[:, 1].min()) - 4, 0, height))
-    x1 = int(np.clip(np.ceil(spots[:, 0].max()) + 5, x0 + 1, width))
-    y1 = int(np.clip(np.ceil(spots[:, 1].max()) + 5, y0 + 1, height))
-    moved = to_image.copy()
-    moved[:, 2] -= (x0, y0)
-    return np.ascontiguousarray(frame[y0:y1, x0:x1]), moved
+    x0 = min(max(math.floor(min(xs)) - 2, 0), width - 1)
+    y0 = min(max(math.floor(min(ys)) - 2, 0), height - 1)
+    x1 = min(max(math.ceil(max(xs)) + 2 + factor, x0 + 1), width)
+    y1 = min(max(math.ceil(max(ys)) + 2 + factor, y0 + 1), height)
+    stride = width * 3
+    rows = frame.reshape(-1)[y0 * stride + x0 * 3 :]
+    picture = Image.frombuffer("RGB", (x1 - x0, y1 - y0), rows, "raw", "RGB", stride, 1)
+    return picture, (a, b, c - x0, d, e, f - y0)
 
 
-def _pillow_coefficients(to_image: NDArray[np.float64]) -> tuple[float, ...]:
+def _pillow_coefficients(to_image: Affine) -> Affine:
     """Pillow samples at pixel centres (x + 0.5); shift so integer chip pixels map as given."""
-    a = to_image.copy()
-    a[:, 2] += 0.5 - 0.5 * (a[:, 0] + a[:, 1])
-    return tuple(float(v) for v in a.flatten())
+    a, b, c, d, e, f = to_image
+    return (a, b, c + 0.5 - 0.5 * (a + b), d, e, f + 0.5 - 0.5 * (d + e))

@@ -1,12 +1,13 @@
-"""BlazeFace decoding in numpy: letterbox, anchors, box and keypoint decoding, weighted NMS."""
+"""BlazeFace around the model: letterbox (a few points per model pixel), anchors, decoding, NMS."""
 
+import functools
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from PIL import Image
 
 Array = NDArray[np.float32]
 
@@ -83,53 +84,88 @@ def anchors(spec: AnchorSpec) -> Array:
     return result
 
 
-def letterbox(frame: NDArray[np.uint8], size: int) -> tuple[Array, Letterbox]:
-    """Scale an RGB frame into a black ``size`` square, as floats in [-1, 1].
+#: Sample points per model pixel and axis: each model pixel is the mean of TAPS x TAPS frame
+#: pixels spread evenly over the part of the frame it covers (a box filter read at points).
+TAPS = 2
 
-    Only the pixels the model needs are read: a frame several times the input size is first
-    sampled on a strided grid (``OVERSAMPLE`` points per model pixel and axis; the frame is
-    never copied whole), and that small grid is resized with Pillow's antialiasing filter onto
-    exactly the region the whole frame maps to.
+
+@dataclass(frozen=True)
+class Sampler:
+    """Which frame pixels each model pixel of one frame shape reads, worked out once per shape."""
+
+    taps: NDArray[np.intp]  # (TAPS * TAPS, content rows, content columns): flat pixel indices
+    placed: Letterbox
+    rows: slice  # where the frame's content lands in the model input
+    cols: slice
+
+
+@functools.lru_cache(maxsize=8)
+def sampler(height: int, width: int, size: int) -> Sampler:
+    """The sample points letterboxing a ``height`` x ``width`` frame into a ``size`` square.
+
+    Model pixel j covers frame edge coordinates ``[j / scale, (j + 1) / scale)``; its taps sit
+    at the centres of TAPS equal parts of that span, on the pixel that holds each centre.
     """
-    height, width = frame.shape[:2]
     scale = size / max(height, width)
     new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
-    grid, box = sample_grid(frame, scale)
-    resized = Image.fromarray(grid).resize((new_w, new_h), Image.Resampling.BILINEAR, box=box)
-    canvas = np.zeros((size, size, 3), dtype=np.uint8)
+    parts = (np.arange(TAPS) + 0.5) / TAPS
+
+    def axis(count: int, limit: int) -> NDArray[np.intp]:
+        spots = (np.arange(count)[:, None] + parts[None, :]) / scale
+        return np.clip(np.floor(spots), 0, limit - 1).astype(np.intp)  # (count, TAPS)
+
+    ys, xs = axis(new_h, height), axis(new_w, width)
+    flat = ys[:, None, :, None] * width + xs[None, :, None, :]  # (rows, cols, TAPS, TAPS)
+    taps = np.ascontiguousarray(flat.reshape(new_h, new_w, TAPS * TAPS).transpose(2, 0, 1))
     pad_x, pad_y = (size - new_w) // 2, (size - new_h) // 2
-    canvas[pad_y : pad_y + new_h, pad_x : pad_x + new_w] = np.asarray(resized)
-    tensor = canvas.astype(np.float32) * np.float32(1 / 127.5) - np.float32(1.0)
-    return tensor[None], Letterbox(scale=scale, pad_x=pad_x, pad_y=pad_y)
+    return Sampler(taps=taps, placed=Letterbox(scale=scale, pad_x=pad_x, pad_y=pad_y),
+                   rows=slice(pad_y, pad_y + new_h), cols=slice(pad_x, pad_x + new_w))
 
 
-#: Grid points kept per model pixel (per axis) before the antialiasing resize.
-OVERSAMPLE = 2
+def letterbox_into(frame: NDArray[np.uint8], out: Array) -> Letterbox:
+    """Letterbox an RGB frame into ``out`` (size, size, 3) as floats in [-1, 1], black around.
 
-
-def sample_grid(
-    frame: NDArray[np.uint8], scale: float
-) -> tuple[NDArray[np.uint8], tuple[float, float, float, float]]:
-    """Every ``step``-th pixel (centred in its cell) and the box the whole frame covers in it.
-
-    Grid pixel i sits on frame pixel ``offset + step*i``; frame edge coordinate v (pixel
-    centres at +0.5) is grid coordinate ``(v - offset - 0.5) / step + 0.5``.
+    Only TAPS x TAPS pixels per model pixel are read (one gather of 3-byte pixels at indices
+    worked out once per frame shape), never the whole frame; ``out`` may be the model's own
+    input buffer, so nothing is copied after the gather.
     """
     height, width = frame.shape[:2]
-    step = max(1, int(1 / (scale * OVERSAMPLE)))
-    if step == 1:
-        return frame, (0.0, 0.0, float(width), float(height))
-    offset = (step - 1) // 2
-    # One 3-byte element per pixel: numpy copies the strided view about twice as fast.
-    pixels = np.ascontiguousarray(frame).reshape(height, -1).view(np.dtype((np.void, 3)))
-    picked = np.ascontiguousarray(pixels[offset::step, offset::step])
-    rows, cols = picked.shape
-    grid = picked.view(np.uint8).reshape(rows, cols, 3)
+    plan = sampler(height, width, out.shape[0])
+    rgb = np.ascontiguousarray(frame[..., :3])
+    pixels = rgb.reshape(-1).view(np.dtype((np.void, 3)))  # one element per pixel
+    picked = pixels.take(plan.taps).view(np.uint8).reshape(*plan.taps.shape, 3)
+    total = picked.sum(axis=0, dtype=np.uint16)
+    out.fill(-1.0)  # black: 0 / 127.5 - 1
+    content = out[plan.rows, plan.cols]
+    np.multiply(total, np.float32(1 / (127.5 * TAPS * TAPS)), out=content, dtype=np.float32)
+    content -= np.float32(1.0)
+    return plan.placed
 
-    def edge(v: int, limit: int) -> float:
-        return min(max((v - offset - 0.5) / step + 0.5, 0.0), float(limit))
 
-    return grid, (edge(0, cols), edge(0, rows), edge(width, cols), edge(height, rows))
+def letterbox(frame: NDArray[np.uint8], size: int) -> tuple[Array, Letterbox]:
+    """The (1, size, size, 3) model input for ``frame`` in a new array, and how it was placed."""
+    tensor = np.empty((1, size, size, 3), np.float32)
+    return tensor, letterbox_into(frame, tensor[0])
+
+
+def candidate_floor(min_score: float, score_clip: float) -> float:
+    """A logit below which no anchor can score ``min_score`` (the sigmoid only rises).
+
+    Comparing the raw logits with it leaves the sigmoid to the few anchors above it; they are
+    then judged exactly as before. Where clipping alone lifts every logit to the score, or no
+    score is asked, every anchor is a candidate.
+    """
+    if min_score <= 0.0:
+        return -math.inf
+    if min_score >= 1.0:
+        return 30.0  # float64 sigmoid first reaches 1.0 near 36.7
+    logit = math.log(min_score / (1.0 - min_score))
+    return -math.inf if logit <= -score_clip else logit - 1e-6
+
+
+#: One candidate face in model pixels: 16 values (box x0 y0 x1 y1, then 6 keypoints x y) and
+#: its score. Plain floats: a frame has a handful, and numpy's per-call cost would dominate.
+Candidate = tuple[list[float], float]
 
 
 def decode(
@@ -139,70 +175,67 @@ def decode(
     input_size: int,
     min_score: float,
     score_clip: float,
-) -> tuple[Array, Array]:
-    """Raw outputs to (boxes (M, 4) x0 y0 x1 y1, keypoints (M, 6, 2)) in model pixels, and scores.
+) -> list[Candidate]:
+    """Raw outputs to the candidates whose sigmoid score reaches ``min_score``.
 
-    Returns ``(rows, kept_scores)`` where each row is the 4 box values then 12 keypoint values,
-    for the anchors whose sigmoid score reaches ``min_score``.
+    Only anchors whose raw logit clears :func:`candidate_floor` are read (one comparison over
+    all anchors in numpy); those few are scored and decoded in plain floats.
     """
-    raw = regressors.reshape(-1, regressors.shape[-1])
-    logits = np.clip(scores.reshape(-1).astype(np.float64), -score_clip, score_clip)
-    probs = 1.0 / (1.0 + np.exp(-logits))
-    keep = probs >= min_score
-    raw, centres, probs = raw[keep], anchor_centres[keep] * input_size, probs[keep]
-    cx, cy = raw[:, 0] + centres[:, 0], raw[:, 1] + centres[:, 1]
-    half_w, half_h = raw[:, 2] / 2, raw[:, 3] / 2
-    boxes = np.stack([cx - half_w, cy - half_h, cx + half_w, cy + half_h], axis=1)
-    points = raw[:, 4:16].reshape(-1, 6, 2) + centres[:, None, :]
-    rows = np.concatenate([boxes, points.reshape(-1, 12)], axis=1).astype(np.float32)
-    return rows, probs.astype(np.float32)
+    logits = scores.reshape(-1)
+    picked = np.flatnonzero(logits >= candidate_floor(min_score, score_clip))
+    raw = regressors.reshape(-1, regressors.shape[-1])[picked, :16].tolist()
+    centres = anchor_centres[picked].tolist()
+    found: list[Candidate] = []
+    for values, logit, (ax, ay) in zip(raw, logits[picked].tolist(), centres, strict=True):
+        prob = 1.0 / (1.0 + math.exp(-min(max(logit, -score_clip), score_clip)))
+        if prob < min_score:
+            continue
+        cx, cy = ax * input_size, ay * input_size
+        x, y, half_w, half_h = values[0] + cx, values[1] + cy, values[2] / 2, values[3] / 2
+        row = [x - half_w, y - half_h, x + half_w, y + half_h]
+        row += [v + (cx if k % 2 == 0 else cy) for k, v in enumerate(values[4:16])]
+        found.append((row, prob))
+    return found
 
 
-def weighted_nms(rows: Array, scores: Array, iou_threshold: float) -> list[tuple[Array, float]]:
+def weighted_nms(candidates: Sequence[Candidate], iou_threshold: float) -> list[Candidate]:
     """MediaPipe-style weighted NMS: overlapping candidates are averaged, weighted by score.
 
     Averaging (rather than keeping only the best box) steadies the keypoints from frame to
-    frame, which the alignment depends on.
+    frame, which the alignment depends on. Each merged face keeps its best member's score.
     """
-    order = np.argsort(-scores)
-    rows, scores = rows[order], scores[order]
-    remaining = np.ones(len(rows), dtype=bool)
-    merged: list[tuple[Array, float]] = []
-    for i in range(len(rows)):
-        if not remaining[i]:
+    order = sorted(candidates, key=lambda c: -c[1])
+    used = [False] * len(order)
+    merged: list[Candidate] = []
+    for i, (best, score) in enumerate(order):
+        if used[i]:
             continue
-        overlap = _iou(rows[i, :4], rows[:, :4]) > iou_threshold
-        group = remaining & overlap
-        group[i] = True
-        weights = scores[group]
-        merged.append(((rows[group] * weights[:, None]).sum(0) / weights.sum(), float(scores[i])))
-        remaining &= ~group
+        group = [i] + [j for j in range(i + 1, len(order))
+                       if not used[j] and _iou(best, order[j][0]) > iou_threshold]
+        total = sum(order[j][1] for j in group)
+        average = [sum(order[j][0][k] * order[j][1] for j in group) / total
+                   for k in range(len(best))]
+        merged.append((average, score))
+        for j in group:
+            used[j] = True
     return merged
 
 
-def _iou(box: Array, boxes: Array) -> Array:
-    x0 = np.maximum(box[0], boxes[:, 0])
-    y0 = np.maximum(box[1], boxes[:, 1])
-    x1 = np.minimum(box[2], boxes[:, 2])
-    y1 = np.minimum(box[3], boxes[:, 3])
-    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
-    area = (box[2] - box[0]) * (box[3] - box[1])
-    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    return np.asarray(inter / np.maximum(area + areas - inter, 1e-9), dtype=np.float32)
+def _iou(a: Sequence[float], b: Sequence[float]) -> float:
+    """Intersection over union of two boxes (x0, y0, x1, y1)."""
+    width = min(a[2], b[2]) - max(a[0], b[0])
+    height = min(a[3], b[3]) - max(a[1], b[1])
+    inter = max(width, 0.0) * max(height, 0.0)
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / max(union, 1e-9)
 
 
-def to_frame(merged: Sequence[tuple[Array, float]], box: Letterbox) -> list[Detection]:
+def to_frame(merged: Sequence[Candidate], box: Letterbox) -> list[Detection]:
     """Undo the letterbox: model pixels back to frame pixels, best score first."""
     found = []
     for row, score in merged:
-        xs = (row[0::2] - box.pad_x) / box.scale
-        ys = (row[1::2] - box.pad_y) / box.scale
-        points = np.stack([xs[2:], ys[2:]], axis=1).astype(np.float32)
-        found.append(
-            Detection(
-                box=(float(xs[0]), float(ys[0]), float(xs[1]), float(ys[1])),
-                score=score,
-                keypoints=points,
-            )
-        )
+        xs = [(v - box.pad_x) / box.scale for v in row[0::2]]
+        ys = [(v - box.pad_y) / box.scale for v in row[1::2]]
+        points = np.array(list(zip(xs[2:], ys[2:], strict=True)), dtype=np.float32)
+        found.append(Detection(box=(xs[0], ys[0], xs[1], ys[1]), score=score, keypoints=points))
     return sorted(found, key=lambda d: -d.score)

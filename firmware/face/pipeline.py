@@ -1,9 +1,9 @@
 """The device pipeline on model runners: detect -> align -> quality gates -> embed."""
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -24,10 +24,20 @@ class DetectorSettings:
     score_clip: float = setting(100.0, "logits are clipped to +-this before the sigmoid")
 
 
+class FillingRunner(ModelRunner, Protocol):
+    """A runner that also lets the caller write the input in place (the detector's path)."""
+
+    def run_filled(
+        self, fill: Callable[[NDArray[np.float32]], object]
+    ) -> list[NDArray[np.float32]]:
+        """Run once on the (H, W, C) float input ``fill`` writes."""
+        ...
+
+
 class Detector:
     """BlazeFace on a runner: frame in, faces (best first) in frame pixels out."""
 
-    def __init__(self, runner: ModelRunner, spec: ModelSpec, settings: DetectorSettings) -> None:
+    def __init__(self, runner: FillingRunner, spec: ModelSpec, settings: DetectorSettings) -> None:
         decoding: Mapping[str, Any] = spec.extra.get("decoding", {})
         try:
             layout = detector.AnchorSpec.parse(spec.extra["anchors"])
@@ -42,7 +52,7 @@ class Detector:
         self._clip = settings.score_clip
 
     @property
-    def runner(self) -> ModelRunner:
+    def runner(self) -> FillingRunner:
         """The model runner (the bench times its bare invoke)."""
         return self._runner
 
@@ -52,12 +62,17 @@ class Detector:
 
     def detect(self, frame: Frame) -> list[detector.Detection]:
         """Every face found, best score first."""
-        tensor, box = detector.letterbox(frame, self._size)
-        regressors, scores = self._runner.run(tensor)[:2]
-        rows, kept = detector.decode(
-            regressors, scores, self._anchors, self._size, self._min_score, self._clip
+        box = detector.sampler(frame.shape[0], frame.shape[1], self._size).placed
+        outputs = self._runner.run_filled(lambda buffer: detector.letterbox_into(frame, buffer))
+        return self.faces(outputs, box)
+
+    def faces(self, outputs: list[NDArray[np.float32]], placed: detector.Letterbox
+              ) -> list[detector.Detection]:
+        """The faces in the model's outputs for a frame letterboxed as ``placed``, best first."""
+        found = detector.decode(
+            outputs[0], outputs[1], self._anchors, self._size, self._min_score, self._clip
         )
-        return detector.to_frame(detector.weighted_nms(rows, kept, self._nms_iou), box)
+        return detector.to_frame(detector.weighted_nms(found, self._nms_iou), placed)
 
 
 class Embedder:

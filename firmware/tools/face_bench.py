@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ import numpy as np
 from PIL import Image
 
 from firmware.errors import VerifyError
-from firmware.face import align, manifest, matcher, quality
+from firmware.face import align, detector, manifest, matcher, quality
 from firmware.face.backends.runner import TfliteRunner
 from firmware.face.backends.tflite import Config, TfliteFaceEngine
 from firmware.face.pipeline import Pipeline
@@ -65,7 +66,12 @@ def run(models: Path, images: Path | None, repeats: int, reference: Path | None,
     engine = TfliteFaceEngine(Config(models_dir=models, num_threads=1))
     engine.start()
     frames = {p.name: _load(p) for p in paths}
-    stages, bare, embeddings = _stages(engine, frames, repeats)
+    timed = _stages(engine, frames, repeats)
+    stages, bare, embeddings = timed.wall, timed.bare, timed.embeddings
+    # What the detect stage does outside the model, timed alone in the same loop.
+    parts = {k: bare.pop(k) for k in ("letterbox", "decode") if k in bare}
+    cpu_bare = dict(timed.cpu_bare)
+    cpu_parts = {k: cpu_bare.pop(k) for k in ("letterbox", "decode") if k in cpu_bare}
     bundle = manifest.load(models)
     script = reference or DEFAULT_REFERENCE
     chips = _chips(engine, frames)
@@ -78,6 +84,10 @@ def run(models: Path, images: Path | None, repeats: int, reference: Path | None,
         "median_ms": stages,
         "bare_invoke_ms": bare,
         "stage_over_bare_invoke": {k: round(stages[k] / v, 3) for k, v in bare.items() if v},
+        "detect_parts_ms": parts,
+        # The same loop in this process's CPU time: what other processes on a shared machine
+        # take while it waits for a core stays out (wall medians there are mostly the queue).
+        "cpu": {"median_ms": timed.cpu, "bare_invoke_ms": cpu_bare, "detect_parts_ms": cpu_parts},
         "xnnpack": {"embedder": _xnnpack(engine.pipeline, "embedder"),
                     "detector": _xnnpack(engine.pipeline, "detector")},
         "embedders_ms_per_chip": _per_chip(versus),
@@ -94,49 +104,85 @@ def _load(path: Path) -> np.ndarray:
         return np.asarray(picture.convert("RGB"))
 
 
-def _stages(engine: TfliteFaceEngine, frames: dict[str, np.ndarray], repeats: int
-            ) -> tuple[dict[str, float], dict[str, float], dict[str, np.ndarray]]:
+@dataclass(frozen=True)
+class Timed:
+    """Median ms per stage and per bare invoke (and detect part), in wall and CPU time."""
+
+    wall: dict[str, float]
+    bare: dict[str, float]
+    cpu: dict[str, float]
+    cpu_bare: dict[str, float]
+    embeddings: dict[str, np.ndarray]
+
+
+STAGES = ("detect", "align", "embed", "match")
+
+
+def _stages(engine: TfliteFaceEngine, frames: dict[str, np.ndarray], repeats: int) -> Timed:
     """Median ms per stage, and of each model's bare invoke on the same input, interleaved
     repeat by repeat so the machine's noise hits both alike."""
     pipe = engine.pipeline
     if pipe.embedder is None:
         raise VerifyError("no embedder loaded", "install the model bundle")
-    times: dict[str, list[float]] = {k: [] for k in ("detect", "align", "embed", "match", "frame")}
-    bare: dict[str, list[float]] = {"detect": [], "embed": []}
+    wall: dict[str, list[float]] = {k: [] for k in (*STAGES, "frame")}
+    cpu: dict[str, list[float]] = {k: [] for k in (*STAGES, "frame")}
+    bare: dict[str, list[float]] = {}
+    cpu_bare: dict[str, list[float]] = {}
     embeddings: dict[str, np.ndarray] = {}
     template: matcher.Template | None = None
     for name, frame in frames.items():
         invokes = _bare_invokes(pipe, frame)
         for _ in range(repeats if invokes else 0):
-            t0 = time.perf_counter()
-            faces = pipe.detector.detect(frame)
-            t1 = time.perf_counter()
-            chip = align.chip(frame, faces[0].keypoints)
-            quality.measure(faces, chip)
-            t2 = time.perf_counter()
-            vector = pipe.embedder.embed(chip)
-            t3 = time.perf_counter()
-            template = template or matcher.Template(vector, 1, 0.0, engine.model_sha256)
-            template.distance(vector)
-            t4 = time.perf_counter()
-            for key, value in zip(times, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t4 - t0),
-                                  strict=True):
-                times[key].append(value * 1000)
+            marks, embeddings[name], template = _one_frame(engine, frame, template)
+            for key, (start, end) in zip(STAGES, itertools.pairwise(marks), strict=True):
+                wall[key].append((end[0] - start[0]) * 1000)
+                cpu[key].append((end[1] - start[1]) * 1000)
+            wall["frame"].append((marks[-1][0] - marks[0][0]) * 1000)
+            cpu["frame"].append((marks[-1][1] - marks[0][1]) * 1000)
             for key, invoke in invokes.items():
-                start = time.perf_counter()
+                start = _clocks()
                 invoke()
-                bare[key].append((time.perf_counter() - start) * 1000)
-            embeddings[name] = vector
-    return _medians(times), _medians(bare), embeddings
+                end = _clocks()
+                bare.setdefault(key, []).append((end[0] - start[0]) * 1000)
+                cpu_bare.setdefault(key, []).append((end[1] - start[1]) * 1000)
+    return Timed(_medians(wall), _medians(bare), _medians(cpu), _medians(cpu_bare), embeddings)
+
+
+def _clocks() -> tuple[float, float]:
+    """Wall time and this process's CPU time, in seconds."""
+    return time.perf_counter(), time.process_time()
+
+
+def _one_frame(engine: TfliteFaceEngine, frame: np.ndarray, template: matcher.Template | None
+               ) -> tuple[list[tuple[float, float]], np.ndarray, matcher.Template]:
+    """One frame through the stages: the clocks before each stage and after the last, the
+    embedding, and the template it is matched against (made from the first one, untimed)."""
+    pipe = engine.pipeline
+    assert pipe.embedder is not None
+    marks = [_clocks()]
+    faces = pipe.detector.detect(frame)
+    marks.append(_clocks())
+    chip = align.chip(frame, faces[0].keypoints)
+    quality.measure(faces, chip)
+    marks.append(_clocks())
+    vector = pipe.embedder.embed(chip)
+    marks.append(_clocks())
+    if template is None:
+        template = matcher.Template(vector, 1, 0.0, engine.model_sha256)
+        marks[-1] = _clocks()  # the template is made once, outside the match stage
+    template.distance(vector)
+    marks.append(_clocks())
+    return marks, vector, template
 
 
 def _medians(times: dict[str, list[float]]) -> dict[str, float]:
     return {k: round(statistics.median(v), 3) for k, v in times.items() if v}
 
 
-def _bare_invokes(pipe: Pipeline, frame: np.ndarray) -> dict[str, Callable[[], None]]:
-    """Each model's set_tensor + invoke alone, on the input its stage makes for ``frame``;
-    empty when the frame has no face (or the runners are not TFLite ones)."""
+def _bare_invokes(pipe: Pipeline, frame: np.ndarray) -> dict[str, Callable[[], object]]:
+    """Each model's set_tensor + invoke alone, on the input its stage makes for ``frame``, and
+    the detect stage's own work (letterbox, decode + NMS) alone; empty when the frame has no
+    face (or the runners are not TFLite ones)."""
     faces = pipe.detector.detect(frame)
     detect = pipe.detector.runner
     embed = pipe.embedder.runner if pipe.embedder is not None else None
@@ -144,8 +190,13 @@ def _bare_invokes(pipe: Pipeline, frame: np.ndarray) -> dict[str, Callable[[], N
         return {}
     assert pipe.embedder is not None
     chip = align.chip(frame, faces[0].keypoints)
-    return {"detect": detect.bare_invoke(pipe.detector.model_input(frame)),
-            "embed": embed.bare_invoke(pipe.embedder.model_input(chip))}
+    tensor = pipe.detector.model_input(frame)
+    outputs = detect.run(tensor)
+    placed = detector.sampler(frame.shape[0], frame.shape[1], tensor.shape[1]).placed
+    return {"detect": detect.bare_invoke(tensor),
+            "embed": embed.bare_invoke(pipe.embedder.model_input(chip)),
+            "letterbox": lambda: detector.letterbox_into(frame, np.empty_like(tensor[0])),
+            "decode": lambda: pipe.detector.faces(outputs, placed)}
 
 
 def _xnnpack(pipe: Pipeline, which: str) -> dict[str, Any]:

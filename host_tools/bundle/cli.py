@@ -20,7 +20,7 @@ from fieldcheck_protocol.bundle import (
 )
 from fieldcheck_protocol.bundle_archive import Opened, read_bundle
 from fieldcheck_protocol.signature import public_key_bytes
-from host_tools.bundle import build, keys
+from host_tools.bundle import build, keys, platform_wheels
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +76,9 @@ def _build(verbs: Any) -> None:
     p.add_argument("--days", type=positive_int, default=90, help="bundle lifetime")
     p.add_argument("--wheel", type=Path, help="fieldcheck's wheel (default: build it with pip)")
     p.add_argument("--wheels", type=Path, help="folder of dependency wheels for the unit")
+    p.add_argument("--platform", choices=sorted(platform_wheels.PLATFORMS),
+                   help="download the unit's dependency wheels for this platform from PyPI "
+                   "(pip download --only-binary=:all:) into --wheels, or a scratch folder")
     p.add_argument("--models", type=Path, default=build.Inputs.models_dir)
     p.add_argument("--config", type=Path, default=build.DEFAULT_CONFIG)
     p.add_argument("--public-key", type=Path,
@@ -149,9 +152,13 @@ def run_build(args: argparse.Namespace) -> int:
     if root_path is None:
         raise build.BuildError("pass --root-metadata (the root metadata listing this key)")
     root_cose = root_path.read_bytes()
-    inputs = build.Inputs(models_dir=args.models, config=args.config, own_wheel=args.wheel,
-                          wheel_dir=args.wheels)
     with tempfile.TemporaryDirectory(prefix="fieldcheck-bundle-") as scratch:
+        wheel_dir = args.wheels
+        if args.platform is not None:
+            wheel_dir = wheel_dir or Path(scratch) / "platform-wheels"
+            platform_wheels.download(platform_wheels.platform(args.platform), wheel_dir, _say)
+        inputs = build.Inputs(models_dir=args.models, config=args.config, own_wheel=args.wheel,
+                              wheel_dir=wheel_dir)
         files = build.collect(inputs, Path(scratch), _say)
         version = args.version or build.wheel_version(files)
         counter = args.counter or int(time.time())

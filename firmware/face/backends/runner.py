@@ -121,6 +121,24 @@ class TfliteRunner:
         self._interpreter.invoke()
         return [_dequantise(self._interpreter.get_tensor(d["index"]), d) for d in self._outputs]
 
+    def run_filled(
+        self, fill: Callable[[NDArray[np.float32]], object]
+    ) -> list[NDArray[np.float32]]:
+        """Run once on the input ``fill`` writes (one (H, W, C) float image), outputs as ``run``.
+
+        A float input is written straight into the interpreter's own input buffer (no tensor to
+        build, nothing for set_tensor to copy); a quantised one is filled as floats and
+        quantised in. ``fill`` must not keep the array: the interpreter refuses to run while
+        a view of its buffers is alive.
+        """
+        detail = self._inputs[0]
+        if detail["quantization"][0]:
+            scratch = np.empty(tuple(detail["shape"]), np.float32)
+            fill(scratch[0])
+            return self.run(scratch)
+        fill(self._interpreter.tensor(detail["index"])()[0])
+        self._interpreter.invoke()
+        return [_dequantise(self._interpreter.get_tensor(d["index"]), d) for d in self._outputs]
 
     def bare_invoke(self, tensor: NDArray[np.float32]) -> Callable[[], None]:
         """A call running the model alone on ``tensor`` (quantised once, outputs not read).

@@ -30,33 +30,35 @@ def test_decode_places_boxes_and_keypoints_around_their_anchor() -> None:
     reg[0, 600, 4:6] = [-8.0, 4.0]
     scores = np.full((1, 896, 1), -50.0, np.float32)
     scores[0, 600, 0] = 5.0
-    rows, kept = detector.decode(reg, scores, centres, 128, 0.5, 100.0)
+    ((row, score),) = detector.decode(reg, scores, centres, 128, 0.5, 100.0)
     cx, cy = centres[600] * 128
-    assert kept.shape == (1,) and kept[0] == pytest.approx(1 / (1 + np.exp(-5.0)))
-    np.testing.assert_allclose(rows[0, :4], [cx + 2 - 16, cy - 3 - 8, cx + 2 + 16, cy - 3 + 8])
-    np.testing.assert_allclose(rows[0, 4:6], [cx - 8, cy + 4])
+    assert score == pytest.approx(1 / (1 + np.exp(-5.0)))
+    np.testing.assert_allclose(row[:4], [cx + 2 - 16, cy - 3 - 8, cx + 2 + 16, cy - 3 + 8])
+    np.testing.assert_allclose(row[4:6], [cx - 8, cy + 4])
+    np.testing.assert_allclose(row[6:8], [cx, cy])  # a keypoint the model put on the anchor
 
 
 def test_weighted_nms_averages_overlaps_and_keeps_separate_faces() -> None:
-    rows = np.zeros((3, 16), np.float32)
-    rows[0, :4] = [0, 0, 10, 10]
-    rows[1, :4] = [1, 1, 11, 11]
-    rows[2, :4] = [50, 50, 60, 60]
-    merged = detector.weighted_nms(rows, np.array([0.9, 0.3, 0.8], np.float32), 0.3)
+    def box(x: float, score: float) -> detector.Candidate:
+        return [x, x, x + 10, x + 10] + [x + 5] * 12, score
+
+    merged = detector.weighted_nms([box(0, 0.9), box(1, 0.3), box(50, 0.8)], 0.3)
     assert len(merged) == 2
     np.testing.assert_allclose(merged[0][0][:4], [0.25, 0.25, 10.25, 10.25], rtol=1e-5)
     assert merged[0][1] == pytest.approx(0.9)
+    assert merged[1][0][:4] == [50, 50, 60, 60] and merged[1][1] == 0.8
 
 
 def test_letterbox_is_undone_exactly() -> None:
     frame = np.zeros((300, 600, 3), np.uint8)
     tensor, box = detector.letterbox(frame, 128)
     assert tensor.shape == (1, 128, 128, 3) and tensor.min() == -1.0
-    row = np.zeros(16, np.float32)
-    row[0::2] = 0 * box.scale + box.pad_x   # every x at frame x = 0
-    row[1::2] = 150 * box.scale + box.pad_y  # every y at frame y = 150
+    row = [0.0] * 16
+    row[0::2] = [0 * box.scale + box.pad_x] * 8   # every x at frame x = 0
+    row[1::2] = [150 * box.scale + box.pad_y] * 8  # every y at frame y = 150
     (found,) = detector.to_frame([(row, 0.9)], box)
     assert found.box[0] == pytest.approx(0, abs=1e-4) and found.box[1] == pytest.approx(150)
+    np.testing.assert_allclose(found.keypoints, [[0, 150]] * 6, atol=1e-4)
 
 
 @pytest.mark.parametrize("stem", ["obama", "obama2", "obama3", "biden"])

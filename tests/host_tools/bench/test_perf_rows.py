@@ -43,6 +43,23 @@ def test_each_model_stage_reads_as_a_ratio_to_its_bare_invoke(monkeypatch) -> No
     assert "4 AVERAGE_POOL_2D" in xnnpack.figure and xnnpack.ours == 4
 
 
+def test_the_detect_stage_says_what_it_spends_outside_the_model(monkeypatch) -> None:
+    rows = _rows(monkeypatch, "face", {**FACE, "detect_parts_ms": {"letterbox": 0.2,
+                                                                  "decode": 0.05}})
+    outside = next(r for f, r in rows.items() if f.startswith("detect outside the model"))
+    assert outside.ours == pytest.approx(0.25) and "letterbox 0.2 ms" in outside.figure
+    assert not any(f.startswith("detect outside") for f in _rows(monkeypatch, "face", FACE))
+
+
+def test_the_stages_are_also_given_in_cpu_time(monkeypatch) -> None:
+    cpu = {"median_ms": {"detect": 1.5, "align": 0.4}, "bare_invoke_ms": {"detect": 1.2}}
+    rows = _rows(monkeypatch, "face", {**FACE, "cpu": cpu})
+    detect = rows["detect: stage vs its model's bare invoke, CPU time"]
+    assert detect.ratio == pytest.approx(0.8)
+    assert rows["align (chip + quality figures), CPU time"].ratio == pytest.approx(2.25)
+    assert not any("embed: stage" in f and "CPU" in f for f in rows)  # no bare figure for it
+
+
 class _Cluster:
     """Stands in for the bench's throwaway PostgreSQL cluster."""
 
