@@ -108,13 +108,19 @@ def measure(model: bytes, net: DlibNet, sample: list[chips.Chip],
 
 
 def summary(figures: dict[str, Any]) -> dict[str, Any]:
-    """The few numbers that tell variants apart."""
-    return {
+    """The few numbers that tell variants apart (the wide set's when it was measured)."""
+    out = {
         "cosine_min": figures["sample_chips"]["cosine_min"],
         "held_out_cosine_min": figures["held_out_augmented"]["cosine_min"],
         "decisions_flipped": figures["sample_chips"]["decisions_flipped"]
         + figures["held_out_augmented"]["decisions_flipped"],
     }
+    wide = figures.get("wide_held_out")
+    if wide:
+        out |= {"wide_cosine_min": wide["all"]["cosine_min"],
+                "wide_cosine_p1": wide["all"]["cosine_p1"],
+                "wide_decisions_flipped": wide["decisions_flipped"]}
+    return out
 
 
 def rank(figures: dict[str, Any]) -> tuple[int, float]:
@@ -124,4 +130,6 @@ def rank(figures: dict[str, Any]) -> tuple[int, float]:
     ties go to the first variant listed (the cheaper one).
     """
     s = summary(figures)
-    return (-s["decisions_flipped"], round(min(s["cosine_min"], s["held_out_cosine_min"]), 4))
+    flipped = s["decisions_flipped"] + s.get("wide_decisions_flipped", 0)
+    closest = min(s["cosine_min"], s["held_out_cosine_min"], s.get("wide_cosine_min", 1.0))
+    return (-flipped, round(closest, 4))

@@ -311,6 +311,7 @@ SECTIONS: dict[str, Callable[[bool], list[Row]]] = {
 # checkin_bench imports Row from here, so its section is imported when it runs.
 SECTIONS["checkin"] = lambda quick: importlib.import_module("host_tools.bench.checkin_bench").checkin(quick)  # noqa: E501
 SECTIONS["load"] = lambda quick: importlib.import_module("host_tools.bench.load").load(quick)
+SECTIONS["face-parity"] = lambda quick: importlib.import_module("host_tools.bench.face_parity").face_parity(quick)  # noqa: E501
 
 
 def render(rows: Sequence[Row]) -> str:

@@ -5,8 +5,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from host_tools import face_corpus
 from host_tools.sample_faces import NAMES, images_dir
-from models import chips
+from models import chips, face_set
 from models.dlib_reader import DlibNet, read_file
 
 
@@ -35,3 +36,13 @@ def sample_chips(photo_dir: Path) -> list[chips.Chip]:
 def dlib_reference(sample_chips: list[chips.Chip]) -> np.ndarray:
     """dlib-bin's own descriptors of the sample chips."""
     return chips.dlib_descriptors([c.pixels for c in sample_chips])
+
+
+@pytest.fixture(scope="session")
+def wide_faces() -> list[face_set.Face]:
+    """Every face of the wide corpus (skips when its photos cannot be fetched)."""
+    try:
+        photos = face_corpus.photos()
+    except FileNotFoundError as err:
+        pytest.skip(f"face corpus unavailable: {err}")
+    return face_set.faces(photos)

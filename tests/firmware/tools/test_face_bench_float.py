@@ -99,7 +99,7 @@ def test_built_twin_agrees_with_int8_and_dlib(int8: manifest.ModelSpec, images: 
     folder = float_baseline.DEFAULT_DIR
     if not (folder / float_baseline.SIDECAR).is_file():
         pytest.skip(f"no float32 twin in {folder}: build it with `make bench-models`")
-    from dlib_reference import Reference  # test-only reference, after the skip
+    from tests.firmware.face.dlib_reference import Reference  # test-only, after the skip
 
     sidecar = json.loads((folder / float_baseline.SIDECAR).read_text())
     assert float_baseline.KEY in sidecar["models"] and "benchmark_only" in sidecar

