@@ -45,6 +45,8 @@ MAX_TEXT = 256
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
 _MAX_MS = (datetime(9999, 12, 31, tzinfo=UTC) - EPOCH) // _MS
+#: The latest time a record may carry, in epoch milliseconds (9999-12-31).
+MAX_MS = _MAX_MS
 _LAST = EPOCH + _MAX_MS * _MS
 
 # Payload keys (schema v1). Kept short because every record carries them.
@@ -214,6 +216,29 @@ class Record:
         if self.gps_time is not None:
             _set(self, "gps_time", _utc_ms(self.gps_time, "gps_time"))
         _set(self, "body", MappingProxyType(_check_body(kind, self.body)))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its field values (verify workers send records back to the server), the
+        kind as its value, the fix as its values' map, the body as a plain map (a read-only view
+        does not pickle): one call rebuilds it all."""
+        fix = None if self.fix is None else vars(self.fix)
+        fields = vars(self) | {"kind": self.kind.value, "fix": fix, "body": dict(self.body)}
+        return _restored, (fields,)
+
+
+_KINDS = {kind.value: kind for kind in Kind}
+
+
+def _restored(fields: dict[str, Any]) -> Record:
+    """The record pickled by :meth:`Record.__reduce__`, as it was: its values were checked and
+    normalised when it was built, so they are not checked again."""
+    record = object.__new__(Record)
+    fix = fields["fix"]
+    if fix is not None:
+        fields["fix"] = object.__new__(FixSummary)
+        vars(fields["fix"]).update(fix)
+    vars(record).update(fields, kind=_KINDS[fields["kind"]], body=MappingProxyType(fields["body"]))
+    return record
 
 
 def _check_body(kind: Kind, body: Any) -> dict[str, Any]:

@@ -18,7 +18,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from fieldcheck_protocol.record import Code, Record, RecordError, decode_payload, encode_payload
+from fieldcheck_protocol.payload_reader import read_payload
+from fieldcheck_protocol.record import Code, Record, RecordError, encode_payload
 
 COSE_SIGN1_TAG = 18
 ALG_EDDSA = -8
@@ -166,7 +167,7 @@ def verify_record(cose: bytes, public_key: bytes) -> Record:
         _verifier(public_key).verify(signature, _sig_structure(payload))
     except InvalidSignature:
         raise RecordError(Code.BAD_SIGNATURE, "Ed25519 signature does not verify") from None
-    record = decode_payload(payload)
+    record = read_payload(payload)
     if record.device_id != device_id:
         raise RecordError(Code.WRONG_DEVICE, f"payload names {record.device_id}, not {device_id}")
     return record
@@ -175,7 +176,7 @@ def verify_record(cose: bytes, public_key: bytes) -> Record:
 def unverified_record(cose: bytes) -> Record:
     """The record inside a well-formed message WITHOUT checking its signature (local reads)."""
     _kid, payload, _signature = _parse(cose)
-    return decode_payload(payload)
+    return read_payload(payload)
 
 
 def peek(cose: bytes) -> tuple[str, int]:

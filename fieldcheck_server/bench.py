@@ -1,7 +1,9 @@
 """Server benchmarks (`fieldcheck server bench`): ingest rate vs the Ed25519 anchor, drain time.
 
-One run each, wall-clock, on whatever core the process gets; the figures are printed as JSON for
-`make bench`. No target is asserted here.
+One run each, wall-clock, on whatever cores the process gets; the figures are printed as JSON for
+`make bench`. No target is asserted here. Beside the rate, the ingest run reports its CPU per
+record in single verifications (1.0 is the floor: nothing but the signature checks) and how many
+cores it kept busy, figures a machine shared with other work moves less than the wall clock.
 """
 
 import logging
@@ -9,8 +11,9 @@ import os
 import statistics
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -78,13 +81,50 @@ def headers_for(key: Ed25519PrivateKey, body: bytes, now: datetime) -> dict[str,
 
 def ed25519_verify_per_s(rounds: int = 2000) -> float:
     """The anchor: single-core Ed25519 verifications per second of a 200-byte message."""
+    return rounds / _verify_seconds(rounds, time.perf_counter)
+
+
+def ed25519_verify_cpu_s(rounds: int = 2000) -> float:
+    """CPU seconds of one such verification (the unit of :class:`IngestCost`)."""
+    return _verify_seconds(rounds, time.process_time) / rounds
+
+
+def _verify_seconds(rounds: int, clock: Callable[[], float]) -> float:
     key = Ed25519PrivateKey.generate()
     public, message = key.public_key(), bytes(200)
     signature = key.sign(message)
-    began = time.perf_counter()
+    began = clock()
     for _ in range(rounds):
         public.verify(signature, message)
-    return rounds / (time.perf_counter() - began)
+    return clock() - began
+
+
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a live process (Linux ``/proc``; 0.0 where there is none)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class IngestCost:
+    """Where an ingest run's time went: wall, the serving process's CPU, its workers' CPU."""
+
+    records: int
+    wall_s: float = 0.0
+    serving_cpu_s: float = 0.0
+    worker_cpu_s: float = 0.0
+
+    def cpu_per_record_in_verifies(self, verify_cpu_s: float) -> float:
+        """CPU spent per record, in single Ed25519 verifications (the floor is 1.0)."""
+        return (self.serving_cpu_s + self.worker_cpu_s) / self.records / verify_cpu_s
+
+    def cores_busy(self) -> float:
+        """CPU seconds per wall second: how many cores the ingest kept busy."""
+        return (self.serving_cpu_s + self.worker_cpu_s) / self.wall_s if self.wall_s else 0.0
 
 
 @contextmanager
@@ -106,13 +146,16 @@ def _batches(chain: list[bytes]) -> Iterator[bytes]:
         yield cbor2.dumps(chain[start : start + BATCH])
 
 
-def ingest_per_s(key: Ed25519PrivateKey, chain: list[bytes], database: str | None = None
-                 ) -> tuple[float, list[float]]:
+def ingest_per_s(key: Ed25519PrivateKey, chain: list[bytes], database: str | None = None,
+                 cost: IngestCost | None = None) -> tuple[float, list[float]]:
     """Records verified, chain-checked and durably committed per second (service, no HTTP), and
-    each batch's latency in ms."""
+    each batch's latency in ms; ``cost`` (if given) gets the wall and CPU time of the run."""
     with _bench_db(database, key) as db:
         service = IngestService(db, SystemClock())
         service.start_workers()  # a server starts its workers at start-up, not on the clock
+        workers = service.verifier.worker_pids()
+        worker_cpu = sum(map(process_cpu_s, workers))
+        serving_cpu = time.process_time()
         latencies = []
         began = time.perf_counter()
         for body in _batches(chain):
@@ -121,7 +164,12 @@ def ingest_per_s(key: Ed25519PrivateKey, chain: list[bytes], database: str | Non
             result = service.handle(headers, body, len(body), "bench")
             latencies.append((time.perf_counter() - start) * 1000)
             assert not result.rejected, result.rejected
-        return len(chain) / (time.perf_counter() - began), latencies
+        wall = time.perf_counter() - began
+        if cost is not None:
+            cost.wall_s = wall
+            cost.serving_cpu_s = time.process_time() - serving_cpu
+            cost.worker_cpu_s = sum(map(process_cpu_s, workers)) - worker_cpu
+        return len(chain) / wall, latencies
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -168,8 +216,12 @@ def run_all(records: int, backlog: int, database: str | None = None) -> dict[str
     began = time.perf_counter()
     ingest_chain, drain_chain = signed_chain(keys[0], records), signed_chain(keys[1], backlog)
     sign_rate = (records + backlog) / (time.perf_counter() - began)
-    anchor = ed25519_verify_per_s()
-    ingest, batch_ms = ingest_per_s(keys[0], ingest_chain, database)
+    before, before_cpu = ed25519_verify_per_s(), ed25519_verify_cpu_s()
+    cost = IngestCost(records)
+    ingest, batch_ms = ingest_per_s(keys[0], ingest_chain, database, cost)
+    # Measured on both sides of the ingest run, so a machine busier for a moment moves both.
+    anchor = (before + ed25519_verify_per_s()) / 2
+    verify_cpu = (before_cpu + ed25519_verify_cpu_s()) / 2
     chain = ingest_chain + drain_chain
     drain, request_ms = drain_seconds(keys[1], drain_chain, database)
     return {
@@ -182,6 +234,8 @@ def run_all(records: int, backlog: int, database: str | None = None) -> dict[str
         "backlog_drain_s": round(drain, 3),
         "batch_records": BATCH,
         "verify_parts": verify_pool.shared().parts,
+        "ingest_cpu_per_record_in_verifies": round(cost.cpu_per_record_in_verifies(verify_cpu), 3),
+        "ingest_cores_busy": round(cost.cores_busy(), 2),
         "ingest_batch_ms_p50": round(percentile(batch_ms, 0.5), 2),
         "ingest_batch_ms_p99": round(percentile(batch_ms, 0.99), 2),
         "drain_request_ms_p50": round(percentile(request_ms, 0.5), 2),

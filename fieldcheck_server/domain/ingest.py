@@ -112,18 +112,31 @@ def parse_batch(body: bytes, limits: Limits, device_id: str | None = None) -> li
 
 
 def verify_items(items: list[bytes], public_key: bytes) -> list[Checked]:
-    """Verify every item's signature with the device key (CPU work, done before locking).
+    """Verify every item's signature with the device key (CPU work, done before locking)."""
+    return pair(items, verify_part(items, public_key))
 
-    Module level and pure, so the verify pool's worker processes run it on parts of a batch."""
-    checked = []
+
+def verify_part(items: list[bytes], public_key: bytes) -> list[Record | Rejected]:
+    """Each item's verified record or why it is refused, in item order.
+
+    Module level and pure, so the verify pool's worker processes run it on parts of a batch;
+    what they send back is only this (the server holds the items themselves)."""
+    outcomes: list[Record | Rejected] = []
     for cose in items:
         try:
-            checked.append(Checked(cose, verify_record(cose, public_key), None))
+            outcomes.append(verify_record(cose, public_key))
         except RecordError as err:
-            checked.append(
-                Checked(cose, None, Rejected(_seq_of(cose), ErrorCode(err.code), err.message))
-            )
-    return checked
+            outcomes.append(Rejected(_seq_of(cose), ErrorCode(err.code), err.message))
+    return outcomes
+
+
+def pair(items: list[bytes], outcomes: list[Record | Rejected]) -> list[Checked]:
+    """Items and their :func:`verify_part` outcomes as :class:`Checked` items."""
+    return [
+        Checked(cose, None, outcome) if isinstance(outcome, Rejected)
+        else Checked(cose, outcome, None)
+        for cose, outcome in zip(items, outcomes, strict=True)
+    ]
 
 
 def _seq_of(cose: bytes) -> int | None:
@@ -260,7 +273,7 @@ class IngestService:
 
     def start_workers(self) -> None:
         """Start the verify workers now rather than with the first big batch."""
-        self.verifier.start(verify_items)
+        self.verifier.start(verify_part)
 
     def handle(
         self, headers: Mapping[str, str], body: bytes, body_size: int, source: str
@@ -288,8 +301,9 @@ class IngestService:
         with self._refusals(source, device_id, body, body_size):
             self._check_size(body_size)
             check_signature(admitted.request, admitted.device, "POST", RECORDS_PATH, body)
-            checked = self.verifier.map_parts(
-                verify_items, parse_batch(body, self.limits, device_id), admitted.device.public_key
+            items = parse_batch(body, self.limits, device_id)
+            checked = pair(
+                items, self.verifier.map_parts(verify_part, items, admitted.device.public_key)
             )
             with self.db.write() as tx:
                 tx.lock_device(device_id)

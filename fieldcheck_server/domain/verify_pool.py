@@ -1,16 +1,15 @@
 """Signature checks of a batch spread over the server's cores (issue 13).
 
 Ed25519 verification and payload decoding are pure CPU work that holds the GIL, so threads
-cannot share it out. A batch of at least ``MIN_PARALLEL`` records is cut into one part per core:
-the calling thread checks the first part itself while worker processes check the others. The
+cannot share it out. A batch of at least ``MIN_PARALLEL`` records is cut into pieces that
+worker processes (one per core but the caller's) take from the front while the calling thread
+takes them from the back, until the two meet. The
 pool starts on first need (a spawned process: safe beside the server's threads), once per
 process, and is shut down at exit. If a worker dies, the batch is checked in the calling
 thread instead and a new pool is started for the next one.
 """
 
 import atexit
-import copyreg
-import io
 import logging
 import multiprocessing
 import os
@@ -19,7 +18,6 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from types import MappingProxyType
 from typing import TypeVar
 
 logger = logging.getLogger(__name__)
@@ -29,6 +27,9 @@ R = TypeVar("R")
 
 #: Smaller batches are checked in the calling thread: a round trip to a worker costs more.
 MIN_PARALLEL = 32
+#: Items per piece of a batch: small enough to share a batch evenly, big enough that a piece's
+#: round trip to a worker (and the wait for the GIL to hand it over) costs little beside it.
+PIECE = 32
 
 
 def default_parts() -> int:
@@ -59,23 +60,42 @@ class VerifyPool:
     def map_parts(
         self, check: Callable[[list[T], bytes], list[R]], items: list[T], key: bytes
     ) -> list[R]:
-        """``check`` over ``items`` (a module-level function, so workers can import it)."""
+        """``check`` over ``items`` (a module-level function, so workers can import it).
+
+        The batch is cut into pieces of ``PIECE`` items, all queued for the workers, which take
+        them from the front; meanwhile the calling thread takes them from the back, each one it
+        can still cancel. So the work divides itself by how fast each side runs (a worker
+        slowed by other load, a caller with its own work), not by a fixed share."""
         if self.parts < 2 or len(items) < MIN_PARALLEL:
             return check(items, key)
-        size = -(-len(items) // self.parts)
-        chunks = [items[i : i + size] for i in range(0, len(items), size)]
+        pieces = [items[i : i + PIECE] for i in range(0, len(items), PIECE)]
         try:
+            executor = self._executor()
             futures: list[Future[bytes]] = [
-                self._executor().submit(_remote, check, chunk, key) for chunk in chunks[1:]
+                executor.submit(_remote, check, piece, key) for piece in pieces
             ]
         except (BrokenProcessPool, RuntimeError) as err:
             return self._inline(check, items, key, err)
-        first = check(chunks[0], key)
+        mine: dict[int, list[R]] = {}
+        for index in range(len(pieces) - 1, -1, -1):
+            if not futures[index].cancel():  # a worker has it (or has it queued): the rest too
+                break
+            mine[index] = check(pieces[index], key)
         try:
-            rest: list[list[R]] = [pickle.loads(future.result()) for future in futures]
+            parts: list[list[R]] = [
+                mine[index] if index in mine else pickle.loads(future.result())
+                for index, future in enumerate(futures)
+            ]
         except BrokenProcessPool as err:
             return self._inline(check, items, key, err)
-        return [*first, *(result for part in rest for result in part)]
+        return [result for part in parts for result in part]
+
+    def worker_pids(self) -> list[int]:
+        """The process ids of the running workers (for the bench's CPU accounting)."""
+        with self._lock:
+            pool = self._pool
+        # The executor keeps its processes by pid; there is no public accessor.
+        return sorted(pool._processes or ()) if pool is not None else []
 
     def close(self) -> None:
         """Stop the workers (they are started again if needed)."""
@@ -104,24 +124,9 @@ class VerifyPool:
 
 
 def _remote(check: Callable[[list[T], bytes], list[R]], items: list[T], key: bytes) -> bytes:
-    """In a worker: ``check`` a part and pickle the results, read-only mappings included
-    (records keep their body as a ``MappingProxyType``, which pickle refuses by default)."""
-    out = io.BytesIO()
-    pickler = pickle.Pickler(out, protocol=pickle.HIGHEST_PROTOCOL)
-    pickler.dispatch_table = copyreg.dispatch_table | {MappingProxyType: _proxy}
-    pickler.dump(check(items, key))
-    return out.getvalue()
-
-
-def _proxy(
-    mapping: "MappingProxyType[object, object]",
-) -> tuple[Callable[[dict[object, object]], object], tuple[dict[object, object]]]:
-    return read_only, (dict(mapping),)
-
-
-def read_only(items: dict[object, object]) -> "MappingProxyType[object, object]":
-    """A read-only view of ``items`` (how a pickled ``MappingProxyType`` is rebuilt)."""
-    return MappingProxyType(items)
+    """In a worker: ``check`` a piece and pickle the results (records pickle as their values,
+    see ``Record.__reduce__``), so the caller unpickles them where it needs them."""
+    return pickle.dumps(check(items, key), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 _SHARED: VerifyPool | None = None

@@ -48,6 +48,24 @@ def test_workers_give_the_same_checks_in_the_same_order(pool, signed) -> None:
         body["interval"] = 1  # type: ignore[index]
 
 
+def where_checked(items: list[bytes], key: bytes) -> list[tuple[int, bytes]]:
+    """Which process checked each item (slowly, without the GIL, so a worker gets its share)."""
+    time.sleep(0.005 * len(items))
+    return [(os.getpid(), item) for item in items]
+
+
+def test_the_caller_and_the_workers_share_a_batch_from_both_ends(pool) -> None:
+    items = [bytes([i]) for i in range(verify_pool.PIECE * 6)]
+    checked = pool.map_parts(where_checked, items, b"")
+    assert [item for _pid, item in checked] == items  # in order, each once
+    pids = [pid for pid, _item in checked]
+    assert pids[0] != os.getpid()  # a worker took the front
+    assert pids[-1] == os.getpid()  # the caller took the back
+    # Each side's share is one run: the caller stopped at the first piece a worker had.
+    assert pids.index(os.getpid()) % verify_pool.PIECE == 0
+    assert set(pids[pids.index(os.getpid()):]) == {os.getpid()}
+
+
 def test_a_small_batch_never_leaves_the_calling_thread(signed) -> None:
     chain, public = signed
     calls = []

@@ -1,11 +1,13 @@
 """The face and server rows of `make bench` (issue 13): each model stage against its bare
 invoke, dlib's chip warp, the XNNPACK path, and the server's latency percentiles."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 
-from host_tools.bench import benchmarks
+from host_tools.bench import benchmarks, load
 
 FACE: dict[str, Any] = {
     "median_ms": {"detect": 2.0, "align": 0.6, "embed": 5.0, "match": 0.02, "frame": 7.7},
@@ -21,6 +23,7 @@ SERVER: dict[str, Any] = {
     "backlog_records": 2000, "backlog_drain_s": 0.7, "batch_records": 256, "verify_parts": 2,
     "ingest_batch_ms_p50": 80.0, "ingest_batch_ms_p99": 95.0,
     "drain_request_ms_p50": 90.0, "drain_request_ms_p99": 120.0,
+    "ingest_cpu_per_record_in_verifies": 1.5, "ingest_cores_busy": 1.8,
 }
 
 
@@ -57,10 +60,45 @@ def test_the_stages_are_also_given_in_cpu_time(monkeypatch) -> None:
     assert not any("embed: stage" in f and "CPU" in f for f in rows)  # no bare figure for it
 
 
+class _Cluster:
+    """Stands in for the bench's throwaway PostgreSQL cluster."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def admin(self, statement: str) -> None:
+        self.statements.append(statement)
+
+    def url(self, name: str) -> str:
+        return f"postgresql://bench@127.0.0.1:1/{name}"
+
+
+def _postgres(cluster: _Cluster | None) -> Any:
+    @contextmanager
+    def postgres() -> Iterator[tuple[_Cluster | None, str | None]]:
+        yield cluster, None if cluster is not None else "no PostgreSQL binaries"
+    return postgres
+
+
 def test_server_rows_report_p99_latency_and_the_cores_used(monkeypatch) -> None:
+    monkeypatch.setattr(load, "postgres", _postgres(None))
     rows = _rows(monkeypatch, "server", SERVER)
-    assert rows["records verified + committed per second"].ratio == pytest.approx(0.5)
+    rate = next(r for f, r in rows.items() if f.startswith("records verified + committed"))
+    assert rate.ratio == pytest.approx(0.5) and "(SQLite; ingest p99 95.0 ms" in rate.figure
     latency = next(r for f, r in rows.items() if f.startswith("request latency p99"))
     assert latency.ours == 120.0 and "p50 90.0 ms" in latency.figure
-    cores = next(r for f, r in rows.items() if f.startswith("verify parts"))
-    assert cores.ours == 2 and "p99 batch 95.0 ms" in cores.figure
+    cpu = next(r for f, r in rows.items() if f.startswith("CPU per record"))
+    assert cpu.ours == 1.5 and "1.8 of 2 cores busy" in cpu.figure
+    assert not any("PostgreSQL" in figure for figure in rows)
+
+
+def test_server_rows_repeat_on_postgresql_when_a_cluster_starts(monkeypatch) -> None:
+    cluster = _Cluster()
+    monkeypatch.setattr(load, "postgres", _postgres(cluster))
+    argvs: list[list[str]] = []
+    monkeypatch.setattr(benchmarks, "run_json",
+                        lambda argv, timeout=900: argvs.append(list(argv)) or SERVER)
+    rows = [row.figure for row in benchmarks.SECTIONS["server"](True)]
+    assert sum("PostgreSQL" in figure for figure in rows) == 4
+    assert argvs[1][-2:] == ["--database", cluster.url("serverbench")]
+    assert cluster.statements == ["CREATE DATABASE serverbench"]
