@@ -9,7 +9,7 @@ to the next epoch's first sentence or to a silence time-out.
 
 from collections import deque
 
-from firmware.core.observation import Gsv, Observation
+from firmware.core.observation import SENTENCE_TYPE, Gsv, Observation
 
 #: A sentence's identity inside a cycle: its key and how many times that key came so far in the
 #: epoch (two GNGSA in one epoch are ``("GNGSA", 1)`` and ``("GNGSA", 2)``).
@@ -18,10 +18,9 @@ Marker = tuple[str, int]
 
 def sentence_key(obs: Observation) -> str:
     """Talker + type, with page and signal for GSV (``GPGSV3/3:1``): what repeats each epoch."""
-    name = type(obs).__name__.upper()
-    if isinstance(obs, Gsv):
+    if type(obs) is Gsv:
         return f"{obs.talker}GSV{obs.page}/{obs.pages}:{obs.signal_id or ''}"
-    return f"{obs.talker}{name}"
+    return obs.talker + SENTENCE_TYPE[type(obs)]
 
 
 class CycleLearner:

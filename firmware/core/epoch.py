@@ -1,12 +1,15 @@
 """One epoch's observations merged into a Fix: the sentences a receiver sends for one UTC time."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 from firmware.core.cycle import Marker
 from firmware.core.fix import DateSource, Fix, FixType
 from firmware.core.observation import (
     CONSTELLATIONS,
+    SENTENCE_TYPE,
     TIMED,
     Gga,
     Gll,
@@ -27,11 +30,7 @@ MPS_PER_KNOT = 1852.0 / 3600.0
 _VALID_QUALITIES = frozenset({1, 2, 3, 4, 5})  # 6 dead reckoning, 7 manual, 8 simulator: no
 
 
-def _first(*values: float | None) -> float | None:
-    return next((v for v in values if v is not None), None)
-
-
-@dataclass
+@dataclass(slots=True)
 class Epoch:
     """Accumulates the observations of one epoch; :meth:`fix` merges them."""
 
@@ -60,7 +59,8 @@ class Epoch:
             return True
         when = obs.time
         if when is not None and self.utc_time is not None:
-            return when.key == self.utc_time.key
+            # Usually the very object: the field parser hands out one UtcTime per time text.
+            return when is self.utc_time or when.key == self.utc_time.key
         if when is None:
             return type(obs) not in self.timed_types
         return not self.timed_types  # untimed pages so far: this sentence gives them a time
@@ -69,35 +69,56 @@ class Epoch:
         """Merge ``obs`` (cycle key ``key``, arrived at ``mono``); the first of a kind wins."""
         count = self.keys_seen.get(key, 0) + 1
         self.keys_seen[key] = count
-        self.first_key = self.first_key or key
-        self.last_marker = (key, count)
+        if self.first_key is None:
+            self.first_key = key
+        marker = self.last_marker = (key, count)
         self.last_mono = mono
-        self._merge(obs)
-        return self.last_marker
-
-    def _merge(self, obs: Observation) -> None:
         self.talkers[obs.talker] = None
-        self.sentences[type(obs).__name__.upper()] = None
-        if isinstance(obs, TIMED):
-            self.timed_types.add(type(obs))
-            if self.utc_time is None and obs.time is not None:
-                self.utc_time = obs.time
-        if isinstance(obs, Rmc | Zda) and obs.date is not None and self.utc_date is None:
-            self.utc_date = obs.date
-        if isinstance(obs, Gsa):
-            self.gsas.append(obs)
-        elif isinstance(obs, Gsv):
-            self._add_gsv(obs)
-        elif isinstance(obs, Gga):
-            self.gga = self.gga or obs
-        elif isinstance(obs, Rmc):
-            self.rmc = self.rmc or obs
-        elif isinstance(obs, Gll):
-            self.gll = self.gll or obs
-        elif isinstance(obs, Gns):
-            self.gns = self.gns or obs
-        elif isinstance(obs, Vtg):
-            self.vtg = self.vtg or obs
+        name, merge = _MERGE[type(obs)]
+        self.sentences[name] = None
+        merge(self, obs)
+        return marker
+
+    def _timed(self, obs: Gga | Rmc | Zda | Gll | Gns) -> None:
+        self.timed_types.add(type(obs))
+        if self.utc_time is None and obs.time is not None:
+            self.utc_time = obs.time
+
+    def _add_gga(self, obs: Gga) -> None:
+        self._timed(obs)
+        if self.gga is None:
+            self.gga = obs
+
+    def _add_rmc(self, obs: Rmc) -> None:
+        self._timed(obs)
+        self._dated(obs.date)
+        if self.rmc is None:
+            self.rmc = obs
+
+    def _add_zda(self, obs: Zda) -> None:
+        self._timed(obs)
+        self._dated(obs.date)
+
+    def _add_gll(self, obs: Gll) -> None:
+        self._timed(obs)
+        if self.gll is None:
+            self.gll = obs
+
+    def _add_gns(self, obs: Gns) -> None:
+        self._timed(obs)
+        if self.gns is None:
+            self.gns = obs
+
+    def _add_gsa(self, obs: Gsa) -> None:
+        self.gsas.append(obs)
+
+    def _add_vtg(self, obs: Vtg) -> None:
+        if self.vtg is None:
+            self.vtg = obs
+
+    def _dated(self, day: date | None) -> None:
+        if day is not None and self.utc_date is None:
+            self.utc_date = day
 
     def _add_gsv(self, obs: Gsv) -> None:
         system = CONSTELLATIONS.get(obs.talker, "other")
@@ -105,37 +126,50 @@ class Epoch:
             system = constellation_of_prn(obs.prns[0])
         if obs.in_view is not None:
             key = (system, obs.signal_id)
-            self.in_view[key] = max(self.in_view.get(key, 0), obs.in_view)
+            if obs.in_view > self.in_view.get(key, -1):  # the most of the set's pages
+                self.in_view[key] = obs.in_view
 
     def fix(self, day: date | None, date_source: DateSource | None) -> Fix:
-        """The merged Fix, dated ``day`` (from ``date_source``; None: no trustworthy date)."""
+        """The merged Fix, dated ``day`` (from ``date_source``; None: no trustworthy date).
+
+        A valid fix dated by the receiver (not back-filled) carries the offset of GPS time
+        against the system clock when its first sentence arrived.
+        """
         position = self._position()
         valid = self._valid() and position is not None
-        altitude = _first(
-            self.gga.altitude_m if self.gga else None, self.gns.altitude_m if self.gns else None
-        )
+        gga, gns = self.gga, self.gns
+        altitude = gga.altitude_m if gga is not None else None
+        if altitude is None and gns is not None:
+            altitude = gns.altitude_m
         used = self._used_by_system()
-        gsa_pdop = _first(*(g.pdop for g in self.gsas))
-        gsa_vdop = _first(*(g.vdop for g in self.gsas))
-        hdop = _first(
-            self.gga.hdop if self.gga else None,
-            self.gns.hdop if self.gns else None,
-            *(g.hdop for g in self.gsas),
-        )
-        sats = self.gga.satellites_used if self.gga else None
-        if sats is None and self.gns is not None:
-            sats = self.gns.satellites_used
+        gsa_pdop = gsa_vdop = gsa_hdop = None
+        for gsa in self.gsas:  # the first of the epoch's GSA sentences that has each
+            gsa_pdop = gsa.pdop if gsa_pdop is None else gsa_pdop
+            gsa_vdop = gsa.vdop if gsa_vdop is None else gsa_vdop
+            gsa_hdop = gsa.hdop if gsa_hdop is None else gsa_hdop
+        hdop = gga.hdop if gga is not None else None
+        if hdop is None:
+            hdop = gns.hdop if gns is not None and gns.hdop is not None else gsa_hdop
+        sats = gga.satellites_used if gga is not None else None
+        if sats is None and gns is not None:
+            sats = gns.satellites_used
         if sats is None and used:
             sats = sum(used.values())
+        course = self.rmc.course_deg if self.rmc is not None else None
+        if course is None and self.vtg is not None:
+            course = self.vtg.course_deg
         when = self.utc_time
         utc = instant(day, when) if day is not None and when is not None else None
+        offset = None
+        if utc is not None and valid and date_source is not DateSource.BACKFILL:
+            offset = (utc - self.first_wall).total_seconds()
         return Fix(
             utc=utc,
             time_key=self.utc_time.key if self.utc_time else None,
             latitude=position.latitude if position else None,
             longitude=position.longitude if position else None,
             altitude_m=altitude,
-            quality=self.gga.quality if self.gga else None,
+            quality=gga.quality if gga is not None else None,
             fix_type=self._fix_type(valid, altitude),
             valid=valid,
             hdop=hdop,
@@ -145,13 +179,12 @@ class Epoch:
             used_by_system=used,
             in_view_by_system=self._in_view_by_system(),
             speed_mps=self._speed(),
-            course_deg=_first(
-                self.rmc.course_deg if self.rmc else None, self.vtg.course_deg if self.vtg else None
-            ),
+            course_deg=course,
             talkers=tuple(self.talkers),
             sentences=tuple(self.sentences),
             leap_second=bool(when and when.leap_second),
             received_mono=self.first_mono,
+            clock_offset_s=offset,
             date_source=date_source if utc is not None else None,
         )
 
@@ -188,6 +221,9 @@ class Epoch:
     def _used_by_system(self) -> dict[str, int]:
         used: dict[str, set[int]] = {}
         for gsa in self.gsas:
+            if gsa.system and gsa.prns:  # one constellation: all its satellites at once
+                used.setdefault(gsa.system, set()).update(gsa.prns)
+                continue
             for prn in gsa.prns:
                 system = gsa.system or constellation_of_prn(prn)
                 used.setdefault(system, set()).add(prn)
@@ -206,3 +242,16 @@ class Epoch:
         if self.vtg is not None and self.vtg.speed_kmh is not None:
             return self.vtg.speed_kmh / 3.6
         return None
+
+
+#: Each observation type's sentence name and how an epoch merges it (one look-up a sentence).
+_MERGE: dict[type, tuple[str, Callable[[Epoch, Any], None]]] = {
+    Gga: (SENTENCE_TYPE[Gga], Epoch._add_gga),
+    Rmc: (SENTENCE_TYPE[Rmc], Epoch._add_rmc),
+    Gsa: (SENTENCE_TYPE[Gsa], Epoch._add_gsa),
+    Gsv: (SENTENCE_TYPE[Gsv], Epoch._add_gsv),
+    Vtg: (SENTENCE_TYPE[Vtg], Epoch._add_vtg),
+    Zda: (SENTENCE_TYPE[Zda], Epoch._add_zda),
+    Gll: (SENTENCE_TYPE[Gll], Epoch._add_gll),
+    Gns: (SENTENCE_TYPE[Gns], Epoch._add_gns),
+}

@@ -1,11 +1,12 @@
 """Typing of NMEA 0183 data fields (after the checksum was verified) into observations.
 
-Pure functions ``(talker, fields) -> Observation``; they raise ``ValueError`` on a field that is
-present but malformed, :class:`FieldError` (a ``ValueError`` with a reason) on a number that is
-not finite or out of its plausible range, and map empty fields to ``None``. Every value is
-range-checked here, where it is parsed, so nothing downstream (fix, record) meets ``nan``, ``inf``
-or a year 99999. Field positions follow NMEA 0183 2.3 and 4.10; the 4.10 extras (RMC nav status,
-GSA system id, GSV signal id) are optional.
+Pure functions ``(talker, fields) -> Observation``; they raise ``ValueError`` on a field that
+is present but malformed, :class:`FieldError` (a ``ValueError`` with a reason) on a number that
+is not finite or out of its plausible range, and map empty fields to ``None``. Observations are
+built positionally, in field order: fields are typed, and the first bad one named, in order.
+Every value is range-checked here, where it is parsed, so nothing downstream (fix, record)
+meets ``nan``, ``inf`` or a year 99999. Field positions follow NMEA 0183 2.3 and 4.10; the
+4.10 extras (RMC nav status, GSA system id, GSV signal id) are optional.
 
 The parsers of times, dates, positions and satellite numbers keep their last results (values
 are immutable, the functions pure): an epoch repeats its time, date and position in several
@@ -71,17 +72,16 @@ YEAR = Range("date", 1980, 2099)  # GPS time began in 1980
 
 def opt_float(text: str, bounds: Range | None = None) -> float | None:
     """An empty field is None; anything else must be a finite number (within ``bounds``)."""
-    if not text:
-        return None
-    if text.isspace():
+    if not text or text.isspace():
         return None
     if "_" in text:  # Python reads "1_0" as 10; a receiver never sends it
         raise ValueError(f"bad number {text[:20]!r}")
     value = float(text)
-    if not math.isfinite(value) or (
-        bounds is not None and not bounds.low <= value <= bounds.high
-    ):
-        raise FieldError(bounds.name if bounds else "number", text)
+    if bounds is None:
+        if not math.isfinite(value):
+            raise FieldError("number", text)
+    elif not bounds.low <= value <= bounds.high:  # nan and the infinities fail it too
+        raise FieldError(bounds.name, text)
     return value
 
 
@@ -196,54 +196,58 @@ def _field(fields: list[str], index: int) -> str:
 
 def gga(talker: str, fields: list[str]) -> Gga:
     """GGA,time,lat,N,lon,E,quality,sats,hdop,alt,M,geoid,M,age,station."""
+    n = len(fields)  # the optional trailing fields, inline (not a call per field)
+    altitude, geoid = fields[8] if n > 8 else "", fields[10] if n > 10 else ""
     return Gga(
-        talker=talker,
-        time=utc_time(fields[0]),
-        position=position(fields, 1),
-        quality=opt_int(fields[5], QUALITY),
-        satellites_used=opt_int(fields[6], SATELLITES),
-        hdop=opt_float(fields[7], DOP),
-        altitude_m=opt_float(_field(fields, 8), ALTITUDE),
-        geoid_separation_m=opt_float(_field(fields, 10), GEOID),
+        talker,
+        utc_time(fields[0]),
+        position(fields, 1),
+        opt_int(fields[5], QUALITY),
+        opt_int(fields[6], SATELLITES),
+        opt_float(fields[7], DOP),
+        opt_float(altitude, ALTITUDE),
+        opt_float(geoid, GEOID),  # geoid separation
     )
 
 
 def rmc(talker: str, fields: list[str]) -> Rmc:
     """RMC,time,status,lat,N,lon,E,knots,course,date,magvar,E[,mode[,navstatus]]."""
-    mode = _field(fields, 11) or None
-    nav_status = _field(fields, 12) or None
+    n = len(fields)
+    mode = (fields[11] if n > 11 else "") or None
+    nav_status = (fields[12] if n > 12 else "") or None
     # Validity is judged here, not by pynmea2 (its issue #162): status A and a 2.3 mode letter
     # that is not N/E/M/S. The 4.10 nav status is kept but not used: u-blox and others always
     # send V there, meaning "equipment does not provide a navigational status", not "invalid".
     valid = fields[1] == "A" and (mode is None or mode not in _INVALID_MODES)
     return Rmc(
-        talker=talker,
-        time=utc_time(fields[0]),
-        valid=valid,
-        position=position(fields, 2),
-        speed_knots=opt_float(fields[6], SPEED_KNOTS),
-        course_deg=opt_float(fields[7], COURSE),
-        date=ddmmyy(fields[8]),
-        mode=mode,
-        nav_status=nav_status,
+        talker,
+        utc_time(fields[0]),
+        valid,
+        position(fields, 2),
+        opt_float(fields[6], SPEED_KNOTS),
+        opt_float(fields[7], COURSE),
+        ddmmyy(fields[8]),
+        mode,
+        nav_status,
     )
 
 
 def gsa(talker: str, fields: list[str]) -> Gsa:
     """GSA,mode,fix,prn x12,pdop,hdop,vdop[,system id (4.10)]."""
-    prns = tuple(_prn(f) for f in fields[2:14] if f.strip())
-    system_id = opt_int(_field(fields, 17), SYSTEM_ID)
+    prns = tuple([_prn(f) for f in fields[2:14] if f.strip()])
+    n = len(fields)
+    system_id = opt_int(fields[17] if n > 17 else "", SYSTEM_ID)
     system = SYSTEM_IDS.get(system_id, "other") if system_id is not None else None
     if system is None and talker != "GN":
         system = CONSTELLATIONS.get(talker)
     return Gsa(
-        talker=talker,
-        fix_mode=opt_int(fields[1], FIX_MODE),
-        prns=prns,
-        pdop=opt_float(_field(fields, 14), DOP),
-        hdop=opt_float(_field(fields, 15), DOP),
-        vdop=opt_float(_field(fields, 16), DOP),
-        system=system,
+        talker,
+        opt_int(fields[1], FIX_MODE),
+        prns,
+        opt_float(fields[14] if n > 14 else "", DOP),  # pdop
+        opt_float(fields[15] if n > 15 else "", DOP),  # hdop
+        opt_float(fields[16] if n > 16 else "", DOP),  # vdop
+        system,
     )
 
 
@@ -256,14 +260,14 @@ def gsv(talker: str, fields: list[str]) -> Gsv:
     body = fields[3:]
     signal_id = body[-1] if len(body) % 4 == 1 else None
     groups = len(body) // 4
-    prns = tuple(_prn(prn) for prn in body[0 : groups * 4 : 4] if prn.strip())
+    prns = tuple([_prn(prn) for prn in body[0 : groups * 4 : 4] if prn.strip()])
     return Gsv(
-        talker=talker,
-        in_view=opt_int(fields[2], SATELLITES),
-        prns=prns,
-        signal_id=signal_id or None,
-        page=opt_int(fields[1], SATELLITES),
-        pages=opt_int(fields[0], SATELLITES),
+        talker,
+        opt_int(fields[2], SATELLITES),  # in view
+        prns,
+        signal_id or None,
+        opt_int(fields[1], SATELLITES),  # page
+        opt_int(fields[0], SATELLITES),  # pages
     )
 
 
@@ -281,12 +285,7 @@ def vtg(talker: str, fields: list[str]) -> Vtg:
         course, kmh, mode = fields[0], fields[6], _field(fields, 8)
     else:
         course, kmh, mode = fields[0], _field(fields, 3), ""
-    return Vtg(
-        talker=talker,
-        course_deg=opt_float(course, COURSE),
-        speed_kmh=opt_float(kmh, SPEED_KMH),
-        mode=mode or None,
-    )
+    return Vtg(talker, opt_float(course, COURSE), opt_float(kmh, SPEED_KMH), mode or None)
 
 
 def zda(talker: str, fields: list[str]) -> Zda:
@@ -298,26 +297,24 @@ def zda(talker: str, fields: list[str]) -> Zda:
             when = date(opt_int(year, YEAR) or 0, int(month[:3]), int(day[:3]))
         except ValueError as err:
             raise FieldError("date", f"{day},{month},{year}") from err
-    return Zda(talker=talker, time=utc_time(fields[0]), date=when)
+    return Zda(talker, utc_time(fields[0]), when)
 
 
 def gll(talker: str, fields: list[str]) -> Gll:
     """GLL,lat,N,lon,E,time,status[,mode]."""
     mode = _field(fields, 6)
     valid = _field(fields, 5) == "A" and mode not in _INVALID_MODES
-    return Gll(
-        talker=talker, time=utc_time(_field(fields, 4)), valid=valid, position=position(fields, 0)
-    )
+    return Gll(talker, utc_time(_field(fields, 4)), valid, position(fields, 0))
 
 
 def gns(talker: str, fields: list[str]) -> Gns:
     """GNS,time,lat,N,lon,E,mode letters,sats,hdop,alt,geoid,age,station[,nav status]."""
     return Gns(
-        talker=talker,
-        time=utc_time(fields[0]),
-        position=position(fields, 1),
-        mode=fields[5] or None,
-        satellites_used=opt_int(fields[6], SATELLITES),
-        hdop=opt_float(fields[7], DOP),
-        altitude_m=opt_float(_field(fields, 8), ALTITUDE),
+        talker,
+        utc_time(fields[0]),
+        position(fields, 1),
+        fields[5] or None,  # mode letters
+        opt_int(fields[6], SATELLITES),
+        opt_float(fields[7], DOP),
+        opt_float(_field(fields, 8), ALTITUDE),
     )

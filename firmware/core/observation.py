@@ -1,12 +1,14 @@
 """Typed per-sentence observations (GGA, RMC, GSA, GSV, VTG, ZDA, GLL, GNS) for the tracker.
 
-Every field a receiver may leave empty is ``None`` here: an empty latitude is "no position",
+Observations are immutable named tuples (one per sentence, so their cost counts); every
+field a receiver may leave empty is ``None`` here: an empty latitude is "no position",
 never 0.0. Times are kept as :class:`UtcTime` because NMEA allows the leap second ``23:59:60``,
 which :class:`datetime.time` cannot hold.
 """
 
 from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
 # Talker id -> constellation. "GN" means a combined (multi-constellation) solution.
 CONSTELLATIONS: dict[str, str] = {
@@ -77,10 +79,31 @@ class Position:
     longitude: float
 
 
-@dataclass(frozen=True)
-class Gga:
-    """GGA: time, position, fix quality, satellites used, HDOP, altitude."""
+class _ByType:
+    """Equality and hash of an observation: its type and its fields, as a dataclass compares.
 
+    The observations are named tuples (built positionally, about five times cheaper than a
+    frozen dataclass, and as immutable); without this a Gsa and a Gns of equal fields would be
+    equal tuples.
+    """
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return tuple.__eq__(self, other)  # type: ignore[operator]
+
+    def __ne__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return tuple.__ne__(self, other)
+
+    def __hash__(self) -> int:
+        return tuple.__hash__(self)  # type: ignore[arg-type]
+
+
+class _Gga(NamedTuple):
     talker: str
     time: UtcTime | None
     position: Position | None
@@ -91,10 +114,13 @@ class Gga:
     geoid_separation_m: float | None
 
 
-@dataclass(frozen=True)
-class Rmc:
-    """RMC: time, validity, position, speed, course, date; NMEA 2.3 mode and 4.1 nav status."""
+class Gga(_ByType, _Gga):
+    """GGA: time, position, fix quality, satellites used, HDOP, altitude."""
 
+    __slots__ = ()
+
+
+class _Rmc(NamedTuple):
     talker: str
     time: UtcTime | None
     valid: bool
@@ -106,10 +132,13 @@ class Rmc:
     nav_status: str | None
 
 
-@dataclass(frozen=True)
-class Gsa:
-    """GSA: 2D/3D mode, satellites used in the solution, dilutions; 4.1 system id."""
+class Rmc(_ByType, _Rmc):
+    """RMC: time, validity, position, speed, course, date; NMEA 2.3 mode and 4.1 nav status."""
 
+    __slots__ = ()
+
+
+class _Gsa(NamedTuple):
     talker: str
     fix_mode: int | None  # 1 = no fix, 2 = 2D, 3 = 3D
     prns: tuple[int, ...]
@@ -119,10 +148,13 @@ class Gsa:
     system: str | None
 
 
-@dataclass(frozen=True)
-class Gsv:
-    """One GSV page: satellites in view of one constellation (and signal, NMEA 4.1)."""
+class Gsa(_ByType, _Gsa):
+    """GSA: 2D/3D mode, satellites used in the solution, dilutions; 4.1 system id."""
 
+    __slots__ = ()
+
+
+class _Gsv(NamedTuple):
     talker: str
     in_view: int | None
     prns: tuple[int, ...]
@@ -131,39 +163,51 @@ class Gsv:
     pages: int | None = None
 
 
-@dataclass(frozen=True)
-class Vtg:
-    """VTG: course over ground and speed."""
+class Gsv(_ByType, _Gsv):
+    """One GSV page: satellites in view of one constellation (and signal, NMEA 4.1)."""
 
+    __slots__ = ()
+
+
+class _Vtg(NamedTuple):
     talker: str
     course_deg: float | None
     speed_kmh: float | None
     mode: str | None
 
 
-@dataclass(frozen=True)
-class Zda:
-    """ZDA: time and full date."""
+class Vtg(_ByType, _Vtg):
+    """VTG: course over ground and speed."""
 
+    __slots__ = ()
+
+
+class _Zda(NamedTuple):
     talker: str
     time: UtcTime | None
     date: date | None
 
 
-@dataclass(frozen=True)
-class Gll:
-    """GLL: position, time and validity (older receivers send it instead of RMC)."""
+class Zda(_ByType, _Zda):
+    """ZDA: time and full date."""
 
+    __slots__ = ()
+
+
+class _Gll(NamedTuple):
     talker: str
     time: UtcTime | None
     valid: bool
     position: Position | None
 
 
-@dataclass(frozen=True)
-class Gns:
-    """GNS: multi-constellation position, per-system mode letters, satellites, HDOP, altitude."""
+class Gll(_ByType, _Gll):
+    """GLL: position, time and validity (older receivers send it instead of RMC)."""
 
+    __slots__ = ()
+
+
+class _Gns(NamedTuple):
     talker: str
     time: UtcTime | None
     position: Position | None
@@ -173,6 +217,16 @@ class Gns:
     altitude_m: float | None
 
 
+class Gns(_ByType, _Gns):
+    """GNS: multi-constellation position, per-system mode letters, satellites, HDOP, altitude."""
+
+    __slots__ = ()
+
+
 Observation = Gga | Rmc | Gsa | Gsv | Vtg | Zda | Gll | Gns
 #: Observation types that carry the epoch time and start a new epoch when it changes.
 TIMED = (Gga, Rmc, Zda, Gll, Gns)
+#: Each observation type's sentence formatter, e.g. ``Gga`` -> ``"GGA"``.
+SENTENCE_TYPE: dict[type, str] = {
+    kind: kind.__name__.upper() for kind in (Gga, Rmc, Gsa, Gsv, Vtg, Zda, Gll, Gns)
+}

@@ -77,18 +77,21 @@ class FixTracker:
         """Feed one observation; returns the fix (and events) of an epoch it completed, if any."""
         key = sentence_key(obs)
         now = self._clock.monotonic()
-        if self._epoch is None and self._closed_early and self._is_late(obs, key):
-            self._late(obs, now)
-            return []
+        epoch = self._epoch
         out: list[Output] = []
-        if self._epoch is not None and not self._epoch.belongs(obs):
+        if epoch is None:
+            if self._closed_early and self._is_late(obs, key):
+                self._late(obs, now)
+                return []
+        elif not epoch.belongs(obs):
             out = self._close("next_epoch")
-        if self._epoch is None:
-            self._epoch = Epoch(first_mono=now, first_wall=self._clock.now())
+            epoch = None
+        if epoch is None:
+            epoch = self._epoch = Epoch(first_mono=now, first_wall=self._clock.now())
             self._closed_early = False
-        marker = self._epoch.add(obs, key, now)
-        if self.cycle.is_end(marker):
-            self._early_key = self._epoch.utc_time.key if self._epoch.utc_time else None
+        marker = epoch.add(obs, key, now)
+        if marker == self.cycle.end:  # cycle.is_end, inline (a marker is never None)
+            self._early_key = epoch.utc_time.key if epoch.utc_time else None
             out += self._close("end_of_cycle")
             self._closed_early = True
         return out
@@ -136,6 +139,8 @@ class FixTracker:
         if day is None and self._policy.backfill_dates and epoch.utc_time is not None:
             self._held.append(epoch)
             return self._release(None) if len(self._held) > MAX_HELD else []
+        if not self._held:  # nothing waits for a date (always so live)
+            return self._finish(epoch, day, source)
         dated_at = instant(day, epoch.utc_time) if day and epoch.utc_time else None
         return self._release(dated_at, epoch.first_mono) + self._finish(epoch, day, source)
 
@@ -155,15 +160,15 @@ class FixTracker:
 
     def _finish(self, epoch: Epoch, day: date | None, source: DateSource | None) -> list[Output]:
         fix = epoch.fix(day, source)
-        offset = None
-        if fix.utc is not None and fix.valid and source is not DateSource.BACKFILL:
-            offset = (fix.utc - epoch.first_wall).total_seconds()
-            self.clock_offset_s = offset
+        if fix.clock_offset_s is not None:
+            self.clock_offset_s = fix.clock_offset_s
         flags = self._filters.check(fix, self._clock.now())
-        fix = dataclasses.replace(fix, clock_offset_s=offset, flags=flags)
+        if flags:  # a fix is built once; only a flagged one again, with its reasons
+            fix = dataclasses.replace(fix, flags=flags)
         self.epochs += 1
         self.fixes_by_type[fix.fix_type.value] += 1
-        self.flagged.update(flags)
+        if flags:
+            self.flagged.update(flags)
         self.dates_by_source[fix.date_source.value if fix.date_source else "none"] += 1
         self.last_fix = fix
         if fix.usable:

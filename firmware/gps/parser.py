@@ -4,11 +4,13 @@ A line in the one plain form the receiver sends thousands of times an hour (``$`
 talker not starting with ``P`` + one of our sentence types + ``,`` data ``*HH``) is checked and
 split here directly, exactly as pynmea2 would (same checksum, same fields), at a fraction of its
 cost; any other line goes through pynmea2, which verifies the checksum and identifies talker and
-sentence type. Its typed accessors are
-not used, because of traps measured on real logs: it accepts a missing checksum unless asked,
-reads NMEA 4.1 RMC validity wrongly (its issue #162), takes the 4.1 GSV signal id for a
-satellite, returns 0.0 for an empty position and raises on the leap second ``235960`` when it
-builds a datetime. The handlers in :mod:`firmware.core.nmea_fields` type the raw fields instead.
+sentence type. A plain line accepted once is remembered: the same text again (receivers
+repeat GSA, GSV and VTG lines verbatim for seconds) is the same observation, counted again.
+pynmea2's typed accessors are not used, because of traps measured on real logs: it accepts a
+missing checksum unless asked, reads NMEA 4.1 RMC validity wrongly (its issue #162), takes the
+4.1 GSV signal id for a satellite, returns 0.0 for an empty position and raises on the leap
+second ``235960`` when it builds a datetime. The handlers in :mod:`firmware.core.nmea_fields`
+type the raw fields instead.
 """
 
 import logging
@@ -44,6 +46,12 @@ HANDLERS: tuple[SentenceHandler, ...] = (
     SentenceHandler("GNS", fields.gns),
 )
 _BY_TYPE = {h.sentence_type: h for h in HANDLERS}
+_BUILD = {h.sentence_type: h.build for h in HANDLERS}
+#: Accepted plain lines remembered per parser. Receivers repeat many lines verbatim (GSA, GSV
+#: pages, VTG at rest): 46 % of the gpsd corpus's sentences repeat one of the 256 before them.
+KNOWN_LINES = 256
+#: What a handler raises on a field it refuses (FieldError, a ValueError, names the field).
+_REFUSALS = (ValueError, IndexError, OverflowError, TypeError)
 #: The plain form, for which pynmea2's regular expressions give the same split (talkers starting
 #: with P would be read by pynmea2 as proprietary, lower case it upper-cases: both go to it).
 _PLAIN = re.compile(
@@ -52,11 +60,32 @@ _PLAIN = re.compile(
 )
 
 
+#: Masks of the low 64, 32, ... 1 bytes: the halving folds of a sentence (at most 128 bytes).
+_M64, _M32, _M16, _M8, _M4, _M2 = ((1 << (8 * w)) - 1 for w in (64, 32, 16, 8, 4, 2))
+#: Two upper-case hex digits -> their value (the checksum field of a plain sentence).
+_HEX = {f"{n:02X}": n for n in range(256)}
+
+
 def xor_checksum(data: bytes) -> int:
     """The NMEA checksum (XOR of all bytes), folded as one big integer: halves XORed together
     until one byte is left (a handful of C-level operations instead of one call per byte)."""
-    width = 1 << max(len(data) - 1, 0).bit_length()  # bytes, a power of two >= len(data)
+    if len(data) > 128:
+        return _xor_long(data)
     value = int.from_bytes(data, "big")  # zero bytes pad the front: they change no XOR
+    if value >> 512:
+        value = (value >> 512) ^ (value & _M64)
+    value = (value >> 256) ^ (value & _M32)
+    value = (value >> 128) ^ (value & _M16)
+    value = (value >> 64) ^ (value & _M8)
+    value = (value >> 32) ^ (value & _M4)
+    value = (value >> 16) ^ (value & _M2)
+    return (value >> 8) ^ (value & 0xFF)
+
+
+def _xor_long(data: bytes) -> int:
+    """xor_checksum of more than 128 bytes: the same folds, as many as the length needs."""
+    width = 1 << (len(data) - 1).bit_length()  # bytes, a power of two >= len(data)
+    value = int.from_bytes(data, "big")
     while width > 1:
         width >>= 1
         bits = width * 8
@@ -73,6 +102,8 @@ class SentenceParser:
         self.ignored: Counter[str] = Counter()  # valid but not used, e.g. "GST", "PGRME"
         self.rejected: Counter[str] = Counter()  # by reason
         self.talkers: Counter[str] = Counter()
+        #: Plain lines already typed: line -> (sentence type, talker, observation).
+        self._known: dict[str, tuple[str, str, Observation]] = {}
 
     @property
     def lines(self) -> int:
@@ -81,6 +112,12 @@ class SentenceParser:
 
     def parse(self, line: str) -> Observation | None:
         """The observation for ``line``, or None (counted) when it is rejected or not used."""
+        known = self._known.get(line)
+        if known is not None:  # the same text again: the same (immutable) observation
+            sentence_type, talker, observation = known
+            self.accepted[sentence_type] += 1
+            self.talkers[talker] += 1
+            return observation
         has_checksum = len(line) >= 4 and line[-3] == "*"
         if not has_checksum and self.require_checksum:
             self.rejected["checksum_missing"] += 1
@@ -88,10 +125,20 @@ class SentenceParser:
         plain = _PLAIN.match(line)
         if plain is not None:
             talker, sentence_type, data, checksum = plain.groups()
-            if xor_checksum(line[1:-3].encode("ascii")) != int(checksum, 16):
+            if xor_checksum(line[1:-3].encode("ascii")) != _HEX[checksum]:
                 self.rejected["checksum_bad"] += 1
                 return None
-            return self._typed(_BY_TYPE[sentence_type], talker, data.split(","))
+            try:  # what _typed does, inline: this is the path of nearly every sentence
+                observation = _BUILD[sentence_type](talker, data.split(","))
+            except _REFUSALS as err:
+                self._refused(sentence_type, err)
+                return None
+            self.accepted[sentence_type] += 1
+            self.talkers[talker] += 1
+            if len(self._known) >= KNOWN_LINES:
+                self._known.clear()  # bounded; the lines that repeat are back within an epoch
+            self._known[line] = (sentence_type, talker, observation)
+            return observation
         message = self._split(line)
         if message is None:
             return None
@@ -106,24 +153,30 @@ class SentenceParser:
         if handler is None:
             self.ignored[sentence_type] += 1
             return None
-        return self._typed(handler, talker, list(message.data))
+        return self._typed(sentence_type, handler.build, talker, list(message.data))
 
-    def _typed(self, handler: SentenceHandler, talker: str, data: list[str]) -> Observation | None:
+    def _typed(
+        self, sentence_type: str, build: Callable[[str, list[str]], Observation], talker: str,
+        data: list[str],
+    ) -> Observation | None:
         """The handler's observation of the split fields, counted; None (counted) if refused."""
-        sentence_type = handler.sentence_type
         try:
-            observation = handler.build(talker, data)
-        except fields.FieldError as err:
-            logger.debug("rejected %s sentence: %s", sentence_type, err)
-            self.rejected[err.reason] += 1
+            observation = build(talker, data)
+        except _REFUSALS as err:
+            self._refused(sentence_type, err)
             return None
-        except (ValueError, IndexError, OverflowError, TypeError) as err:
-            logger.debug("malformed %s sentence: %s", sentence_type, err)
-            self.rejected["malformed"] += 1
-            return None
-        self.accepted[handler.sentence_type] += 1
+        self.accepted[sentence_type] += 1
         self.talkers[talker] += 1
         return observation
+
+    def _refused(self, sentence_type: str, err: Exception) -> None:
+        """Count a sentence its handler refused: by the field's reason, else as malformed."""
+        if isinstance(err, fields.FieldError):
+            logger.debug("rejected %s sentence: %s", sentence_type, err)
+            self.rejected[err.reason] += 1
+        else:
+            logger.debug("malformed %s sentence: %s", sentence_type, err)
+            self.rejected["malformed"] += 1
 
     def _split(self, line: str) -> "pynmea2.NMEASentence | None":
         try:

@@ -18,7 +18,9 @@ def read_sentences(
     ``opened`` is called once the port is open (pyserial flushes input on open).
     """
     parsed = 0
-    with serial.Serial(port, baudrate, timeout=timeout) as handle:
+    # exclusive, as the device's own source opens it: on a shared machine another program's
+    # reader reopening a vanished pty of the same number would otherwise steal bytes.
+    with serial.Serial(port, baudrate, timeout=timeout, exclusive=True) as handle:
         opened()
         while parsed < sentences:
             raw = handle.readline()

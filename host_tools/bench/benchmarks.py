@@ -6,6 +6,7 @@ like with like even on a noisy shared machine.
 """
 
 import argparse
+import functools
 import importlib
 import json
 import statistics
@@ -71,34 +72,41 @@ def gps_reader(quick: bool) -> list[Row]:
 
 
 def gps_daemon_share(quick: bool) -> list[Row]:
-    """CPU share of the daemon, and of the naive reader, with a 10 Hz receiver at 115200 baud."""
+    """CPU share of the daemon, and of the naive reader, with a 10 Hz receiver at 115200 baud
+    and with a 1 Hz receiver at 9600 baud (a u-blox's defaults: the unit at rest)."""
     seconds = 8.0 if quick else 30.0
-    ours = _share_of(_daemon_argv, seconds)
-    naive = _share_of(lambda port, _: python_module(
-        "host_tools.bench.naive_reader", port, "115200"), seconds)
-    return [
-        Row("gps", "daemon CPU share at 10 Hz, 115200 baud", ours * 100, "% of a core",
-            naive * 100, "naive reader process", "lower", "a few % of a Pi Zero 2 W core"),
-    ]
+    rows = []
+    for rate, baud, target in ((10, 115200, "a few % of a Pi Zero 2 W core"), (1, 9600, "")):
+        ours = _share_of(functools.partial(_daemon_argv, baudrate=baud), seconds, rate, baud)
+        naive = _share_of(functools.partial(_naive_argv, baudrate=baud), seconds, rate, baud)
+        rows.append(Row("gps", f"daemon CPU share at {rate} Hz, {baud} baud", ours * 100,
+                        "% of a core", naive * 100, "naive reader process", "lower", target))
+    return rows
 
 
-def _daemon_argv(port: str, workdir: Path) -> list[str]:
+def _naive_argv(port: str, _workdir: Path, baudrate: int = 115200) -> list[str]:
+    return python_module("host_tools.bench.naive_reader", port, str(baudrate))
+
+
+def _daemon_argv(port: str, workdir: Path, baudrate: int = 115200) -> list[str]:
     config = workdir / "device.toml"
     config.write_text(
         f'[device]\ndata_dir = "{workdir / "data"}"\n\n'
         '[policy]\npower = "always_on"\n\n'  # awake for the whole measurement
-        f'[gps]\ntype = "serial"\nport = "{port}"\nbaudrate = 115200\n\n'
+        f'[gps]\ntype = "serial"\nport = "{port}"\nbaudrate = {baudrate}\n\n'
         '[supervisor]\ntype = "sim"\n\n'
         f'[camera]\ntype = "replay"\nfolder = "{workdir}"\n'  # no check-in in this run
     )
     return python_module("firmware", "run", "--config", str(config))
 
 
-def _share_of(argv_for: Callable[[str, Path], list[str]], seconds: float) -> float:
-    """Start a 10 Hz / 115200 simulator on a pty and a reader on it; CPU seconds per wall second."""
+def _share_of(
+    argv_for: Callable[[str, Path], list[str]], seconds: float, rate: int = 10, baud: int = 115200
+) -> float:
+    """Start a ``rate`` Hz simulator at ``baud`` on a pty and a reader on it; CPU s per wall s."""
     with tempfile.TemporaryDirectory(prefix="fieldcheck-bench-") as tmp:
         sim = Child("gps-sim", python_module(
-            "host_tools", "gps-sim", "--pty", "--rate", "10", "--baud", "115200",
+            "host_tools", "gps-sim", "--pty", "--rate", str(rate), "--baud", str(baud),
             "--scenario", "walk", "--duration", str(seconds + 30), "--seed", "1",
         ))
         reader: Child | None = None

@@ -119,7 +119,8 @@ class SerialSource(GpsSource):
         try:
             waiting = port.in_waiting
             if not waiting:
-                port.timeout = timeout
+                if port.timeout != timeout:  # pyserial re-applies the termios on every set
+                    port.timeout = timeout
                 first = port.read(1)
                 if not first:
                     return b""

@@ -182,3 +182,29 @@ def test_replay_needs_a_path_and_an_existing_file(tmp_path: Path) -> None:
         replay.create(replay.Config())
     with pytest.raises(GpsError):
         replay.create(replay.Config(path=str(tmp_path / "missing.nmea"))).start()
+
+
+def test_serial_idle_reads_do_not_reconfigure_the_port(link: Path) -> None:
+    """Issue 13 (CPU at rest): every idle read set the timeout, and pyserial re-applied the
+    termios settings each time (tcgetattr + tcsetattr per read at 1 Hz, 9600 baud)."""
+    pty = Pty(link)
+    source = serial.create(serial.Config(port=str(link), baudrate=9600, gather_s=0.0))
+    source.start()
+    port = source._serial
+    calls: list[object] = []
+    reconfigure = port._reconfigure_port
+
+    def counted(*args: object, **kwargs: object) -> object:
+        calls.append(args)
+        return reconfigure(*args, **kwargs)
+
+    port._reconfigure_port = counted
+    try:
+        for _ in range(4):
+            assert source.read(0.01) == b""  # nothing waiting: wait for the first byte
+        pty.write(GGA)
+        assert read_until(source, len(GGA)) == GGA
+        assert len(calls) <= 2  # a new timeout (0.01, then 0.1) only
+    finally:
+        source.stop()
+        pty.unplug()

@@ -3,7 +3,11 @@
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from host_tools.bench import benchmarks
 from host_tools.bench.benchmarks import Row, render
 from host_tools.bench.cpu import machine_header, machine_summary
 
@@ -41,3 +45,23 @@ def test_the_table_header_names_the_cpu_and_its_simd_flags() -> None:
     x86 = machine_summary("model name\t: AMD EPYC 7B13\nflags\t\t: fpu sse4_2 avx avx2 fma\n")
     assert machine_header(x86).startswith("machine: AMD EPYC 7B13, ")
     assert machine_header(x86).endswith("SIMD: sse4_2 avx avx2 fma")
+
+
+def test_daemon_share_is_measured_at_10_hz_and_at_1_hz_9600_baud(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Issue 13: the daemon's CPU at rest with GPS at 1 Hz, beside the 10 Hz row, same method."""
+    calls: list[tuple[list[str], int, int]] = []
+
+    def share(argv_for: Any, seconds: float, rate: int, baud: int) -> float:
+        calls.append((argv_for("/dev/pts/77", tmp_path), rate, baud))
+        return 0.01 * len(calls)
+
+    monkeypatch.setattr(benchmarks, "_share_of", share)
+    rows = benchmarks.gps_daemon_share(quick=True)
+    assert [r.figure for r in rows] == [
+        "daemon CPU share at 10 Hz, 115200 baud", "daemon CPU share at 1 Hz, 9600 baud"]
+    assert [(rate, baud) for _, rate, baud in calls] == [(10, 115200)] * 2 + [(1, 9600)] * 2
+    assert "baudrate = 9600" in (tmp_path / "device.toml").read_text()  # the daemon's own config
+    assert calls[3][0][-2:] == ["/dev/pts/77", "9600"]  # the naive reader at the same baud
+    assert rows[1].ours == 3.0 and rows[1].baseline == 4.0
