@@ -6,6 +6,9 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from firmware import config
+from firmware.config import DeviceSettings
+from firmware.errors import ConfigError
 from firmware.update.installer import Installer, InstallResult
 from firmware.update.registry import SERVICES, UpdateSettings, installer_for
 
@@ -42,10 +45,15 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
 
 def _options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("where and how")
-    group.add_argument("--root", type=Path, default=_DEFAULTS.root,
-                       help=f"slots folder (default {_DEFAULTS.root})")
-    group.add_argument("--root-key", type=Path, default=_DEFAULTS.root_key,
-                       help=f"pinned bundle root public key (default {_DEFAULTS.root_key})")
+    group.add_argument("--config", type=Path, default=None,
+                       help=f"unit config whose [device] update_root and bundle_root_key are the "
+                       f"defaults of --root and --root-key (default {config.DEFAULT_PATH} if "
+                       "it exists)")
+    group.add_argument("--root", type=Path, default=None,
+                       help=f"slots folder (default: the config's update_root, {_DEFAULTS.root})")
+    group.add_argument("--root-key", type=Path, default=None,
+                       help="pinned bundle root public key (default: the config's "
+                       f"bundle_root_key, {_DEFAULTS.root_key})")
     group.add_argument("--service", choices=SERVICES, default=_DEFAULTS.service,
                        help="how the daemon is restarted (process: a bench without systemd)")
     group.add_argument("--unit", default=_DEFAULTS.unit, help="systemd unit of the daemon")
@@ -63,11 +71,32 @@ def _options(parser: argparse.ArgumentParser) -> None:
 
 
 def settings_of(args: argparse.Namespace) -> UpdateSettings:
-    """The update settings the command line gives."""
-    return UpdateSettings(root=args.root, root_key=args.root_key, service=args.service,
+    """The update settings the command line gives; the slots root and root key default to the
+    unit config's, so the installer and the daemon (which waits for its journal) agree."""
+    device = _device_settings(args.config) if args.root is None or args.root_key is None else None
+    root = args.root if args.root is not None else device.update_root if device else _DEFAULTS.root
+    root_key = args.root_key if args.root_key is not None else (
+        device.bundle_root_key if device else _DEFAULTS.root_key)
+    return UpdateSettings(root=root, root_key=root_key, service=args.service,
                           unit=args.unit, daemon_command=args.daemon_command, setup=args.setup,
                           extras=args.extras,
                           health_timeout_s=args.health_timeout, settle_s=args.settle)
+
+
+def _device_settings(path: Path | None) -> DeviceSettings:
+    """The config's ``[device]`` settings; the defaults when it is unreadable or that section is
+    invalid (an update or a recovery must not depend on the config being right)."""
+    chosen = config.chosen_path(path)
+    try:
+        built = config.validate(chosen).built.get("device")
+    except ConfigError as err:
+        print(f"update: {err}; using the default slots root and root key", file=sys.stderr)
+        return DeviceSettings()
+    if built is None:
+        print(f"update: [device] of {chosen} is invalid; using the default slots root and root "
+              "key", file=sys.stderr)
+        return DeviceSettings()
+    return built
 
 
 def _installer(args: argparse.Namespace) -> Installer:

@@ -68,3 +68,27 @@ def test_consume_removes_the_queued_file_even_when_refused(tmp_path, keys, capsy
 def test_recover_with_nothing_to_do(tmp_path, keys, capsys):
     assert main(_argv(tmp_path, keys, "recover")) == 0
     assert "nothing to recover" in capsys.readouterr().out
+
+
+def test_the_slots_root_and_root_key_default_to_the_unit_config(tmp_path, keys, capsys):
+    # The daemon waits for the journal under [device] update_root: the installer must use it too.
+    unit_config = tmp_path / "device.toml"
+    unit_config.write_text(f'[device]\ndata_dir = "{tmp_path / "data"}"\n'
+                           f'update_root = "{tmp_path / "slots"}"\n'
+                           f'bundle_root_key = "{root_key_file(tmp_path, keys)}"\n')
+    bundle = _fresh(tmp_path, keys, 4)
+    assert main(["update", "install", str(bundle), "--config", str(unit_config),
+                 "--service", "none", "--setup", "files"]) == 0
+    assert (tmp_path / "slots" / "current").is_symlink()
+    assert main(["update", "status", "--config", str(unit_config), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["current"] == "a"
+
+
+def test_a_broken_config_does_not_stop_a_recovery(tmp_path, capsys):
+    unit_config = tmp_path / "device.toml"
+    unit_config.write_text("[device\nnot toml")
+    assert main(["update", "recover", "--config", str(unit_config),
+                 "--root", str(tmp_path / "unit"), "--service", "none"]) == 0
+    captured = capsys.readouterr()
+    assert "nothing to recover" in captured.out
+    assert "using the default slots root and root key" in captured.err
