@@ -28,12 +28,8 @@ TIMED_OUT = 124
 SERVICE_HINT = "stop the unit's service first (`systemctl stop fieldcheck-device`), then rerun"
 
 
-class StepFailed(Exception):
-    """A step failed; ``hint`` says what to do."""
-
-    def __init__(self, message: str, hint: str) -> None:
-        super().__init__(message)
-        self.hint = hint
+class StepFailed(ProvisionError):
+    """A bench step failed; ``hint`` says what to do (as a provisioning step's error does)."""
 
 
 @dataclass(frozen=True)
@@ -220,7 +216,7 @@ def run_step(step: Step, bench: Bench, found: Found) -> tuple[bool, str, str]:
     """(passed, what it found, what to do)."""
     try:
         return True, step(bench, found), ""
-    except (StepFailed, ProvisionError) as err:
+    except ProvisionError as err:  # StepFailed included
         return False, str(err), err.hint
     except OSError as err:
         return False, f"{err.filename or ''}: {err.strerror}", "check the path and permissions"
