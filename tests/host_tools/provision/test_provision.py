@@ -2,7 +2,6 @@
 key made on the unit, registered with a technician's token, the config written and checked, the
 self-test passed on bench parts, the label printed; a second run changes nothing."""
 
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,6 +14,7 @@ from host_tools.provision import label, unit_config
 from tests.e2e.serverproc import ServerProcess, fieldcheck
 from tests.firmware.cli.gpsfeed import GpsFeed
 from tests.firmware.cli.test_selftest_cli import camera_folder
+from tests.host_tools.provision.fake_ssh import fake_ssh
 
 MODELS = Path(__file__).resolve().parents[3] / "models"
 DEVICE = f"{sys.executable} -m firmware"
@@ -180,14 +180,7 @@ def test_provision_over_ssh_runs_every_step_through_the_ssh_client(
     pytest.importorskip("ai_edge_litert")
     process, srv = server
     base_config(tmp_path)
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    log = tmp_path / "ssh.log"
-    # The unit's sshd, played by a local shell: each call is logged, then its command runs.
-    (bin_dir / "ssh").write_text(f'#!/bin/sh\necho "$@" >> {log}\nwhile [ "$1" != "--" ]; do '
-                                 'shift; done; shift\nexec sh -c "$1"\n')
-    (bin_dir / "ssh").chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    log = fake_ssh(tmp_path, monkeypatch)
     with GpsFeed(tmp_path / "gps0"):
         code = cli.main(["provision", "--ssh", "root@fc-unit-07", "--server",
                          f"https://127.0.0.1:{process.port}", "--server-cert",

@@ -9,6 +9,7 @@ import pytest
 from host_tools import cli
 from host_tools.unit_bench.cli import table
 from tests.firmware.cli.gpsfeed import GpsFeed
+from tests.host_tools.provision.fake_ssh import fake_ssh
 from tests.host_tools.provision.test_provision import DEVICE, base_config, provision
 from tests.host_tools.provision.test_provision import server as server  # noqa: F401 - fixture
 
@@ -70,16 +71,7 @@ def test_an_unreadable_photo_is_refused_before_anything_runs(tmp_path: Path, cap
 
 def test_over_ssh_every_unit_command_goes_through_the_ssh_client(
         tmp_path: Path, capsys, monkeypatch) -> None:
-    import os
-
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    log = tmp_path / "ssh.log"
-    # The unit's sshd, played by a local shell: each call is logged, then its command runs.
-    (bin_dir / "ssh").write_text(f'#!/bin/sh\necho "$@" >> {log}\nwhile [ "$1" != "--" ]; do '
-                                 'shift; done; shift\nexec sh -c "$1"\n')
-    (bin_dir / "ssh").chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    log = fake_ssh(tmp_path, monkeypatch)
     code = cli.main(["bench", "--unit", "pi@fc-unit-07", "--server-dir", str(tmp_path / "srv"),
                      "--etc", str(tmp_path / "etc"), "--device-command", DEVICE])
     out = capsys.readouterr().out
