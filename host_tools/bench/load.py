@@ -155,7 +155,8 @@ async def _unit(client: httpx.AsyncClient, base: str, key: Ed25519PrivateKey, ch
                 size: LoadSize, gate: asyncio.Semaphore, result: LoadResult) -> None:
     """One unit: its batches in order, each sent once the previous one is acknowledged."""
     for start in range(0, len(chain), size.batch_records):
-        body = cbor2.dumps(chain[start : start + size.batch_records])
+        batch = chain[start : start + size.batch_records]
+        body = cbor2.dumps(batch)
         async with gate:
             began = time.perf_counter()
             try:
@@ -167,7 +168,7 @@ async def _unit(client: httpx.AsyncClient, base: str, key: Ed25519PrivateKey, ch
         if answer.status_code != 200:
             result.failures.append(f"{answer.status_code} {answer.text[:200]}")
             return
-        result.acked = result.acked + len(chain[start : start + size.batch_records])
+        result.acked += len(batch)
 
 
 async def _post(client: httpx.AsyncClient, base: str, key: Ed25519PrivateKey, body: bytes
