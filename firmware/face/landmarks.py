@@ -126,6 +126,25 @@ class LandmarkModel:
         self._min_flag = float(decoding.get("min_face_flag", 0.5))
         self._input = np.zeros((1, self._size, self._size, 3), np.float32)  # reused per frame
 
+    @property
+    def runner(self) -> ModelRunner:
+        """The face-mesh model's runner (the bench times its invoke alone)."""
+        return self._runner
+
+    @property
+    def size(self) -> int:
+        """The model's input side in pixels."""
+        return self._size
+
+    def region(self, face: Detection | None, previous: Points | None) -> Region:
+        """The region ``points`` (from a face) or ``follow`` (from the previous landmarks)
+        reads; one of the two must be given."""
+        if previous is not None:
+            return Region.tracking(previous, self._scale)
+        if face is None:
+            raise ValueError("a region needs a face or the previous frame's landmarks")
+        return Region.around(face, self._scale)
+
     def points(self, frame: Frame, face: Detection) -> Points | None:
         """The face's 468 landmarks in frame pixels, None when the model sees no face there."""
         return self.points_in(frame, Region.around(face, self._scale))

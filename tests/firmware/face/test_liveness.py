@@ -219,3 +219,27 @@ def test_the_landmark_crop_fills_the_models_buffer_as_pillow_scales_the_region(b
         np.testing.assert_allclose(buffer[0], frame[30:62, 40:72] / 255.0, atol=1e-6)
     np.testing.assert_array_equal(crop(frame, Region(500.0, 500.0, 40.0), 32, out=buffer[0]),
                                   np.zeros((32, 32, 3), np.float32))
+
+
+def test_the_region_read_is_the_faces_or_the_previous_landmarks() -> None:
+    """``LandmarkModel.region`` is the region ``points`` and ``follow`` read (the bench
+    times the crop on it)."""
+    from firmware.face import manifest
+    from firmware.face.detector import Detection
+    from firmware.face.landmarks import LandmarkModel, Region
+    from tests.firmware.face.conftest import MODELS
+
+    spec = manifest.load(MODELS).model("face_landmarks")
+
+    class Unused:
+        def run(self, tensor: np.ndarray) -> list[np.ndarray]:
+            raise AssertionError("no model run is needed for a region")
+
+    model = LandmarkModel(Unused(), spec)
+    face = Detection(box=(100.0, 80.0, 160.0, 150.0), score=0.9, keypoints=np.zeros((6, 2)))
+    assert model.region(face, None) == Region.around(face, 1.5)
+    previous = np.array([[10.0, 20.0], [50.0, 90.0]])
+    assert model.region(face, previous) == Region.tracking(previous, 1.5)
+    assert model.size == 192
+    with pytest.raises(ValueError, match="needs a face"):
+        model.region(None, None)
