@@ -20,7 +20,8 @@ def test_a_plain_calibration_crop_is_the_firmwares_crop_of_the_region() -> None:
     region = (50.3, 40.6, 180.2)
     ours = landmark_crops.cut(image, region) / 255.0
     firmware = crop(image, Region(*region), landmark_crops.SIZE)
-    assert np.abs(ours - firmware).max() <= 1.0 / 255 + 1e-6  # Pillow's rounding, no more
+    # Pillow bilinear against the firmware crop: within the 2 grey levels the crop promises
+    assert np.abs(ours - firmware).max() <= 2.0 / 255 + 1e-6
 
 
 def test_variations_stay_in_range_and_repeat_with_their_seed() -> None:
