@@ -48,3 +48,12 @@ def test_the_chip_lands_on_a_ramp_where_it_did(size) -> None:
     ours = align.chip(frame, points).astype(np.float64)
     error = float(np.abs(ours - supersampled_chip(frame, points)).mean())
     assert error <= RAMP_ERROR[size] + SLACK
+
+
+def test_the_fit_worked_out_once_for_the_default_template_is_the_general_one() -> None:
+    rng = np.random.default_rng(4)
+    points = align.TEMPLATE * 2.2 + rng.normal(0, 3, (6, 2)) + 300
+    general = align.fit_affine(points, align.TEMPLATE.copy(), align.WEIGHTS.copy())
+    assert align.fit_affine(points) == general  # the same floats, not approximately
+    with pytest.raises(ValueError, match="5 points for a template of 6"):
+        align.fit_affine(points[:5])
