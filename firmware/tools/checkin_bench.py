@@ -18,8 +18,8 @@ per burst (the judge) counts in the per-frame figure as its share per frame.
 
 The landmarks part is broken down further in CPU time on the same frames and regions: the
 crop, the same crop made the way it was before (one Pillow bilinear transform, timed in turn
-with it), the model's invoke alone, and the rest (the model's input and output tensors, the
-face flag, the points back in frame pixels).
+with it), the model's invoke alone, and the model's input and output tensors around it (its
+run less the invoke). Each is timed on its own, so they need not add up to the part.
 
 Peak memory is this process's (``ru_maxrss``) holding the same parts as the daemon's check-in
 thread; the daemon's own peak needs measuring on a unit.
@@ -60,7 +60,7 @@ STAGES = ("detect", "align", "embed", "liveness", "match", "commit")
 #: The face pipeline's frames (around each ``engine.check``) and the liveness parts.
 EXTRA = ("frames", "frozen", "landmarks", "judge", "frames_cpu", "liveness_cpu")
 #: The landmarks part, in CPU time per frame (``landmarks_cpu`` is the part itself).
-LANDMARK_PARTS = ("landmarks_cpu", "crop", "crop_before", "invoke")
+LANDMARK_PARTS = ("landmarks_cpu", "crop", "crop_before", "run", "invoke")
 
 
 def _burst(source: Frame, frames: int, rng: np.random.Generator) -> Burst:
@@ -137,9 +137,9 @@ def _figures(timings: dict[str, list[float]], frames: int, repeats: int,
 
 def _landmark_figures(median: dict[str, float], frames: int) -> dict[str, float]:
     part = {k: median[k] / frames for k in LANDMARK_PARTS}
-    rest = part["landmarks_cpu"] - part["crop"] - part["invoke"]
     return {"landmarks": round(part["landmarks_cpu"], 3), "crop": round(part["crop"], 3),
-            "invoke": round(part["invoke"], 3), "rest": round(rest, 3),
+            "invoke": round(part["invoke"], 3),
+            "tensors in and out": round(part["run"] - part["invoke"], 3),
             "crop_before (Pillow bilinear transform)": round(part["crop_before"], 3)}
 
 
@@ -212,8 +212,8 @@ def _peak_rss_mb() -> float:
 
 def _landmark_parts(burst: Burst, results: list[FrameResult], landmarks: TfliteLandmarks,
                     timings: dict[str, list[float]]) -> None:
-    """The landmarks part in CPU time, then its crop (now and before, in turn) and its invoke
-    alone, on the regions the burst's frames were read in."""
+    """The landmarks part in CPU time, then its crop (now and before, in turn), its run and its
+    invoke alone, on the regions the burst's frames were read in."""
     c0 = time.process_time()
     tracks = landmarks.burst_points(burst.frames, [r.face for r in results])
     timings["landmarks_cpu"].append(time.process_time() - c0)
@@ -221,26 +221,31 @@ def _landmark_parts(burst: Burst, results: list[FrameResult], landmarks: TfliteL
     regions = [model.region(r.face, previous) for r, previous
                in zip(results, [None, *tracks[:-1]], strict=True)]
     tensor = np.zeros((1, model.size, model.size, 3), np.float32)
-    spent = {"crop": 0.0, "crop_before": 0.0, "invoke": 0.0}
+    spent = {"crop": 0.0, "crop_before": 0.0, "run": 0.0, "invoke": 0.0}
     ways = [("crop", crop), ("crop_before", crop_before)]
     for i, (frame, region) in enumerate(zip(burst.frames, regions, strict=True)):
         for part, fill in ways if i % 2 else ways[::-1]:  # first on a frame: its cache misses
             c1 = time.process_time()
             fill(frame, region, model.size, tensor[0])
             spent[part] += time.process_time() - c1
-        invoke = _bare_invoke(model, tensor)
+        runner, invoke = _runners(model, tensor)
         c2 = time.process_time()
+        runner.run(tensor)
+        c3 = time.process_time()
         invoke()
-        spent["invoke"] += time.process_time() - c2
+        spent["run"] += c3 - c2
+        spent["invoke"] += time.process_time() - c3
     for part, seconds in spent.items():
         timings[part].append(seconds)
 
 
-def _bare_invoke(model: LandmarkModel, tensor: np.ndarray) -> Callable[[], None]:
+def _runners(model: LandmarkModel,
+             tensor: np.ndarray) -> tuple[TfliteRunner, Callable[[], None]]:
+    """The model's runner (tensor in, invoke, outputs out) and its invoke alone."""
     runner = model.runner
     if not isinstance(runner, TfliteRunner):
         raise VerifyError("the checkin bench times TFLite runners only", "use the tflite backend")
-    return runner.bare_invoke(tensor)
+    return runner, runner.bare_invoke(tensor)
 
 
 def crop_before(frame: Frame, region: Region, size: int,
