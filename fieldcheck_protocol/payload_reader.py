@@ -4,10 +4,12 @@
 ``decode_payload`` (the reference) decodes, builds a :class:`Record` through every field check,
 encodes it again and compares the bytes. This reader decodes once, checks the decoded map with
 *exact* types (``type(x) is float``, never a subclass, never an int where a float belongs) and
-bounds no looser than the reference's, and compares the input with the canonical encoding of that
-map. When both pass, the record the reference would build holds the very same values (nothing
-needs normalising), so its encoding is the map's encoding, which is the input: the reference
-would accept the bytes and return an equal record, built here without a second round of checks.
+bounds no looser than the reference's, and checks that the input IS the canonical encoding of that
+map by walking the two side by side (:mod:`~fieldcheck_protocol.canonical`: shortest heads and
+floats, key order, no tags), without encoding anything. When both pass, the record the
+reference would build holds the very same values (nothing needs normalising), so its encoding
+is the map's encoding, which is the input: the reference would accept the bytes and return an
+equal record, built here without a second round of checks.
 
 Anything else (not CBOR, a tag, a missing key, an int in a float field, a value out of range,
 bytes that are not canonical...) goes to the reference, so every refusal is the reference's own,
@@ -23,6 +25,7 @@ from typing import Any, TypeVar
 
 import cbor2
 
+from fieldcheck_protocol.canonical import is_canonical
 from fieldcheck_protocol.record import (
     EPOCH,
     FIX_KEYS,
@@ -93,7 +96,7 @@ def _fast(data: bytes) -> Record | None:
     ):
         return None
     fix = None if f is None else _fix(f)
-    if (f is not None and fix is None) or cbor2.dumps(raw, canonical=True) != data:
+    if (f is not None and fix is None) or not is_canonical(data, raw):
         return None
     return _built(Record, kind=kind, device_id=d, seq=s, prev_hash=p, device_time=_time(t),
                   gps_time=None if g is None else _time(g), fix=fix, firmware_version=fw,
