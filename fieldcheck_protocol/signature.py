@@ -18,8 +18,15 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from fieldcheck_protocol.payload_reader import read_payload
-from fieldcheck_protocol.record import Code, Record, RecordError, encode_payload
+from fieldcheck_protocol.payload_reader import read_payload, read_values
+from fieldcheck_protocol.record import (
+    Code,
+    Record,
+    RecordError,
+    RecordValues,
+    encode_payload,
+    restored,
+)
 
 COSE_SIGN1_TAG = 18
 ALG_EDDSA = -8
@@ -159,6 +166,12 @@ def open_sign1(cose: bytes, public_key: bytes) -> tuple[bytes, bytes]:
 
 def verify_record(cose: bytes, public_key: bytes) -> Record:
     """Check layout, key id, Ed25519 signature and payload; return the record or raise."""
+    return restored(*verified_values(cose, public_key))
+
+
+def verified_values(cose: bytes, public_key: bytes) -> RecordValues:
+    """:func:`verify_record` as the record's plain values (what a verify worker sends back):
+    the same checks, the same refusals."""
     kid, payload, signature = _parse(cose)
     device_id = device_id_for(public_key)
     if kid != device_id.encode("utf-8"):
@@ -167,10 +180,10 @@ def verify_record(cose: bytes, public_key: bytes) -> Record:
         _verifier(public_key).verify(signature, _sig_structure(payload))
     except InvalidSignature:
         raise RecordError(Code.BAD_SIGNATURE, "Ed25519 signature does not verify") from None
-    record = read_payload(payload)
-    if record.device_id != device_id:
-        raise RecordError(Code.WRONG_DEVICE, f"payload names {record.device_id}, not {device_id}")
-    return record
+    values = read_values(payload)
+    if values[1] != device_id:
+        raise RecordError(Code.WRONG_DEVICE, f"payload names {values[1]}, not {device_id}")
+    return values
 
 
 def unverified_record(cose: bytes) -> Record:

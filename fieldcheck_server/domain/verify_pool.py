@@ -124,8 +124,8 @@ class VerifyPool:
 
 
 def _remote(check: Callable[[list[T], bytes], list[R]], items: list[T], key: bytes) -> bytes:
-    """In a worker: ``check`` a piece and pickle the results (records pickle as their values,
-    see ``Record.__reduce__``), so the caller unpickles them where it needs them."""
+    """In a worker: ``check`` a piece and pickle the results (plain values, see
+    ``ingest.verify_part``), so the caller unpickles them where it needs them."""
     return pickle.dumps(check(items, key), protocol=pickle.HIGHEST_PROTOCOL)
 
 

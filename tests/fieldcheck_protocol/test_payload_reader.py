@@ -13,8 +13,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fieldcheck_protocol import payload_reader
-from fieldcheck_protocol.payload_reader import read_payload
-from fieldcheck_protocol.record import Code, Kind, RecordError, decode_payload, encode_payload
+from fieldcheck_protocol.payload_reader import read_payload, read_values
+from fieldcheck_protocol.record import (
+    Code,
+    Kind,
+    RecordError,
+    decode_payload,
+    encode_payload,
+    record_values,
+    restored,
+)
 from tests.fieldcheck_protocol.records_factory import fixed_key, sample_fix, sample_record
 from tests.fieldcheck_protocol.test_record_properties import records
 
@@ -34,8 +42,10 @@ def _same(data: bytes) -> tuple[Any, ...]:
     fast = payload_reader._fast(data)
     reference = _outcome(decode_payload, data)
     if fast is not None:
-        assert reference == ("record", fast)
+        assert reference == ("record", restored(*fast))
+        assert fast == record_values(reference[1])
     assert _outcome(read_payload, data) == reference
+    assert _outcome(lambda payload: restored(*read_values(payload)), data) == reference
     return reference
 
 
@@ -43,9 +53,11 @@ def _same(data: bytes) -> tuple[Any, ...]:
 @given(records())
 def test_every_valid_record_takes_the_fast_path_and_equals_the_reference(record: Any) -> None:
     data = encode_payload(record)
-    fast = payload_reader._fast(data)
-    assert fast is not None  # the fast path is the one taken, not the fallback
-    assert fast == record == decode_payload(data)
+    values = payload_reader._fast(data)
+    assert values is not None  # the fast path is the one taken, not the fallback
+    assert values == record_values(record) == read_values(data)
+    fast = restored(*values)
+    assert fast == record == decode_payload(data) == read_payload(data)
     assert encode_payload(fast) == data
     assert type(fast.fix) is type(record.fix)
     assert dict(fast.body) == dict(record.body)
