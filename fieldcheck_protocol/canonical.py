@@ -50,10 +50,14 @@ def _end(data: bytes, pos: int, value: Any) -> int:
     is not that encoding."""
     kind = type(value)
     if kind is str:
-        size = len(value.encode("utf-8"))
+        size = len(value) if value.isascii() else len(value.encode("utf-8"))
+        if size < 24:  # the common case inline: one head byte holds the length
+            return pos + 1 + size if data[pos] == _TEXT | size else -1
         start = _argument(data, pos, _TEXT, size)
         return start + size if start >= 0 else -1
     if kind is int:
+        if 0 <= value < 24:
+            return pos + 1 if data[pos] == value else -1
         return _argument(data, pos, _UINT, value) if value >= 0 else _argument(
             data, pos, _NINT, -1 - value)
     if kind is float:
@@ -112,24 +116,26 @@ def _map(data: bytes, pos: int, mapping: dict[Any, Any]) -> int:
     if order is None:
         return -1
     pos = _argument(data, pos, _MAP, len(mapping))
-    for key, encoded in order:
-        if pos < 0 or not data.startswith(encoded, pos):
+    for key, encoded, size in order:
+        if pos < 0 or data[pos : pos + size] != encoded:
             return -1
-        pos = _end(data, pos + len(encoded), mapping[key])
+        pos = _end(data, pos + size, mapping[key])
     return pos
 
 
 @lru_cache(maxsize=1024)
-def _order(keys: tuple[Any, ...]) -> tuple[tuple[str, bytes], ...] | None:
-    """The keys with their encodings in deterministic order; None if one is not walked."""
+def _order(keys: tuple[Any, ...]) -> tuple[tuple[str, bytes, int], ...] | None:
+    """The keys with their encodings and their sizes in deterministic order; None if one is
+    not walked."""
     if not all(type(key) is str for key in keys):
         return None
     raws = [key.encode("utf-8") for key in keys]
     if any(len(raw) > _MAX_KEY for raw in raws):
         return None
-    encoded = [(key, bytes((_TEXT | len(raw),)) + raw) for key, raw in zip(keys, raws, strict=True)]
+    encoded = [(key, bytes((_TEXT | len(raw),)) + raw, 1 + len(raw))
+               for key, raw in zip(keys, raws, strict=True)]
     return tuple(sorted(encoded, key=_length_first))
 
 
-def _length_first(item: tuple[str, bytes]) -> tuple[int, bytes]:
-    return len(item[1]), item[1]
+def _length_first(item: tuple[str, bytes, int]) -> tuple[int, bytes]:
+    return item[2], item[1]

@@ -164,7 +164,9 @@ def _plain_details(value: Any) -> bool:
 
 
 def _short(value: Any, limit: int) -> bool:
-    return type(value) is str and len(value.encode("utf-8")) <= limit
+    """Text of at most ``limit`` UTF-8 bytes (a character is at most 4, an ASCII one 1)."""
+    return type(value) is str and (
+        len(value) <= limit if value.isascii() else len(value.encode("utf-8")) <= limit)
 
 
 def _is_int(value: Any) -> bool:

@@ -88,7 +88,7 @@ class RecordError(Exception):
 
 def to_ms(when: datetime) -> int:
     """Integer milliseconds since the Unix epoch (floored) for an aware datetime."""
-    if when.tzinfo is None or when.utcoffset() is None:
+    if when.tzinfo is not UTC and (when.tzinfo is None or when.utcoffset() is None):
         raise RecordError(Code.INVALID_FIELD, f"time {when.isoformat()} has no time zone")
     ms = (when - EPOCH) // _MS
     if not 0 <= ms <= _MAX_MS:
