@@ -109,7 +109,7 @@ def _fix(value: Any) -> tuple[Any, ...] | None:
     if type(value) is not dict or len(value) != len(FIX_KEYS):
         return None
     try:
-        fix = _FIX(value)
+        fix: tuple[Any, ...] = _FIX(value)
     except KeyError:
         return None
     lat, lon, alt, mode, hdop, sats, gt, age = fix
