@@ -225,8 +225,7 @@ class Record:
 #: A record as plain values, in field order: the kind's value, device id, seq, prev hash, device
 #: time and GPS time in epoch milliseconds, the fix as a tuple (``FIX_KEYS`` order: lat, lon,
 #: alt, mode, hdop, sats, gps time in ms, age) or None, firmware and model version, the body map.
-#: What verify workers send back to the server: plain values pickle several times faster than
-#: records of datetimes (and a payload reader gets them without building a record at all).
+#: What verify workers send back: plain values pickle several times faster than datetimes.
 RecordValues = tuple[
     str, str, int, bytes, int, int | None, tuple[Any, ...] | None, str, str, dict[str, Any]
 ]
@@ -239,18 +238,13 @@ def record_values(record: Record) -> RecordValues:
     fix = record.fix
     return (
         record.kind.value, record.device_id, record.seq, record.prev_hash,
-        _ms(record.device_time), None if record.gps_time is None else _ms(record.gps_time),
+        to_ms(record.device_time), None if record.gps_time is None else to_ms(record.gps_time),
         None if fix is None else (
-            fix.lat, fix.lon, fix.alt_m, fix.mode, fix.hdop, fix.sats_used, _ms(fix.gps_time),
+            fix.lat, fix.lon, fix.alt_m, fix.mode, fix.hdop, fix.sats_used, to_ms(fix.gps_time),
             fix.age_s,
         ),
         record.firmware_version, record.model_version, dict(record.body),
     )
-
-
-def _ms(when: datetime) -> int:
-    """Epoch milliseconds of a record's time (aware, UTC, whole milliseconds: no checks)."""
-    return (when - EPOCH) // _MS
 
 
 def restored(kind: str, device_id: str, seq: int, prev_hash: bytes, device_ms: int,
