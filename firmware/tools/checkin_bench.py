@@ -16,14 +16,21 @@ machine take of the cores is not counted, so the share is steadier there). The l
 parts are then timed one by one on the same burst (a breakdown, not added in). Work done once
 per burst (the judge) counts in the per-frame figure as its share per frame.
 
+The landmarks part is broken down further in CPU time on the same frames and regions: the
+crop, the same crop made the way it was before (one Pillow bilinear transform, timed in turn
+with it), the model's invoke alone, and the model's input and output tensors around it (its
+run less the invoke). Each is timed on its own, so they need not add up to the part.
+
 Peak memory is this process's (``ru_maxrss``) holding the same parts as the daemon's check-in
 thread; the daemon's own peak needs measuring on a unit.
 """
 
+import math
 import resource
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +44,10 @@ from firmware.camera.base import Burst, Frame
 from firmware.errors import VerifyError
 from firmware.face import liveness
 from firmware.face.backends.landmarks_tflite import TfliteLandmarks
+from firmware.face.backends.runner import TfliteRunner
 from firmware.face.backends.tflite import Config, TfliteFaceEngine
 from firmware.face.base import FrameResult
+from firmware.face.landmarks import LandmarkModel, Region, crop
 from firmware.face.liveness import Challenge, LivenessSettings
 from firmware.services.ledger import Ledger
 from firmware.services.liveness_check import LivenessCheck
@@ -50,6 +59,8 @@ from firmware.store.identity import create_identity
 STAGES = ("detect", "align", "embed", "liveness", "match", "commit")
 #: The face pipeline's frames (around each ``engine.check``) and the liveness parts.
 EXTRA = ("frames", "frozen", "landmarks", "judge", "frames_cpu", "liveness_cpu")
+#: The landmarks part, in CPU time per frame (``landmarks_cpu`` is the part itself).
+LANDMARK_PARTS = ("landmarks_cpu", "crop", "crop_before", "run", "invoke")
 
 
 def _burst(source: Frame, frames: int, rng: np.random.Generator) -> Burst:
@@ -80,7 +91,8 @@ def run(models_dir: Path, photos: list[Frame], repeats: int,
     template = engine.enroll(photos[:2])
     source = camera_frame(engine, photos[-1], CameraConfig())
     rng = np.random.default_rng(0)
-    timings: dict[str, list[float]] = {stage: [] for stage in STAGES + EXTRA}
+    timings: dict[str, list[float]] = {
+        stage: [] for stage in STAGES + EXTRA + LANDMARK_PARTS}
     check = LivenessCheck(landmarks, LivenessSettings())
     with tempfile.TemporaryDirectory(prefix="fieldcheck-checkin-bench-") as tmp:
         data = Path(tmp)
@@ -91,7 +103,10 @@ def run(models_dir: Path, photos: list[Frame], repeats: int,
         ledger = Ledger(store, identity, SystemClock())
         try:
             for _ in range(repeats):
-                _one(_burst(source, frames, rng), (engine, check), template, ledger, timings)
+                # One burst alive at a time (a name holding it here would keep the last
+                # burst's 8 frames, 32 MB, alive while the next one is made).
+                _landmark_parts(*_one(_burst(source, frames, rng), (engine, check), template,
+                                      ledger, timings), landmarks, timings)
         finally:
             store.stop()
     landmarks.stop()
@@ -115,8 +130,17 @@ def _figures(timings: dict[str, list[float]], frames: int, repeats: int,
                 "liveness_share_of_frame": round(cpu_live / cpu_frame, 3) if cpu_frame else None},
         "liveness_parts_ms_per_frame": {
             k: round(median[k] / frames, 3) for k in ("frozen", "landmarks", "judge")},
+        "landmark_parts_cpu_ms_per_frame": _landmark_figures(median, frames),
         "frame_size": [int(source.shape[1]), int(source.shape[0])],
     }
+
+
+def _landmark_figures(median: dict[str, float], frames: int) -> dict[str, float]:
+    part = {k: median[k] / frames for k in LANDMARK_PARTS}
+    return {"landmarks": round(part["landmarks_cpu"], 3), "crop": round(part["crop"], 3),
+            "invoke": round(part["invoke"], 3),
+            "tensors in and out": round(part["run"] - part["invoke"], 3),
+            "crop_before (Pillow bilinear transform)": round(part["crop_before"], 3)}
 
 
 def camera_frame(engine: TfliteFaceEngine, photo: Frame, camera: CameraConfig,
@@ -138,7 +162,7 @@ def camera_frame(engine: TfliteFaceEngine, photo: Frame, camera: CameraConfig,
 
 
 def _one(burst: Burst, parts: tuple[TfliteFaceEngine, LivenessCheck], template: Any,
-         ledger: Ledger, timings: dict[str, list[float]]) -> None:
+         ledger: Ledger, timings: dict[str, list[float]]) -> tuple[Burst, list[FrameResult]]:
     engine, check = parts
     results, spent, cpu = [], 0.0, 0.0
     for frame in burst.frames:
@@ -163,6 +187,7 @@ def _one(burst: Burst, parts: tuple[TfliteFaceEngine, LivenessCheck], template: 
     ledger.write(Kind.CHECKIN, body)
     timings["commit"].append(time.perf_counter() - t3)
     _parts_of(burst, check, results, timings)
+    return burst, results
 
 
 def _parts_of(burst: Burst, check: LivenessCheck, results: list[FrameResult],
@@ -183,3 +208,60 @@ def _parts_of(burst: Burst, check: LivenessCheck, results: list[FrameResult],
 
 def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
+
+
+def _landmark_parts(burst: Burst, results: list[FrameResult], landmarks: TfliteLandmarks,
+                    timings: dict[str, list[float]]) -> None:
+    """The landmarks part in CPU time, then its crop (now and before, in turn), its run and its
+    invoke alone, on the regions the burst's frames were read in."""
+    c0 = time.process_time()
+    tracks = landmarks.burst_points(burst.frames, [r.face for r in results])
+    timings["landmarks_cpu"].append(time.process_time() - c0)
+    model = landmarks.model
+    regions = [model.region(r.face, previous) for r, previous
+               in zip(results, [None, *tracks[:-1]], strict=True)]
+    tensor = np.zeros((1, model.size, model.size, 3), np.float32)
+    spent = {"crop": 0.0, "crop_before": 0.0, "run": 0.0, "invoke": 0.0}
+    ways = [("crop", crop), ("crop_before", crop_before)]
+    for i, (frame, region) in enumerate(zip(burst.frames, regions, strict=True)):
+        for part, fill in ways if i % 2 else ways[::-1]:  # first on a frame: its cache misses
+            c1 = time.process_time()
+            fill(frame, region, model.size, tensor[0])
+            spent[part] += time.process_time() - c1
+        runner, invoke = _runners(model, tensor)
+        c2 = time.process_time()
+        runner.run(tensor)
+        c3 = time.process_time()
+        invoke()
+        spent["run"] += c3 - c2
+        spent["invoke"] += time.process_time() - c3
+    for part, seconds in spent.items():
+        timings[part].append(seconds)
+
+
+def _runners(model: LandmarkModel,
+             tensor: np.ndarray) -> tuple[TfliteRunner, Callable[[], None]]:
+    """The model's runner (tensor in, invoke, outputs out) and its invoke alone."""
+    runner = model.runner
+    if not isinstance(runner, TfliteRunner):
+        raise VerifyError("the checkin bench times TFLite runners only", "use the tflite backend")
+    return runner, runner.bare_invoke(tensor)
+
+
+def crop_before(frame: Frame, region: Region, size: int,
+                out: np.ndarray) -> np.ndarray:
+    """The landmark crop as it was before (one Pillow bilinear EXTENT transform of the part
+    of the frame under the region), kept here only to time it beside today's crop."""
+    height, width = frame.shape[:2]
+    left, top = max(0, math.floor(region.x0) - 2), max(0, math.floor(region.y0) - 2)
+    right = min(width, math.ceil(region.x0 + region.side) + 2)
+    bottom = min(height, math.ceil(region.y0 + region.side) + 2)
+    if right <= left or bottom <= top:
+        out.fill(0.0)
+        return out
+    box = (region.x0 - left, region.y0 - top, region.x0 - left + region.side,
+           region.y0 - top + region.side)
+    picture = Image.fromarray(np.ascontiguousarray(frame[top:bottom, left:right])).transform(
+        (size, size), Image.Transform.EXTENT, box, resample=Image.Resampling.BILINEAR)
+    np.multiply(np.asarray(picture), np.float32(1.0 / 255.0), out=out, dtype=np.float32)
+    return out

@@ -22,6 +22,8 @@ def checkin(quick: bool) -> list[Row]:
     rows.append(Row("checkin", "liveness per frame", float(data["liveness_ms_per_frame"]), "ms"))
     rows += [Row("checkin", f"liveness per frame: {part}", float(ms), "ms")
              for part, ms in data["liveness_parts_ms_per_frame"].items()]
+    rows += [Row("checkin", f"liveness per frame, landmarks (CPU): {part}", float(ms), "ms")
+             for part, ms in data["landmark_parts_cpu_ms_per_frame"].items()]
     rows.append(Row("checkin", "face pipeline per frame", float(data["frame_ms"]), "ms"))
     rows.append(Row("checkin", "liveness cost on top of a frame",
                     100.0 * float(data["liveness_share_of_frame"]), "%", target="<= 30 %"))

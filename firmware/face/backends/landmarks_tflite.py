@@ -45,6 +45,11 @@ class TfliteLandmarks(Lifecycle):
         self._detector = None
         self._model = None
 
+    @property
+    def model(self) -> LandmarkModel:
+        """The loaded face-mesh model (VerifyError before ``start``)."""
+        return self._loaded()
+
     def points(self, frame: Frame) -> Points | None:
         """The main face's landmarks in frame pixels (found by this backend's own detector,
         loaded on first use); None when no face is found."""

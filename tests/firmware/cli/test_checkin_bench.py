@@ -33,6 +33,10 @@ def test_every_stage_is_timed_and_the_liveness_share_follows_from_them(capsys) -
         cpu["liveness_ms_per_frame"] / cpu["frame_ms"], abs=0.01)
     parts = data["liveness_parts_ms_per_frame"]
     assert set(parts) == {"frozen", "landmarks", "judge"} and all(ms > 0 for ms in parts.values())
+    landmark = data["landmark_parts_cpu_ms_per_frame"]
+    assert set(landmark) == {"landmarks", "crop", "invoke", "tensors in and out",
+                             "crop_before (Pillow bilinear transform)"}
+    assert all(landmark[k] > 0 for k in landmark if k != "tensors in and out")
     # The frame is timed around each engine.check: never less than its stages inside.
     inside = sum(stages[s] for s in ("detect", "align", "embed")) / frames
     assert data["frame_ms"] >= inside - 0.01

@@ -190,22 +190,56 @@ def test_yaw_grows_as_the_wearer_turns_to_their_own_left() -> None:
     assert yaws[0] < -0.2 and abs(yaws[1]) < 0.05 and yaws[2] > 0.2
 
 
-def test_the_landmark_crop_fills_the_models_buffer_as_pillow_scales_the_region() -> None:
-    """One bilinear transform from the region to the model's size, 0..1, into the buffer the
-    model reuses per frame; a region off the frame is black."""
+@pytest.mark.parametrize("box", [
+    (30.4, 20.6, 70.3),  # inside the frame, downscaled
+    (-12.3, -7.6, 60.2),  # over the top-left corner: clamped neighbours, black beyond
+    (120.7, 90.2, 50.9),  # over the bottom-right corner
+    (40.0, 30.0, 32.0),  # one frame pixel per model pixel: the pixels themselves
+])
+def test_the_landmark_crop_fills_the_models_buffer_as_pillow_scales_the_region(box) -> None:
+    """Bilinear from the region to the model's size, 0..1, into the buffer the model reuses
+    per frame, within 2 grey levels of Pillow's bilinear transform (8-bit weights and
+    rounding, theirs and ours); a region off the frame is black."""
     from PIL import Image
 
     from firmware.face.landmarks import Region, crop
 
     rng = np.random.default_rng(12)
     frame = rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)
-    region = Region(30.4, 20.6, 70.3)
+    x0, y0, side = box
     buffer = np.full((1, 32, 32, 3), 7.0, np.float32)
-    got = crop(frame, region, 32, out=buffer[0])
+    got = crop(frame, Region(x0, y0, side), 32, out=buffer[0])
     expected = np.asarray(Image.fromarray(frame).transform(
-        (32, 32), Image.Transform.EXTENT, (30.4, 20.6, 100.7, 90.9),
+        (32, 32), Image.Transform.EXTENT, (x0, y0, x0 + side, y0 + side),
         resample=Image.Resampling.BILINEAR), np.float32) / 255.0
     assert np.shares_memory(got, buffer)
-    np.testing.assert_allclose(buffer[0], expected, atol=1e-6)
+    np.testing.assert_allclose(buffer[0], expected, atol=2.0 / 255 + 1e-6)
+    assert np.abs(buffer[0] - expected).mean() < 0.75 / 255
+    if side == 32.0 and float(x0).is_integer():
+        np.testing.assert_allclose(buffer[0], frame[30:62, 40:72] / 255.0, atol=1e-6)
     np.testing.assert_array_equal(crop(frame, Region(500.0, 500.0, 40.0), 32, out=buffer[0]),
                                   np.zeros((32, 32, 3), np.float32))
+
+
+def test_the_region_read_is_the_faces_or_the_previous_landmarks() -> None:
+    """``LandmarkModel.region`` is the region ``points`` and ``follow`` read (the bench
+    times the crop on it)."""
+    from firmware.face import manifest
+    from firmware.face.detector import Detection
+    from firmware.face.landmarks import LandmarkModel, Region
+    from tests.firmware.face.conftest import MODELS
+
+    spec = manifest.load(MODELS).model("face_landmarks")
+
+    class Unused:
+        def run(self, tensor: np.ndarray) -> list[np.ndarray]:
+            raise AssertionError("no model run is needed for a region")
+
+    model = LandmarkModel(Unused(), spec)
+    face = Detection(box=(100.0, 80.0, 160.0, 150.0), score=0.9, keypoints=np.zeros((6, 2)))
+    assert model.region(face, None) == Region.around(face, 1.5)
+    previous = np.array([[10.0, 20.0], [50.0, 90.0]])
+    assert model.region(face, previous) == Region.tracking(previous, 1.5)
+    assert model.size == 192
+    with pytest.raises(ValueError, match="needs a face"):
+        model.region(None, None)
