@@ -3,7 +3,9 @@
 Runs ``python -m models.wide_parity`` (held-out faces of the wide corpus and their variations)
 and reports the minimum, 1st percentile and mean cosine, over every chip and over the clean chips
 alone, and the decisions flipped at the manifest threshold over varied and clean pairs, so a
-speed-up that costs accuracy shows in the same ``make bench`` run.
+speed-up that costs accuracy shows in the same ``make bench`` run. Cosines are shown as
+``1 - cosine`` in parts per million (the goal, cosine >= 0.999, is <= 1000 ppm): the table's four
+significant digits would round 0.99951 and 0.99949 alike, and 0.99895 up to the goal.
 """
 
 from host_tools.bench.benchmarks import Row, run_json
@@ -11,7 +13,8 @@ from host_tools.bench.processes import python_module
 
 #: dlib's float network on every held-out chip dominates: about 0.15 s a chip on one core.
 TIMEOUT_S = 1800.0
-_FIGURES = (("cosine_min", "min"), ("cosine_p1", "1st percentile"), ("cosine_mean", "mean"))
+_FIGURES = (("cosine_min", "worst chip"), ("cosine_p1", "1st percentile"),
+            ("cosine_mean", "mean"))
 
 
 def face_parity(quick: bool) -> list[Row]:
@@ -33,6 +36,6 @@ def face_parity(quick: bool) -> list[Row]:
     return rows
 
 
-def _cosine(what: str, value: float) -> Row:
-    return Row("face-parity", f"int8 vs dlib float cosine, {what}", float(value), "",
-               better="higher", target=">= 0.999")
+def _cosine(what: str, cosine: float) -> Row:
+    return Row("face-parity", f"int8 vs dlib float, 1 - cosine, {what}",
+               round((1.0 - float(cosine)) * 1e6, 1), "ppm", target="<= 1000")

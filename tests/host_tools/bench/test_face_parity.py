@@ -26,8 +26,10 @@ def test_rows_report_min_p1_mean_and_flips(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(face_parity, "run_json", fake_run_json)
     rows = face_parity.face_parity(quick=True)
     assert argvs[0][-3:] == ["models.wide_parity", "--per-face", "4"]
-    assert [r.ours for r in rows] == [0.9991, 0.9992, 0.9995, 7.0, 0.0, 0.9993, 0.9994, 0.9996]
+    # Cosines as 1 - cosine in ppm, so the table's four digits still tell 0.99895 from 0.999.
+    assert [r.ours for r in rows] == pytest.approx([900, 800, 500, 7, 0, 700, 600, 400])
+    assert rows[0].unit == "ppm" and rows[0].target == "<= 1000"
     assert all(r.section == "face-parity" for r in rows)
     assert "6 held-out faces of 6 photos" in rows[0].figure
-    assert "clean chips" in rows[5].figure and rows[5].better == "higher"
+    assert "clean chips" in rows[5].figure and rows[5].better == "lower"
     assert "face-parity" in benchmarks.SECTIONS
