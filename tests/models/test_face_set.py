@@ -19,7 +19,7 @@ def test_a_face_shipped_twice_is_kept_once() -> None:
 def test_the_wide_set_holds_many_faces_of_many_photos_once_each(
         wide_faces: list[face_set.Face]) -> None:
     photos = {f.photo for f in wide_faces}
-    assert len(wide_faces) >= 15 and len(photos) >= 10
+    assert len(wide_faces) >= 75 and len(photos) >= 45
     descriptors = chips.dlib_descriptors([f.pixels for f in wide_faces])
     for i in range(len(wide_faces)):
         for j in range(i):
@@ -30,7 +30,16 @@ def test_calibration_and_held_out_never_share_a_photo(wide_faces: list[face_set.
     calibration, held = face_set.split(wide_faces)
     assert calibration and held
     assert not {f.photo for f in calibration} & {f.photo for f in held}
-    assert {f.photo for f in held} == face_set.HELD_OUT_PHOTOS  # every held-out photo has a face
+    # Every calibration photo has a face; every other photo's faces are held out.
+    assert {f.photo for f in calibration} == face_set.CALIBRATION_PHOTOS
+    assert {f.photo for f in held} == {f.photo for f in wide_faces} - face_set.CALIBRATION_PHOTOS
+    assert face_set.HELD_OUT_PHOTOS <= {f.photo for f in held}
+
+
+def test_the_held_out_set_is_far_wider_than_six_photos(wide_faces: list[face_set.Face]) -> None:
+    calibration, held = face_set.split(wide_faces)
+    assert len(held) >= 50 and len({f.photo for f in held}) >= 30
+    assert len(calibration) >= 20  # the calibration set grew too, from 12 faces of 6 photos
 
 
 def test_variations_are_repeatable_and_change_pose_and_light(
