@@ -136,8 +136,8 @@ class Epoch:
         against the system clock when its first sentence arrived.
         """
         position = self._position()
-        valid = self._valid() and position is not None
-        gga, gns = self.gga, self.gns
+        valid = position is not None and self._valid()
+        gga, gns, rmc, vtg = self.gga, self.gns, self.rmc, self.vtg
         altitude = gga.altitude_m if gga is not None else None
         if altitude is None and gns is not None:
             altitude = gns.altitude_m
@@ -155,38 +155,39 @@ class Epoch:
             sats = gns.satellites_used
         if sats is None and used:
             sats = sum(used.values())
-        course = self.rmc.course_deg if self.rmc is not None else None
-        if course is None and self.vtg is not None:
-            course = self.vtg.course_deg
+        course = rmc.course_deg if rmc is not None else None
+        if course is None and vtg is not None:
+            course = vtg.course_deg
         when = self.utc_time
         utc = instant(day, when) if day is not None and when is not None else None
         offset = None
         if utc is not None and valid and date_source is not DateSource.BACKFILL:
             offset = (utc - self.first_wall).total_seconds()
-        return Fix(
-            utc=utc,
-            time_key=self.utc_time.key if self.utc_time else None,
-            latitude=position.latitude if position else None,
-            longitude=position.longitude if position else None,
-            altitude_m=altitude,
-            quality=gga.quality if gga is not None else None,
-            fix_type=self._fix_type(valid, altitude),
-            valid=valid,
-            hdop=hdop,
-            pdop=gsa_pdop,
-            vdop=gsa_vdop,
-            satellites_used=sats,
-            used_by_system=used,
-            in_view_by_system=self._in_view_by_system(),
-            speed_mps=self._speed(),
-            course_deg=course,
-            talkers=tuple(self.talkers),
-            sentences=tuple(self.sentences),
-            leap_second=bool(when and when.leap_second),
-            received_mono=self.first_mono,
-            clock_offset_s=offset,
-            date_source=date_source if utc is not None else None,
-        )
+        return Fix.of({  # every field, built at once (a Fix a second: its cost counts)
+            "utc": utc,
+            "time_key": when.key if when else None,
+            "latitude": position.latitude if position else None,
+            "longitude": position.longitude if position else None,
+            "altitude_m": altitude,
+            "quality": gga.quality if gga is not None else None,
+            "fix_type": self._fix_type(valid, altitude),
+            "valid": valid,
+            "hdop": hdop,
+            "pdop": gsa_pdop,
+            "vdop": gsa_vdop,
+            "satellites_used": sats,
+            "used_by_system": used,
+            "in_view_by_system": self._in_view_by_system(),
+            "speed_mps": self._speed(),
+            "course_deg": course,
+            "talkers": tuple(self.talkers),
+            "sentences": tuple(self.sentences),
+            "leap_second": bool(when and when.leap_second),
+            "received_mono": self.first_mono,
+            "clock_offset_s": offset,
+            "flags": (),
+            "date_source": date_source if utc is not None else None,
+        })
 
     def _position(self) -> Position | None:
         for source in (self.gga, self.rmc, self.gns, self.gll):

@@ -6,7 +6,6 @@ fix goes out as soon as the epoch is complete: at the learned end of the receive
 (while learning) at the next epoch's first sentence or after a silence (:meth:`idle`).
 """
 
-import dataclasses
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -164,7 +163,7 @@ class FixTracker:
             self.clock_offset_s = fix.clock_offset_s
         flags = self._filters.check(fix, self._clock.now())
         if flags:  # a fix is built once; only a flagged one again, with its reasons
-            fix = dataclasses.replace(fix, flags=flags)
+            fix = fix.with_flags(flags)
         self.epochs += 1
         self.fixes_by_type[fix.fix_type.value] += 1
         if flags:
