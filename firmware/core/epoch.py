@@ -196,23 +196,27 @@ class Epoch:
         return None
 
     def _valid(self) -> bool:
-        votes: list[bool] = []
-        if self.gga is not None:
-            votes.append(self.gga.quality in _VALID_QUALITIES)
-        if self.rmc is not None:
-            votes.append(self.rmc.valid)
-        if self.gll is not None and self.rmc is None:
-            votes.append(self.gll.valid)
-        if self.gns is not None and self.gns.mode is not None:
+        """The receiver's verdict: every sentence that votes says valid, and one at least votes."""
+        gga, rmc, gll, gns = self.gga, self.rmc, self.gll, self.gns
+        if gga is not None and gga.quality not in _VALID_QUALITIES:
+            return False
+        if rmc is not None and not rmc.valid:
+            return False
+        if gll is not None and rmc is None and not gll.valid:
+            return False
+        if gns is not None and gns.mode is not None:
             # One mode letter per constellation; all N means no fix from any of them.
-            votes.append(any(c not in "NEMS" for c in self.gns.mode))
-        return bool(votes) and all(votes)
+            return any(c not in "NEMS" for c in gns.mode)
+        return gga is not None or rmc is not None or gll is not None
 
     def _fix_type(self, valid: bool, altitude: float | None) -> FixType:
         if not valid:
             return FixType.NONE
-        modes = [g.fix_mode for g in self.gsas if g.fix_mode is not None]
-        best = max(modes, default=None)
+        best = None  # the highest GSA mode of the epoch
+        for gsa in self.gsas:
+            mode = gsa.fix_mode
+            if mode is not None and (best is None or mode > best):
+                best = mode
         if best == 3:
             return FixType.THREE_D
         if best == 2:
@@ -220,8 +224,11 @@ class Epoch:
         return FixType.THREE_D if altitude is not None else FixType.TWO_D
 
     def _used_by_system(self) -> dict[str, int]:
+        gsas = self.gsas
+        if len(gsas) == 1 and gsas[0].system and gsas[0].prns:  # most epochs: one GSA
+            return {gsas[0].system: len(set(gsas[0].prns))}
         used: dict[str, set[int]] = {}
-        for gsa in self.gsas:
+        for gsa in gsas:
             if gsa.system and gsa.prns:  # one constellation: all its satellites at once
                 used.setdefault(gsa.system, set()).update(gsa.prns)
                 continue

@@ -166,8 +166,8 @@ class FixTracker:
             fix = fix.with_flags(flags)
         self.epochs += 1
         self.fixes_by_type[fix.fix_type.value] += 1
-        if flags:
-            self.flagged.update(flags)
+        for flag in flags:  # not Counter.update: a call of its own for one or two reasons
+            self.flagged[flag] += 1
         self.dates_by_source[fix.date_source.value if fix.date_source else "none"] += 1
         self.last_fix = fix
         if fix.usable:

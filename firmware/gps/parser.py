@@ -118,27 +118,57 @@ class SentenceParser:
             self.accepted[sentence_type] += 1
             self.talkers[talker] += 1
             return observation
+        return self._parse_new(line)
+
+    def parse_all(self, lines: list[str]) -> list[Observation]:
+        """The observations of ``lines``, in order: :meth:`parse` of each, in one loop (a read
+        brings dozens of lines, most of them repeats)."""
+        known, accepted, talkers = self._known, self.accepted, self.talkers
+        parse_new = self._parse_new
+        out: list[Observation] = []
+        for line in lines:
+            entry = known.get(line)
+            if entry is not None:  # as in parse
+                accepted[entry[0]] += 1
+                talkers[entry[1]] += 1
+                out.append(entry[2])
+                continue
+            observation = parse_new(line)
+            if observation is not None:
+                out.append(observation)
+        return out
+
+    def _parse_new(self, line: str) -> Observation | None:
+        """:meth:`parse` of a line not remembered."""
         has_checksum = len(line) >= 4 and line[-3] == "*"
         if not has_checksum and self.require_checksum:
             self.rejected["checksum_missing"] += 1
             return None
         plain = _PLAIN.match(line)
         if plain is not None:
-            talker, sentence_type, data, checksum = plain.groups()
-            if xor_checksum(line[1:-3].encode("ascii")) != _HEX[checksum]:
-                self.rejected["checksum_bad"] += 1
-                return None
-            try:  # what _typed does, inline: this is the path of nearly every sentence
-                observation = _BUILD[sentence_type](talker, data.split(","))
-            except _REFUSALS as err:
-                self._refused(sentence_type, err)
-                return None
-            self.accepted[sentence_type] += 1
-            self.talkers[talker] += 1
-            if len(self._known) >= KNOWN_LINES:
-                self._known.clear()  # bounded; the lines that repeat are back within an epoch
-            self._known[line] = (sentence_type, talker, observation)
-            return observation
+            return self._plain(line, plain)
+        return self._by_library(line)
+
+    def _plain(self, line: str, plain: "re.Match[str]") -> Observation | None:
+        """A line of the plain form: checksummed and split here, typed, counted, remembered."""
+        talker, sentence_type, data, checksum = plain.groups()
+        if xor_checksum(line[1:-3].encode("ascii")) != _HEX[checksum]:
+            self.rejected["checksum_bad"] += 1
+            return None
+        try:  # what _typed does, inline: this is the path of nearly every sentence
+            observation = _BUILD[sentence_type](talker, data.split(","))
+        except _REFUSALS as err:
+            self._refused(sentence_type, err)
+            return None
+        self.accepted[sentence_type] += 1
+        self.talkers[talker] += 1
+        if len(self._known) >= KNOWN_LINES:
+            self._known.clear()  # bounded; the lines that repeat are back within an epoch
+        self._known[line] = (sentence_type, talker, observation)
+        return observation
+
+    def _by_library(self, line: str) -> Observation | None:
+        """Any other line: pynmea2 checks and splits it, our handlers type the fields."""
         message = self._split(line)
         if message is None:
             return None
