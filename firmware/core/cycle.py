@@ -7,6 +7,8 @@ a whole epoch later. Until the cycle is confirmed (and after it changes), the tr
 to the next epoch's first sentence or to a silence time-out.
 """
 
+from functools import lru_cache
+
 from firmware.core.observation import SENTENCE_TYPE, Gsv, Observation
 
 #: A sentence's identity inside a cycle: its key and how many times that key came so far in the
@@ -17,8 +19,14 @@ Marker = tuple[str, int]
 def sentence_key(obs: Observation) -> str:
     """Talker + type, with page and signal for GSV (``GPGSV3/3:1``): what repeats each epoch."""
     if type(obs) is Gsv:
-        return f"{obs.talker}GSV{obs.page}/{obs.pages}:{obs.signal_id or ''}"
+        return _gsv_key(obs.talker, obs.page, obs.pages, obs.signal_id)
     return obs.talker + SENTENCE_TYPE[type(obs)]
+
+
+@lru_cache(maxsize=256)
+def _gsv_key(talker: str, page: int | None, pages: int | None, signal_id: str | None) -> str:
+    """A GSV page's key, formatted once per page (the same pages come every epoch)."""
+    return f"{talker}GSV{page}/{pages}:{signal_id or ''}"
 
 
 class CycleLearner:
