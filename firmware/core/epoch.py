@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from firmware.core.cycle import Marker
+from firmware.core.cycle import Marker, sentence_key
 from firmware.core.fix import DateSource, Fix, FixType
 from firmware.core.observation import (
     CONSTELLATIONS,
@@ -65,8 +65,12 @@ class Epoch:
             return type(obs) not in self.timed_types
         return not self.timed_types  # untimed pages so far: this sentence gives them a time
 
-    def add(self, obs: Observation, key: str, mono: float) -> Marker:
-        """Merge ``obs`` (cycle key ``key``, arrived at ``mono``); the first of a kind wins."""
+    def add(self, obs: Observation, mono: float) -> Marker:
+        """Merge ``obs`` (arrived at ``mono``); the first of a kind wins. Returns its marker."""
+        kind = type(obs)
+        name, merge = _MERGE[kind]
+        # sentence_key(obs), its common case inline (one look-up of the type for both)
+        key = obs.talker + name if kind is not Gsv else sentence_key(obs)
         count = self.keys_seen.get(key, 0) + 1
         self.keys_seen[key] = count
         if self.first_key is None:
@@ -74,7 +78,6 @@ class Epoch:
         marker = self.last_marker = (key, count)
         self.last_mono = mono
         self.talkers[obs.talker] = None
-        name, merge = _MERGE[type(obs)]
         self.sentences[name] = None
         merge(self, obs)
         return marker

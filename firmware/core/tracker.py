@@ -49,6 +49,7 @@ class FixTracker:
         clock_sync: ClockSync = NEVER_SYNCED,
     ) -> None:
         self._clock = clock
+        self._monotonic = clock.monotonic  # read for every sentence
         self._policy = policy or TrackerPolicy()
         self._filters = Plausibility(plausibility)
         self._days = DayKeeper(clock, clock_sync)
@@ -74,12 +75,11 @@ class FixTracker:
 
     def observe(self, obs: Observation) -> list[Output]:
         """Feed one observation; returns the fix (and events) of an epoch it completed, if any."""
-        key = sentence_key(obs)
-        now = self._clock.monotonic()
+        now = self._monotonic()
         epoch = self._epoch
         out: list[Output] = []
         if epoch is None:
-            if self._closed_early and self._is_late(obs, key):
+            if self._closed_early and self._is_late(obs):
                 self._late(obs, now)
                 return []
         elif not epoch.belongs(obs):
@@ -88,8 +88,7 @@ class FixTracker:
         if epoch is None:
             epoch = self._epoch = Epoch(first_mono=now, first_wall=self._clock.now())
             self._closed_early = False
-        marker = epoch.add(obs, key, now)
-        if marker == self.cycle.end:  # cycle.is_end, inline (a marker is never None)
+        if epoch.add(obs, now) == self.cycle.end:  # cycle.is_end, inline (never None)
             self._early_key = epoch.utc_time.key if epoch.utc_time else None
             out += self._close("end_of_cycle")
             self._closed_early = True
@@ -114,11 +113,11 @@ class FixTracker:
         event = self._change(GpsState.NO_DATA, None)
         return out + ([event] if event else [])
 
-    def _is_late(self, obs: Observation, key: str) -> bool:
+    def _is_late(self, obs: Observation) -> bool:
         """Whether ``obs`` still belongs to the epoch just closed at its learned end."""
         if isinstance(obs, TIMED):
             return obs.time is not None and obs.time.key == self._early_key
-        return self.cycle.first is not None and key != self.cycle.first
+        return self.cycle.first is not None and sentence_key(obs) != self.cycle.first
 
     def _late(self, obs: Observation, mono: float) -> None:
         """The learned end was not the end: keep the date, drop the rest, learn again."""
