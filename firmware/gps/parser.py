@@ -98,40 +98,54 @@ class SentenceParser:
 
     def __init__(self, require_checksum: bool = True) -> None:
         self.require_checksum = require_checksum
-        self.accepted: Counter[str] = Counter()  # by sentence type, e.g. "GGA"
+        #: Accepted lines by (sentence type, talker): one count a line, split by :attr:`accepted`
+        #: and :attr:`talkers` when they are read (a read's worth of lines, not every line).
+        self._accepted: Counter[tuple[str, str]] = Counter()
         self.ignored: Counter[str] = Counter()  # valid but not used, e.g. "GST", "PGRME"
         self.rejected: Counter[str] = Counter()  # by reason
-        self.talkers: Counter[str] = Counter()
-        #: Plain lines already typed: line -> (sentence type, talker, observation).
-        self._known: dict[str, tuple[str, str, Observation]] = {}
+        #: Plain lines already typed: line -> ((sentence type, talker), observation).
+        self._known: dict[str, tuple[tuple[str, str], Observation]] = {}
+
+    @property
+    def accepted(self) -> Counter[str]:
+        """Accepted sentences by type, e.g. ``"GGA"`` (a snapshot)."""
+        counts: Counter[str] = Counter()
+        for (sentence_type, _), n in self._accepted.items():
+            counts[sentence_type] += n
+        return counts
+
+    @property
+    def talkers(self) -> Counter[str]:
+        """Accepted sentences by talker, e.g. ``"GP"`` (a snapshot)."""
+        counts: Counter[str] = Counter()
+        for (_, talker), n in self._accepted.items():
+            counts[talker] += n
+        return counts
 
     @property
     def lines(self) -> int:
         """Every line this parser has judged."""
-        return self.accepted.total() + self.ignored.total() + self.rejected.total()
+        return self._accepted.total() + self.ignored.total() + self.rejected.total()
 
     def parse(self, line: str) -> Observation | None:
         """The observation for ``line``, or None (counted) when it is rejected or not used."""
         known = self._known.get(line)
         if known is not None:  # the same text again: the same (immutable) observation
-            sentence_type, talker, observation = known
-            self.accepted[sentence_type] += 1
-            self.talkers[talker] += 1
-            return observation
+            self._accepted[known[0]] += 1
+            return known[1]
         return self._parse_new(line)
 
     def parse_all(self, lines: list[str]) -> list[Observation]:
         """The observations of ``lines``, in order: :meth:`parse` of each, in one loop (a read
         brings dozens of lines, most of them repeats)."""
-        known, accepted, talkers = self._known, self.accepted, self.talkers
+        known, accepted = self._known, self._accepted
         parse_new = self._parse_new
         out: list[Observation] = []
         for line in lines:
             entry = known.get(line)
             if entry is not None:  # as in parse
                 accepted[entry[0]] += 1
-                talkers[entry[1]] += 1
-                out.append(entry[2])
+                out.append(entry[1])
                 continue
             observation = parse_new(line)
             if observation is not None:
@@ -160,11 +174,11 @@ class SentenceParser:
         except _REFUSALS as err:
             self._refused(sentence_type, err)
             return None
-        self.accepted[sentence_type] += 1
-        self.talkers[talker] += 1
+        counted = (sentence_type, talker)
+        self._accepted[counted] += 1
         if len(self._known) >= KNOWN_LINES:
             self._known.clear()  # bounded; the lines that repeat are back within an epoch
-        self._known[line] = (sentence_type, talker, observation)
+        self._known[line] = (counted, observation)
         return observation
 
     def _by_library(self, line: str) -> Observation | None:
@@ -195,8 +209,7 @@ class SentenceParser:
         except _REFUSALS as err:
             self._refused(sentence_type, err)
             return None
-        self.accepted[sentence_type] += 1
-        self.talkers[talker] += 1
+        self._accepted[sentence_type, talker] += 1
         return observation
 
     def _refused(self, sentence_type: str, err: Exception) -> None:
