@@ -4,10 +4,12 @@
 ``decode_payload`` (the reference) decodes, builds a :class:`Record` through every field check,
 encodes it again and compares the bytes. This reader decodes once, checks the decoded map with
 *exact* types (``type(x) is float``, never a subclass, never an int where a float belongs) and
-bounds no looser than the reference's, and compares the input with the canonical encoding of that
-map. When both pass, the record the reference would build holds the very same values (nothing
-needs normalising), so its encoding is the map's encoding, which is the input: the reference
-would accept the bytes and return an equal record, built here without a second round of checks.
+bounds no looser than the reference's, and checks that the input IS the canonical encoding of that
+map by walking the two side by side (:mod:`~fieldcheck_protocol.canonical`: shortest heads and
+floats, key order, no tags), without encoding anything. When both pass, the record the
+reference would build holds the very same values (nothing needs normalising), so its encoding
+is the map's encoding, which is the input: the reference would accept the bytes and return an
+equal record, built here without a second round of checks.
 
 Anything else (not CBOR, a tag, a missing key, an int in a float field, a value out of range,
 bytes that are not canonical...) goes to the reference, so every refusal is the reference's own,
@@ -16,15 +18,13 @@ on valid records and on mutated and non-canonical payloads.
 """
 
 import math
-from datetime import datetime, timedelta
 from operator import itemgetter
-from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import Any
 
 import cbor2
 
+from fieldcheck_protocol.canonical import is_canonical
 from fieldcheck_protocol.record import (
-    EPOCH,
     FIX_KEYS,
     MAX_MS,
     MAX_SEQ,
@@ -34,14 +34,16 @@ from fieldcheck_protocol.record import (
     ZERO_HASH,
     BodyField,
     FieldType,
-    FixSummary,
     Kind,
     Record,
+    RecordValues,
     decode_payload,
+    record_values,
+    restored,
 )
 from fieldcheck_protocol.record_body import BODY_FIELDS
 
-__all__ = ["read_payload"]
+__all__ = ["read_payload", "read_values"]
 
 _KINDS = {kind.value: kind for kind in Kind}
 _FIELDS = {kind: {spec.name: spec for spec in BODY_FIELDS[kind]} for kind in Kind}
@@ -53,19 +55,23 @@ _ID_BYTES = 64  # device id, firmware and model version: at most 64 UTF-8 bytes 
 _DETAILS_ENTRIES = 32
 _DETAILS_KEY_BYTES = 23
 _DECODE_ERRORS = (cbor2.CBORDecodeError, ValueError, TypeError, RecursionError)
-_MS = timedelta(milliseconds=1)
-
-T = TypeVar("T")
 
 
 def read_payload(data: bytes) -> Record:
     """The record in payload ``data``; raises what ``decode_payload`` raises for the same bytes."""
-    record = _fast(data)
-    return record if record is not None else decode_payload(data)
+    values = _fast(data)
+    return restored(*values) if values is not None else decode_payload(data)
 
 
-def _fast(data: bytes) -> Record | None:
-    """The record if ``data`` is certainly a canonical, valid payload; None to ask the reference."""
+def read_values(data: bytes) -> RecordValues:
+    """:func:`read_payload` as the record's plain values (what a verify worker sends back)."""
+    values = _fast(data)
+    return values if values is not None else record_values(decode_payload(data))
+
+
+def _fast(data: bytes) -> RecordValues | None:
+    """The record's values if ``data`` is certainly a canonical, valid payload; None to ask the
+    reference. Every value is as decoded: none needs normalising (times are milliseconds)."""
     try:
         raw = cbor2.loads(data, allow_indefinite=False, allow_duplicate_keys=False)
     except _DECODE_ERRORS:
@@ -93,21 +99,20 @@ def _fast(data: bytes) -> Record | None:
     ):
         return None
     fix = None if f is None else _fix(f)
-    if (f is not None and fix is None) or cbor2.dumps(raw, canonical=True) != data:
+    if (f is not None and fix is None) or not is_canonical(data, raw):
         return None
-    return _built(Record, kind=kind, device_id=d, seq=s, prev_hash=p, device_time=_time(t),
-                  gps_time=None if g is None else _time(g), fix=fix, firmware_version=fw,
-                  model_version=mv, body=MappingProxyType(b))
+    return k, d, s, p, t, g, fix, fw, mv, b
 
 
-def _fix(value: Any) -> FixSummary | None:
-    """The fix summary of a fix map whose values need no normalising, else None."""
+def _fix(value: Any) -> tuple[Any, ...] | None:
+    """The values (``FIX_KEYS`` order) of a fix map that need no normalising, else None."""
     if type(value) is not dict or len(value) != len(FIX_KEYS):
         return None
     try:
-        lat, lon, alt, mode, hdop, sats, gt, age = _FIX(value)
+        fix: tuple[Any, ...] = _FIX(value)
     except KeyError:
         return None
+    lat, lon, alt, mode, hdop, sats, gt, age = fix
     if (
         not (_finite(lat) and -90.0 <= lat <= 90.0 and _finite(lon) and -180.0 <= lon <= 180.0)
         or not (alt is None or _finite(alt))
@@ -118,8 +123,7 @@ def _fix(value: Any) -> FixSummary | None:
         or not (_is_ms(gt) and _finite(age) and age >= 0)
     ):
         return None
-    return _built(FixSummary, lat=lat, lon=lon, alt_m=alt, mode=mode, hdop=hdop, sats_used=sats,
-                  gps_time=_time(gt), age_s=age)
+    return fix
 
 
 def _plain_body(kind: Kind, body: Any) -> bool:
@@ -160,7 +164,9 @@ def _plain_details(value: Any) -> bool:
 
 
 def _short(value: Any, limit: int) -> bool:
-    return type(value) is str and len(value.encode("utf-8")) <= limit
+    """Text of at most ``limit`` UTF-8 bytes (a character is at most 4, an ASCII one 1)."""
+    return type(value) is str and (
+        len(value) <= limit if value.isascii() else len(value.encode("utf-8")) <= limit)
 
 
 def _is_int(value: Any) -> bool:
@@ -173,16 +179,3 @@ def _finite(value: Any) -> bool:
 
 def _is_ms(value: Any) -> bool:
     return type(value) is int and 0 <= value <= MAX_MS
-
-
-def _time(ms: int) -> datetime:
-    """What ``from_ms`` gives for a checked millisecond count."""
-    return EPOCH + ms * _MS
-
-
-def _built(cls: type[T], **fields: Any) -> T:
-    """An instance of the frozen dataclass ``cls`` with ``fields`` as they are: the checks its
-    ``__post_init__`` makes were made above, and its normalising would change nothing."""
-    instance = object.__new__(cls)
-    vars(instance).update(fields)
-    return instance

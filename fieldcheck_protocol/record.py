@@ -33,8 +33,8 @@ from fieldcheck_protocol.record_body import BODY_FIELDS, BodyField, FieldType
 
 __all__ = [
     "BODY_FIELDS", "BodyField", "Code", "FieldType", "FixSummary", "Kind", "Record",
-    "RecordError", "SCHEMA_VERSION", "ZERO_HASH", "decode_payload", "encode_payload",
-    "from_ms", "to_json", "to_ms",
+    "RecordError", "RecordValues", "SCHEMA_VERSION", "ZERO_HASH", "decode_payload",
+    "encode_payload", "from_ms", "record_values", "restored", "to_json", "to_ms",
 ]
 
 SCHEMA_VERSION = 1
@@ -88,7 +88,7 @@ class RecordError(Exception):
 
 def to_ms(when: datetime) -> int:
     """Integer milliseconds since the Unix epoch (floored) for an aware datetime."""
-    if when.tzinfo is None or when.utcoffset() is None:
+    if when.tzinfo is not UTC and (when.tzinfo is None or when.utcoffset() is None):
         raise RecordError(Code.INVALID_FIELD, f"time {when.isoformat()} has no time zone")
     ms = (when - EPOCH) // _MS
     if not 0 <= ms <= _MAX_MS:
@@ -218,26 +218,57 @@ class Record:
         _set(self, "body", MappingProxyType(_check_body(kind, self.body)))
 
     def __reduce__(self) -> tuple[Any, ...]:
-        """Pickled as its field values (verify workers send records back to the server), the
-        kind as its value, the fix as its values' map, the body as a plain map (a read-only view
-        does not pickle): one call rebuilds it all."""
-        fix = None if self.fix is None else vars(self.fix)
-        fields = vars(self) | {"kind": self.kind.value, "fix": fix, "body": dict(self.body)}
-        return _restored, (fields,)
+        """Pickled as its :func:`record_values`: one call rebuilds it, unchecked."""
+        return restored, record_values(self)
 
+
+#: A record as plain values, in field order: the kind's value, device id, seq, prev hash, device
+#: time and GPS time in epoch milliseconds, the fix as a tuple (``FIX_KEYS`` order: lat, lon,
+#: alt, mode, hdop, sats, gps time in ms, age) or None, firmware and model version, the body map.
+#: What verify workers send back: plain values pickle several times faster than datetimes.
+RecordValues = tuple[
+    str, str, int, bytes, int, int | None, tuple[Any, ...] | None, str, str, dict[str, Any]
+]
 
 _KINDS = {kind.value: kind for kind in Kind}
 
 
-def _restored(fields: dict[str, Any]) -> Record:
-    """The record pickled by :meth:`Record.__reduce__`, as it was: its values were checked and
-    normalised when it was built, so they are not checked again."""
-    record = object.__new__(Record)
-    fix = fields["fix"]
+def record_values(record: Record) -> RecordValues:
+    """The record's plain values (see :data:`RecordValues`)."""
+    fix = record.fix
+    return (
+        record.kind.value, record.device_id, record.seq, record.prev_hash,
+        to_ms(record.device_time), None if record.gps_time is None else to_ms(record.gps_time),
+        None if fix is None else (
+            fix.lat, fix.lon, fix.alt_m, fix.mode, fix.hdop, fix.sats_used, to_ms(fix.gps_time),
+            fix.age_s,
+        ),
+        record.firmware_version, record.model_version, dict(record.body),
+    )
+
+
+def restored(kind: str, device_id: str, seq: int, prev_hash: bytes, device_ms: int,
+             gps_ms: int | None, fix: tuple[Any, ...] | None, firmware_version: str,
+             model_version: str, body: dict[str, Any]) -> Record:
+    """The record of :func:`record_values` (of a record, or read from a checked payload), as it
+    was: the values were checked and normalised, so they are not checked again. ``body`` is
+    kept (behind a read-only view), not copied."""
+    summary = None
     if fix is not None:
-        fields["fix"] = object.__new__(FixSummary)
-        vars(fields["fix"]).update(fix)
-    vars(record).update(fields, kind=_KINDS[fields["kind"]], body=MappingProxyType(fields["body"]))
+        lat, lon, alt_m, mode, hdop, sats_used, fix_ms, age_s = fix
+        summary = object.__new__(FixSummary)
+        vars(summary).update(
+            lat=lat, lon=lon, alt_m=alt_m, mode=mode, hdop=hdop, sats_used=sats_used,
+            gps_time=EPOCH + fix_ms * _MS, age_s=age_s,
+        )
+    record = object.__new__(Record)
+    vars(record).update(
+        kind=_KINDS[kind], device_id=device_id, seq=seq, prev_hash=prev_hash,
+        device_time=EPOCH + device_ms * _MS,
+        gps_time=None if gps_ms is None else EPOCH + gps_ms * _MS, fix=summary,
+        firmware_version=firmware_version, model_version=model_version,
+        body=MappingProxyType(body),
+    )
     return record
 
 

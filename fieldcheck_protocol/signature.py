@@ -18,8 +18,15 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from fieldcheck_protocol.payload_reader import read_payload
-from fieldcheck_protocol.record import Code, Record, RecordError, encode_payload
+from fieldcheck_protocol.payload_reader import read_payload, read_values
+from fieldcheck_protocol.record import (
+    Code,
+    Record,
+    RecordError,
+    RecordValues,
+    encode_payload,
+    restored,
+)
 
 COSE_SIGN1_TAG = 18
 ALG_EDDSA = -8
@@ -110,6 +117,56 @@ def sign_record(record: Record, key: Ed25519PrivateKey) -> bytes:
 
 def _parse(cose: bytes) -> tuple[bytes, bytes, bytes]:
     """(kid, payload, signature) of a well-formed message in our layout, else RecordError."""
+    parts = _sliced(cose)
+    return parts if parts is not None else _decoded(cose)
+
+
+#: The deterministic head of the 64-byte signature: the message's last item.
+_SIGNATURE_HEAD = _bstr(bytes(SIGNATURE_SIZE))[:2]
+
+
+def _sliced(cose: bytes) -> tuple[bytes, bytes, bytes] | None:
+    """(kid, payload, signature) cut straight from bytes that are the deterministic message
+    ``_envelope(kid, payload, signature)`` with a 64-byte signature (every head checked to be
+    the shortest one); None for anything else, which :func:`_decoded` then refuses or takes.
+    Such bytes decode to exactly the parts that function checks, and re-encode to themselves."""
+    if not cose.startswith(_ENVELOPE_PREFIX):
+        return None
+    try:
+        kid_at, kid_end = _bstr_span(cose, len(_ENVELOPE_PREFIX))
+        payload_at, payload_end = _bstr_span(cose, kid_end)
+    except IndexError:
+        return None
+    if (
+        payload_end < 0
+        or len(cose) != payload_end + len(_SIGNATURE_HEAD) + SIGNATURE_SIZE
+        or not cose.startswith(_SIGNATURE_HEAD, payload_end)
+    ):
+        return None
+    return (cose[kid_at:kid_end], cose[payload_at:payload_end],
+            cose[payload_end + len(_SIGNATURE_HEAD):])
+
+
+def _bstr_span(data: bytes, pos: int) -> tuple[int, int]:
+    """(start, end) of the content of the byte string at ``pos`` if its head is the shortest
+    (lengths below 65536), else (-1, -1); raises IndexError past the end."""
+    if pos < 0:
+        return -1, -1
+    first = data[pos]
+    if 0x40 <= first < 0x58:
+        start, size = pos + 1, first - 0x40
+    elif first == 0x58 and data[pos + 1] >= 24:
+        start, size = pos + 2, data[pos + 1]
+    elif first == 0x59 and data[pos + 1]:  # a length of at least 256
+        start, size = pos + 3, int.from_bytes(data[pos + 1 : pos + 3], "big")
+    else:
+        return -1, -1
+    end = start + size
+    return (start, end) if end <= len(data) else (-1, -1)
+
+
+def _decoded(cose: bytes) -> tuple[bytes, bytes, bytes]:
+    """:func:`_parse` by decoding: every message, with the refusal of each malformed one."""
     try:
         message: Any = cbor2.loads(cose, allow_indefinite=False, allow_duplicate_keys=False)
     except (cbor2.CBORDecodeError, ValueError, TypeError, RecursionError) as err:
@@ -159,6 +216,12 @@ def open_sign1(cose: bytes, public_key: bytes) -> tuple[bytes, bytes]:
 
 def verify_record(cose: bytes, public_key: bytes) -> Record:
     """Check layout, key id, Ed25519 signature and payload; return the record or raise."""
+    return restored(*verified_values(cose, public_key))
+
+
+def verified_values(cose: bytes, public_key: bytes) -> RecordValues:
+    """:func:`verify_record` as the record's plain values (what a verify worker sends back):
+    the same checks, the same refusals."""
     kid, payload, signature = _parse(cose)
     device_id = device_id_for(public_key)
     if kid != device_id.encode("utf-8"):
@@ -167,10 +230,10 @@ def verify_record(cose: bytes, public_key: bytes) -> Record:
         _verifier(public_key).verify(signature, _sig_structure(payload))
     except InvalidSignature:
         raise RecordError(Code.BAD_SIGNATURE, "Ed25519 signature does not verify") from None
-    record = read_payload(payload)
-    if record.device_id != device_id:
-        raise RecordError(Code.WRONG_DEVICE, f"payload names {record.device_id}, not {device_id}")
-    return record
+    values = read_values(payload)
+    if values[1] != device_id:
+        raise RecordError(Code.WRONG_DEVICE, f"payload names {values[1]}, not {device_id}")
+    return values
 
 
 def unverified_record(cose: bytes) -> Record:

@@ -27,9 +27,32 @@ R = TypeVar("R")
 
 #: Smaller batches are checked in the calling thread: a round trip to a worker costs more.
 MIN_PARALLEL = 32
-#: Items per piece of a batch: small enough to share a batch evenly, big enough that a piece's
-#: round trip to a worker (and the wait for the GIL to hand it over) costs little beside it.
+#: Items per piece at the ends of a batch: small enough to share a batch evenly, big enough
+#: that a piece's round trip to a worker (and the wait for the GIL to hand it over) costs little
+#: beside it.
 PIECE = 32
+#: Items per piece where the two sides meet. The executor hands a worker its next piece before
+#: the worker asks, so the caller, once it reaches a piece it cannot take back, waits for the
+#: worker to finish about one and a half pieces: pieces halve towards the middle of the batch
+#: to keep that wait short.
+MIN_PIECE = 8
+
+
+def piece_starts(size: int) -> list[int]:
+    """Where each piece of a ``size``-item batch starts: ``PIECE`` items at both ends, halving
+    towards the middle down to ``MIN_PIECE``."""
+    sizes = _half((size + 1) // 2) + _half(size // 2)[::-1]
+    return [sum(sizes[:index]) for index in range(len(sizes))]
+
+
+def _half(size: int) -> list[int]:
+    """The pieces of one half of a batch, from its end to the middle."""
+    sizes = []
+    while size > 0:
+        piece = min(PIECE, max(MIN_PIECE, size // 2), size)
+        sizes.append(piece)
+        size -= piece
+    return sizes
 
 
 def default_parts() -> int:
@@ -62,13 +85,14 @@ class VerifyPool:
     ) -> list[R]:
         """``check`` over ``items`` (a module-level function, so workers can import it).
 
-        The batch is cut into pieces of ``PIECE`` items, all queued for the workers, which take
+        The batch is cut into pieces (:func:`piece_starts`), all queued for the workers, which take
         them from the front; meanwhile the calling thread takes them from the back, each one it
         can still cancel. So the work divides itself by how fast each side runs (a worker
         slowed by other load, a caller with its own work), not by a fixed share."""
         if self.parts < 2 or len(items) < MIN_PARALLEL:
             return check(items, key)
-        pieces = [items[i : i + PIECE] for i in range(0, len(items), PIECE)]
+        starts = piece_starts(len(items))
+        pieces = [items[a:b] for a, b in zip(starts, [*starts[1:], len(items)], strict=True)]
         try:
             executor = self._executor()
             futures: list[Future[bytes]] = [
@@ -124,8 +148,8 @@ class VerifyPool:
 
 
 def _remote(check: Callable[[list[T], bytes], list[R]], items: list[T], key: bytes) -> bytes:
-    """In a worker: ``check`` a piece and pickle the results (records pickle as their values,
-    see ``Record.__reduce__``), so the caller unpickles them where it needs them."""
+    """In a worker: ``check`` a piece and pickle the results (plain values, see
+    ``ingest.verify_part``), so the caller unpickles them where it needs them."""
     return pickle.dumps(check(items, key), protocol=pickle.HIGHEST_PROTOCOL)
 
 

@@ -62,25 +62,56 @@ def fit_affine(points: NDArray[np.floating], template: NDArray[np.float64] = TEM
 
     With both point sets centred on their weighted means, ``p = sum w (s . d)`` and
     ``q = sum w (s x d)`` give the angle ``atan2(q, p)`` and the scale ``hypot(p, q) / var``
-    (the sum of singular values Umeyama takes, reflections excluded).
+    (the sum of singular values Umeyama takes, reflections excluded). The template's side is
+    worked out once (for the default template); points of weight 0 add exactly nothing and
+    are skipped.
     """
-    src = [(float(x), float(y)) for x, y in np.asarray(points).tolist()]
-    dst = [(float(x), float(y)) for x, y in template.tolist()]
-    w = [float(v) for v in weights.tolist()]
-    total = sum(w)
-    sx = sum(wi * x for wi, (x, _) in zip(w, src, strict=True)) / total
-    sy = sum(wi * y for wi, (_, y) in zip(w, src, strict=True)) / total
-    dx = sum(wi * x for wi, (x, _) in zip(w, dst, strict=True)) / total
-    dy = sum(wi * y for wi, (_, y) in zip(w, dst, strict=True)) / total
+    target = _DEFAULT if template is TEMPLATE and weights is WEIGHTS else _target(template, weights)
+    src = np.asarray(points, dtype=np.float64).tolist()
+    if len(src) != target.count:
+        raise ValueError(f"{len(src)} points for a template of {target.count}")
+    sx = sy = 0.0
+    for i, wi, _, _ in target.terms:
+        sx += wi * src[i][0]
+        sy += wi * src[i][1]
+    sx, sy = sx / target.total, sy / target.total
     p = q = var = 0.0
-    for wi, (x, y), (u, v) in zip(w, src, dst, strict=True):
-        x, y, u, v = x - sx, y - sy, u - dx, v - dy
+    for i, wi, u, v in target.terms:
+        x, y = src[i][0] - sx, src[i][1] - sy
         p += wi * (x * u + y * v)
         q += wi * (x * v - y * u)
         var += wi * (x * x + y * y)
-    var = max(var / total, 1e-12)  # coincident points: a huge scale, a blank chip, no crash
-    cos, sin = p / total / var, q / total / var
+    var = max(var / target.total, 1e-12)  # coincident points: a huge scale, a blank chip
+    cos, sin = p / target.total / var, q / target.total / var
+    dx, dy = target.mean
     return (cos, -sin, dx - cos * sx + sin * sy, sin, cos, dy - sin * sx - cos * sy)
+
+
+@dataclass(frozen=True)
+class _Target:
+    """A template's side of the fit: its weighted mean, and (index, weight, centred x, y) of
+    each point that has a weight."""
+
+    count: int
+    total: float
+    mean: tuple[float, float]
+    terms: tuple[tuple[int, float, float, float], ...]
+
+
+def _target(template: NDArray[np.float64], weights: NDArray[np.float64]) -> _Target:
+    dst = [(float(x), float(y)) for x, y in template.tolist()]
+    w = [float(v) for v in weights.tolist()]
+    if len(w) != len(dst):
+        raise ValueError(f"{len(w)} weights for a template of {len(dst)} points")
+    total = sum(w)
+    dx = sum(wi * x for wi, (x, _) in zip(w, dst, strict=True)) / total
+    dy = sum(wi * y for wi, (_, y) in zip(w, dst, strict=True)) / total
+    terms = tuple((i, wi, x - dx, y - dy) for i, (wi, (x, y)) in enumerate(zip(w, dst, strict=True))
+                  if wi != 0.0)
+    return _Target(count=len(dst), total=total, mean=(dx, dy), terms=terms)
+
+
+_DEFAULT = _target(TEMPLATE, WEIGHTS)
 
 
 def invert(m: Affine) -> Affine:

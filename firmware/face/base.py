@@ -27,8 +27,8 @@ class ModelRunner(Protocol):
 class FrameResult:
     """One frame through the pipeline: an embedding, or the guidance code that stopped it.
 
-    ``timings`` holds seconds per stage that ran (detect, align, embed). ``face`` is the main
-    face the detector found (None: none found, or a backend without a detector), so later
+    ``timings`` holds seconds per stage that ran (detect, align, quality, embed). ``face`` is
+    the main face the detector found (None: none found, or a backend without a detector), so later
     stages of a check-in (the liveness landmarks) need not detect the frame again.
     """
 

@@ -1,5 +1,6 @@
 """Quality gates: is this frame's face usable, and if not, which guidance code says why."""
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -40,36 +41,48 @@ def measure(faces: Sequence[Detection], face_chip: NDArray[np.uint8]) -> Quality
         faces=len(faces),
         detector_score=round(main.score, 4),
         face_px=round(main.width, 1),
-        brightness=round(float(inner.mean()), 1),
+        brightness=round(_mean(inner), 1),
         sharpness=round(laplacian_variance(inner), 1),
         yaw=round(yaw(main.keypoints), 3),
     )
 
 
+def _mean(values: NDArray[np.float32]) -> float:
+    """``values.mean()`` without its Python wrapper: the same pairwise float32 sum over the
+    count, as numpy's own mean computes it (the same float)."""
+    return float(np.float32(np.add.reduce(values, axis=None) / values.size))
+
+
 def laplacian_variance(grey: NDArray[np.float32]) -> float:
     """Variance of the 4-neighbour Laplacian: a standard, cheap focus measure.
 
-    Summed in place, in the order the plain expression would add them (the same floats, with
-    two temporaries instead of five).
+    Summed in place, in the order the plain expression would add them, and the variance taken
+    in place the way ``np.var`` takes it (mean, deviations, squares, mean: the same floats,
+    with two temporaries where the plain code makes seven).
     """
     lap = grey[:-2, 1:-1] + grey[2:, 1:-1]
     lap += grey[1:-1, :-2]
     lap += grey[1:-1, 2:]
     lap -= 4 * grey[1:-1, 1:-1]
-    return float(lap.var())
+    mean = np.add.reduce(lap, axis=None, keepdims=True)
+    np.true_divide(mean, lap.size, out=mean, casting="unsafe")
+    lap -= mean
+    np.multiply(lap, lap, out=lap)
+    return float(np.float32(np.add.reduce(lap, axis=None) / lap.size))
 
 
 def yaw(keypoints: NDArray[np.floating]) -> float:
     """Signed nose-tip offset from the eyes' midpoint, along the eye line, in eye distances.
 
     About 0 for a frontal face; it grows as the head turns, whatever the roll or the scale.
+    Three points: plain floats (numpy's per-call cost was most of the work).
     """
-    left, right, nose = (np.asarray(keypoints[i], dtype=np.float64) for i in range(3))
-    axis = right - left
-    distance = float(np.hypot(*axis))
+    (lx, ly), (rx, ry), (nx, ny) = np.asarray(keypoints[:3], dtype=np.float64).tolist()
+    ax, ay = rx - lx, ry - ly
+    distance = math.hypot(ax, ay)
     if distance < 1e-6:
         return 1.0
-    return float(np.dot(nose - (left + right) / 2, axis) / distance**2)
+    return ((nx - (lx + rx) / 2) * ax + (ny - (ly + ry) / 2) * ay) / distance**2
 
 
 def no_face_cause(frame: NDArray[np.uint8], gates: GateSettings) -> Guidance:

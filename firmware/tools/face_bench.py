@@ -115,7 +115,8 @@ class Timed:
     embeddings: dict[str, np.ndarray]
 
 
-STAGES = ("detect", "align", "embed", "match")
+#: "align" is the chip alone (what dlib's get_face_chip does); "quality" the gates' figures on it.
+STAGES = ("detect", "align", "quality", "embed", "match")
 
 
 def _stages(engine: TfliteFaceEngine, frames: dict[str, np.ndarray], repeats: int) -> Timed:
@@ -163,6 +164,7 @@ def _one_frame(engine: TfliteFaceEngine, frame: np.ndarray, template: matcher.Te
     faces = pipe.detector.detect(frame)
     marks.append(_clocks())
     chip = align.chip(frame, faces[0].keypoints)
+    marks.append(_clocks())
     quality.measure(faces, chip)
     marks.append(_clocks())
     vector = pipe.embedder.embed(chip)

@@ -2,6 +2,7 @@
 
 import copy
 import pickle
+import struct
 from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
@@ -12,8 +13,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fieldcheck_protocol import payload_reader
-from fieldcheck_protocol.payload_reader import read_payload
-from fieldcheck_protocol.record import Code, Kind, RecordError, decode_payload, encode_payload
+from fieldcheck_protocol.payload_reader import read_payload, read_values
+from fieldcheck_protocol.record import (
+    Code,
+    Kind,
+    RecordError,
+    decode_payload,
+    encode_payload,
+    record_values,
+    restored,
+)
 from tests.fieldcheck_protocol.records_factory import fixed_key, sample_fix, sample_record
 from tests.fieldcheck_protocol.test_record_properties import records
 
@@ -33,8 +42,10 @@ def _same(data: bytes) -> tuple[Any, ...]:
     fast = payload_reader._fast(data)
     reference = _outcome(decode_payload, data)
     if fast is not None:
-        assert reference == ("record", fast)
+        assert reference == ("record", restored(*fast))
+        assert fast == record_values(reference[1])
     assert _outcome(read_payload, data) == reference
+    assert _outcome(lambda payload: restored(*read_values(payload)), data) == reference
     return reference
 
 
@@ -42,9 +53,11 @@ def _same(data: bytes) -> tuple[Any, ...]:
 @given(records())
 def test_every_valid_record_takes_the_fast_path_and_equals_the_reference(record: Any) -> None:
     data = encode_payload(record)
-    fast = payload_reader._fast(data)
-    assert fast is not None  # the fast path is the one taken, not the fallback
-    assert fast == record == decode_payload(data)
+    values = payload_reader._fast(data)
+    assert values is not None  # the fast path is the one taken, not the fallback
+    assert values == record_values(record) == read_values(data)
+    fast = restored(*values)
+    assert fast == record == decode_payload(data) == read_payload(data)
     assert encode_payload(fast) == data
     assert type(fast.fix) is type(record.fix)
     assert dict(fast.body) == dict(record.body)
@@ -97,7 +110,74 @@ REWRITES = {
     "int key": lambda raw: cbor2.dumps({**raw, 1: 1}, canonical=True),
     "wide length": lambda raw: _wide_first_text(cbor2.dumps(raw, canonical=True), raw["d"]),
     "trailing byte": lambda raw: cbor2.dumps(raw, canonical=True) + b"\x00",
+    # One for each rule of the canonical walk (fieldcheck_protocol.canonical):
+    "wide map head": lambda raw: _spliced(raw, head=b"\xb8\x0b"),
+    "wide key head": lambda raw: _spliced(raw, keys={"d": b"\x78\x01d"}),
+    "wide seq head": lambda raw: _spliced(raw, {"s": b"\x1b" + raw["s"].to_bytes(8, "big")}),
+    "wide body head": lambda raw: _spliced(
+        raw, {"b": b"\xb8" + bytes((len(raw["b"]),)) + cbor2.dumps(raw["b"], canonical=True)[1:]}),
+    "single for a half": lambda raw: _alt(raw, 34.0, "f"),
+    "double for a half": lambda raw: _alt(raw, 34.0, "d"),
+    "double for a single": lambda raw: _alt(raw, 34.0625, "d"),
+    "shared version": lambda raw: _shared_versions(raw, b"\xd8\x1d\x00"),
+    "string reference": lambda raw: _shared_versions(raw, b"\xd8\x19"),
+    "seq in the length-first order's wrong place": lambda raw: _spliced(
+        {key: raw[key] for key in raw if key != "s"}, {"b": cbor2.dumps(raw["b"], canonical=True)
+                                                        + b"\x61s" + cbor2.dumps(raw["s"])}),
 }
+
+
+def _spliced(raw: dict[str, Any], values: dict[str, bytes] | None = None,
+             keys: dict[str, bytes] | None = None, head: bytes = b"\xab") -> bytes:
+    """The canonical payload written item by item, with some keys' or values' encodings (and
+    the map head) replaced."""
+    values, keys = values or {}, keys or {}
+    order = sorted(raw, key=lambda key: (len(key), key))  # short ASCII keys: the canonical order
+    return head + b"".join(
+        keys.get(key, cbor2.dumps(key)) + values.get(key, cbor2.dumps(raw[key], canonical=True))
+        for key in order
+    )
+
+
+def _alt(raw: dict[str, Any], alt: float, width: str) -> bytes:
+    """The payload with fix altitude ``alt`` written as a float of ``width`` ("f" or "d")."""
+    fix = {**raw["f"], "alt": alt}
+    wide = {"f": "\xfa", "d": "\xfb"}[width].encode("latin-1") + struct.pack(">" + width, alt)
+    fix_bytes = b"\xa8" + b"".join(
+        cbor2.dumps(key) + (wide if key == "alt" else cbor2.dumps(fix[key], canonical=True))
+        for key in sorted(fix, key=lambda key: (len(key), key))
+    )
+    return _spliced({**raw, "f": fix}, {"f": fix_bytes})
+
+
+def _shared_versions(raw: dict[str, Any], reference: bytes) -> bytes:
+    """Firmware and model version the same long text, the second written as ``reference`` to
+    the first (a shared value, or a string reference inside its namespace tag)."""
+    same = {**raw, "mv": raw["fw"]}
+    if reference == b"\xd8\x1d\x00":  # shared value 0, marked with tag 28
+        return _spliced(same, {"fw": b"\xd8\x1c" + cbor2.dumps(raw["fw"]), "mv": reference})
+    # The string's index in the reference table depends on the strings before it.
+    for index in range(64):
+        data = b"\xd9\x01\x00" + _spliced(same, {"mv": b"\xd8\x19" + bytes((index,))})
+        try:
+            if cbor2.loads(data) == same:
+                return data
+        except (cbor2.CBORDecodeError, IndexError, ValueError):
+            continue
+    raise AssertionError("no string reference index decodes to the versions")
+
+
+#: Rewrites whose bytes decode to the payload itself (only its encoding differs).
+SAME_CONTENT = {
+    "wide map head", "wide key head", "wide seq head", "wide body head", "single for a half",
+    "double for a half", "seq in the length-first order's wrong place",
+}
+
+
+def test_the_splice_writes_the_canonical_payload() -> None:
+    for kind in Kind:
+        data = encode_payload(sample_record(KEY, kind, 300, b"\x01" * 32))
+        assert _spliced(cbor2.loads(data)) == data
 
 
 def _wide_first_text(data: bytes, text: str) -> bytes:
@@ -113,6 +193,8 @@ def test_rewritten_payloads_get_the_reference_refusal(kind: Kind, rewrite: str) 
     fix = replace(sample_fix(), alt_m=34.0)
     raw = cbor2.loads(encode_payload(sample_record(KEY, kind, 300, b"\x01" * 32, fix=fix)))
     data = REWRITES[rewrite](raw)
+    if rewrite in SAME_CONTENT:
+        assert cbor2.loads(data) == raw  # the very same payload, written another way
     outcome = _same(data)
     assert outcome[0] == "refused", rewrite  # every rewrite is one the reference refuses
     assert payload_reader._fast(data) is None

@@ -159,3 +159,39 @@ def test_direct_encodings_are_cbor2_deterministic_bytes(size: int) -> None:
         assert signature._envelope(kid, payload, bytes(64)) == cbor2.dumps(
             cbor2.CBORTag(18, [signature.PROTECTED, {4: kid}, payload, bytes(64)]), canonical=True
         )
+
+
+def _parts_or_refusal(parse: object, cose: bytes) -> tuple[object, ...]:
+    try:
+        return ("parts", parse(cose))  # type: ignore[operator]
+    except RecordError as err:
+        return ("refused", err.code, err.message)
+
+
+@pytest.mark.parametrize("kid_size", [0, 16, 23, 24, 255, 256])
+@pytest.mark.parametrize("payload_size", [0, 23, 24, 255, 256, 65535, 65536])
+def test_the_sliced_message_is_the_decoded_one(kid_size: int, payload_size: int) -> None:
+    kid, payload = b"k" * kid_size, bytes(range(256)) * (payload_size // 256) + b"p" * (
+        payload_size % 256)
+    cose = signature._envelope(kid, payload, bytes(range(64)))
+    assert signature._decoded(cose) == (kid, payload, bytes(range(64)))
+    sliced = signature._sliced(cose)
+    assert sliced is None if payload_size >= 65536 else sliced == signature._decoded(cose)
+    assert signature._parse(cose) == signature._decoded(cose)
+
+
+def test_every_changed_message_gets_the_decoded_outcome() -> None:
+    """Each byte of a message changed to each of a few values, cut short and extended: the
+    sliced parse takes only what the decoding parse takes (the same parts), and ``_parse``
+    refuses the rest with the decoding parse's code and message."""
+    cose = _cose()
+    variants = [cose[:size] for size in range(len(cose))] + [cose + b"\x00", cose + cose]
+    for index in range(len(cose)):
+        for value in {0x00, 0x18, 0x40, 0x57, 0x58, 0x59, 0x5A, 0xFF, cose[index] ^ 1}:
+            variants.append(cose[:index] + bytes((value,)) + cose[index + 1 :])
+    for variant in variants:
+        decoded = _parts_or_refusal(signature._decoded, variant)
+        sliced = signature._sliced(variant)
+        if sliced is not None:
+            assert decoded == ("parts", sliced)
+        assert _parts_or_refusal(signature._parse, variant) == decoded

@@ -62,8 +62,19 @@ def test_the_caller_and_the_workers_share_a_batch_from_both_ends(pool) -> None:
     assert pids[0] != os.getpid()  # a worker took the front
     assert pids[-1] == os.getpid()  # the caller took the back
     # Each side's share is one run: the caller stopped at the first piece a worker had.
-    assert pids.index(os.getpid()) % verify_pool.PIECE == 0
+    assert pids.index(os.getpid()) in verify_pool.piece_starts(len(items))
     assert set(pids[pids.index(os.getpid()):]) == {os.getpid()}
+
+
+@pytest.mark.parametrize("size", [verify_pool.MIN_PARALLEL, 33, 64, 100, 256, 1000])
+def test_pieces_cover_the_batch_and_shrink_towards_the_middle(size: int) -> None:
+    starts = verify_pool.piece_starts(size)
+    sizes = [end - start for start, end in zip(starts, [*starts[1:], size], strict=True)]
+    assert starts[0] == 0 and sum(sizes) == size and all(sizes)
+    assert max(sizes) <= verify_pool.PIECE
+    middle = sizes.index(min(sizes))
+    assert sizes[:middle] == sorted(sizes[:middle], reverse=True)  # shrinking to the middle
+    assert sizes[middle + 1 :] == sorted(sizes[middle + 1 :])  # and growing again
 
 
 def test_a_small_batch_never_leaves_the_calling_thread(signed) -> None:

@@ -140,6 +140,18 @@ class TfliteRunner:
         self._interpreter.invoke()
         return [_dequantise(self._interpreter.get_tensor(d["index"]), d) for d in self._outputs]
 
+    def input_codes(self, tensor: NDArray[np.float32]) -> NDArray[Any]:
+        """``tensor`` as the input tensor holds it: quantised for an int8 input, else as is."""
+        return _quantise(tensor, self._inputs[0])
+
+    def run_coded(self, fill: Callable[[NDArray[Any]], object]) -> list[NDArray[np.float32]]:
+        """Run once on the input ``fill`` writes already coded (see :meth:`input_codes`: int8
+        for a quantised model) straight into the interpreter's own (H, W, C) input buffer;
+        outputs as :meth:`run`. ``fill`` must not keep the array (see :meth:`run_filled`)."""
+        fill(self._interpreter.tensor(self._inputs[0]["index"])()[0])
+        self._interpreter.invoke()
+        return [_dequantise(self._interpreter.get_tensor(d["index"]), d) for d in self._outputs]
+
     def bare_invoke(self, tensor: NDArray[np.float32]) -> Callable[[], None]:
         """A call running the model alone on ``tensor`` (quantised once, outputs not read).
 
