@@ -7,7 +7,7 @@ a whole epoch later. Until the cycle is confirmed (and after it changes), the tr
 to the next epoch's first sentence or to a silence time-out.
 """
 
-from collections import deque
+from functools import lru_cache
 
 from firmware.core.observation import SENTENCE_TYPE, Gsv, Observation
 
@@ -19,8 +19,14 @@ Marker = tuple[str, int]
 def sentence_key(obs: Observation) -> str:
     """Talker + type, with page and signal for GSV (``GPGSV3/3:1``): what repeats each epoch."""
     if type(obs) is Gsv:
-        return f"{obs.talker}GSV{obs.page}/{obs.pages}:{obs.signal_id or ''}"
+        return _gsv_key(obs.talker, obs.page, obs.pages, obs.signal_id)
     return obs.talker + SENTENCE_TYPE[type(obs)]
+
+
+@lru_cache(maxsize=256)
+def _gsv_key(talker: str, page: int | None, pages: int | None, signal_id: str | None) -> str:
+    """A GSV page's key, formatted once per page (the same pages come every epoch)."""
+    return f"{talker}GSV{page}/{pages}:{signal_id or ''}"
 
 
 class CycleLearner:
@@ -28,7 +34,12 @@ class CycleLearner:
 
     def __init__(self, confirm_epochs: int = 3) -> None:
         self.confirm_epochs = max(1, confirm_epochs)
-        self._recent: deque[tuple[Marker, str]] = deque(maxlen=self.confirm_epochs)
+        # The latest epoch's end and first sentence, and in how many epochs in a row (since the
+        # last unlearn) each was the same: the last ``confirm_epochs`` agree when its run is
+        # that long (counted per epoch instead of comparing a window of them).
+        self._last: tuple[Marker, str] | None = None
+        self._end_run = 0
+        self._first_run = 0
         self.end: Marker | None = None
         self.first: str | None = None
         self.unlearned = 0  # times a late sentence proved the learned end wrong
@@ -40,14 +51,13 @@ class CycleLearner:
 
     def epoch_done(self, end: Marker, first: str) -> None:
         """A complete epoch (not cut off by the end of input) ended with ``end``."""
-        self._recent.append((end, first))
-        if len(self._recent) < self.confirm_epochs:
-            return
-        ends = {e for e, _ in self._recent}
-        if len(ends) == 1:  # sticky otherwise: one dropped sentence does not unlearn
-            self.end = end
-            firsts = {f for _, f in self._recent}
-            self.first = first if len(firsts) == 1 else None
+        last_end, last_first = self._last or (None, None)
+        self._end_run = self._end_run + 1 if end == last_end else 1
+        self._first_run = self._first_run + 1 if first == last_first else 1
+        self._last = (end, first)
+        if self._end_run >= self.confirm_epochs:  # sticky otherwise: one dropped sentence
+            self.end = end  # does not unlearn
+            self.first = first if self._first_run >= self.confirm_epochs else None
 
     def is_end(self, marker: Marker) -> bool:
         """Whether ``marker`` completes the epoch."""
@@ -59,4 +69,4 @@ class CycleLearner:
             self.unlearned += 1
         self.end = None
         self.first = None
-        self._recent.clear()
+        self._last, self._end_run, self._first_run = None, 0, 0

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from firmware.core.cycle import Marker
+from firmware.core.cycle import Marker, sentence_key
 from firmware.core.fix import DateSource, Fix, FixType
 from firmware.core.observation import (
     CONSTELLATIONS,
@@ -65,8 +65,12 @@ class Epoch:
             return type(obs) not in self.timed_types
         return not self.timed_types  # untimed pages so far: this sentence gives them a time
 
-    def add(self, obs: Observation, key: str, mono: float) -> Marker:
-        """Merge ``obs`` (cycle key ``key``, arrived at ``mono``); the first of a kind wins."""
+    def add(self, obs: Observation, mono: float) -> Marker:
+        """Merge ``obs`` (arrived at ``mono``); the first of a kind wins. Returns its marker."""
+        kind = type(obs)
+        name, merge = _MERGE[kind]
+        # sentence_key(obs), its common case inline (one look-up of the type for both)
+        key = obs.talker + name if kind is not Gsv else sentence_key(obs)
         count = self.keys_seen.get(key, 0) + 1
         self.keys_seen[key] = count
         if self.first_key is None:
@@ -74,7 +78,6 @@ class Epoch:
         marker = self.last_marker = (key, count)
         self.last_mono = mono
         self.talkers[obs.talker] = None
-        name, merge = _MERGE[type(obs)]
         self.sentences[name] = None
         merge(self, obs)
         return marker
@@ -136,8 +139,8 @@ class Epoch:
         against the system clock when its first sentence arrived.
         """
         position = self._position()
-        valid = self._valid() and position is not None
-        gga, gns = self.gga, self.gns
+        valid = position is not None and self._valid()
+        gga, gns, rmc, vtg = self.gga, self.gns, self.rmc, self.vtg
         altitude = gga.altitude_m if gga is not None else None
         if altitude is None and gns is not None:
             altitude = gns.altitude_m
@@ -155,38 +158,39 @@ class Epoch:
             sats = gns.satellites_used
         if sats is None and used:
             sats = sum(used.values())
-        course = self.rmc.course_deg if self.rmc is not None else None
-        if course is None and self.vtg is not None:
-            course = self.vtg.course_deg
+        course = rmc.course_deg if rmc is not None else None
+        if course is None and vtg is not None:
+            course = vtg.course_deg
         when = self.utc_time
         utc = instant(day, when) if day is not None and when is not None else None
         offset = None
         if utc is not None and valid and date_source is not DateSource.BACKFILL:
             offset = (utc - self.first_wall).total_seconds()
-        return Fix(
-            utc=utc,
-            time_key=self.utc_time.key if self.utc_time else None,
-            latitude=position.latitude if position else None,
-            longitude=position.longitude if position else None,
-            altitude_m=altitude,
-            quality=gga.quality if gga is not None else None,
-            fix_type=self._fix_type(valid, altitude),
-            valid=valid,
-            hdop=hdop,
-            pdop=gsa_pdop,
-            vdop=gsa_vdop,
-            satellites_used=sats,
-            used_by_system=used,
-            in_view_by_system=self._in_view_by_system(),
-            speed_mps=self._speed(),
-            course_deg=course,
-            talkers=tuple(self.talkers),
-            sentences=tuple(self.sentences),
-            leap_second=bool(when and when.leap_second),
-            received_mono=self.first_mono,
-            clock_offset_s=offset,
-            date_source=date_source if utc is not None else None,
-        )
+        return Fix.of({  # every field, built at once (a Fix a second: its cost counts)
+            "utc": utc,
+            "time_key": when.key if when else None,
+            "latitude": position.latitude if position else None,
+            "longitude": position.longitude if position else None,
+            "altitude_m": altitude,
+            "quality": gga.quality if gga is not None else None,
+            "fix_type": self._fix_type(valid, altitude),
+            "valid": valid,
+            "hdop": hdop,
+            "pdop": gsa_pdop,
+            "vdop": gsa_vdop,
+            "satellites_used": sats,
+            "used_by_system": used,
+            "in_view_by_system": self._in_view_by_system(),
+            "speed_mps": self._speed(),
+            "course_deg": course,
+            "talkers": tuple(self.talkers),
+            "sentences": tuple(self.sentences),
+            "leap_second": bool(when and when.leap_second),
+            "received_mono": self.first_mono,
+            "clock_offset_s": offset,
+            "flags": (),
+            "date_source": date_source if utc is not None else None,
+        })
 
     def _position(self) -> Position | None:
         for source in (self.gga, self.rmc, self.gns, self.gll):
@@ -195,23 +199,27 @@ class Epoch:
         return None
 
     def _valid(self) -> bool:
-        votes: list[bool] = []
-        if self.gga is not None:
-            votes.append(self.gga.quality in _VALID_QUALITIES)
-        if self.rmc is not None:
-            votes.append(self.rmc.valid)
-        if self.gll is not None and self.rmc is None:
-            votes.append(self.gll.valid)
-        if self.gns is not None and self.gns.mode is not None:
+        """The receiver's verdict: every sentence that votes says valid, and one at least votes."""
+        gga, rmc, gll, gns = self.gga, self.rmc, self.gll, self.gns
+        if gga is not None and gga.quality not in _VALID_QUALITIES:
+            return False
+        if rmc is not None and not rmc.valid:
+            return False
+        if gll is not None and rmc is None and not gll.valid:
+            return False
+        if gns is not None and gns.mode is not None:
             # One mode letter per constellation; all N means no fix from any of them.
-            votes.append(any(c not in "NEMS" for c in self.gns.mode))
-        return bool(votes) and all(votes)
+            return any(c not in "NEMS" for c in gns.mode)
+        return gga is not None or rmc is not None or gll is not None
 
     def _fix_type(self, valid: bool, altitude: float | None) -> FixType:
         if not valid:
             return FixType.NONE
-        modes = [g.fix_mode for g in self.gsas if g.fix_mode is not None]
-        best = max(modes, default=None)
+        best = None  # the highest GSA mode of the epoch
+        for gsa in self.gsas:
+            mode = gsa.fix_mode
+            if mode is not None and (best is None or mode > best):
+                best = mode
         if best == 3:
             return FixType.THREE_D
         if best == 2:
@@ -219,8 +227,11 @@ class Epoch:
         return FixType.THREE_D if altitude is not None else FixType.TWO_D
 
     def _used_by_system(self) -> dict[str, int]:
+        gsas = self.gsas
+        if len(gsas) == 1 and gsas[0].system and gsas[0].prns:  # most epochs: one GSA
+            return {gsas[0].system: len(set(gsas[0].prns))}
         used: dict[str, set[int]] = {}
-        for gsa in self.gsas:
+        for gsa in gsas:
             if gsa.system and gsa.prns:  # one constellation: all its satellites at once
                 used.setdefault(gsa.system, set()).update(gsa.prns)
                 continue

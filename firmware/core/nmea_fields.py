@@ -118,7 +118,8 @@ def utc_time(text: str) -> UtcTime | None:
         return None
     if len(text) < 6 or not text[:6].isdigit():
         raise ValueError(f"bad time {text!r}")
-    hour, minute, second = int(text[0:2]), int(text[2:4]), int(text[4:6])
+    whole = int(text[:6])  # one conversion: hhmmss as a number
+    hour, minute, second = whole // 10000, whole // 100 % 100, whole % 100
     micro = 0
     if len(text) > 6:
         if text[6] != "." or not text[7:].isdigit():
@@ -126,7 +127,7 @@ def utc_time(text: str) -> UtcTime | None:
         micro = int((text[7:] + "000000")[:6])
     if hour > 23 or minute > 59 or second > 60:
         raise ValueError(f"time out of range {text!r}")
-    return UtcTime(hour, minute, second, micro)
+    return UtcTime.of(hour, minute, second, micro)
 
 
 @lru_cache(maxsize=16)
@@ -186,7 +187,7 @@ def _position(lat: str, north: str, lon: str, east: str) -> Position | None:
     longitude = coordinate(lon, east, 180)
     if latitude is None or longitude is None:
         return None
-    return Position(latitude, longitude)
+    return Position.of(latitude, longitude)
 
 
 def _field(fields: list[str], index: int) -> str:

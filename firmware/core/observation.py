@@ -60,6 +60,14 @@ class UtcTime:
     second: int
     microsecond: int = 0
 
+    @classmethod
+    def of(cls, hour: int, minute: int, second: int, microsecond: int) -> "UtcTime":
+        """``UtcTime(hour, minute, second, microsecond)``, without the generated ``__init__``'s
+        ``object.__setattr__`` per field (the field parser makes one for every new time)."""
+        made = object.__new__(cls)
+        made.__dict__.update(hour=hour, minute=minute, second=second, microsecond=microsecond)
+        return made
+
     @property
     def key(self) -> int:
         """Milliseconds since midnight, the epoch identity shared by one epoch's sentences."""
@@ -77,6 +85,13 @@ class Position:
 
     latitude: float
     longitude: float
+
+    @classmethod
+    def of(cls, latitude: float, longitude: float) -> "Position":
+        """``Position(latitude, longitude)``, built as :meth:`UtcTime.of` is."""
+        made = object.__new__(cls)
+        made.__dict__.update(latitude=latitude, longitude=longitude)
+        return made
 
 
 class _ByType:

@@ -38,17 +38,19 @@ class Plausibility:
 
     def __init__(self, policy: PlausibilityPolicy | None = None) -> None:
         self.policy = policy or PlausibilityPolicy()
+        self._future = timedelta(seconds=self.policy.future_tolerance_s)
         self._last_good: Fix | None = None
         self._last_key: tuple[object, ...] | None = None
 
     def check(self, fix: Fix, now: datetime) -> tuple[str, ...]:
         """Reasons against ``fix`` (empty when plausible); ``now`` is the system clock's UTC."""
         reasons: list[str] = []
+        latitude, longitude = fix.latitude, fix.longitude
         if not fix.valid:
             reasons.append("invalid")
-        elif not fix.has_position:
+        elif latitude is None or longitude is None:  # not fix.has_position
             reasons.append("no_position")
-        if fix.latitude == 0.0 and fix.longitude == 0.0:
+        if latitude == 0.0 and longitude == 0.0:
             reasons.append("zero_position")
         key = (fix.utc, fix.time_key)  # Traccar's rule: the same fix time again
         if fix.time_key is not None and key == self._last_key:
@@ -56,11 +58,13 @@ class Plausibility:
         self._last_key = key
         if fix.hdop is not None and fix.hdop > self.policy.max_hdop:
             reasons.append("poor_hdop")
-        if self._jumped(fix):
+        if self._last_good is not None and self._jumped(fix):
             reasons.append("speed_jump")
-        reasons.extend(self._date_reasons(fix, now))
+        if fix.utc is not None:
+            self._date_reasons(fix.utc, now, reasons)
         if not reasons:
             self._last_good = fix
+            return ()
         return tuple(reasons)
 
     def _jumped(self, fix: Fix) -> bool:
@@ -78,15 +82,12 @@ class Plausibility:
         moved = distance_m(last.latitude, last.longitude, fix.latitude, fix.longitude)
         return moved > self.policy.max_speed_mps * elapsed + self.policy.jump_slack_m
 
-    def _date_reasons(self, fix: Fix, now: datetime) -> list[str]:
-        if fix.utc is None:
-            return []
+    def _date_reasons(self, utc: datetime, now: datetime, reasons: list[str]) -> None:
+        """Add the reasons against a fix dated ``utc`` (future, before the build)."""
         build = self.policy.build_date
-        reasons = []
         # A Pi has no RTC: a system clock from before the build is unset, not a reference.
         clock_trusted = build is None or now.date() >= build
-        if clock_trusted and fix.utc > now + timedelta(seconds=self.policy.future_tolerance_s):
+        if clock_trusted and utc > now + self._future:
             reasons.append("future_date")
-        if build is not None and fix.utc.date() < build:
+        if build is not None and utc.date() < build:
             reasons.append("before_build")
-        return reasons

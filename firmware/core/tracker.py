@@ -6,7 +6,6 @@ fix goes out as soon as the epoch is complete: at the learned end of the receive
 (while learning) at the next epoch's first sentence or after a silence (:meth:`idle`).
 """
 
-import dataclasses
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -50,6 +49,7 @@ class FixTracker:
         clock_sync: ClockSync = NEVER_SYNCED,
     ) -> None:
         self._clock = clock
+        self._monotonic = clock.monotonic  # read for every sentence
         self._policy = policy or TrackerPolicy()
         self._filters = Plausibility(plausibility)
         self._days = DayKeeper(clock, clock_sync)
@@ -75,12 +75,11 @@ class FixTracker:
 
     def observe(self, obs: Observation) -> list[Output]:
         """Feed one observation; returns the fix (and events) of an epoch it completed, if any."""
-        key = sentence_key(obs)
-        now = self._clock.monotonic()
+        now = self._monotonic()
         epoch = self._epoch
         out: list[Output] = []
         if epoch is None:
-            if self._closed_early and self._is_late(obs, key):
+            if self._closed_early and self._is_late(obs):
                 self._late(obs, now)
                 return []
         elif not epoch.belongs(obs):
@@ -89,8 +88,7 @@ class FixTracker:
         if epoch is None:
             epoch = self._epoch = Epoch(first_mono=now, first_wall=self._clock.now())
             self._closed_early = False
-        marker = epoch.add(obs, key, now)
-        if marker == self.cycle.end:  # cycle.is_end, inline (a marker is never None)
+        if epoch.add(obs, now) == self.cycle.end:  # cycle.is_end, inline (never None)
             self._early_key = epoch.utc_time.key if epoch.utc_time else None
             out += self._close("end_of_cycle")
             self._closed_early = True
@@ -115,11 +113,11 @@ class FixTracker:
         event = self._change(GpsState.NO_DATA, None)
         return out + ([event] if event else [])
 
-    def _is_late(self, obs: Observation, key: str) -> bool:
+    def _is_late(self, obs: Observation) -> bool:
         """Whether ``obs`` still belongs to the epoch just closed at its learned end."""
         if isinstance(obs, TIMED):
             return obs.time is not None and obs.time.key == self._early_key
-        return self.cycle.first is not None and key != self.cycle.first
+        return self.cycle.first is not None and sentence_key(obs) != self.cycle.first
 
     def _late(self, obs: Observation, mono: float) -> None:
         """The learned end was not the end: keep the date, drop the rest, learn again."""
@@ -164,11 +162,11 @@ class FixTracker:
             self.clock_offset_s = fix.clock_offset_s
         flags = self._filters.check(fix, self._clock.now())
         if flags:  # a fix is built once; only a flagged one again, with its reasons
-            fix = dataclasses.replace(fix, flags=flags)
+            fix = fix.with_flags(flags)
         self.epochs += 1
         self.fixes_by_type[fix.fix_type.value] += 1
-        if flags:
-            self.flagged.update(flags)
+        for flag in flags:  # not Counter.update: a call of its own for one or two reasons
+            self.flagged[flag] += 1
         self.dates_by_source[fix.date_source.value if fix.date_source else "none"] += 1
         self.last_fix = fix
         if fix.usable:

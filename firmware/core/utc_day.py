@@ -8,7 +8,7 @@ RMC/ZDA of the same log back-fills the epochs before it (see :func:`backfill_dat
 """
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 
 from fieldcheck_protocol.clock import Clock
@@ -45,7 +45,8 @@ NEVER_SYNCED = FixedClockSync(False)
 def instant(day: date, when: UtcTime) -> datetime:
     """``day`` at ``when``; the leap second ``23:59:60`` becomes the last representable instant."""
     second, micro = (59, 999_999) if when.leap_second else (when.second, when.microsecond)
-    return datetime.combine(day, time(when.hour, when.minute, second, micro), tzinfo=UTC)
+    # One constructor call (the same value as datetime.combine(day, time(...), tzinfo=UTC)).
+    return datetime(day.year, day.month, day.day, when.hour, when.minute, second, micro, UTC)
 
 
 def nearest_date(when: UtcTime, around: datetime) -> date:
@@ -61,8 +62,16 @@ def nearest_date(when: UtcTime, around: datetime) -> date:
 
 @dataclass
 class _Anchor:
-    utc: datetime
+    """The last GPS date: ``day`` at time of day ``when``, seen at monotonic ``mono``."""
+
+    day: date
+    when: UtcTime
     mono: float
+
+    @property
+    def utc(self) -> datetime:
+        """The anchor's instant (computed only when a later epoch carries the date)."""
+        return instant(self.day, self.when)
 
 
 class DayKeeper:
@@ -76,7 +85,7 @@ class DayKeeper:
     def gps_date(self, day: date, when: UtcTime | None, mono: float) -> None:
         """A sentence carried a date (also one arriving after its epoch was closed)."""
         if when is not None:
-            self._anchor = _Anchor(instant(day, when), mono)
+            self._anchor = _Anchor(day, when, mono)
 
     def resolve(
         self, own: date | None, when: UtcTime | None, mono: float
@@ -90,7 +99,7 @@ class DayKeeper:
         anchor = self._anchor
         if anchor is not None and 0 <= mono - anchor.mono <= MAX_CARRY_S:
             day = nearest_date(when, anchor.utc + timedelta(seconds=mono - anchor.mono))
-            self._anchor = _Anchor(instant(day, when), mono)  # so rollovers chain
+            self._anchor = _Anchor(day, when, mono)  # so rollovers chain
             return day, DateSource.CARRIED
         if self._sync.synchronized():
             return nearest_date(when, self._clock.now()), DateSource.SYSTEM_CLOCK

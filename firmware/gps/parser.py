@@ -98,47 +98,91 @@ class SentenceParser:
 
     def __init__(self, require_checksum: bool = True) -> None:
         self.require_checksum = require_checksum
-        self.accepted: Counter[str] = Counter()  # by sentence type, e.g. "GGA"
+        #: Accepted lines by (sentence type, talker): one count a line, split by :attr:`accepted`
+        #: and :attr:`talkers` when they are read (a read's worth of lines, not every line).
+        self._accepted: Counter[tuple[str, str]] = Counter()
         self.ignored: Counter[str] = Counter()  # valid but not used, e.g. "GST", "PGRME"
         self.rejected: Counter[str] = Counter()  # by reason
-        self.talkers: Counter[str] = Counter()
-        #: Plain lines already typed: line -> (sentence type, talker, observation).
-        self._known: dict[str, tuple[str, str, Observation]] = {}
+        #: Plain lines already typed: line -> ((sentence type, talker), observation).
+        self._known: dict[str, tuple[tuple[str, str], Observation]] = {}
+
+    @property
+    def accepted(self) -> Counter[str]:
+        """Accepted sentences by type, e.g. ``"GGA"`` (a snapshot)."""
+        counts: Counter[str] = Counter()
+        for (sentence_type, _), n in self._accepted.items():
+            counts[sentence_type] += n
+        return counts
+
+    @property
+    def talkers(self) -> Counter[str]:
+        """Accepted sentences by talker, e.g. ``"GP"`` (a snapshot)."""
+        counts: Counter[str] = Counter()
+        for (_, talker), n in self._accepted.items():
+            counts[talker] += n
+        return counts
 
     @property
     def lines(self) -> int:
         """Every line this parser has judged."""
-        return self.accepted.total() + self.ignored.total() + self.rejected.total()
+        return self._accepted.total() + self.ignored.total() + self.rejected.total()
 
     def parse(self, line: str) -> Observation | None:
         """The observation for ``line``, or None (counted) when it is rejected or not used."""
         known = self._known.get(line)
         if known is not None:  # the same text again: the same (immutable) observation
-            sentence_type, talker, observation = known
-            self.accepted[sentence_type] += 1
-            self.talkers[talker] += 1
-            return observation
+            self._accepted[known[0]] += 1
+            return known[1]
+        return self._parse_new(line)
+
+    def parse_all(self, lines: list[str]) -> list[Observation]:
+        """The observations of ``lines``, in order: :meth:`parse` of each, in one loop (a read
+        brings dozens of lines, most of them repeats)."""
+        known, accepted = self._known, self._accepted
+        parse_new = self._parse_new
+        out: list[Observation] = []
+        for line in lines:
+            entry = known.get(line)
+            if entry is not None:  # as in parse
+                accepted[entry[0]] += 1
+                out.append(entry[1])
+                continue
+            observation = parse_new(line)
+            if observation is not None:
+                out.append(observation)
+        return out
+
+    def _parse_new(self, line: str) -> Observation | None:
+        """:meth:`parse` of a line not remembered."""
         has_checksum = len(line) >= 4 and line[-3] == "*"
         if not has_checksum and self.require_checksum:
             self.rejected["checksum_missing"] += 1
             return None
         plain = _PLAIN.match(line)
         if plain is not None:
-            talker, sentence_type, data, checksum = plain.groups()
-            if xor_checksum(line[1:-3].encode("ascii")) != _HEX[checksum]:
-                self.rejected["checksum_bad"] += 1
-                return None
-            try:  # what _typed does, inline: this is the path of nearly every sentence
-                observation = _BUILD[sentence_type](talker, data.split(","))
-            except _REFUSALS as err:
-                self._refused(sentence_type, err)
-                return None
-            self.accepted[sentence_type] += 1
-            self.talkers[talker] += 1
-            if len(self._known) >= KNOWN_LINES:
-                self._known.clear()  # bounded; the lines that repeat are back within an epoch
-            self._known[line] = (sentence_type, talker, observation)
-            return observation
+            return self._plain(line, plain)
+        return self._by_library(line)
+
+    def _plain(self, line: str, plain: "re.Match[str]") -> Observation | None:
+        """A line of the plain form: checksummed and split here, typed, counted, remembered."""
+        talker, sentence_type, data, checksum = plain.groups()
+        if xor_checksum(line[1:-3].encode("ascii")) != _HEX[checksum]:
+            self.rejected["checksum_bad"] += 1
+            return None
+        try:  # what _typed does, inline: this is the path of nearly every sentence
+            observation = _BUILD[sentence_type](talker, data.split(","))
+        except _REFUSALS as err:
+            self._refused(sentence_type, err)
+            return None
+        counted = (sentence_type, talker)
+        self._accepted[counted] += 1
+        if len(self._known) >= KNOWN_LINES:
+            self._known.clear()  # bounded; the lines that repeat are back within an epoch
+        self._known[line] = (counted, observation)
+        return observation
+
+    def _by_library(self, line: str) -> Observation | None:
+        """Any other line: pynmea2 checks and splits it, our handlers type the fields."""
         message = self._split(line)
         if message is None:
             return None
@@ -165,8 +209,7 @@ class SentenceParser:
         except _REFUSALS as err:
             self._refused(sentence_type, err)
             return None
-        self.accepted[sentence_type] += 1
-        self.talkers[talker] += 1
+        self._accepted[sentence_type, talker] += 1
         return observation
 
     def _refused(self, sentence_type: str, err: Exception) -> None:

@@ -35,13 +35,7 @@ class NmeaReader:
 
     def feed(self, data: bytes) -> list[Observation]:
         """Observations completed by ``data`` (partial sentences wait for the next chunk)."""
-        parse = self.parser.parse
-        out = []
-        for line in self.framer.feed(data):
-            obs = parse(line)
-            if obs is not None:
-                out.append(obs)
-        return out
+        return self.parser.parse_all(self.framer.feed(data))
 
     def counts(self) -> ReaderCounts:
         """A snapshot of the counters."""

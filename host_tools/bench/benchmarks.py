@@ -64,11 +64,16 @@ def gps_reader(quick: bool) -> list[Row]:
     """CPU time per sentence through the whole reader against pyserial readline() + pynmea2."""
     count = "3000" if quick else "20000"
     data = run_json(python_module("firmware", "gps", "bench", "--sentences", count))
-    return [
+    rows = [
         Row("gps", "CPU per sentence, whole reader (pty)",
             float(data["chunked_us_per_sentence"]), "us",
             float(data["readline_us_per_sentence"]), "pyserial readline()+pynmea2", "lower"),
     ]
+    if (REPO.parent / "shared" / "nmea-corpus").is_dir():  # real logs, fewer repeated lines
+        corpus = run_json(python_module("firmware.tools.gps_bench_corpus"))
+        rows.append(Row("gps", "CPU per sentence, whole reader on the gpsd corpus (in memory)",
+                        float(corpus["us_per_sentence"]), "us"))
+    return rows
 
 
 def gps_daemon_share(quick: bool) -> list[Row]:
