@@ -65,13 +65,11 @@ def crop(frame: Frame, region: Region, size: int,
     when given (the model's input buffer, reused per frame).
     """
     target = np.empty((size, size, 3), np.float32) if out is None else out
-    height, width = frame.shape[:2]
-    left, top = max(0, math.floor(region.x0) - 2), max(0, math.floor(region.y0) - 2)
-    right = min(width, math.ceil(region.x0 + region.side) + 2)
-    bottom = min(height, math.ceil(region.y0 + region.side) + 2)
-    if right <= left or bottom <= top:
+    bounds = part_bounds(frame, region)
+    if bounds is None:
         target.fill(0.0)
         return target
+    left, top, right, bottom = bounds
     part = Image.fromarray(np.ascontiguousarray(frame[top:bottom, left:right]))
     local = Region(region.x0 - left, region.y0 - top, region.side)
     across, inside_x = _second_weights(local.x0, local.side / size, size, right - left)
@@ -88,6 +86,18 @@ def crop(frame: Frame, region: Region, size: int,
         target[~inside_y] = 0.0
         target[:, ~inside_x] = 0.0
     return target
+
+
+def part_bounds(frame: Frame, region: Region) -> tuple[int, int, int, int] | None:
+    """The part of the frame under the region with a 2-pixel margin for the bilinear
+    neighbours, as (left, top, right, bottom); None when the region misses the frame."""
+    height, width = frame.shape[:2]
+    left, top = max(0, math.floor(region.x0) - 2), max(0, math.floor(region.y0) - 2)
+    right = min(width, math.ceil(region.x0 + region.side) + 2)
+    bottom = min(height, math.ceil(region.y0 + region.side) + 2)
+    if right <= left or bottom <= top:
+        return None
+    return left, top, right, bottom
 
 
 def _tap(part: Image.Image, region: Region, size: int, dx: float, dy: float) -> Image.Image:

@@ -25,7 +25,6 @@ Peak memory is this process's (``ru_maxrss``) holding the same parts as the daem
 thread; the daemon's own peak needs measuring on a unit.
 """
 
-import math
 import resource
 import statistics
 import tempfile
@@ -47,7 +46,7 @@ from firmware.face.backends.landmarks_tflite import TfliteLandmarks
 from firmware.face.backends.runner import TfliteRunner
 from firmware.face.backends.tflite import Config, TfliteFaceEngine
 from firmware.face.base import FrameResult
-from firmware.face.landmarks import LandmarkModel, Region, crop
+from firmware.face.landmarks import LandmarkModel, Region, crop, part_bounds
 from firmware.face.liveness import Challenge, LivenessSettings
 from firmware.services.ledger import Ledger
 from firmware.services.liveness_check import LivenessCheck
@@ -252,13 +251,11 @@ def crop_before(frame: Frame, region: Region, size: int,
                 out: np.ndarray) -> np.ndarray:
     """The landmark crop as it was before (one Pillow bilinear EXTENT transform of the part
     of the frame under the region), kept here only to time it beside today's crop."""
-    height, width = frame.shape[:2]
-    left, top = max(0, math.floor(region.x0) - 2), max(0, math.floor(region.y0) - 2)
-    right = min(width, math.ceil(region.x0 + region.side) + 2)
-    bottom = min(height, math.ceil(region.y0 + region.side) + 2)
-    if right <= left or bottom <= top:
+    bounds = part_bounds(frame, region)
+    if bounds is None:
         out.fill(0.0)
         return out
+    left, top, right, bottom = bounds
     box = (region.x0 - left, region.y0 - top, region.x0 - left + region.side,
            region.y0 - top + region.side)
     picture = Image.fromarray(np.ascontiguousarray(frame[top:bottom, left:right])).transform(
