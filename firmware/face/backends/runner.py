@@ -118,8 +118,7 @@ class TfliteRunner:
         """Run once on a float tensor of the input shape; outputs as floats, manifest order."""
         detail = self._inputs[0]
         self._interpreter.set_tensor(detail["index"], _quantise(tensor, detail))
-        self._interpreter.invoke()
-        return [_dequantise(self._interpreter.get_tensor(d["index"]), d) for d in self._outputs]
+        return self._invoked()
 
     def run_filled(
         self, fill: Callable[[NDArray[np.float32]], object]
@@ -136,9 +135,7 @@ class TfliteRunner:
             scratch = np.empty(tuple(detail["shape"]), np.float32)
             fill(scratch[0])
             return self.run(scratch)
-        fill(self._interpreter.tensor(detail["index"])()[0])
-        self._interpreter.invoke()
-        return [_dequantise(self._interpreter.get_tensor(d["index"]), d) for d in self._outputs]
+        return self.run_coded(fill)  # a float input's codes are its floats
 
     def input_codes(self, tensor: NDArray[np.float32]) -> NDArray[Any]:
         """``tensor`` as the input tensor holds it: quantised for an int8 input, else as is."""
@@ -149,6 +146,10 @@ class TfliteRunner:
         for a quantised model) straight into the interpreter's own (H, W, C) input buffer;
         outputs as :meth:`run`. ``fill`` must not keep the array (see :meth:`run_filled`)."""
         fill(self._interpreter.tensor(self._inputs[0]["index"])()[0])
+        return self._invoked()
+
+    def _invoked(self) -> list[NDArray[np.float32]]:
+        """Invoke on the input already in place; outputs as floats, manifest order."""
         self._interpreter.invoke()
         return [_dequantise(self._interpreter.get_tensor(d["index"]), d) for d in self._outputs]
 
