@@ -109,17 +109,18 @@ class SentenceParser:
     @property
     def accepted(self) -> Counter[str]:
         """Accepted sentences by type, e.g. ``"GGA"`` (a snapshot)."""
-        counts: Counter[str] = Counter()
-        for (sentence_type, _), n in self._accepted.items():
-            counts[sentence_type] += n
-        return counts
+        return self._accepted_by(0)
 
     @property
     def talkers(self) -> Counter[str]:
         """Accepted sentences by talker, e.g. ``"GP"`` (a snapshot)."""
+        return self._accepted_by(1)
+
+    def _accepted_by(self, part: int) -> Counter[str]:
+        """The accepted counts summed by one part of their (sentence type, talker) key."""
         counts: Counter[str] = Counter()
-        for (_, talker), n in self._accepted.items():
-            counts[talker] += n
+        for key, n in self._accepted.items():
+            counts[key[part]] += n
         return counts
 
     @property
