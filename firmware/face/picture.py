@@ -1,0 +1,48 @@
+"""A frame as a Pillow picture, without copying it when the camera's 4-byte pixels allow.
+
+The unit's camera gives RGBX frames (picamera2's ``XBGR8888``: bytes R, G, B, then one unused
+byte), which Pillow can read in place: its own RGB pictures keep four bytes per pixel, so a
+C-contiguous (height, width, 4) array is mapped as a read-only picture and only the pixels a
+transform reads are ever touched. Three-byte RGB frames (enrolment from image files, the
+bench's photos) must be copied into Pillow's layout; callers then copy only the part they need.
+"""
+
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image
+
+Frame = NDArray[np.uint8]
+
+
+def is_mapped(frame: Frame) -> bool:
+    """Whether ``frame`` can be read by Pillow in place (C-contiguous RGBX uint8)."""
+    return (frame.ndim == 3 and frame.shape[2] == 4 and frame.dtype == np.uint8
+            and frame.flags.c_contiguous)
+
+
+def mapped(frame: Frame) -> Image.Image:
+    """The whole RGBX ``frame`` as a read-only Pillow picture sharing its memory.
+
+    Raises ValueError for a frame :func:`is_mapped` refuses (the caller copies instead).
+    """
+    if not is_mapped(frame):
+        raise ValueError(f"frame of shape {frame.shape} ({frame.dtype}) is not C-contiguous RGBX")
+    height, width = frame.shape[:2]
+    return Image.frombuffer("RGBX", (width, height), frame, "raw", "RGBX", 0, 1)
+
+
+def rgb(frame: Frame) -> Frame:
+    """The frame's three colour channels (a view: no copy, strided for an RGBX frame)."""
+    return frame[..., :3]
+
+
+def rgbx(frame: Frame) -> Frame:
+    """An RGB or RGBX frame as C-contiguous RGBX (the camera's layout; copies only RGB ones)."""
+    if is_mapped(frame):
+        return frame
+    if frame.ndim != 3 or frame.shape[2] not in (3, 4):
+        raise ValueError(f"frame of shape {frame.shape} is neither RGB nor RGBX")
+    out = np.empty((*frame.shape[:2], 4), np.uint8)
+    out[..., :3] = frame[..., :3]
+    out[..., 3] = 255
+    return out
