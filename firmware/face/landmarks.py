@@ -70,7 +70,7 @@ def crop(frame: Frame, region: Region, size: int,
         target.fill(0.0)
         return target
     left, top, right, bottom = bounds
-    part = Image.fromarray(np.ascontiguousarray(frame[top:bottom, left:right]))
+    part = Image.fromarray(np.ascontiguousarray(frame[top:bottom, left:right, :3]))
     local = Region(region.x0 - left, region.y0 - top, region.side)
     across, inside_x = _second_weights(local.x0, local.side / size, size, right - left)
     down, inside_y = _second_weights(local.y0, local.side / size, size, bottom - top)

@@ -22,6 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from firmware.core.settings import setting
+from firmware.face import picture
 
 logger = logging.getLogger(__name__)
 
@@ -114,7 +115,8 @@ def frozen(frames: Sequence[NDArray[np.uint8]], captured: Sequence[float],
         return True
     if len(frames) < 2:
         return False
-    return not any(changed(a, b, min_change) for a, b in zip(frames, frames[1:], strict=False))
+    pairs = zip(frames, frames[1:], strict=False)  # an RGBX frame's fourth byte never moves:
+    return not any(changed(picture.rgb(a), picture.rgb(b), min_change) for a, b in pairs)
 
 
 def changed(a: NDArray[np.uint8], b: NDArray[np.uint8], least: float, band: int = 32) -> bool:

@@ -243,3 +243,28 @@ def test_the_region_read_is_the_faces_or_the_previous_landmarks() -> None:
     assert model.size == 192
     with pytest.raises(ValueError, match="needs a face"):
         model.region(None, None)
+
+
+def test_an_rgbx_burst_is_judged_on_its_colours_alone() -> None:
+    """The camera's fourth byte never changes, so it must not dilute the frames' difference."""
+    import numpy as np
+
+    from firmware.face import liveness, picture
+
+    first = np.zeros((8, 8, 3), np.uint8)
+    second = np.full((8, 8, 3), 1, np.uint8)  # differs by 1 grey level in every colour byte
+    rgbx = [picture.rgbx(first), picture.rgbx(second)]
+    assert not liveness.frozen(rgbx, [0.0, 0.1], min_change=0.9)
+    assert liveness.frozen(rgbx, [0.0, 0.1], min_change=1.1)
+
+
+def test_the_landmark_crop_reads_an_rgbx_frame_like_its_rgb_twin() -> None:
+    import numpy as np
+
+    from firmware.face import landmarks, picture
+
+    rng = np.random.default_rng(3)
+    frame = rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)
+    region = landmarks.Region(10.5, 5.25, 40.0)
+    assert np.array_equal(landmarks.crop(picture.rgbx(frame), region, 16),
+                          landmarks.crop(frame, region, 16))
