@@ -303,8 +303,8 @@ class IngestService:
             self._check_size(body_size)
             check_signature(admitted.request, admitted.device, "POST", RECORDS_PATH, body)
             items = parse_batch(body, self.limits, device_id)
-            checked = pair(
-                items, self.verifier.map_parts(verify_part, items, admitted.device.public_key)
+            checked = self.verifier.map_finished(
+                verify_part, pair, items, admitted.device.public_key
             )
             with self.db.write() as tx:
                 tx.lock_device(device_id)
