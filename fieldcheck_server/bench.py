@@ -2,11 +2,16 @@
 
 One run each, wall-clock, on whatever cores the process gets; the figures are printed as JSON for
 `make bench`. No target is asserted here. Beside the rate, the ingest run reports its CPU per
-record in single verifications (1.0 is the floor: nothing but the signature checks) and how many
-cores it kept busy, figures a machine shared with other work moves less than the wall clock.
+record in single verifications (1.0 is the floor: nothing but the signature checks), the
+database server's share of it (a PostgreSQL on this machine: its processes' CPU, on the same
+cores), and how many cores it kept busy, figures a machine shared with other work moves less than
+the wall clock. What all the cores verify at once, measured beside the one-core anchor, says what
+the machine can give at that moment: on a shared host two cores running together often give far
+less than twice one core.
 """
 
 import logging
+import multiprocessing
 import os
 import statistics
 import tempfile
@@ -99,6 +104,30 @@ def _verify_seconds(rounds: int, clock: Callable[[], float]) -> float:
     return clock() - began
 
 
+def ed25519_verify_per_s_all_cores(parts: int, seconds: float = 0.5) -> float:
+    """Verifications per second of ``parts`` processes verifying at once (spawned; started on
+    one shared start time so they overlap, each counting its own for ``seconds``)."""
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(parts) as pool:
+        start = time.time() + 0.5 + 0.1 * parts  # after every process has started
+        counts = pool.starmap(_verify_count, [(start, seconds)] * parts)
+    return sum(counts) / seconds
+
+
+def _verify_count(start: float, seconds: float) -> int:
+    """In a bench process: wait for ``start``, then count verifications for ``seconds``."""
+    key = Ed25519PrivateKey.generate()
+    public, message = key.public_key(), bytes(200)
+    signature = key.sign(message)
+    time.sleep(max(0.0, start - time.time()))
+    count, end = 0, time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        for _ in range(50):
+            public.verify(signature, message)
+        count += 50
+    return count
+
+
 def process_cpu_s(pid: int) -> float:
     """User + system CPU seconds of a live process (Linux ``/proc``; 0.0 where there is none)."""
     try:
@@ -109,22 +138,53 @@ def process_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def database_cpu(db: Database) -> dict[int, float]:
+    """CPU seconds so far of each process of the database server, where it runs on this machine
+    (PostgreSQL: every backend and background process); empty for SQLite (in-process) and for a
+    server elsewhere."""
+    if db.dialect != "postgresql":
+        return {}
+    with db.read() as tx:
+        pids = tx.connection.exec_driver_sql("SELECT pid FROM pg_stat_activity").scalars().all()
+    return {int(pid): process_cpu_s(int(pid)) for pid in pids if _is_postgres(int(pid))}
+
+
+def _is_postgres(pid: int) -> bool:
+    """Whether a local process of that id is a PostgreSQL server process (not some other
+    process that happens to have the id of a remote server's backend)."""
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip() == "postgres"
+    except OSError:
+        return False
+
+
 @dataclass
 class IngestCost:
-    """Where an ingest run's time went: wall, the serving process's CPU, its workers' CPU."""
+    """Where an ingest run's time went: wall, the serving process's CPU, its workers' CPU, the
+    database server's CPU (a PostgreSQL on this machine)."""
 
     records: int
     wall_s: float = 0.0
     serving_cpu_s: float = 0.0
     worker_cpu_s: float = 0.0
+    database_cpu_s: float = 0.0
+
+    def cpu_s(self) -> float:
+        """All CPU seconds the ingest cost on this machine."""
+        return self.serving_cpu_s + self.worker_cpu_s + self.database_cpu_s
 
     def cpu_per_record_in_verifies(self, verify_cpu_s: float) -> float:
-        """CPU spent per record, in single Ed25519 verifications (the floor is 1.0)."""
-        return (self.serving_cpu_s + self.worker_cpu_s) / self.records / verify_cpu_s
+        """CPU spent per record, the database server's included, in single Ed25519
+        verifications (the floor is 1.0)."""
+        return self.cpu_s() / self.records / verify_cpu_s
+
+    def database_per_record_in_verifies(self, verify_cpu_s: float) -> float:
+        """The database server's part of :meth:`cpu_per_record_in_verifies`."""
+        return self.database_cpu_s / self.records / verify_cpu_s
 
     def cores_busy(self) -> float:
         """CPU seconds per wall second: how many cores the ingest kept busy."""
-        return (self.serving_cpu_s + self.worker_cpu_s) / self.wall_s if self.wall_s else 0.0
+        return self.cpu_s() / self.wall_s if self.wall_s else 0.0
 
 
 @contextmanager
@@ -155,6 +215,7 @@ def ingest_per_s(key: Ed25519PrivateKey, chain: list[bytes], database: str | Non
         service.start_workers()  # a server starts its workers at start-up, not on the clock
         workers = service.verifier.worker_pids()
         worker_cpu = sum(map(process_cpu_s, workers))
+        database_before = database_cpu(db)
         serving_cpu = time.process_time()
         latencies = []
         began = time.perf_counter()
@@ -169,6 +230,9 @@ def ingest_per_s(key: Ed25519PrivateKey, chain: list[bytes], database: str | Non
             cost.wall_s = wall
             cost.serving_cpu_s = time.process_time() - serving_cpu
             cost.worker_cpu_s = sum(map(process_cpu_s, workers)) - worker_cpu
+            # A backend started during the run (a pool connection) counts from 0.
+            cost.database_cpu_s = sum(cpu - database_before.get(pid, 0.0)
+                                      for pid, cpu in database_cpu(db).items())
         return len(chain) / wall, latencies
 
 
@@ -222,6 +286,8 @@ def run_all(records: int, backlog: int, database: str | None = None) -> dict[str
     # Measured on both sides of the ingest run, so a machine busier for a moment moves both.
     anchor = (before + ed25519_verify_per_s()) / 2
     verify_cpu = (before_cpu + ed25519_verify_cpu_s()) / 2
+    parts = verify_pool.shared().parts
+    all_cores = ed25519_verify_per_s_all_cores(parts) if parts > 1 else anchor
     chain = ingest_chain + drain_chain
     drain, request_ms = drain_seconds(keys[1], drain_chain, database)
     return {
@@ -229,12 +295,16 @@ def run_all(records: int, backlog: int, database: str | None = None) -> dict[str
         "ed25519_verify_per_s_one_core": round(anchor),
         "server_ingest_records_per_s": round(ingest),
         "server_ingest_vs_verify_anchor": round(ingest / anchor, 3),
+        "ed25519_verify_per_s_all_cores": round(all_cores),
+        "server_ingest_vs_all_cores_verify": round(ingest / all_cores, 3),
         "ingest_records": records,
         "backlog_records": backlog,
         "backlog_drain_s": round(drain, 3),
         "batch_records": BATCH,
-        "verify_parts": verify_pool.shared().parts,
+        "verify_parts": parts,
         "ingest_cpu_per_record_in_verifies": round(cost.cpu_per_record_in_verifies(verify_cpu), 3),
+        "ingest_database_cpu_per_record_in_verifies": round(
+            cost.database_per_record_in_verifies(verify_cpu), 3),
         "ingest_cores_busy": round(cost.cores_busy(), 2),
         "ingest_batch_ms_p50": round(percentile(batch_ms, 0.5), 2),
         "ingest_batch_ms_p99": round(percentile(batch_ms, 0.99), 2),
