@@ -49,6 +49,10 @@ class Database:
         self.engine = engine
         self.where = where  # for messages: never carries a password
         self.dialect = engine.dialect.name
+        #: Whether a write transaction locks only what it touches, so writers of different
+        #: devices run at once (PostgreSQL's row locks), not the whole database (SQLite's one
+        #: write lock, which a transaction should hold as briefly as it can).
+        self.parallel_writers = self.dialect == "postgresql"
 
     @contextmanager
     def write(self) -> Iterator[Tx]:

@@ -98,6 +98,32 @@ def test_the_caller_finishes_a_workers_pieces_while_the_workers_still_check(pool
     assert first_finished < last_checked
 
 
+def test_a_cancelled_spread_drops_the_pieces_no_worker_took(pool, signed) -> None:
+    items = [bytes([i]) for i in range(verify_pool.PIECE * 6)]
+    spread = pool.spread(checked_when, items, b"")
+    spread.cancel()
+    futures = spread._futures
+    assert len(futures) == len(verify_pool.piece_starts(len(items)))
+    # Taken at most: one a worker (two) and what the executor queued behind them (three).
+    assert sum(future.cancelled() for future in futures) >= len(futures) - 5
+    chain, public = signed
+    assert len(pool.map_parts(verify_items, chain, public)) == len(chain)  # still serving
+
+
+def test_a_small_spread_is_checked_by_the_caller_when_finished(signed) -> None:
+    chain, public = signed
+    calls: list[int] = []
+
+    def check(items: list[bytes], key: bytes) -> list[int]:
+        calls.append(len(items))
+        return [len(item) for item in items]
+
+    spread = VerifyPool(parts=2).spread(check, chain[:5], public)
+    assert calls == []  # nothing checked until the caller asks
+    assert spread.finished(lambda _items, results: results) == [len(c) for c in chain[:5]]
+    assert calls == [5]
+
+
 @pytest.mark.parametrize("size", [verify_pool.MIN_PARALLEL, 33, 64, 100, 256, 1000])
 def test_pieces_cover_the_batch_and_shrink_towards_the_middle(size: int) -> None:
     starts = verify_pool.piece_starts(size)
