@@ -14,6 +14,8 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
+from firmware.face import picture
+
 CHIP_SIZE = 150
 
 #: BlazeFace keypoints (eye left, eye right, nose tip, mouth, ear left, ear right) in chip px.
@@ -123,21 +125,33 @@ def invert(m: Affine) -> Affine:
 
 
 def chip(frame: NDArray[np.uint8], keypoints: NDArray[np.floating]) -> NDArray[np.uint8]:
-    """The aligned 150x150 RGB chip for one face's BlazeFace keypoints.
+    """The aligned 150x150 RGB chip for one face's BlazeFace keypoints, from an RGB or RGBX frame.
 
-    Only the chip's footprint is read: it is cut out in one copy, shrunk by an integer factor
-    in one Pillow reduce while a chip pixel would still span four or more of its pixels, then
-    read at TAPS x TAPS nearest points per chip pixel by one fixed-point affine warp and
-    averaged by one reduce (Pillow's bilinear affine is the generic, per-pixel slow path).
+    Only the chip's footprint is read: shrunk by an integer factor in one Pillow reduce while
+    a chip pixel would still span four or more of its pixels, then read at TAPS x TAPS nearest
+    points per chip pixel by one fixed-point affine warp and averaged by one reduce (Pillow's
+    bilinear affine is the generic, per-pixel slow path). A camera's RGBX frame is read in
+    place (Pillow touches only the pixels it samples); an RGB frame's footprint is first cut
+    out in one copy. Both give the same chip, bit for bit.
     """
     to_image = invert(fit_affine(keypoints))
     factor = shrink_factor(to_image)
-    picture, to_image = _crop(np.ascontiguousarray(frame[..., :3]), to_image, factor)
-    picture, to_image = _shrink(picture, to_image, factor)
-    fine = _taps(to_image)
-    sampled = picture.transform((CHIP_SIZE * TAPS, CHIP_SIZE * TAPS), Image.Transform.AFFINE,
-                                _pillow_coefficients(fine), Image.Resampling.NEAREST)
-    return np.asarray(sampled.reduce(TAPS))
+    region = footprint(frame.shape, to_image, factor)
+    a, b, c, d, e, f = to_image
+    local = (a, b, c - region[0], d, e, f - region[1])  # into the region (exact: integers)
+    if picture.is_mapped(frame):
+        source, corner = picture.mapped(frame), region[:2]
+    else:
+        source, corner = _cut(np.ascontiguousarray(frame[..., :3]), region), (0, 0)
+    sampled, local = _shrink(source, (*corner, region[2] - region[0], region[3] - region[1]),
+                             local, factor)
+    pa, pb, pc, pd, pe, pf = _pillow_coefficients(_taps(local))
+    if sampled is source:  # unshrunk: the warp reads the source itself, from the region's corner
+        pc, pf = pc + corner[0], pf + corner[1]
+    warped = sampled.transform((CHIP_SIZE * TAPS, CHIP_SIZE * TAPS), Image.Transform.AFFINE,
+                               (pa, pb, pc, pd, pe, pf), Image.Resampling.NEAREST)
+    result = warped.reduce(TAPS)
+    return np.asarray(result if result.mode == "RGB" else result.convert("RGB"))
 
 
 def shrink_factor(to_image: Affine) -> int:
@@ -146,15 +160,23 @@ def shrink_factor(to_image: Affine) -> int:
     return max(1, int(scale / 2))
 
 
-def _shrink(picture: Image.Image, to_image: Affine, factor: int) -> tuple[Image.Image, Affine]:
-    """The region shrunk by ``factor`` (box average, Pillow's reduce), and the map.
+#: A part of the frame: (x0, y0, x1, y1), x1 and y1 exclusive.
+Region = tuple[int, int, int, int]
 
-    Reduced pixel i is centred on image pixel ``f*i + (f-1)/2``.
+
+def _shrink(source: Image.Image, placed: Region, to_image: Affine, factor: int
+            ) -> tuple[Image.Image, Affine]:
+    """The part of ``source`` at ``placed`` (x, y, width, height) shrunk by ``factor`` (box
+    average, Pillow's reduce, reading only that part), and the map into it; ``source`` itself
+    and the map unchanged when there is nothing to shrink.
+
+    Reduced pixel i is centred on the part's pixel ``f*i + (f-1)/2``.
     """
-    width, height = picture.size[0] // factor, picture.size[1] // factor
-    if factor == 1 or min(width, height) < 1:
-        return picture, to_image
-    shrunk = picture.reduce(factor, (0, 0, width * factor, height * factor))
+    x0, y0, width, height = placed
+    columns, rows = width // factor, height // factor
+    if factor == 1 or min(columns, rows) < 1:
+        return source, to_image
+    shrunk = source.reduce(factor, (x0, y0, x0 + columns * factor, y0 + rows * factor))
     a, b, c, d, e, f = (v / factor for v in to_image)
     shift = (factor - 1) / (2 * factor)
     return shrunk, (a, b, c - shift, d, e, f - shift)
@@ -167,24 +189,29 @@ def _taps(to_image: Affine) -> Affine:
     return (a * k, b * k, c + (a + b) * off, d * k, e * k, f + (d + e) * off)
 
 
-def _crop(frame: NDArray[np.uint8], to_image: Affine, factor: int) -> tuple[Image.Image, Affine]:
-    """Cut the chip's footprint (plus a margin the reduce may trim) out in one copy, as a picture.
-
-    Pillow reads the rows straight from the frame's buffer (its row stride skips the rest).
-    """
+def footprint(shape: tuple[int, ...], to_image: Affine, factor: int) -> Region:
+    """The part of a frame of ``shape`` the chip reads (plus a margin the reduce may trim)."""
     a, b, c, d, e, f = to_image
     corners = [(0, 0), (CHIP_SIZE, 0), (0, CHIP_SIZE), (CHIP_SIZE, CHIP_SIZE)]
     xs = [a * x + b * y + c for x, y in corners]
     ys = [d * x + e * y + f for x, y in corners]
-    height, width = frame.shape[:2]
+    height, width = shape[:2]
     x0 = min(max(math.floor(min(xs)) - 2, 0), width - 1)
     y0 = min(max(math.floor(min(ys)) - 2, 0), height - 1)
     x1 = min(max(math.ceil(max(xs)) + 2 + factor, x0 + 1), width)
     y1 = min(max(math.ceil(max(ys)) + 2 + factor, y0 + 1), height)
-    stride = width * 3
+    return x0, y0, x1, y1
+
+
+def _cut(frame: NDArray[np.uint8], region: Region) -> Image.Image:
+    """The region of a C-contiguous RGB frame cut out in one copy, as a picture.
+
+    Pillow reads the rows straight from the frame's buffer (its row stride skips the rest).
+    """
+    x0, y0, x1, y1 = region
+    stride = frame.shape[1] * 3
     rows = frame.reshape(-1)[y0 * stride + x0 * 3 :]
-    picture = Image.frombuffer("RGB", (x1 - x0, y1 - y0), rows, "raw", "RGB", stride, 1)
-    return picture, (a, b, c - x0, d, e, f - y0)
+    return Image.frombuffer("RGB", (x1 - x0, y1 - y0), rows, "raw", "RGB", stride, 1)
 
 
 def _pillow_coefficients(to_image: Affine) -> Affine:

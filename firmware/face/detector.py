@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from firmware.face import picture
+
 Array = NDArray[np.float32]
 
 #: Keypoint order in the regressor output (image left/right as seen in the picture).
@@ -123,23 +125,39 @@ def sampler(height: int, width: int, size: int) -> Sampler:
 
 
 def letterbox_into(frame: NDArray[np.uint8], out: Array) -> Letterbox:
-    """Letterbox an RGB frame into ``out`` (size, size, 3) as floats in [-1, 1], black around.
+    """Letterbox an RGB or RGBX frame into ``out`` (size, size, 3) as floats in [-1, 1], black
+    around.
 
-    Only TAPS x TAPS pixels per model pixel are read (one gather of 3-byte pixels at indices
+    Only TAPS x TAPS pixels per model pixel are read (one gather of whole pixels at indices
     worked out once per frame shape), never the whole frame; ``out`` may be the model's own
-    input buffer, so nothing is copied after the gather.
+    input buffer, so nothing is copied after the gather. A camera's C-contiguous RGBX frame is
+    read in place as one 4-byte word per pixel (the fourth byte is summed, then left out); an
+    RGB frame as 3-byte elements. Both give the same model input, bit for bit.
     """
     height, width = frame.shape[:2]
     plan = sampler(height, width, out.shape[0])
-    rgb = np.ascontiguousarray(frame[..., :3])
-    pixels = rgb.reshape(-1).view(np.dtype((np.void, 3)))  # one element per pixel
-    picked = pixels.take(plan.taps).view(np.uint8).reshape(*plan.taps.shape, 3)
-    total = picked.sum(axis=0, dtype=np.uint16)
+    total = _tap_sums(frame, plan.taps)
     out.fill(-1.0)  # black: 0 / 127.5 - 1
     content = out[plan.rows, plan.cols]
-    np.multiply(total, np.float32(1 / (127.5 * TAPS * TAPS)), out=content, dtype=np.float32)
+    np.multiply(total[..., :3], np.float32(1 / (127.5 * TAPS * TAPS)), out=content,
+                dtype=np.float32)
     content -= np.float32(1.0)
     return plan.placed
+
+
+def _tap_sums(frame: NDArray[np.uint8], taps: NDArray[np.intp]) -> NDArray[np.uint16]:
+    """Per model pixel, the sum of its taps' bytes (rows, cols, 3 or 4 channels)."""
+    if picture.is_mapped(frame):
+        words = frame.reshape(-1).view(np.uint32)  # one word per pixel, no copy
+        picked = words.take(taps).view(np.uint8).reshape(*taps.shape, 4)
+    else:
+        rgb = np.ascontiguousarray(frame[..., :3])
+        pixels = rgb.reshape(-1).view(np.dtype((np.void, 3)))  # one element per pixel
+        picked = pixels.take(taps).view(np.uint8).reshape(*taps.shape, 3)
+    total = np.add(picked[0], picked[1], dtype=np.uint16)  # cheaper than sum(axis=0)
+    for plane in picked[2:]:
+        total += plane
+    return total
 
 
 def letterbox(frame: NDArray[np.uint8], size: int) -> tuple[Array, Letterbox]:
