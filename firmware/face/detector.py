@@ -154,7 +154,7 @@ def _tap_sums(frame: NDArray[np.uint8], taps: NDArray[np.intp]) -> NDArray[np.ui
         rgb = np.ascontiguousarray(frame[..., :3])
         pixels = rgb.reshape(-1).view(np.dtype((np.void, 3)))  # one element per pixel
         picked = pixels.take(taps).view(np.uint8).reshape(*taps.shape, 3)
-    total = np.add(picked[0], picked[1], dtype=np.uint16)  # cheaper than sum(axis=0)
+    total: NDArray[np.uint16] = np.add(picked[0], picked[1], dtype=np.uint16)  # < sum(axis=0)
     for plane in picked[2:]:
         total += plane
     return total

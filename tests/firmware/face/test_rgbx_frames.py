@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from firmware.core.verdict import Guidance
 from firmware.face import align, detector, picture
 
 STEMS = ("biden", "obama", "obama2", "obama3", "obama_partial_face", "obama_partial_face2")
@@ -88,3 +89,19 @@ def test_a_camera_frame_is_never_copied_to_letterbox_or_align_it() -> None:
     assert _peak_bytes(lambda: detector.letterbox_into(frame, out)) < 1_000_000
     assert _peak_bytes(lambda: align.chip(frame, points)) < 500_000
     assert _peak_bytes(lambda: align.chip(frame, points * 3)) < 500_000  # through the reduce
+
+
+@pytest.mark.parametrize("stem", ["obama", "obama_partial_face"])
+def test_the_pipeline_judges_an_rgbx_frame_as_its_rgb_twin(engine, photo, stem) -> None:
+    rgb = photo(stem)
+    rgbx = _camera_frame(rgb.shape[:2])
+    rgbx[..., :3] = rgb
+    ours, twin = engine.pipeline.check(rgbx), engine.pipeline.check(rgb)
+    assert (ours.guidance, ours.quality) == (twin.guidance, twin.quality)
+    assert ours.face is not None and twin.face is not None and ours.face.box == twin.face.box
+
+
+def test_a_dark_rgbx_frame_is_too_dark_whatever_its_fourth_byte(engine) -> None:
+    frame = np.full((240, 320, 4), 255, np.uint8)
+    frame[..., :3] = 5  # black colours; the unused byte (255 here) must not lift the grey level
+    assert engine.pipeline.check(frame).guidance is Guidance.TOO_DARK
