@@ -130,26 +130,28 @@ def chip(frame: NDArray[np.uint8], keypoints: NDArray[np.floating]) -> NDArray[n
     Only the chip's footprint is read: shrunk by an integer factor in one Pillow reduce while
     a chip pixel would still span four or more of its pixels, then read at TAPS x TAPS nearest
     points per chip pixel by one fixed-point affine warp and averaged by one reduce (Pillow's
-    bilinear affine is the generic, per-pixel slow path). A camera's RGBX frame is read in
-    place (Pillow touches only the pixels it samples); an RGB frame's footprint is first cut
-    out in one copy. Both give the same chip, bit for bit.
+    bilinear affine is the generic, per-pixel slow path). A camera's RGBX frame is never
+    unpacked: the reduce reads the footprint straight from the frame mapped as a picture, and
+    an unshrunk footprint is copied out row by row (4-byte pixels as they are: the warp then
+    reads it warm, faster than gathering from the cold frame). An RGB frame's footprint is
+    first cut out into Pillow's 4-byte layout. Both give the same chip, bit for bit.
     """
     to_image = invert(fit_affine(keypoints))
     factor = shrink_factor(to_image)
-    region = footprint(frame.shape, to_image, factor)
+    x0, y0, x1, y1 = footprint(frame.shape, to_image, factor)
     a, b, c, d, e, f = to_image
-    local = (a, b, c - region[0], d, e, f - region[1])  # into the region (exact: integers)
-    if picture.is_mapped(frame):
-        source, corner = picture.mapped(frame), region[:2]
+    local = (a, b, c - x0, d, e, f - y0)  # into the footprint (exact: integer shifts)
+    shrinks = factor > 1 and min(x1 - x0, y1 - y0) >= factor
+    if picture.is_mapped(frame) and shrinks:
+        sampled = picture.mapped(frame).reduce(factor, _reduced_box((x0, y0, x1, y1), factor))
     else:
-        source, corner = _cut(np.ascontiguousarray(frame[..., :3]), region), (0, 0)
-    sampled, local = _shrink(source, (*corner, region[2] - region[0], region[3] - region[1]),
-                             local, factor)
-    pa, pb, pc, pd, pe, pf = _pillow_coefficients(_taps(local))
-    if sampled is source:  # unshrunk: the warp reads the source itself, from the region's corner
-        pc, pf = pc + corner[0], pf + corner[1]
+        sampled = _cut(frame, (x0, y0, x1, y1))
+        if shrinks:
+            sampled = sampled.reduce(factor, _reduced_box((0, 0, x1 - x0, y1 - y0), factor))
+    if shrinks:
+        local = _shrunk_map(local, factor)
     warped = sampled.transform((CHIP_SIZE * TAPS, CHIP_SIZE * TAPS), Image.Transform.AFFINE,
-                               (pa, pb, pc, pd, pe, pf), Image.Resampling.NEAREST)
+                               _pillow_coefficients(_taps(local)), Image.Resampling.NEAREST)
     result = warped.reduce(TAPS)
     return np.asarray(result if result.mode == "RGB" else result.convert("RGB"))
 
@@ -164,22 +166,18 @@ def shrink_factor(to_image: Affine) -> int:
 Region = tuple[int, int, int, int]
 
 
-def _shrink(source: Image.Image, placed: Region, to_image: Affine, factor: int
-            ) -> tuple[Image.Image, Affine]:
-    """The part of ``source`` at ``placed`` (x, y, width, height) shrunk by ``factor`` (box
-    average, Pillow's reduce, reading only that part), and the map into it; ``source`` itself
-    and the map unchanged when there is nothing to shrink.
+def _reduced_box(region: Region, factor: int) -> Region:
+    """The whole ``factor`` x ``factor`` blocks of ``region``, from its top left corner."""
+    x0, y0, x1, y1 = region
+    return (x0, y0, x0 + (x1 - x0) // factor * factor, y0 + (y1 - y0) // factor * factor)
 
-    Reduced pixel i is centred on the part's pixel ``f*i + (f-1)/2``.
-    """
-    x0, y0, width, height = placed
-    columns, rows = width // factor, height // factor
-    if factor == 1 or min(columns, rows) < 1:
-        return source, to_image
-    shrunk = source.reduce(factor, (x0, y0, x0 + columns * factor, y0 + rows * factor))
+
+def _shrunk_map(to_image: Affine, factor: int) -> Affine:
+    """The map into the footprint shrunk by ``factor`` (box average, Pillow's reduce): reduced
+    pixel i is centred on footprint pixel ``f*i + (f-1)/2``."""
     a, b, c, d, e, f = (v / factor for v in to_image)
     shift = (factor - 1) / (2 * factor)
-    return shrunk, (a, b, c - shift, d, e, f - shift)
+    return (a, b, c - shift, d, e, f - shift)
 
 
 def _taps(to_image: Affine) -> Affine:
@@ -204,13 +202,18 @@ def footprint(shape: tuple[int, ...], to_image: Affine, factor: int) -> Region:
 
 
 def _cut(frame: NDArray[np.uint8], region: Region) -> Image.Image:
-    """The region of a C-contiguous RGB frame cut out in one copy, as a picture.
+    """The region of an RGB or RGBX frame copied out in one pass, as a picture.
 
-    Pillow reads the rows straight from the frame's buffer (its row stride skips the rest).
+    An RGBX frame's rows are copied as they are (4-byte pixels: Pillow's own layout) and
+    mapped; an RGB frame's are unpacked by Pillow, which reads them straight from the frame's
+    buffer (its row stride skips the rest).
     """
     x0, y0, x1, y1 = region
-    stride = frame.shape[1] * 3
-    rows = frame.reshape(-1)[y0 * stride + x0 * 3 :]
+    if picture.is_mapped(frame):
+        return picture.mapped(np.ascontiguousarray(frame[y0:y1, x0:x1]))
+    rgb = np.ascontiguousarray(frame[..., :3])
+    stride = rgb.shape[1] * 3
+    rows = rgb.reshape(-1)[y0 * stride + x0 * 3 :]
     return Image.frombuffer("RGB", (x1 - x0, y1 - y0), rows, "raw", "RGB", stride, 1)
 
 
