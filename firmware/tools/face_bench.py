@@ -128,7 +128,7 @@ class Timed:
 #: "align" is the chip alone (what dlib's get_face_chip does); "quality" the gates' figures on it.
 STAGES = ("detect", "align", "quality", "embed", "match")
 #: The stages timed again on the RGB twin of each frame.
-_RGB = ("rgb_detect", "rgb_align")
+_RGB = tuple(f"rgb_{k}" for k in (*STAGES, "frame"))
 #: The detect stage's own parts, timed alone (on RGBX frames, and the letterbox on RGB too).
 _PARTS = ("letterbox", "decode", "letterbox_rgb")
 
@@ -136,8 +136,8 @@ _PARTS = ("letterbox", "decode", "letterbox_rgb")
 def _stages(engine: TfliteFaceEngine, frames: dict[str, np.ndarray], repeats: int,
             photos: dict[str, np.ndarray]) -> Timed:
     """Median ms per stage, and of each model's bare invoke on the same input, interleaved
-    repeat by repeat so the machine's noise hits both alike; detect and align of each photo's
-    RGB twin (``photos``) are timed in the same loop as ``rgb_detect`` and ``rgb_align``."""
+    repeat by repeat so the machine's noise hits both alike; each photo's RGB twin
+    (``photos``) goes through the same stages in the same loop (keys ``rgb_detect`` ...)."""
     pipe = engine.pipeline
     if pipe.embedder is None:
         raise VerifyError("no embedder loaded", "install the model bundle")
@@ -145,20 +145,19 @@ def _stages(engine: TfliteFaceEngine, frames: dict[str, np.ndarray], repeats: in
     cpu: dict[str, list[float]] = {k: [] for k in (*STAGES, "frame", *_RGB)}
     bare: dict[str, list[float]] = {}
     cpu_bare: dict[str, list[float]] = {}
-    embeddings: dict[str, np.ndarray] = {}
+    embeddings: dict[str, np.ndarray] = {}  # of the RGBX frames (the RGB twins' are the same)
     template: matcher.Template | None = None
     for name, frame in frames.items():
         invokes = _bare_invokes(pipe, frame, photos[name])
         for repeat in range(repeats if invokes else 0):
-            # Which layout goes first alternates: the one timed second finds more of the
-            # photo in the cache (the same photo's other layout was just read).
-            if repeat % 2:
-                _record(wall, cpu, _RGB, _rgb_marks(pipe, photos[name]))
-            marks, embeddings[name], template = _one_frame(engine, frame, template)
-            _record(wall, cpu, STAGES, marks)
-            _record(wall, cpu, ("frame",), [marks[0], marks[-1]])
-            if not repeat % 2:
-                _record(wall, cpu, _RGB, _rgb_marks(pipe, photos[name]))
+            # Both layouts go through every stage (so each detect follows an embed, as on the
+            # unit), and which goes first alternates: the second finds the photo warmer.
+            layouts = (("", frame), ("rgb_", photos[name]))
+            for prefix, shown in reversed(layouts) if repeat % 2 else layouts:
+                marks, vector, template = _one_frame(engine, shown, template)
+                embeddings.setdefault(name, vector)
+                _record(wall, cpu, tuple(prefix + k for k in STAGES), marks)
+                _record(wall, cpu, (prefix + "frame",), [marks[0], marks[-1]])
             for key, invoke in (reversed(invokes.items()) if repeat % 2 else invokes.items()):
                 start = _clocks()
                 invoke()
@@ -202,16 +201,6 @@ def _one_frame(engine: TfliteFaceEngine, frame: np.ndarray, template: matcher.Te
     template.distance(vector)
     marks.append(_clocks())
     return marks, vector, template
-
-
-def _rgb_marks(pipe: Pipeline, photo: np.ndarray) -> list[tuple[float, float]]:
-    """The clocks around detect and align of a 3-byte RGB frame (the path image files take)."""
-    marks = [_clocks()]
-    faces = pipe.detector.detect(photo)
-    marks.append(_clocks())
-    align.chip(photo, faces[0].keypoints)
-    marks.append(_clocks())
-    return marks
 
 
 def _medians(times: dict[str, list[float]]) -> dict[str, float]:
