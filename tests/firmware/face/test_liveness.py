@@ -258,13 +258,44 @@ def test_an_rgbx_burst_is_judged_on_its_colours_alone() -> None:
     assert liveness.frozen(rgbx, [0.0, 0.1], min_change=1.1)
 
 
-def test_the_landmark_crop_reads_an_rgbx_frame_like_its_rgb_twin() -> None:
-    import numpy as np
-
+@pytest.mark.parametrize("box", [
+    (10.5, 5.25, 40.0),  # inside
+    (30.7, 27.3, 40.0),  # down to the last row from right of the left edge (copied once)
+    (-9.2, 30.1, 45.0),  # the last row from the left edge (mapped), off the left side
+    (50.4, -8.8, 41.3),  # off the top and the right
+    (-30.0, -30.0, 20.0),  # off the frame: black
+])
+def test_the_landmark_crop_reads_an_rgbx_frame_like_its_rgb_twin(box) -> None:
+    """Bit for bit, however the RGBX part is read, and a non-contiguous RGB frame too."""
     from firmware.face import landmarks, picture
 
     rng = np.random.default_rng(3)
     frame = rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)
-    region = landmarks.Region(10.5, 5.25, 40.0)
-    assert np.array_equal(landmarks.crop(picture.rgbx(frame), region, 16),
-                          landmarks.crop(frame, region, 16))
+    region = landmarks.Region(*box)
+    expected = landmarks.crop(frame, region, 16)
+    assert np.array_equal(landmarks.crop(picture.rgbx(frame), region, 16), expected)
+    assert np.array_equal(landmarks.crop(np.asfortranarray(frame), region, 16), expected)
+
+
+def test_the_landmark_crops_part_of_an_rgbx_frame_is_read_in_place() -> None:
+    """The camera's RGBX frame is mapped, not copied: a pixel changed after mapping shows."""
+    from firmware.face import landmarks, picture
+
+    frame = picture.rgbx(np.zeros((40, 50, 3), np.uint8))
+    part = landmarks.part_picture(frame, (10, 5, 30, 25))
+    assert part.size == (20, 20) and part.readonly
+    frame[7, 13, :3] = (200, 100, 50)
+    assert part.getpixel((3, 2))[:3] == (200, 100, 50)
+
+
+@pytest.mark.parametrize("bounds", [(0, 20, 30, 40), (10, 20, 30, 40), (0, 0, 50, 40)])
+def test_every_way_of_reading_the_crops_part_gives_the_frames_pixels(bounds) -> None:
+    from firmware.face import landmarks, picture
+
+    rng = np.random.default_rng(4)
+    frame = rng.integers(0, 256, (40, 50, 3), dtype=np.uint8)
+    left, top, right, bottom = bounds
+    expected = frame[top:bottom, left:right]
+    for way in (frame, picture.rgbx(frame), np.asfortranarray(frame)):
+        part = landmarks.part_picture(way, bounds)
+        assert np.array_equal(np.asarray(part.convert("RGB")), expected)
