@@ -7,9 +7,9 @@ eye line's roll is not undone). The points come back in frame pixels.
 
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -25,6 +25,21 @@ logger = logging.getLogger(__name__)
 LANDMARKS = "face_landmarks"  # the manifest key
 Points = NDArray[np.float64]
 _UNIT = np.float32(1.0 / 255.0)  # a pixel byte to 0..1
+
+
+@runtime_checkable
+class FilledRunner(Protocol):
+    """A runner whose input a callable fills in place (``TfliteRunner.run_filled``)."""
+
+    def run(self, tensor: NDArray[np.float32]) -> list[NDArray[np.float32]]:
+        """Run the model once on a float tensor."""
+        ...
+
+    def run_filled(
+        self, fill: Callable[[NDArray[np.float32]], object]
+    ) -> list[NDArray[np.float32]]:
+        """Run the model once on the (H, W, C) float image ``fill`` writes."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -197,8 +212,7 @@ class LandmarkModel:
 
     def points_in(self, frame: Frame, region: Region) -> Points | None:
         """The landmarks of the face in ``region``, None when the model sees no face there."""
-        crop(frame, region, self._size, out=self._input[0])
-        raw, flag = self._runner.run(self._input)[:2]
+        raw, flag = self.run_on(frame, region)[:2]
         chance = 1.0 / (1.0 + float(np.exp(-float(np.clip(flag.reshape(-1)[-1], -80, 80)))))
         if chance < self._min_flag:
             return None
@@ -206,3 +220,13 @@ class LandmarkModel:
         pixels *= region.side / self._size
         pixels += (region.x0, region.y0)
         return pixels
+
+    def run_on(self, frame: Frame, region: Region) -> list[NDArray[np.float32]]:
+        """The model's outputs on the region's crop: cropped straight into the interpreter's
+        input buffer when the runner allows it (nothing for ``set_tensor`` to copy), else
+        into this model's own buffer, reused per frame."""
+        runner = self._runner
+        if isinstance(runner, FilledRunner):
+            return runner.run_filled(lambda buffer: crop(frame, region, self._size, buffer))
+        crop(frame, region, self._size, out=self._input[0])
+        return runner.run(self._input)

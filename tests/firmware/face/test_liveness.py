@@ -299,3 +299,49 @@ def test_every_way_of_reading_the_crops_part_gives_the_frames_pixels(bounds) -> 
     for way in (frame, picture.rgbx(frame), np.asfortranarray(frame)):
         part = landmarks.part_picture(way, bounds)
         assert np.array_equal(np.asarray(part.convert("RGB")), expected)
+
+
+def test_the_face_mesh_input_is_cropped_into_the_runners_own_buffer() -> None:
+    """A runner that takes a fill (``TfliteRunner.run_filled``) gets the crop written into its
+    buffer; ``run`` (a tensor for ``set_tensor`` to copy) is then never called."""
+    from firmware.face import manifest
+    from firmware.face.landmarks import LandmarkModel, Region, crop
+    from tests.firmware.face.conftest import MODELS
+
+    spec = manifest.load(MODELS).model("face_landmarks")
+    buffer = np.full((192, 192, 3), 9.0, np.float32)
+
+    class Filled:
+        def run(self, tensor: np.ndarray) -> list[np.ndarray]:
+            raise AssertionError("a filled runner's input is never copied in")
+
+        def run_filled(self, fill) -> list[np.ndarray]:  # noqa: ANN001 - the protocol's
+            fill(buffer)
+            return [np.zeros((1, 1, 1, 1404), np.float32), np.full((1, 1, 1, 1), 9.0)]
+
+    frame = np.random.default_rng(6).integers(0, 256, (240, 320, 3), dtype=np.uint8)
+    region = Region(40.3, 30.6, 150.2)
+    points = LandmarkModel(Filled(), spec).points_in(frame, region)
+    assert points is not None and points.shape == (468, 2)
+    np.testing.assert_array_equal(buffer, crop(frame, region, 192))
+
+
+def test_the_face_mesh_gives_the_same_points_filled_in_place_or_copied_in(photo) -> None:
+    from firmware.face import manifest
+    from firmware.face.backends.runner import TfliteRunner
+    from firmware.face.landmarks import LandmarkModel, Region
+    from tests.firmware.face.conftest import MODELS
+
+    spec = manifest.load(MODELS).model("face_landmarks")
+    runner = TfliteRunner(spec)
+
+    class CopiedIn:  # ``run`` alone: the tensor is copied in by set_tensor
+        def run(self, tensor: np.ndarray) -> list[np.ndarray]:
+            return runner.run(tensor)
+
+    frame = photo("obama3")
+    region = Region(frame.shape[1] * 0.25, frame.shape[0] * 0.1, frame.shape[1] * 0.5)
+    filled = LandmarkModel(runner, spec).points_in(frame, region)
+    copied = LandmarkModel(CopiedIn(), spec).points_in(frame, region)
+    assert filled is not None and copied is not None
+    np.testing.assert_array_equal(filled, copied)
