@@ -115,20 +115,26 @@ def frozen(frames: Sequence[NDArray[np.uint8]], captured: Sequence[float],
         return True
     if len(frames) < 2:
         return False
-    pairs = zip(frames, frames[1:], strict=False)  # an RGBX frame's fourth byte never moves:
-    return not any(changed(picture.rgb(a), picture.rgb(b), min_change) for a, b in pairs)
+    pairs = zip(frames, frames[1:], strict=False)
+    return not any(changed(a, b, min_change) for a, b in pairs)
 
 
 def changed(a: NDArray[np.uint8], b: NDArray[np.uint8], least: float, band: int = 32) -> bool:
-    """Whether the mean absolute difference of two frames is at least ``least``.
+    """Whether the mean absolute difference of two frames' colour bytes is at least ``least``.
 
     Summed exactly in bands of ``band`` rows (small enough to stay in the CPU cache, and no
     full-frame temporaries: a 3 MP burst's frames would cost 80 MB of them), stopping as soon
-    as the sum so far reaches ``least`` times the frame's size: the sum only grows, so the
-    answer is the one the whole frame's mean gives.
+    as the sum so far reaches ``least`` times the number of colour bytes: the sum only grows,
+    so the answer is the one the whole frame's mean gives. Two C-contiguous RGBX frames (the
+    camera's) are read whole, their rows contiguous, and the fourth byte (which never moves)
+    masked out of the sum; a strided RGB view of them cost 10 times as much.
     """
     if a.shape != b.shape or a.size == 0:
         return True
+    rgbx = picture.is_mapped(a) and picture.is_mapped(b)
+    if not rgbx:
+        a, b = picture.rgb(a), picture.rgb(b)
+    colours = a.size // 4 * 3 if rgbx else a.size
     high = np.empty((min(band, a.shape[0]), *a.shape[1:]), np.uint8)
     low = np.empty_like(high)
     total = 0
@@ -139,10 +145,41 @@ def changed(a: NDArray[np.uint8], b: NDArray[np.uint8], least: float, band: int 
         np.maximum(rows_a, rows_b, out=diff)
         np.minimum(rows_a, rows_b, out=other)
         np.subtract(diff, other, out=diff)
-        total += int(diff.sum(dtype=np.uint64))
-        if total / a.size >= least:
+        total += byte_sum(diff, skip_fourth=rgbx)
+        if total / colours >= least:
             return True
     return False
+
+
+_COLOUR_BYTES = np.frombuffer(bytes((255, 255, 255, 0)), np.uint32)[0]  # of an RGBX word
+_EVEN_BYTES = np.uint32(0x00FF00FF)
+_LANE_WORDS = 128  # 16-bit lanes of byte pairs (each <= 510) hold 128 of them: <= 65280
+
+
+def byte_sum(scratch: NDArray[np.uint8], skip_fourth: bool = False) -> int:
+    """The exact sum of a C-contiguous array's bytes (every fourth byte left out when
+    ``skip_fourth``, as an RGBX array's), overwriting the array.
+
+    numpy sums uint8 into uint64 one byte at a time; here the bytes are read as 32-bit words,
+    each word's two byte pairs added into two 16-bit lanes (``(w & 0x00FF00FF) + ((w >> 8) &
+    0x00FF00FF)``: every byte once, whatever the byte order), and 128 words' lanes added row
+    by row before the lanes are split: all in native 32-bit arithmetic, about 1.6 times as fast.
+    """
+    flat = scratch.reshape(-1)
+    whole = flat.size // 4 * 4
+    words = flat[:whole].view(np.uint32)
+    if skip_fourth:
+        np.bitwise_and(words, _COLOUR_BYTES, out=words)
+    pairs = np.bitwise_and(words, _EVEN_BYTES)
+    words >>= 8
+    words &= _EVEN_BYTES
+    pairs += words
+    rows = len(pairs) // _LANE_WORDS * _LANE_WORDS
+    lanes = np.append(pairs[:rows].reshape(_LANE_WORDS, -1).sum(axis=0, dtype=np.uint32),
+                      pairs[rows:])
+    left_over = int(flat[whole:].sum(dtype=np.uint64))  # fewer than 4 bytes
+    return (int((lanes & 0xFFFF).sum(dtype=np.uint64))
+            + int((lanes >> 16).sum(dtype=np.uint64)) + left_over)
 
 
 def eye_aspect_ratio(points: Points) -> float:

@@ -106,6 +106,42 @@ def test_the_banded_change_decides_as_the_whole_frames_mean_does(noise) -> None:
     assert liveness.changed(a, b[:50], 0.5)  # frames of two sizes are not one frame
 
 
+@pytest.mark.parametrize("shape", [(1,), (3,), (4,), (129,), (128 * 4 * 3 + 5,), (33, 47, 3)])
+@pytest.mark.parametrize("fill", ["random", "full"])
+def test_the_byte_sum_is_numpys_exact_sum(shape, fill) -> None:
+    """Exact at every length (words left over, bytes left over) and at the lanes' limit (all
+    bytes 255: 128 words of two 510 pairs each fill a 16-bit lane to 65280)."""
+    rng = np.random.default_rng(len(shape) + shape[0])
+    data = (rng.integers(0, 256, shape, dtype=np.uint8) if fill == "random"
+            else np.full(shape, 255, np.uint8))
+    assert liveness.byte_sum(data.copy()) == int(data.sum(dtype=np.uint64))
+
+
+def test_the_byte_sum_of_rgbx_leaves_the_fourth_byte_out() -> None:
+    rng = np.random.default_rng(21)
+    data = rng.integers(0, 256, (17, 300, 4), dtype=np.uint8)
+    assert liveness.byte_sum(data.copy(), skip_fourth=True) == int(
+        data[..., :3].sum(dtype=np.uint64))
+
+
+@pytest.mark.parametrize("noise", [0.0, 0.6, 3.0])
+def test_an_rgbx_pair_changes_exactly_as_its_rgb_twin(noise) -> None:
+    """Read whole with the fourth byte masked out, the RGBX pair decides as the RGB pair
+    does, also at a limit equal to the mean (the fourth bytes differ, and must not count)."""
+    from firmware.face import picture
+
+    rng = np.random.default_rng(17)
+    a = rng.integers(0, 256, (61, 83, 3), dtype=np.uint8)
+    b = np.clip(a + rng.normal(0, noise, a.shape).round(), 0, 255).astype(np.uint8)
+    ax, bx = picture.rgbx(a), picture.rgbx(b)
+    bx[..., 3] = rng.integers(0, 256, bx.shape[:2], dtype=np.uint8)
+    mean = float(np.abs(a.astype(np.int16) - b).mean())
+    for least in (0.0, mean / 2, mean, np.nextafter(mean, np.inf), mean * 2 + 0.1):
+        for band in (1, 7, 32, 500):
+            assert liveness.changed(ax, bx, least, band) is bool(mean >= least), (least, band)
+            assert liveness.changed(a, b, least, band) is bool(mean >= least), (least, band)
+
+
 def test_a_live_burst_is_known_from_its_first_pair_of_frames() -> None:
     """The pairs are compared until one differs: the later frames are not read at all."""
     rng = np.random.default_rng(14)
