@@ -184,13 +184,30 @@ def byte_sum(scratch: NDArray[np.uint8], skip_fourth: bool = False) -> int:
 
 def eye_aspect_ratio(points: Points) -> float:
     """Mean eye aspect ratio of both eyes (eyelid gap over eye width; about 0 when closed)."""
-    ratios: list[float] = []
-    for corner_a, up_a, up_b, corner_b, low_b, low_a in (RIGHT_EYE, LEFT_EYE):
-        width = float(np.linalg.norm(points[corner_a] - points[corner_b]))
-        gap = float(np.linalg.norm(points[up_a] - points[low_a]) + np.linalg.norm(
-            points[up_b] - points[low_b]))
-        ratios.append(gap / (2.0 * width) if width > 1e-6 else 0.0)
-    return float(np.mean(ratios))
+    return float(eye_aspect_ratios(points[None])[0])
+
+
+#: Per eye (right, left): the index pairs of its width and of its two eyelid gaps.
+_EYE_WIDTHS = np.array([[eye[0], eye[3]] for eye in (RIGHT_EYE, LEFT_EYE)])
+_EYE_GAPS = np.array([[[eye[1], eye[5]], [eye[2], eye[4]]] for eye in (RIGHT_EYE, LEFT_EYE)])
+
+
+def eye_aspect_ratios(tracks: NDArray[np.float64]) -> NDArray[np.float64]:
+    """:func:`eye_aspect_ratio` of every frame of a (frames, points, 2) stack at once."""
+    width = _lengths(tracks, _EYE_WIDTHS)  # frames x eyes
+    gaps = _lengths(tracks, _EYE_GAPS)  # frames x eyes x 2
+    gap = gaps[..., 0] + gaps[..., 1]
+    safe = np.where(width > 1e-6, width, 1.0)
+    ratios = np.where(width > 1e-6, gap / (2.0 * safe), 0.0)
+    return np.asarray((ratios[:, 0] + ratios[:, 1]) / 2.0, np.float64)
+
+
+def _lengths(tracks: NDArray[np.float64], pairs: NDArray[np.int_]) -> NDArray[np.float64]:
+    """Per frame, the distance between the points of each index pair (pairs' shape x 2), as
+    ``np.linalg.norm`` gives it for one (the square root of a dot product: a matrix product
+    gives its very bits, a sum of squares can differ in the last one)."""
+    step = tracks[:, pairs[..., 0]] - tracks[:, pairs[..., 1]]
+    return np.asarray(np.sqrt((step[..., None, :] @ step[..., :, None])[..., 0, 0]))
 
 
 def yaw_ratio(points: Points) -> float:
@@ -250,13 +267,18 @@ def _normal_matrices(src: Points, dsts: NDArray[np.float64]) -> NDArray[np.float
     """AᵀA of the DLT per frame, from moments: with p = (x, y, 1) of a source point and
     (u, v) its image, A's rows are (-p, 0, u p) and (0, -p, v p), so AᵀA's 3 x 3 blocks
     are S(1), 0, -S(u) / 0, S(1), -S(v) / -S(u), -S(v), S(u² + v²), with S(w) = Σ w p pᵀ."""
-    p = np.c_[src, np.ones(len(src))]
+    p = np.ones((len(src), 3))
+    p[:, :2] = src
     outer = (p[:, :, None] * p[:, None, :]).reshape(len(p), 9)
     u, v = dsts[..., 0], dsts[..., 1]
     weights = np.stack([np.ones_like(u), u, v, u * u + v * v], axis=1)  # frames x 4 x N
     s1, su, sv, suv = (weights @ outer).reshape(len(dsts), 4, 3, 3).transpose(1, 0, 2, 3)
-    zero = np.zeros_like(s1)
-    return np.block([[s1, zero, -su], [zero, s1, -sv], [-su, -sv, suv]])
+    normal = np.zeros((len(dsts), 9, 9))
+    normal[:, 0:3, 0:3] = normal[:, 3:6, 3:6] = s1
+    normal[:, 0:3, 6:9] = normal[:, 6:9, 0:3] = -su
+    normal[:, 3:6, 6:9] = normal[:, 6:9, 3:6] = -sv
+    normal[:, 6:9, 6:9] = suv
+    return normal
 
 
 def _normaliser(points: Points) -> NDArray[np.float64]:
@@ -301,7 +323,7 @@ def challenge_met(challenge: Challenge, tracks: Sequence[Points],
                   settings: LivenessSettings) -> tuple[bool, dict[str, float]]:
     """Whether the landmark sequence shows the challenge, and the figure that says so."""
     if challenge is Challenge.BLINK:
-        ratios = [eye_aspect_ratio(points) for points in tracks]
+        ratios = eye_aspect_ratios(np.stack(tracks)).tolist()
         opened = max(ratios)
         closure = 1.0 - min(ratios) / opened if opened > 1e-6 else 0.0
         # Open, then closed, then open again: the closed frame is neither first nor last.

@@ -381,3 +381,29 @@ def test_the_face_mesh_gives_the_same_points_filled_in_place_or_copied_in(photo)
     copied = LandmarkModel(CopiedIn(), spec).points_in(frame, region)
     assert filled is not None and copied is not None
     np.testing.assert_array_equal(filled, copied)
+
+
+def test_the_eye_aspect_ratios_of_a_burst_are_each_frames_own() -> None:
+    """All frames at once give each frame's ratio (eyelid gaps over the eye's width, the two
+    eyes' mean), and 0 for an eye of no width."""
+    rng = np.random.default_rng(8)
+    tracks = np.stack(sim.blink(rng))
+    squashed = tracks[0].copy()
+    for eye in (liveness.LEFT_EYE, liveness.RIGHT_EYE):
+        squashed[list(eye)] = squashed[eye[0]]  # no width, no gap
+    stack = np.concatenate([tracks, squashed[None]])
+
+    def reference(points: np.ndarray) -> float:
+        ratios = []
+        for corner_a, up_a, up_b, corner_b, low_b, low_a in (liveness.RIGHT_EYE,
+                                                               liveness.LEFT_EYE):
+            width = np.linalg.norm(points[corner_a] - points[corner_b])
+            gap = (np.linalg.norm(points[up_a] - points[low_a])
+                   + np.linalg.norm(points[up_b] - points[low_b]))
+            ratios.append(gap / (2.0 * width) if width > 1e-6 else 0.0)
+        return float(np.mean(ratios))
+
+    expected = [reference(points) for points in stack]
+    np.testing.assert_allclose(liveness.eye_aspect_ratios(stack), expected, rtol=1e-12)
+    assert liveness.eye_aspect_ratio(stack[0]) == pytest.approx(expected[0], rel=1e-12)
+    assert expected[-1] == 0.0
