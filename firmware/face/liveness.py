@@ -267,8 +267,7 @@ def _normal_matrices(src: Points, dsts: NDArray[np.float64]) -> NDArray[np.float
     """AᵀA of the DLT per frame, from moments: with p = (x, y, 1) of a source point and
     (u, v) its image, A's rows are (-p, 0, u p) and (0, -p, v p), so AᵀA's 3 x 3 blocks
     are S(1), 0, -S(u) / 0, S(1), -S(v) / -S(u), -S(v), S(u² + v²), with S(w) = Σ w p pᵀ."""
-    p = np.ones((len(src), 3))
-    p[:, :2] = src
+    p = _homogeneous(src)
     outer = (p[:, :, None] * p[:, None, :]).reshape(len(p), 9)
     u, v = dsts[..., 0], dsts[..., 1]
     weights = np.stack([np.ones_like(u), u, v, u * u + v * v], axis=1)  # frames x 4 x N
@@ -288,8 +287,15 @@ def _normaliser(points: Points) -> NDArray[np.float64]:
     return np.array([[scale, 0, -scale * centre[0]], [0, scale, -scale * centre[1]], [0, 0, 1]])
 
 
+def _homogeneous(points: Points) -> NDArray[np.float64]:
+    """The points as rows (x, y, 1)."""
+    rows = np.ones((len(points), 3))
+    rows[:, :2] = points
+    return rows
+
+
 def _apply(h: NDArray[np.float64], points: Points) -> Points:
-    moved = np.c_[points, np.ones(len(points))] @ h.T
+    moved = _homogeneous(points) @ h.T
     return np.asarray(moved[:, :2] / moved[:, 2:3], np.float64)
 
 
@@ -305,7 +311,7 @@ def rigid_residual(tracks: Sequence[Points], worst: int = 6) -> float:
     unit = eye_distance(first) or 1.0
     later = np.stack(tracks[1:])
     hs = fit_homographies(first, later)
-    moved = np.c_[first, np.ones(len(first))] @ hs.transpose(0, 2, 1)
+    moved = _homogeneous(first) @ hs.transpose(0, 2, 1)
     errors = np.linalg.norm(moved[..., :2] / moved[..., 2:3] - later, axis=2)
     worst_errors = np.partition(errors, errors.shape[1] - worst, axis=1)[:, -worst:]
     return float(worst_errors.mean(axis=1).max()) / unit
