@@ -74,7 +74,7 @@ def crop(frame: Frame, region: Region, size: int,
     (its neighbours clamped at the frame's edges), within 2 grey levels of it: Pillow's
     bilinear ``transform`` costs 1.3 ms a crop, its nearest-neighbour one 0.03 ms, so the four
     neighbours of every sample are four nearest-neighbour transforms (the region shifted by
-    half a pixel each way) mixed by their weights with ``Image.composite`` (8-bit weights).
+    half a pixel each way) mixed by their weights as ``Image.composite`` mixes (8-bit weights).
     Only the part of the frame under the region (and a 2-pixel margin) is read
     (:func:`part_picture`: an RGBX frame in place, an RGB one copied once; a whole 3 MP frame
     copied per crop cost 10 ms). The result is scaled to 0..1 into ``out`` when given (the
@@ -92,11 +92,14 @@ def crop(frame: Frame, region: Region, size: int,
     down, inside_y = _second_weights(local.y0, local.side / size, size, bottom - top)
     mix_x = Image.fromarray(np.ascontiguousarray(np.broadcast_to(across, (size, size))))
     mix_y = Image.fromarray(np.ascontiguousarray(np.broadcast_to(down[:, None], (size, size))))
-    upper = Image.composite(_tap(part, local, size, 0.5, -0.5),
-                            _tap(part, local, size, -0.5, -0.5), mix_x)
-    lower = Image.composite(_tap(part, local, size, 0.5, 0.5),
-                            _tap(part, local, size, -0.5, 0.5), mix_x)
-    _to_unit(Image.composite(lower, upper, mix_y), target)
+    # Image.composite(a, b, mask) is b copied, then a pasted onto it through the mask; the
+    # taps are this crop's own pictures, so they are pasted onto in place (no copies).
+    upper = _tap(part, local, size, -0.5, -0.5)
+    upper.paste(_tap(part, local, size, 0.5, -0.5), None, mix_x)
+    lower = _tap(part, local, size, -0.5, 0.5)
+    lower.paste(_tap(part, local, size, 0.5, 0.5), None, mix_x)
+    upper.paste(lower, None, mix_y)
+    _to_unit(upper, target)
     if not (inside_x.all() and inside_y.all()):  # samples off the frame are black
         target[~inside_y] = 0.0
         target[:, ~inside_x] = 0.0
