@@ -7,39 +7,25 @@ eye line's roll is not undone). The points come back in frame pixels.
 
 import logging
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
 from firmware.errors import VerifyError
-from firmware.face.base import Frame, ModelRunner
+from firmware.face.base import Frame
 from firmware.face.detector import Detection
 from firmware.face.manifest import ModelSpec
+from firmware.face.pipeline import FillingRunner
 
 logger = logging.getLogger(__name__)
 
 LANDMARKS = "face_landmarks"  # the manifest key
 Points = NDArray[np.float64]
 _UNIT = np.float32(1.0 / 255.0)  # a pixel byte to 0..1
-
-
-@runtime_checkable
-class FilledRunner(Protocol):
-    """A runner whose input a callable fills in place (``TfliteRunner.run_filled``)."""
-
-    def run(self, tensor: NDArray[np.float32]) -> list[NDArray[np.float32]]:
-        """Run the model once on a float tensor."""
-        ...
-
-    def run_filled(
-        self, fill: Callable[[NDArray[np.float32]], object]
-    ) -> list[NDArray[np.float32]]:
-        """Run the model once on the (H, W, C) float image ``fill`` writes."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -174,7 +160,7 @@ def _second_weights(start: float, step: float, size: int,
 class LandmarkModel:
     """The face mesh on a runner: a frame and a detected face in, 468 (x, y) points out."""
 
-    def __init__(self, runner: ModelRunner, spec: ModelSpec) -> None:
+    def __init__(self, runner: FillingRunner, spec: ModelSpec) -> None:
         decoding: Mapping[str, Any] = spec.extra.get("decoding", {})
         shape = spec.inputs[0].shape
         if len(shape) != 4 or shape[1] != shape[2]:
@@ -184,10 +170,9 @@ class LandmarkModel:
         self._size = int(shape[1])
         self._scale = float(decoding.get("roi_scale", 1.5))
         self._min_flag = float(decoding.get("min_face_flag", 0.5))
-        self._input = np.zeros((1, self._size, self._size, 3), np.float32)  # reused per frame
 
     @property
-    def runner(self) -> ModelRunner:
+    def runner(self) -> FillingRunner:
         """The face-mesh model's runner (the bench times its invoke alone)."""
         return self._runner
 
@@ -215,7 +200,9 @@ class LandmarkModel:
 
     def points_in(self, frame: Frame, region: Region) -> Points | None:
         """The landmarks of the face in ``region``, None when the model sees no face there."""
-        raw, flag = self.run_on(frame, region)[:2]
+        # The crop is written straight into the runner's input buffer (nothing to copy in).
+        raw, flag = self._runner.run_filled(
+            lambda buffer: crop(frame, region, self._size, buffer))[:2]
         chance = 1.0 / (1.0 + float(np.exp(-float(np.clip(flag.reshape(-1)[-1], -80, 80)))))
         if chance < self._min_flag:
             return None
@@ -223,13 +210,3 @@ class LandmarkModel:
         pixels *= region.side / self._size
         pixels += (region.x0, region.y0)
         return pixels
-
-    def run_on(self, frame: Frame, region: Region) -> list[NDArray[np.float32]]:
-        """The model's outputs on the region's crop: cropped straight into the interpreter's
-        input buffer when the runner allows it (nothing for ``set_tensor`` to copy), else
-        into this model's own buffer, reused per frame."""
-        runner = self._runner
-        if isinstance(runner, FilledRunner):
-            return runner.run_filled(lambda buffer: crop(frame, region, self._size, buffer))
-        crop(frame, region, self._size, out=self._input[0])
-        return runner.run(self._input)

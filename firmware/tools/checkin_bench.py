@@ -37,6 +37,7 @@ import resource
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -318,8 +319,9 @@ def _landmark_parts(burst: Burst, twin: Burst, results: list[FrameResult],
             c1 = time.process_time()
             fill(frame, region, model.size, tensor[0])
             spent[part] += time.process_time() - c1
-        runs = [("run_filled", lambda: runner.run_filled(_as_filled)),  # the input in place
-                ("run", lambda: runner.run(tensor))]  # as before: copied in by set_tensor
+        runs: list[tuple[str, Callable[[], object]]] = [
+            ("run_filled", lambda: runner.run_filled(_as_filled)),  # the input in place
+            ("run", lambda: runner.run(tensor))]  # as before: copied in by set_tensor
         for part, call in runs if i % 2 else runs[::-1]:
             c2 = time.process_time()
             call()

@@ -271,6 +271,9 @@ def test_the_region_read_is_the_faces_or_the_previous_landmarks() -> None:
         def run(self, tensor: np.ndarray) -> list[np.ndarray]:
             raise AssertionError("no model run is needed for a region")
 
+        def run_filled(self, fill) -> list[np.ndarray]:  # noqa: ANN001 - the protocol's
+            raise AssertionError("no model run is needed for a region")
+
     model = LandmarkModel(Unused(), spec)
     face = Detection(box=(100.0, 80.0, 160.0, 150.0), score=0.9, keypoints=np.zeros((6, 2)))
     assert model.region(face, None) == Region.around(face, 1.5)
@@ -341,8 +344,8 @@ def test_every_way_of_reading_the_crops_part_gives_the_frames_pixels(bounds) -> 
 
 
 def test_the_face_mesh_input_is_cropped_into_the_runners_own_buffer() -> None:
-    """A runner that takes a fill (``TfliteRunner.run_filled``) gets the crop written into its
-    buffer; ``run`` (a tensor for ``set_tensor`` to copy) is then never called."""
+    """The crop is written into the runner's own buffer (``TfliteRunner.run_filled``); ``run``
+    (a tensor for ``set_tensor`` to copy in) is never called."""
     from firmware.face import manifest
     from firmware.face.landmarks import LandmarkModel, Region, crop
     from tests.firmware.face.conftest import MODELS
@@ -374,9 +377,14 @@ def test_the_face_mesh_gives_the_same_points_filled_in_place_or_copied_in(photo)
     spec = manifest.load(MODELS).model("face_landmarks")
     runner = TfliteRunner(spec)
 
-    class CopiedIn:  # ``run`` alone: the tensor is copied in by set_tensor
+    class CopiedIn:  # filled into a tensor of its own, copied in by set_tensor (``run``)
         def run(self, tensor: np.ndarray) -> list[np.ndarray]:
             return runner.run(tensor)
+
+        def run_filled(self, fill) -> list[np.ndarray]:  # noqa: ANN001 - the protocol's
+            tensor = np.zeros((1, 192, 192, 3), np.float32)
+            fill(tensor[0])
+            return self.run(tensor)
 
     frame = photo("obama3")
     region = Region(frame.shape[1] * 0.25, frame.shape[0] * 0.1, frame.shape[1] * 0.5)
