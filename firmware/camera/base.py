@@ -1,4 +1,9 @@
-"""The camera interface: capture a burst of RGB uint8 frames, each with its capture time."""
+"""The camera interface: capture a burst of RGBX uint8 frames, each with its capture time.
+
+RGBX is the layout the Pi's ISP writes natively (4 bytes per pixel: R, G, B, one unused byte
+whose value means nothing), so a frame is handed on as captured and every stage reads it in
+place. Consumers take an RGB frame (height, width, 3) just as well: photos read from files.
+"""
 
 from dataclasses import dataclass
 
@@ -37,9 +42,10 @@ class Burst:
 class Camera(Lifecycle):
     """A camera owned by one thread; callers ask for bursts and wait for them.
 
-    ``capture_timed`` returns ``count`` frames, each (height, width, 3) RGB uint8, with their
-    capture times, or raises ``CameraError`` when the camera fails or gives nothing within
-    ``timeout`` seconds. ``capture_burst`` is the same without the times.
+    ``capture_timed`` returns ``count`` frames, each a C-contiguous (height, width, 4) RGBX
+    uint8 array (the fourth byte unused), with their capture times, or raises ``CameraError``
+    when the camera fails or gives nothing within ``timeout`` seconds. ``capture_burst`` is
+    the same without the times.
     """
 
     #: Human description for log messages, e.g. "Camera Module 3 (imx708) 1536x864".

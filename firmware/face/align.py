@@ -14,6 +14,8 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
+from firmware.face import picture
+
 CHIP_SIZE = 150
 
 #: BlazeFace keypoints (eye left, eye right, nose tip, mouth, ear left, ear right) in chip px.
@@ -123,21 +125,36 @@ def invert(m: Affine) -> Affine:
 
 
 def chip(frame: NDArray[np.uint8], keypoints: NDArray[np.floating]) -> NDArray[np.uint8]:
-    """The aligned 150x150 RGB chip for one face's BlazeFace keypoints.
+    """The aligned 150x150 RGB chip for one face's BlazeFace keypoints, from an RGB or RGBX frame.
 
-    Only the chip's footprint is read: it is cut out in one copy, shrunk by an integer factor
-    in one Pillow reduce while a chip pixel would still span four or more of its pixels, then
-    read at TAPS x TAPS nearest points per chip pixel by one fixed-point affine warp and
-    averaged by one reduce (Pillow's bilinear affine is the generic, per-pixel slow path).
+    Only the chip's footprint is read: shrunk by an integer factor in one Pillow reduce while
+    a chip pixel would still span four or more of its pixels, then read at TAPS x TAPS nearest
+    points per chip pixel by one fixed-point affine warp and averaged by one reduce (Pillow's
+    bilinear affine is the generic, per-pixel slow path). A camera's RGBX frame is never
+    unpacked: the reduce reads the footprint straight from the frame mapped as a picture, and
+    an unshrunk footprint is copied out row by row (4-byte pixels as they are: the warp then
+    reads it warm, faster than gathering from the cold frame). An RGB frame's footprint is
+    first cut out into Pillow's 4-byte layout. Both give the same chip, bit for bit.
     """
     to_image = invert(fit_affine(keypoints))
     factor = shrink_factor(to_image)
-    picture, to_image = _crop(np.ascontiguousarray(frame[..., :3]), to_image, factor)
-    picture, to_image = _shrink(picture, to_image, factor)
-    fine = _taps(to_image)
-    sampled = picture.transform((CHIP_SIZE * TAPS, CHIP_SIZE * TAPS), Image.Transform.AFFINE,
-                                _pillow_coefficients(fine), Image.Resampling.NEAREST)
-    return np.asarray(sampled.reduce(TAPS))
+    x0, y0, x1, y1 = footprint(frame.shape, to_image, factor)
+    a, b, c, d, e, f = to_image
+    local = (a, b, c - x0, d, e, f - y0)  # into the footprint (exact: integer shifts)
+    shrinks = factor > 1 and min(x1 - x0, y1 - y0) >= factor
+    if picture.is_mapped(frame) and shrinks:
+        sampled = picture.mapped(frame).reduce(factor, _reduced_box((x0, y0, x1, y1), factor))
+    else:
+        sampled = _cut(frame, (x0, y0, x1, y1))
+        if shrinks:
+            sampled = sampled.reduce(factor, _reduced_box((0, 0, x1 - x0, y1 - y0), factor))
+    if shrinks:
+        local = _shrunk_map(local, factor)
+    warped = sampled.transform((CHIP_SIZE * TAPS, CHIP_SIZE * TAPS), Image.Transform.AFFINE,
+                               _pillow_coefficients(_taps(local)), Image.Resampling.NEAREST)
+    # Packed straight to 3-byte pixels (a convert to RGB first, then asarray, cost twice that)
+    packed = warped.reduce(TAPS).tobytes("raw", "RGB")
+    return np.frombuffer(packed, np.uint8).reshape(CHIP_SIZE, CHIP_SIZE, 3)
 
 
 def shrink_factor(to_image: Affine) -> int:
@@ -146,18 +163,22 @@ def shrink_factor(to_image: Affine) -> int:
     return max(1, int(scale / 2))
 
 
-def _shrink(picture: Image.Image, to_image: Affine, factor: int) -> tuple[Image.Image, Affine]:
-    """The region shrunk by ``factor`` (box average, Pillow's reduce), and the map.
+#: A part of the frame: (x0, y0, x1, y1), x1 and y1 exclusive.
+Region = tuple[int, int, int, int]
 
-    Reduced pixel i is centred on image pixel ``f*i + (f-1)/2``.
-    """
-    width, height = picture.size[0] // factor, picture.size[1] // factor
-    if factor == 1 or min(width, height) < 1:
-        return picture, to_image
-    shrunk = picture.reduce(factor, (0, 0, width * factor, height * factor))
+
+def _reduced_box(region: Region, factor: int) -> Region:
+    """The whole ``factor`` x ``factor`` blocks of ``region``, from its top left corner."""
+    x0, y0, x1, y1 = region
+    return (x0, y0, x0 + (x1 - x0) // factor * factor, y0 + (y1 - y0) // factor * factor)
+
+
+def _shrunk_map(to_image: Affine, factor: int) -> Affine:
+    """The map into the footprint shrunk by ``factor`` (box average, Pillow's reduce): reduced
+    pixel i is centred on footprint pixel ``f*i + (f-1)/2``."""
     a, b, c, d, e, f = (v / factor for v in to_image)
     shift = (factor - 1) / (2 * factor)
-    return shrunk, (a, b, c - shift, d, e, f - shift)
+    return (a, b, c - shift, d, e, f - shift)
 
 
 def _taps(to_image: Affine) -> Affine:
@@ -167,24 +188,34 @@ def _taps(to_image: Affine) -> Affine:
     return (a * k, b * k, c + (a + b) * off, d * k, e * k, f + (d + e) * off)
 
 
-def _crop(frame: NDArray[np.uint8], to_image: Affine, factor: int) -> tuple[Image.Image, Affine]:
-    """Cut the chip's footprint (plus a margin the reduce may trim) out in one copy, as a picture.
-
-    Pillow reads the rows straight from the frame's buffer (its row stride skips the rest).
-    """
+def footprint(shape: tuple[int, ...], to_image: Affine, factor: int) -> Region:
+    """The part of a frame of ``shape`` the chip reads (plus a margin the reduce may trim)."""
     a, b, c, d, e, f = to_image
     corners = [(0, 0), (CHIP_SIZE, 0), (0, CHIP_SIZE), (CHIP_SIZE, CHIP_SIZE)]
     xs = [a * x + b * y + c for x, y in corners]
     ys = [d * x + e * y + f for x, y in corners]
-    height, width = frame.shape[:2]
+    height, width = shape[:2]
     x0 = min(max(math.floor(min(xs)) - 2, 0), width - 1)
     y0 = min(max(math.floor(min(ys)) - 2, 0), height - 1)
     x1 = min(max(math.ceil(max(xs)) + 2 + factor, x0 + 1), width)
     y1 = min(max(math.ceil(max(ys)) + 2 + factor, y0 + 1), height)
-    stride = width * 3
-    rows = frame.reshape(-1)[y0 * stride + x0 * 3 :]
-    picture = Image.frombuffer("RGB", (x1 - x0, y1 - y0), rows, "raw", "RGB", stride, 1)
-    return picture, (a, b, c - x0, d, e, f - y0)
+    return x0, y0, x1, y1
+
+
+def _cut(frame: NDArray[np.uint8], region: Region) -> Image.Image:
+    """The region of an RGB or RGBX frame copied out in one pass, as a picture.
+
+    An RGBX frame's rows are copied as they are (4-byte pixels: Pillow's own layout) and
+    mapped; an RGB frame's are unpacked by Pillow, which reads them straight from the frame's
+    buffer (its row stride skips the rest).
+    """
+    x0, y0, x1, y1 = region
+    if picture.is_mapped(frame):
+        return picture.mapped(np.ascontiguousarray(frame[y0:y1, x0:x1]))
+    rgb = np.ascontiguousarray(frame[..., :3])
+    stride = rgb.shape[1] * 3
+    rows = rgb.reshape(-1)[y0 * stride + x0 * 3 :]
+    return Image.frombuffer("RGB", (x1 - x0, y1 - y0), rows, "raw", "RGB", stride, 1)
 
 
 def _pillow_coefficients(to_image: Affine) -> Affine:

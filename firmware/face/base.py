@@ -43,7 +43,8 @@ class FaceEngine(Lifecycle):
     """Detect, align, gate and embed; enrol and verify are built on ``check``.
 
     Subclasses set ``threshold``, ``model_sha256`` and ``model_version`` in ``_start`` and
-    implement ``check``. Frames are RGB uint8 arrays (height, width, 3).
+    implement ``check``. Frames are RGBX uint8 arrays (height, width, 4) as the camera gives
+    them (read in place), or RGB ones (height, width, 3) from image files.
     """
 
     describe: str = "face engine"

@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from firmware.face import picture
+
 Array = NDArray[np.float32]
 
 #: Keypoint order in the regressor output (image left/right as seen in the picture).
@@ -123,23 +125,66 @@ def sampler(height: int, width: int, size: int) -> Sampler:
 
 
 def letterbox_into(frame: NDArray[np.uint8], out: Array) -> Letterbox:
-    """Letterbox an RGB frame into ``out`` (size, size, 3) as floats in [-1, 1], black around.
+    """Letterbox an RGB or RGBX frame into ``out`` (size, size, 3) as floats in [-1, 1], black
+    around.
 
-    Only TAPS x TAPS pixels per model pixel are read (one gather of 3-byte pixels at indices
+    Only TAPS x TAPS pixels per model pixel are read (one gather of whole pixels at indices
     worked out once per frame shape), never the whole frame; ``out`` may be the model's own
-    input buffer, so nothing is copied after the gather.
+    input buffer, so nothing is copied after the gather. A camera's C-contiguous RGBX frame is
+    read in place as one 4-byte word per pixel; an RGB frame as 3-byte elements. Both give the
+    same model input, bit for bit.
     """
     height, width = frame.shape[:2]
     plan = sampler(height, width, out.shape[0])
-    rgb = np.ascontiguousarray(frame[..., :3])
-    pixels = rgb.reshape(-1).view(np.dtype((np.void, 3)))  # one element per pixel
-    picked = pixels.take(plan.taps).view(np.uint8).reshape(*plan.taps.shape, 3)
-    total = picked.sum(axis=0, dtype=np.uint16)
     out.fill(-1.0)  # black: 0 / 127.5 - 1
     content = out[plan.rows, plan.cols]
-    np.multiply(total, np.float32(1 / (127.5 * TAPS * TAPS)), out=content, dtype=np.float32)
+    if picture.is_mapped(frame):
+        _scale_words(frame, plan.taps, content)
+    else:
+        np.multiply(_tap_sums(frame, plan.taps), _UNIT, out=content, dtype=np.float32)
     content -= np.float32(1.0)
     return plan.placed
+
+
+#: A sum of TAPS x TAPS bytes to [0, 2]: the model input plus 1.
+_UNIT = np.float32(1 / (127.5 * TAPS * TAPS))
+_BYTES_0_2 = np.uint32(0x00FF00FF)  # bytes 0 and 2 of a word, in two 16-bit lanes
+_LANE = np.uint32(0xFFFF)
+
+
+def _tap_sums(frame: NDArray[np.uint8], taps: NDArray[np.intp]) -> NDArray[np.uint16]:
+    """Per model pixel, the sum of its taps' colour bytes (rows, cols, 3) for an RGB frame."""
+    rgb = np.ascontiguousarray(frame[..., :3])
+    pixels = rgb.reshape(-1).view(np.dtype((np.void, 3)))  # one element per pixel
+    picked = pixels.take(taps).view(np.uint8).reshape(*taps.shape, 3)
+    total: NDArray[np.uint16] = np.add(picked[0], picked[1], dtype=np.uint16)  # < sum(axis=0)
+    for plane in picked[2:]:
+        total += plane
+    return total
+
+
+def _scale_words(frame: NDArray[np.uint8], taps: NDArray[np.intp], content: Array) -> None:
+    """``content`` = the sum of each model pixel's taps times ``_UNIT``, for an RGBX frame.
+
+    Each tap is one 4-byte word (R, G, B, X); its bytes are summed in 16-bit lanes of the
+    words themselves (R and B in one word, G and X in another: four taps of at most 255 never
+    carry into the next lane), and each colour is scaled into its own channel of ``content``.
+    Splitting the words into bytes first would leave numpy loops three elements long (its
+    slow case) in every later step.
+    """
+    words = frame.reshape(-1).view(np.uint32).take(taps)  # (TAPS * TAPS, rows, cols)
+    red_blue = words & _BYTES_0_2
+    words >>= np.uint32(8)
+    words &= _BYTES_0_2  # green and the unused byte
+    sums = []
+    for lanes in (red_blue, words):
+        total = np.add(lanes[0], lanes[1])
+        for plane in lanes[2:]:
+            total += plane
+        sums.append(total)
+    red_blue, green = sums
+    for channel, value in enumerate((red_blue & _LANE, green & _LANE, red_blue >> np.uint32(16))):
+        np.multiply(value, _UNIT, out=content[..., channel], dtype=np.float32)
 
 
 def letterbox(frame: NDArray[np.uint8], size: int) -> tuple[Array, Letterbox]:

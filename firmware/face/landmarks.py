@@ -16,9 +16,10 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from firmware.errors import VerifyError
-from firmware.face.base import Frame, ModelRunner
+from firmware.face.base import Frame
 from firmware.face.detector import Detection
 from firmware.face.manifest import ModelSpec
+from firmware.face.pipeline import FillingRunner
 
 logger = logging.getLogger(__name__)
 
@@ -59,10 +60,11 @@ def crop(frame: Frame, region: Region, size: int,
     (its neighbours clamped at the frame's edges), within 2 grey levels of it: Pillow's
     bilinear ``transform`` costs 1.3 ms a crop, its nearest-neighbour one 0.03 ms, so the four
     neighbours of every sample are four nearest-neighbour transforms (the region shifted by
-    half a pixel each way) mixed by their weights with ``Image.composite`` (8-bit weights).
-    Only the part of the frame under the region (and a 2-pixel margin) becomes a PIL image:
-    a whole 3 MP frame copied per crop cost 10 ms. The result is scaled to 0..1 into ``out``
-    when given (the model's input buffer, reused per frame).
+    half a pixel each way) mixed by their weights as ``Image.composite`` mixes (8-bit weights).
+    Only the part of the frame under the region (and a 2-pixel margin) is read
+    (:func:`part_picture`: an RGBX frame in place, an RGB one copied once; a whole 3 MP frame
+    copied per crop cost 10 ms). The result is scaled to 0..1 into ``out`` when given (the
+    model's input buffer, reused per frame).
     """
     target = np.empty((size, size, 3), np.float32) if out is None else out
     bounds = part_bounds(frame, region)
@@ -70,18 +72,20 @@ def crop(frame: Frame, region: Region, size: int,
         target.fill(0.0)
         return target
     left, top, right, bottom = bounds
-    part = Image.fromarray(np.ascontiguousarray(frame[top:bottom, left:right, :3]))
+    part = part_picture(frame, bounds)
     local = Region(region.x0 - left, region.y0 - top, region.side)
     across, inside_x = _second_weights(local.x0, local.side / size, size, right - left)
     down, inside_y = _second_weights(local.y0, local.side / size, size, bottom - top)
     mix_x = Image.fromarray(np.ascontiguousarray(np.broadcast_to(across, (size, size))))
     mix_y = Image.fromarray(np.ascontiguousarray(np.broadcast_to(down[:, None], (size, size))))
-    upper = Image.composite(_tap(part, local, size, 0.5, -0.5),
-                            _tap(part, local, size, -0.5, -0.5), mix_x)
-    lower = Image.composite(_tap(part, local, size, 0.5, 0.5),
-                            _tap(part, local, size, -0.5, 0.5), mix_x)
-    np.multiply(np.asarray(Image.composite(lower, upper, mix_y)), _UNIT, out=target,
-                dtype=np.float32)
+    # Image.composite(a, b, mask) is b copied, then a pasted onto it through the mask; the
+    # taps are this crop's own pictures, so they are pasted onto in place (no copies).
+    upper = _tap(part, local, size, -0.5, -0.5)
+    upper.paste(_tap(part, local, size, 0.5, -0.5), None, mix_x)
+    lower = _tap(part, local, size, -0.5, 0.5)
+    lower.paste(_tap(part, local, size, 0.5, 0.5), None, mix_x)
+    upper.paste(lower, None, mix_y)
+    _to_unit(upper, target)
     if not (inside_x.all() and inside_y.all()):  # samples off the frame are black
         target[~inside_y] = 0.0
         target[:, ~inside_x] = 0.0
@@ -98,6 +102,38 @@ def part_bounds(frame: Frame, region: Region) -> tuple[int, int, int, int] | Non
     if right <= left or bottom <= top:
         return None
     return left, top, right, bottom
+
+
+def part_picture(frame: Frame, bounds: tuple[int, int, int, int]) -> Image.Image:
+    """The frame's pixels inside ``bounds`` (left, top, right, bottom) as a Pillow picture.
+
+    A C-contiguous RGBX frame (the camera's) is read in place: the picture maps the frame's
+    rows with the frame's row stride, so nothing is copied. Pillow maps only a buffer that
+    holds every row's whole stride, which a part touching the last row from the right of
+    the left edge lacks; that part is copied once straight from the frame's rows. A
+    C-contiguous RGB frame's part is copied once the same way (Pillow keeps 4 bytes a pixel);
+    any other frame's part through a contiguous copy first. Every way gives the same pixels.
+    """
+    left, top, right, bottom = bounds
+    height, width, channels = frame.shape
+    size = (right - left, bottom - top)
+    if frame.dtype != np.uint8 or channels not in (3, 4) or not frame.flags.c_contiguous:
+        return Image.fromarray(np.ascontiguousarray(frame[top:bottom, left:right, :3]))
+    stride = width * channels
+    rows = frame.reshape(-1)[top * stride + left * channels:]
+    if channels == 3:
+        return Image.frombuffer("RGB", size, rows, "raw", "RGB", stride, 1)
+    if size[1] * stride <= rows.size:
+        return Image.frombuffer("RGBX", size, rows, "raw", "RGBX", stride, 1)
+    return Image.frombytes("RGB", size, rows, "raw", "RGBX", stride, 1)
+
+
+def _to_unit(mixed: Image.Image, target: NDArray[np.float32]) -> None:
+    """The picture's colours scaled to 0..1 into ``target`` (size, size, 3): packed to RGB by
+    Pillow first (an RGBX picture's colours read as a strided numpy view cost 9 times as much
+    to convert)."""
+    codes = np.frombuffer(mixed.tobytes("raw", "RGB"), np.uint8).reshape(target.shape)
+    np.multiply(codes, _UNIT, out=target, dtype=np.float32)
 
 
 def _tap(part: Image.Image, region: Region, size: int, dx: float, dy: float) -> Image.Image:
@@ -124,7 +160,7 @@ def _second_weights(start: float, step: float, size: int,
 class LandmarkModel:
     """The face mesh on a runner: a frame and a detected face in, 468 (x, y) points out."""
 
-    def __init__(self, runner: ModelRunner, spec: ModelSpec) -> None:
+    def __init__(self, runner: FillingRunner, spec: ModelSpec) -> None:
         decoding: Mapping[str, Any] = spec.extra.get("decoding", {})
         shape = spec.inputs[0].shape
         if len(shape) != 4 or shape[1] != shape[2]:
@@ -134,10 +170,9 @@ class LandmarkModel:
         self._size = int(shape[1])
         self._scale = float(decoding.get("roi_scale", 1.5))
         self._min_flag = float(decoding.get("min_face_flag", 0.5))
-        self._input = np.zeros((1, self._size, self._size, 3), np.float32)  # reused per frame
 
     @property
-    def runner(self) -> ModelRunner:
+    def runner(self) -> FillingRunner:
         """The face-mesh model's runner (the bench times its invoke alone)."""
         return self._runner
 
@@ -165,8 +200,9 @@ class LandmarkModel:
 
     def points_in(self, frame: Frame, region: Region) -> Points | None:
         """The landmarks of the face in ``region``, None when the model sees no face there."""
-        crop(frame, region, self._size, out=self._input[0])
-        raw, flag = self._runner.run(self._input)[:2]
+        # The crop is written straight into the runner's input buffer (nothing to copy in).
+        raw, flag = self._runner.run_filled(
+            lambda buffer: crop(frame, region, self._size, buffer))[:2]
         chance = 1.0 / (1.0 + float(np.exp(-float(np.clip(flag.reshape(-1)[-1], -80, 80)))))
         if chance < self._min_flag:
             return None

@@ -115,20 +115,26 @@ def frozen(frames: Sequence[NDArray[np.uint8]], captured: Sequence[float],
         return True
     if len(frames) < 2:
         return False
-    pairs = zip(frames, frames[1:], strict=False)  # an RGBX frame's fourth byte never moves:
-    return not any(changed(picture.rgb(a), picture.rgb(b), min_change) for a, b in pairs)
+    pairs = zip(frames, frames[1:], strict=False)
+    return not any(changed(a, b, min_change) for a, b in pairs)
 
 
 def changed(a: NDArray[np.uint8], b: NDArray[np.uint8], least: float, band: int = 32) -> bool:
-    """Whether the mean absolute difference of two frames is at least ``least``.
+    """Whether the mean absolute difference of two frames' colour bytes is at least ``least``.
 
     Summed exactly in bands of ``band`` rows (small enough to stay in the CPU cache, and no
     full-frame temporaries: a 3 MP burst's frames would cost 80 MB of them), stopping as soon
-    as the sum so far reaches ``least`` times the frame's size: the sum only grows, so the
-    answer is the one the whole frame's mean gives.
+    as the sum so far reaches ``least`` times the number of colour bytes: the sum only grows,
+    so the answer is the one the whole frame's mean gives. Two C-contiguous RGBX frames (the
+    camera's) are read whole, their rows contiguous, and the fourth byte (which never moves)
+    masked out of the sum; a strided RGB view of them cost 10 times as much.
     """
     if a.shape != b.shape or a.size == 0:
         return True
+    rgbx = picture.is_mapped(a) and picture.is_mapped(b)
+    if not rgbx:
+        a, b = picture.rgb(a), picture.rgb(b)
+    colours = a.size // 4 * 3 if rgbx else a.size
     high = np.empty((min(band, a.shape[0]), *a.shape[1:]), np.uint8)
     low = np.empty_like(high)
     total = 0
@@ -139,21 +145,69 @@ def changed(a: NDArray[np.uint8], b: NDArray[np.uint8], least: float, band: int 
         np.maximum(rows_a, rows_b, out=diff)
         np.minimum(rows_a, rows_b, out=other)
         np.subtract(diff, other, out=diff)
-        total += int(diff.sum(dtype=np.uint64))
-        if total / a.size >= least:
+        total += byte_sum(diff, skip_fourth=rgbx)
+        if total / colours >= least:
             return True
     return False
 
 
+_COLOUR_BYTES = np.frombuffer(bytes((255, 255, 255, 0)), np.uint32)[0]  # of an RGBX word
+_EVEN_BYTES = np.uint32(0x00FF00FF)
+_LANE_WORDS = 128  # 16-bit lanes of byte pairs (each <= 510) hold 128 of them: <= 65280
+
+
+def byte_sum(scratch: NDArray[np.uint8], skip_fourth: bool = False) -> int:
+    """The exact sum of a C-contiguous array's bytes (every fourth byte left out when
+    ``skip_fourth``, as an RGBX array's), overwriting the array.
+
+    numpy sums uint8 into uint64 one byte at a time; here the bytes are read as 32-bit words,
+    each word's two byte pairs added into two 16-bit lanes (``(w & 0x00FF00FF) + ((w >> 8) &
+    0x00FF00FF)``: every byte once, whatever the byte order), and 128 words' lanes added row
+    by row before the lanes are split: all in native 32-bit arithmetic, about 1.6 times as fast.
+    """
+    flat = scratch.reshape(-1)
+    whole = flat.size // 4 * 4
+    words = flat[:whole].view(np.uint32)
+    if skip_fourth:
+        np.bitwise_and(words, _COLOUR_BYTES, out=words)
+    pairs = np.bitwise_and(words, _EVEN_BYTES)
+    words >>= 8
+    words &= _EVEN_BYTES
+    pairs += words
+    rows = len(pairs) // _LANE_WORDS * _LANE_WORDS
+    lanes = np.append(pairs[:rows].reshape(_LANE_WORDS, -1).sum(axis=0, dtype=np.uint32),
+                      pairs[rows:])
+    left_over = int(flat[whole:].sum(dtype=np.uint64))  # fewer than 4 bytes
+    return (int((lanes & 0xFFFF).sum(dtype=np.uint64))
+            + int((lanes >> 16).sum(dtype=np.uint64)) + left_over)
+
+
 def eye_aspect_ratio(points: Points) -> float:
     """Mean eye aspect ratio of both eyes (eyelid gap over eye width; about 0 when closed)."""
-    ratios: list[float] = []
-    for corner_a, up_a, up_b, corner_b, low_b, low_a in (RIGHT_EYE, LEFT_EYE):
-        width = float(np.linalg.norm(points[corner_a] - points[corner_b]))
-        gap = float(np.linalg.norm(points[up_a] - points[low_a]) + np.linalg.norm(
-            points[up_b] - points[low_b]))
-        ratios.append(gap / (2.0 * width) if width > 1e-6 else 0.0)
-    return float(np.mean(ratios))
+    return float(eye_aspect_ratios(points[None])[0])
+
+
+#: Per eye (right, left): the index pairs of its width and of its two eyelid gaps.
+_EYE_WIDTHS = np.array([[eye[0], eye[3]] for eye in (RIGHT_EYE, LEFT_EYE)])
+_EYE_GAPS = np.array([[[eye[1], eye[5]], [eye[2], eye[4]]] for eye in (RIGHT_EYE, LEFT_EYE)])
+
+
+def eye_aspect_ratios(tracks: NDArray[np.float64]) -> NDArray[np.float64]:
+    """:func:`eye_aspect_ratio` of every frame of a (frames, points, 2) stack at once."""
+    width = _lengths(tracks, _EYE_WIDTHS)  # frames x eyes
+    gaps = _lengths(tracks, _EYE_GAPS)  # frames x eyes x 2
+    gap = gaps[..., 0] + gaps[..., 1]
+    safe = np.where(width > 1e-6, width, 1.0)
+    ratios = np.where(width > 1e-6, gap / (2.0 * safe), 0.0)
+    return np.asarray((ratios[:, 0] + ratios[:, 1]) / 2.0, np.float64)
+
+
+def _lengths(tracks: NDArray[np.float64], pairs: NDArray[np.int_]) -> NDArray[np.float64]:
+    """Per frame, the distance between the points of each index pair (pairs' shape x 2), as
+    ``np.linalg.norm`` gives it for one (the square root of a dot product: a matrix product
+    gives its very bits, a sum of squares can differ in the last one)."""
+    step = tracks[:, pairs[..., 0]] - tracks[:, pairs[..., 1]]
+    return np.asarray(np.sqrt((step[..., None, :] @ step[..., :, None])[..., 0, 0]))
 
 
 def yaw_ratio(points: Points) -> float:
@@ -213,13 +267,17 @@ def _normal_matrices(src: Points, dsts: NDArray[np.float64]) -> NDArray[np.float
     """AᵀA of the DLT per frame, from moments: with p = (x, y, 1) of a source point and
     (u, v) its image, A's rows are (-p, 0, u p) and (0, -p, v p), so AᵀA's 3 x 3 blocks
     are S(1), 0, -S(u) / 0, S(1), -S(v) / -S(u), -S(v), S(u² + v²), with S(w) = Σ w p pᵀ."""
-    p = np.c_[src, np.ones(len(src))]
+    p = _homogeneous(src)
     outer = (p[:, :, None] * p[:, None, :]).reshape(len(p), 9)
     u, v = dsts[..., 0], dsts[..., 1]
     weights = np.stack([np.ones_like(u), u, v, u * u + v * v], axis=1)  # frames x 4 x N
     s1, su, sv, suv = (weights @ outer).reshape(len(dsts), 4, 3, 3).transpose(1, 0, 2, 3)
-    zero = np.zeros_like(s1)
-    return np.block([[s1, zero, -su], [zero, s1, -sv], [-su, -sv, suv]])
+    normal = np.zeros((len(dsts), 9, 9))
+    normal[:, 0:3, 0:3] = normal[:, 3:6, 3:6] = s1
+    normal[:, 0:3, 6:9] = normal[:, 6:9, 0:3] = -su
+    normal[:, 3:6, 6:9] = normal[:, 6:9, 3:6] = -sv
+    normal[:, 6:9, 6:9] = suv
+    return normal
 
 
 def _normaliser(points: Points) -> NDArray[np.float64]:
@@ -229,8 +287,15 @@ def _normaliser(points: Points) -> NDArray[np.float64]:
     return np.array([[scale, 0, -scale * centre[0]], [0, scale, -scale * centre[1]], [0, 0, 1]])
 
 
+def _homogeneous(points: Points) -> NDArray[np.float64]:
+    """The points as rows (x, y, 1)."""
+    rows = np.ones((len(points), 3))
+    rows[:, :2] = points
+    return rows
+
+
 def _apply(h: NDArray[np.float64], points: Points) -> Points:
-    moved = np.c_[points, np.ones(len(points))] @ h.T
+    moved = _homogeneous(points) @ h.T
     return np.asarray(moved[:, :2] / moved[:, 2:3], np.float64)
 
 
@@ -246,7 +311,7 @@ def rigid_residual(tracks: Sequence[Points], worst: int = 6) -> float:
     unit = eye_distance(first) or 1.0
     later = np.stack(tracks[1:])
     hs = fit_homographies(first, later)
-    moved = np.c_[first, np.ones(len(first))] @ hs.transpose(0, 2, 1)
+    moved = _homogeneous(first) @ hs.transpose(0, 2, 1)
     errors = np.linalg.norm(moved[..., :2] / moved[..., 2:3] - later, axis=2)
     worst_errors = np.partition(errors, errors.shape[1] - worst, axis=1)[:, -worst:]
     return float(worst_errors.mean(axis=1).max()) / unit
@@ -264,7 +329,7 @@ def challenge_met(challenge: Challenge, tracks: Sequence[Points],
                   settings: LivenessSettings) -> tuple[bool, dict[str, float]]:
     """Whether the landmark sequence shows the challenge, and the figure that says so."""
     if challenge is Challenge.BLINK:
-        ratios = [eye_aspect_ratio(points) for points in tracks]
+        ratios = eye_aspect_ratios(np.stack(tracks)).tolist()
         opened = max(ratios)
         closure = 1.0 - min(ratios) / opened if opened > 1e-6 else 0.0
         # Open, then closed, then open again: the closed frame is neither first nor last.

@@ -156,7 +156,7 @@ class Pipeline:
         self.gates = gates
 
     def check(self, frame: Frame, gated: bool = True) -> FrameResult:
-        """Gate the frame; embed its face when it passes and an embedder is loaded.
+        """Gate the RGB or RGBX frame; embed its face when it passes and an embedder is loaded.
 
         ``gated=False`` embeds the main face of any frame with a face (for evaluating photo
         sets whose framing differs from the device camera's); the failed gate is still reported.

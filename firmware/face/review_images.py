@@ -19,6 +19,7 @@ from PIL import Image
 
 from fieldcheck_protocol import review_box
 from firmware.errors import StoreError
+from firmware.face import picture
 from firmware.private_file import publish_new
 
 logger = logging.getLogger(__name__)
@@ -37,10 +38,17 @@ def file_name(seq: int, frame: int) -> str:
 
 
 def to_jpeg(frame: NDArray[np.uint8]) -> bytes:
-    """One RGB uint8 frame as JPEG bytes (no metadata)."""
+    """One RGB or RGBX uint8 frame as a 3-channel JPEG (the camera's fourth byte is dropped;
+    no metadata).
+
+    Raises ValueError for any other shape or type.
+    """
+    if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] not in (3, 4):
+        raise ValueError(f"a {frame.dtype} frame of shape {frame.shape} is neither RGB nor RGBX")
     buffer = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(frame), "RGB").save(
-        buffer, format="JPEG", quality=JPEG_QUALITY)
+    colours = picture.mapped(frame) if picture.is_mapped(frame) else Image.fromarray(
+        np.ascontiguousarray(frame[..., :3]))
+    colours.convert("RGB").save(buffer, format="JPEG", quality=JPEG_QUALITY)
     return buffer.getvalue()
 
 
@@ -87,7 +95,8 @@ class ReviewImages:
                                      captured, self._token)
         except (ValueError, TypeError, OSError) as err:
             raise StoreError(f"cannot encode review frame {index} of record {seq}: {err}",
-                             "report it: the camera gave a frame that is not RGB") from err
+                             "report it: the camera gave a frame that is not RGB or RGBX") \
+                from err
         try:
             publish_new(path, sealed)
         except FileExistsError as err:

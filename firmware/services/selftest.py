@@ -334,7 +334,7 @@ class CameraCheck:
         self._frames: list[Frame] = []
 
     def capture(self) -> Finding:
-        """Frames arrive, RGB, of one size."""
+        """Frames arrive (RGBX from the camera; RGB ones are judged alike)."""
         self._frames = self._capture_burst(self._count)
         if not self._frames:
             return Finding(False, f"{self._describe}: no frame", "check the camera ribbon "
@@ -348,7 +348,7 @@ class CameraCheck:
         if not self._frames:
             return Finding(None, "no frame to judge (capture failed)")
         weights = np.asarray([0.299, 0.587, 0.114], np.float32)
-        luma = np.asarray(self._frames[-1], np.float32) @ weights
+        luma = np.asarray(self._frames[-1][..., :3], np.float32) @ weights  # RGB or RGBX
         mean, spread = float(luma.mean()), float(luma.std())
         facts: Details = {"mean": round(mean, 1), "spread": round(spread, 1)}
         if mean < 20:

@@ -3,10 +3,15 @@ cost per frame, and this process's peak memory.
 
 One check-in is replayed stage by stage with the parts the daemon uses: a burst of a sample
 photo framed as the unit's camera delivers it (1536x864 by default: the face's surroundings
-cut to the frame's aspect and scaled to its size) with fresh sensor noise per frame (the
-camera's own capture time is not measured), the TFLite face engine, the face landmarks and
-the liveness checks, the template match, and one signed record committed to a real SQLite
-store in a temporary data dir.
+cut to the frame's aspect and scaled to its size; RGBX, picamera2's ``XBGR8888``) with fresh
+sensor noise per frame (the camera's own capture time is not measured), the TFLite face
+engine, the face landmarks and the liveness checks, the template match, and one signed record
+committed to a real SQLite store in a temporary data dir.
+
+Each burst's RGB twin (the same frames, three bytes a pixel: how frames came before the camera
+gave RGBX) is timed in the same repeat, in turn with it (which goes first alternates): the face
+frame, the liveness stage and its parts, the landmark crop (``rgb_before``). The twin is made
+after the first check-in, so the peak memory is that of a check-in on the camera's frames.
 
 The liveness stage is the check-in's own (``LivenessCheck.live``: the frozen-burst check, the
 landmarks and the judge), timed around the call as the service times it; the face pipeline's
@@ -17,9 +22,12 @@ parts are then timed one by one on the same burst (a breakdown, not added in). W
 per burst (the judge) counts in the per-frame figure as its share per frame.
 
 The landmarks part is broken down further in CPU time on the same frames and regions: the
-crop, the same crop made the way it was before (one Pillow bilinear transform, timed in turn
-with it), the model's invoke alone, and the model's input and output tensors around it (its
-run less the invoke). Each is timed on its own, so they need not add up to the part.
+crop (on the RGBX frame, and on its RGB twin), the same crop made the way it was before (one
+Pillow bilinear transform of the RGB twin, timed in turn with them), the model's invoke as it
+runs now (``run_filled``: the crop is written straight into the interpreter's input buffer, so
+nothing is copied in and only the two small outputs are read) and the input copy that saves
+(``run``, the tensor copied in by ``set_tensor`` as before, less that). Each is timed on its
+own, so they need not add up to the part.
 
 Peak memory is this process's (``ru_maxrss``) holding the same parts as the daemon's check-in
 thread; the daemon's own peak needs measuring on a unit.
@@ -41,7 +49,7 @@ from fieldcheck_protocol.record import Kind
 from firmware.camera.backends.picamera2 import Config as CameraConfig
 from firmware.camera.base import Burst, Frame
 from firmware.errors import VerifyError
-from firmware.face import liveness
+from firmware.face import liveness, picture
 from firmware.face.backends.landmarks_tflite import TfliteLandmarks
 from firmware.face.backends.runner import TfliteRunner
 from firmware.face.backends.tflite import Config, TfliteFaceEngine
@@ -59,7 +67,9 @@ STAGES = ("detect", "align", "embed", "liveness", "match", "commit")
 #: The face pipeline's frames (around each ``engine.check``) and the liveness parts.
 EXTRA = ("frames", "frozen", "landmarks", "judge", "frames_cpu", "liveness_cpu")
 #: The landmarks part, in CPU time per frame (``landmarks_cpu`` is the part itself).
-LANDMARK_PARTS = ("landmarks_cpu", "crop", "crop_before", "run", "invoke")
+LANDMARK_PARTS = ("landmarks_cpu", "crop", "crop_rgb", "crop_before", "run_filled", "run")
+#: What the RGB twin of each burst is timed for (``rgb_before``).
+BEFORE = ("frames", "frames_cpu", "liveness", "liveness_cpu", "frozen", "landmarks", "judge")
 
 
 def _burst(source: Frame, frames: int, rng: np.random.Generator) -> Burst:
@@ -69,14 +79,21 @@ def _burst(source: Frame, frames: int, rng: np.random.Generator) -> Burst:
 
 
 def _noisy(source: Frame, rng: np.random.Generator, band: int = 64) -> Frame:
-    """The frame with fresh sensor noise, made a band of rows at a time (whole-frame int16
-    temporaries would be the bench's memory, not the check-in's)."""
-    out = np.empty_like(source)
+    """The frame with fresh sensor noise in its colours (an RGBX frame's fourth byte stays),
+    made a band of rows at a time (whole-frame int16 temporaries would be the bench's memory,
+    not the check-in's)."""
+    out = source.copy()
     for top in range(0, source.shape[0], band):
-        rows = source[top:top + band].astype(np.int16)
+        rows = source[top:top + band, :, :3].astype(np.int16)
         rows += rng.integers(-3, 4, rows.shape, dtype=np.int16)
-        out[top:top + band] = np.clip(rows, 0, 255)
+        out[top:top + band, :, :3] = np.clip(rows, 0, 255)
     return out
+
+
+def _twin(burst: Burst) -> Burst:
+    """The burst's frames as three-byte RGB (C-contiguous copies), at the same times."""
+    return Burst(tuple(np.ascontiguousarray(picture.rgb(f)) for f in burst.frames),
+                 burst.captured)
 
 
 def run(models_dir: Path, photos: list[Frame], repeats: int,
@@ -88,11 +105,13 @@ def run(models_dir: Path, photos: list[Frame], repeats: int,
     landmarks = TfliteLandmarks(models_dir)
     landmarks.start()
     template = engine.enroll(photos[:2])
-    source = camera_frame(engine, photos[-1], CameraConfig())
+    source = picture.rgbx(camera_frame(engine, photos[-1], CameraConfig()))
     rng = np.random.default_rng(0)
     timings: dict[str, list[float]] = {
         stage: [] for stage in STAGES + EXTRA + LANDMARK_PARTS}
+    before: dict[str, list[float]] = {stage: [] for stage in BEFORE}
     check = LivenessCheck(landmarks, LivenessSettings())
+    peak = 0.0
     with tempfile.TemporaryDirectory(prefix="fieldcheck-checkin-bench-") as tmp:
         data = Path(tmp)
         identity = create_identity(data)
@@ -101,17 +120,88 @@ def run(models_dir: Path, photos: list[Frame], repeats: int,
         store.start_and_check()
         ledger = Ledger(store, identity, SystemClock())
         try:
-            for _ in range(repeats):
+            for i in range(repeats):
                 # One burst alive at a time (a name holding it here would keep the last
-                # burst's 8 frames, 32 MB, alive while the next one is made).
-                _landmark_parts(*_one(_burst(source, frames, rng), (engine, check), template,
-                                      ledger, timings), landmarks, timings)
+                # burst's 8 frames, 42 MB, alive while the next one is made).
+                seen = _repeat(_burst(source, frames, rng), i % 2 == 1,
+                               (engine, check, landmarks), template, ledger, (timings, before))
+                peak = seen if i == 0 else peak  # later ones follow a twin's high water
         finally:
             store.stop()
     landmarks.stop()
     engine.stop()
-    return _figures(timings, frames, repeats, source) | {
-        "peak_rss_mb": round(_peak_rss_mb(), 1), "rss_at_start_mb": round(rss_rest, 1)}
+    now, twins = _figures(timings, frames, repeats, source), _before_figures(before, frames)
+    return now | {
+        # Against the twin's face frame: the frame without the RGBX-to-RGB copies the face
+        # pipeline still makes (until it reads RGBX frames in place).
+        "liveness_share_of_rgb_frame": _share(now["liveness_ms_per_frame"], twins["frame_ms"]),
+        "rgb_before": twins,
+        "peak_rss_mb": round(peak, 1), "rss_at_start_mb": round(rss_rest, 1)}
+
+
+def _repeat(burst: Burst, rgb_first: bool,
+            parts: tuple[TfliteFaceEngine, LivenessCheck, TfliteLandmarks],
+            template: Any, ledger: Ledger,
+            timings: tuple[dict[str, list[float]], dict[str, list[float]]]) -> float:
+    """One check-in on the burst and one on its RGB twin, in the order asked, then the
+    landmark parts; this process's peak memory right after the check-in on the camera's
+    frames when it went first (0.0 otherwise)."""
+    now, before = timings
+    engine, check, landmarks = parts
+    peak = 0.0
+    twin = _twin(burst) if rgb_first else None
+    if twin is not None:
+        _before(twin, (engine, check), before)
+    _, results = _one(burst, (engine, check), template, ledger, now)
+    if twin is None:
+        peak = _peak_rss_mb()  # before the twin exists: a check-in's own peak
+        twin = _twin(burst)
+        _before(twin, (engine, check), before)
+    _landmark_parts(burst, twin, results, landmarks, now)
+    return peak
+
+
+def _before(twin: Burst, parts: tuple[TfliteFaceEngine, LivenessCheck],
+            before: dict[str, list[float]]) -> None:
+    """The RGB twin through the face frames and the liveness stage, timed as ``_one`` times
+    them, and the liveness parts one by one."""
+    engine, check = parts
+    results, spent, cpu = _frames(engine, twin)
+    before["frames"].append(spent)
+    before["frames_cpu"].append(cpu)
+    t0, c0 = time.perf_counter(), time.process_time()
+    check.live(twin, results, Challenge.BLINK)
+    before["liveness"].append(time.perf_counter() - t0)
+    before["liveness_cpu"].append(time.process_time() - c0)
+    _parts_of(twin, check, results, before)
+
+
+def _frames(engine: TfliteFaceEngine, burst: Burst) -> tuple[list[FrameResult], float, float]:
+    """Every frame through ``engine.check``: the results, wall-clock and CPU seconds."""
+    results, spent, cpu = [], 0.0, 0.0
+    for frame in burst.frames:
+        t0, c0 = time.perf_counter(), time.process_time()
+        results.append(engine.check(frame))
+        spent, cpu = spent + time.perf_counter() - t0, cpu + time.process_time() - c0
+    return results, spent, cpu
+
+
+def _before_figures(before: dict[str, list[float]], frames: int) -> dict[str, Any]:
+    """The RGB twins' figures per frame, as ``_figures`` gives the camera frames'."""
+    per = {stage: statistics.median(values) * 1000 / frames for stage, values in before.items()}
+    return {
+        "frame_ms": round(per["frames"], 2), "liveness_ms_per_frame": round(per["liveness"], 2),
+        "liveness_share_of_frame": _share(per["liveness"], per["frames"]),
+        "cpu": {"frame_ms": round(per["frames_cpu"], 2),
+                "liveness_ms_per_frame": round(per["liveness_cpu"], 2),
+                "liveness_share_of_frame": _share(per["liveness_cpu"], per["frames_cpu"])},
+        "liveness_parts_ms_per_frame": {
+            k: round(per[k], 3) for k in ("frozen", "landmarks", "judge")},
+    }
+
+
+def _share(part: float, whole: float) -> float | None:
+    return round(part / whole, 3) if whole else None
 
 
 def _figures(timings: dict[str, list[float]], frames: int, repeats: int,
@@ -124,21 +214,24 @@ def _figures(timings: dict[str, list[float]], frames: int, repeats: int,
         "frames_per_checkin": frames, "repeats": repeats,
         "median_ms": {k: round(median[k], 2) for k in STAGES},
         "frame_ms": round(frame_ms, 2), "liveness_ms_per_frame": round(live_ms, 2),
-        "liveness_share_of_frame": round(live_ms / frame_ms, 3) if frame_ms else None,
+        "liveness_share_of_frame": _share(live_ms, frame_ms),
         "cpu": {"frame_ms": round(cpu_frame, 2), "liveness_ms_per_frame": round(cpu_live, 2),
-                "liveness_share_of_frame": round(cpu_live / cpu_frame, 3) if cpu_frame else None},
+                "liveness_share_of_frame": _share(cpu_live, cpu_frame)},
         "liveness_parts_ms_per_frame": {
             k: round(median[k] / frames, 3) for k in ("frozen", "landmarks", "judge")},
         "landmark_parts_cpu_ms_per_frame": _landmark_figures(median, frames),
         "frame_size": [int(source.shape[1]), int(source.shape[0])],
+        "frame_layout": "RGBX" if picture.is_mapped(source) else "RGB",
     }
 
 
 def _landmark_figures(median: dict[str, float], frames: int) -> dict[str, float]:
     part = {k: median[k] / frames for k in LANDMARK_PARTS}
     return {"landmarks": round(part["landmarks_cpu"], 3), "crop": round(part["crop"], 3),
-            "invoke": round(part["invoke"], 3),
-            "tensors in and out": round(part["run"] - part["invoke"], 3),
+            "crop (RGB frame, before)": round(part["crop_rgb"], 3),
+            "invoke": round(part["run_filled"], 3),
+            "input copied in by set_tensor (before)": round(
+                part["run"] - part["run_filled"], 3),
             "crop_before (Pillow bilinear transform)": round(part["crop_before"], 3)}
 
 
@@ -163,11 +256,7 @@ def camera_frame(engine: TfliteFaceEngine, photo: Frame, camera: CameraConfig,
 def _one(burst: Burst, parts: tuple[TfliteFaceEngine, LivenessCheck], template: Any,
          ledger: Ledger, timings: dict[str, list[float]]) -> tuple[Burst, list[FrameResult]]:
     engine, check = parts
-    results, spent, cpu = [], 0.0, 0.0
-    for frame in burst.frames:
-        t0, c0 = time.perf_counter(), time.process_time()
-        results.append(engine.check(frame))
-        spent, cpu = spent + time.perf_counter() - t0, cpu + time.process_time() - c0
+    results, spent, cpu = _frames(engine, burst)
     timings["frames"].append(spent)
     timings["frames_cpu"].append(cpu)
     for stage in ("detect", "align", "embed"):
@@ -209,42 +298,48 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
 
 
-def _landmark_parts(burst: Burst, results: list[FrameResult], landmarks: TfliteLandmarks,
-                    timings: dict[str, list[float]]) -> None:
-    """The landmarks part in CPU time, then its crop (now and before, in turn), its run and its
-    invoke alone, on the regions the burst's frames were read in."""
+def _landmark_parts(burst: Burst, twin: Burst, results: list[FrameResult],
+                    landmarks: TfliteLandmarks, timings: dict[str, list[float]]) -> None:
+    """The landmarks part in CPU time, then its crop (on the frame, on its RGB twin, and the
+    crop before on the twin, in turn), its run as now and as before, on the regions the
+    burst's frames were read in."""
     c0 = time.process_time()
     tracks = landmarks.burst_points(burst.frames, [r.face for r in results])
     timings["landmarks_cpu"].append(time.process_time() - c0)
     model = landmarks.model
+    runner = _runner(model)
     regions = [model.region(r.face, previous) for r, previous
                in zip(results, [None, *tracks[:-1]], strict=True)]
     tensor = np.zeros((1, model.size, model.size, 3), np.float32)
-    spent = {"crop": 0.0, "crop_before": 0.0, "run": 0.0, "invoke": 0.0}
-    ways = [("crop", crop), ("crop_before", crop_before)]
-    for i, (frame, region) in enumerate(zip(burst.frames, regions, strict=True)):
-        for part, fill in ways if i % 2 else ways[::-1]:  # first on a frame: its cache misses
+    spent = dict.fromkeys(("crop", "crop_rgb", "crop_before", "run_filled", "run"), 0.0)
+    for i, region in enumerate(regions):
+        ways = [("crop", burst.frames[i], crop), ("crop_rgb", twin.frames[i], crop),
+                ("crop_before", twin.frames[i], crop_before)]
+        for part, frame, fill in ways[i % 3:] + ways[:i % 3]:  # first on a frame: misses
             c1 = time.process_time()
             fill(frame, region, model.size, tensor[0])
             spent[part] += time.process_time() - c1
-        runner, invoke = _runners(model, tensor)
-        c2 = time.process_time()
-        runner.run(tensor)
-        c3 = time.process_time()
-        invoke()
-        spent["run"] += c3 - c2
-        spent["invoke"] += time.process_time() - c3
+        runs: list[tuple[str, Callable[[], object]]] = [
+            ("run_filled", lambda: runner.run_filled(_as_filled)),  # the input in place
+            ("run", lambda: runner.run(tensor))]  # as before: copied in by set_tensor
+        for part, call in runs if i % 2 else runs[::-1]:
+            c2 = time.process_time()
+            call()
+            spent[part] += time.process_time() - c2
     for part, seconds in spent.items():
         timings[part].append(seconds)
 
 
-def _runners(model: LandmarkModel,
-             tensor: np.ndarray) -> tuple[TfliteRunner, Callable[[], None]]:
-    """The model's runner (tensor in, invoke, outputs out) and its invoke alone."""
+def _as_filled(buffer: np.ndarray) -> None:
+    """A fill that leaves the interpreter's input buffer as the last crop wrote it."""
+
+
+def _runner(model: LandmarkModel) -> TfliteRunner:
+    """The model's TFLite runner (the parts are timed on its calls)."""
     runner = model.runner
     if not isinstance(runner, TfliteRunner):
         raise VerifyError("the checkin bench times TFLite runners only", "use the tflite backend")
-    return runner, runner.bare_invoke(tensor)
+    return runner
 
 
 def crop_before(frame: Frame, region: Region, size: int,

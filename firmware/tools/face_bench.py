@@ -1,7 +1,10 @@
 """Face pipeline benchmark: stage latency, int8 vs float32, memory, model size, accuracy vs dlib.
 
-Everything runs on one thread. dlib's own pipeline (the reference) runs in a separate process
-from a test-only script, so dlib is never imported by the firmware.
+Everything runs on one thread. The stages are timed on frames as the unit's camera gives them
+(RGBX, 4 bytes per pixel, read in place); detect and align are also timed on the same photos as
+3-byte RGB frames (image files, as enrolment reads them), interleaved in the same loop. dlib's
+own pipeline (the reference) runs on the RGB photo files in a separate process from a test-only
+script, so dlib is never imported by the firmware.
 """
 
 import itertools
@@ -22,7 +25,7 @@ import numpy as np
 from PIL import Image
 
 from firmware.errors import VerifyError
-from firmware.face import align, detector, manifest, matcher, quality
+from firmware.face import align, detector, manifest, matcher, picture, quality
 from firmware.face.backends.runner import TfliteRunner
 from firmware.face.backends.tflite import Config, TfliteFaceEngine
 from firmware.face.pipeline import Pipeline
@@ -65,13 +68,17 @@ def run(models: Path, images: Path | None, repeats: int, reference: Path | None,
                           "python -c 'import host_tools.sample_faces as s; s.images_dir()'")
     engine = TfliteFaceEngine(Config(models_dir=models, num_threads=1))
     engine.start()
-    frames = {p.name: _load(p) for p in paths}
-    timed = _stages(engine, frames, repeats)
+    photos = {p.name: _load(p) for p in paths}
+    frames = {name: picture.rgbx(rgb) for name, rgb in photos.items()}  # as the camera gives
+    timed = _stages(engine, frames, repeats, photos)
     stages, bare, embeddings = timed.wall, timed.bare, timed.embeddings
     # What the detect stage does outside the model, timed alone in the same loop.
-    parts = {k: bare.pop(k) for k in ("letterbox", "decode") if k in bare}
+    parts = {k: bare.pop(k) for k in _PARTS if k in bare}
     cpu_bare = dict(timed.cpu_bare)
-    cpu_parts = {k: cpu_bare.pop(k) for k in ("letterbox", "decode") if k in cpu_bare}
+    cpu_parts = {k: cpu_bare.pop(k) for k in _PARTS if k in cpu_bare}
+    rgb = {k.removeprefix("rgb_"): stages.pop(k) for k in list(stages) if k.startswith("rgb_")}
+    cpu = dict(timed.cpu)
+    cpu_rgb = {k.removeprefix("rgb_"): cpu.pop(k) for k in list(cpu) if k.startswith("rgb_")}
     bundle = manifest.load(models)
     script = reference or DEFAULT_REFERENCE
     chips = _chips(engine, frames)
@@ -81,13 +88,16 @@ def run(models: Path, images: Path | None, repeats: int, reference: Path | None,
     result: dict[str, Any] = {
         "threads": 1,
         "images": {name: list(frame.shape[:2]) for name, frame in frames.items()},
+        "frames": "RGBX (the camera's 4-byte pixels, read in place)",
         "median_ms": stages,
+        # detect and align on the same photos as 3-byte RGB frames, in the same loop
+        "rgb_frames": {"median_ms": rgb, "cpu_median_ms": cpu_rgb},
         "bare_invoke_ms": bare,
         "stage_over_bare_invoke": {k: round(stages[k] / v, 3) for k, v in bare.items() if v},
         "detect_parts_ms": parts,
         # The same loop in this process's CPU time: what other processes on a shared machine
         # take while it waits for a core stays out (wall medians there are mostly the queue).
-        "cpu": {"median_ms": timed.cpu, "bare_invoke_ms": cpu_bare, "detect_parts_ms": cpu_parts},
+        "cpu": {"median_ms": cpu, "bare_invoke_ms": cpu_bare, "detect_parts_ms": cpu_parts},
         "xnnpack": {"embedder": _xnnpack(engine.pipeline, "embedder"),
                     "detector": _xnnpack(engine.pipeline, "detector")},
         "embedders_ms_per_chip": _per_chip(versus),
@@ -117,36 +127,52 @@ class Timed:
 
 #: "align" is the chip alone (what dlib's get_face_chip does); "quality" the gates' figures on it.
 STAGES = ("detect", "align", "quality", "embed", "match")
+#: The stages timed again on the RGB twin of each frame.
+_RGB = tuple(f"rgb_{k}" for k in (*STAGES, "frame"))
+#: The detect stage's own parts, timed alone (on RGBX frames, and the letterbox on RGB too).
+_PARTS = ("letterbox", "decode", "letterbox_rgb")
 
 
-def _stages(engine: TfliteFaceEngine, frames: dict[str, np.ndarray], repeats: int) -> Timed:
+def _stages(engine: TfliteFaceEngine, frames: dict[str, np.ndarray], repeats: int,
+            photos: dict[str, np.ndarray]) -> Timed:
     """Median ms per stage, and of each model's bare invoke on the same input, interleaved
-    repeat by repeat so the machine's noise hits both alike."""
+    repeat by repeat so the machine's noise hits both alike; each photo's RGB twin
+    (``photos``) goes through the same stages in the same loop (keys ``rgb_detect`` ...)."""
     pipe = engine.pipeline
     if pipe.embedder is None:
         raise VerifyError("no embedder loaded", "install the model bundle")
-    wall: dict[str, list[float]] = {k: [] for k in (*STAGES, "frame")}
-    cpu: dict[str, list[float]] = {k: [] for k in (*STAGES, "frame")}
+    wall: dict[str, list[float]] = {k: [] for k in (*STAGES, "frame", *_RGB)}
+    cpu: dict[str, list[float]] = {k: [] for k in (*STAGES, "frame", *_RGB)}
     bare: dict[str, list[float]] = {}
     cpu_bare: dict[str, list[float]] = {}
-    embeddings: dict[str, np.ndarray] = {}
+    embeddings: dict[str, np.ndarray] = {}  # of the RGBX frames (the RGB twins' are the same)
     template: matcher.Template | None = None
     for name, frame in frames.items():
-        invokes = _bare_invokes(pipe, frame)
-        for _ in range(repeats if invokes else 0):
-            marks, embeddings[name], template = _one_frame(engine, frame, template)
-            for key, (start, end) in zip(STAGES, itertools.pairwise(marks), strict=True):
-                wall[key].append((end[0] - start[0]) * 1000)
-                cpu[key].append((end[1] - start[1]) * 1000)
-            wall["frame"].append((marks[-1][0] - marks[0][0]) * 1000)
-            cpu["frame"].append((marks[-1][1] - marks[0][1]) * 1000)
-            for key, invoke in invokes.items():
+        invokes = _bare_invokes(pipe, frame, photos[name])
+        for repeat in range(repeats if invokes else 0):
+            # Both layouts go through every stage (so each detect follows an embed, as on the
+            # unit), and which goes first alternates: the second finds the photo warmer.
+            layouts = (("", frame), ("rgb_", photos[name]))
+            for prefix, shown in reversed(layouts) if repeat % 2 else layouts:
+                marks, vector, template = _one_frame(engine, shown, template)
+                embeddings.setdefault(name, vector)
+                _record(wall, cpu, tuple(prefix + k for k in STAGES), marks)
+                _record(wall, cpu, (prefix + "frame",), [marks[0], marks[-1]])
+            for key, invoke in (reversed(invokes.items()) if repeat % 2 else invokes.items()):
                 start = _clocks()
                 invoke()
                 end = _clocks()
                 bare.setdefault(key, []).append((end[0] - start[0]) * 1000)
                 cpu_bare.setdefault(key, []).append((end[1] - start[1]) * 1000)
     return Timed(_medians(wall), _medians(bare), _medians(cpu), _medians(cpu_bare), embeddings)
+
+
+def _record(wall: dict[str, list[float]], cpu: dict[str, list[float]], keys: tuple[str, ...],
+            marks: list[tuple[float, float]]) -> None:
+    """Append each key's ms between consecutive ``marks`` (wall and CPU time)."""
+    for key, (start, end) in zip(keys, itertools.pairwise(marks), strict=True):
+        wall[key].append((end[0] - start[0]) * 1000)
+        cpu[key].append((end[1] - start[1]) * 1000)
 
 
 def _clocks() -> tuple[float, float]:
@@ -181,10 +207,12 @@ def _medians(times: dict[str, list[float]]) -> dict[str, float]:
     return {k: round(statistics.median(v), 3) for k, v in times.items() if v}
 
 
-def _bare_invokes(pipe: Pipeline, frame: np.ndarray) -> dict[str, Callable[[], object]]:
+def _bare_invokes(pipe: Pipeline, frame: np.ndarray, photo: np.ndarray
+                  ) -> dict[str, Callable[[], object]]:
     """Each model's set_tensor + invoke alone, on the input its stage makes for ``frame``, and
-    the detect stage's own work (letterbox, decode + NMS) alone; empty when the frame has no
-    face (or the runners are not TFLite ones)."""
+    the detect stage's own work (letterbox, decode + NMS) alone, the letterbox also of the
+    frame's RGB twin ``photo``; empty when the frame has no face (or the runners are not
+    TFLite ones)."""
     faces = pipe.detector.detect(frame)
     detect = pipe.detector.runner
     embed = pipe.embedder.runner if pipe.embedder is not None else None
@@ -198,6 +226,7 @@ def _bare_invokes(pipe: Pipeline, frame: np.ndarray) -> dict[str, Callable[[], o
     return {"detect": detect.bare_invoke(tensor),
             "embed": embed.bare_invoke(pipe.embedder.model_input(chip)),
             "letterbox": lambda: detector.letterbox_into(frame, np.empty_like(tensor[0])),
+            "letterbox_rgb": lambda: detector.letterbox_into(photo, np.empty_like(tensor[0])),
             "decode": lambda: pipe.detector.faces(outputs, placed)}
 
 

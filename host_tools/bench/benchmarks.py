@@ -234,22 +234,25 @@ def face(quick: bool) -> list[Row]:
     rows = []
     for stage in ("detect", "embed"):
         if stage in bare:
-            rows.append(Row("face", f"{stage}: stage vs its model's bare invoke, same input",
+            rows.append(Row("face", f"{stage}: stage vs its model's bare invoke, same input"
+                            f"{' (RGBX camera frames)' if stage == 'detect' else ''}",
                             float(stages[stage]), "ms", float(bare[stage]),
                             "interpreter set_tensor+invoke", target="ratio >= 0.80x (1.25x)"))
     rows += _face_cpu_rows(data.get("cpu", {}), ref_ms)
     parts = data.get("detect_parts_ms", {})
     if {"letterbox", "decode"} <= set(parts):
         rows.append(Row("face", f"detect outside the model: letterbox {parts['letterbox']} ms + "
-                        f"decode/NMS {parts['decode']} ms, each alone",
+                        f"decode/NMS {parts['decode']} ms, each alone (RGBX camera frames)",
                         float(parts["letterbox"]) + float(parts["decode"]), "ms"))
+    rows += _face_rgb_rows(data, bare, ref_ms)
     rows += [
         Row("face", f"{stage} (median, one thread)", float(stages[stage]), "ms",
             _float_or_none(ref_ms.get(stage)), "dlib-bin pipeline" if stage in ref_ms else "")
         for stage in ("detect", "align", "embed", "match")
     ]
     if isinstance(ref_ms.get("chip"), int | float):
-        rows.append(Row("face", "align (the chip alone) vs dlib's get_face_chip alone",
+        rows.append(Row("face", "align (the chip alone, RGBX camera frames) vs dlib's "
+                        "get_face_chip alone",
                         float(stages["align"]), "ms", float(ref_ms["chip"]), "dlib.get_face_chip",
                         target="<= 0.5 ms"))
     if "quality" in stages:
@@ -280,16 +283,42 @@ def face(quick: bool) -> list[Row]:
     return rows
 
 
+def _face_rgb_rows(data: dict[str, Any], bare: dict[str, Any], ref_ms: dict[str, Any]
+                   ) -> list[Row]:
+    """detect, its letterbox, and align again on the same photos as 3-byte RGB frames (image
+    files), timed in the same loop as the camera's RGBX frames: the two layouts side by side
+    (no targets: the goals are for the camera's frames)."""
+    rgb_frames = data.get("rgb_frames", {})
+    cpu_bare = data.get("cpu", {}).get("bare_invoke_ms", {})
+    rows = []
+    for clock, stages, invoke in (("", rgb_frames.get("median_ms", {}), bare),
+                                  (", CPU time", rgb_frames.get("cpu_median_ms", {}), cpu_bare)):
+        if "detect" in stages and "detect" in invoke:
+            rows.append(Row("face", f"detect on RGB (3-byte) frames vs the bare invoke{clock}",
+                            float(stages["detect"]), "ms", float(invoke["detect"]),
+                            f"set_tensor+invoke{clock}"))
+        if "align" in stages:
+            rows.append(Row("face", f"align (the chip alone) on RGB (3-byte) frames{clock}",
+                            float(stages["align"]), "ms", _float_or_none(ref_ms.get("chip")),
+                            "dlib.get_face_chip alone, wall" if "chip" in ref_ms else ""))
+    letterbox = data.get("detect_parts_ms", {}).get("letterbox_rgb")
+    if isinstance(letterbox, int | float):
+        rows.append(Row("face", "letterbox alone on RGB (3-byte) frames", float(letterbox), "ms"))
+    return rows
+
+
 def _face_cpu_rows(cpu: dict[str, Any], ref_ms: dict[str, Any]) -> list[Row]:
     """The stage-vs-bare and align rows again in the bench process's CPU time (steady on a
     shared machine, where wall medians are mostly the wait for a core)."""
     stages, bare = cpu.get("median_ms", {}), cpu.get("bare_invoke_ms", {})
-    rows = [Row("face", f"{stage}: stage vs its model's bare invoke, CPU time",
+    rows = [Row("face", f"{stage}: stage vs its model's bare invoke, CPU time"
+                f"{' (RGBX camera frames)' if stage == 'detect' else ''}",
                 float(stages[stage]), "ms", float(bare[stage]), "set_tensor+invoke, CPU time",
                 target="ratio >= 0.80x (1.25x)")
             for stage in ("detect", "embed") if stage in stages and stage in bare]
     if "align" in stages:
-        rows.append(Row("face", "align (the chip alone), CPU time", float(stages["align"]),
+        rows.append(Row("face", "align (the chip alone, RGBX camera frames), CPU time",
+                        float(stages["align"]),
                         "ms", _float_or_none(ref_ms.get("chip")),
                         "dlib.get_face_chip alone, wall" if "chip" in ref_ms else "",
                         target="<= 0.5 ms"))

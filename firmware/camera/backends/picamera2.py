@@ -33,6 +33,9 @@ class Config:
 
 _Job = tuple[int, "Future[Burst]"]
 
+#: The main stream's pixel format: bytes R, G, B, X per pixel (see :mod:`firmware.camera.base`).
+FORMAT = "XBGR8888"
+
 
 class Picamera2Camera(Camera):
     """Only the owner thread touches the camera; ``capture_burst`` queues a job and waits."""
@@ -103,10 +106,11 @@ class Picamera2Camera(Camera):
         cfg = self.config
         try:
             camera = Picamera2(cfg.camera_num)
-            # picamera2 names formats by the libcamera (little-endian) order: "BGR888" arrays
-            # come out as [R, G, B] per pixel, which is what the face pipeline expects.
+            # picamera2 names formats by the libcamera (little-endian) order: "XBGR8888"
+            # arrays come out as [R, G, B, 255] per pixel, the ISP's native 4-byte layout,
+            # which every stage of the face pipeline reads in place (RGBX).
             config = camera.create_still_configuration(
-                main={"size": (cfg.width, cfg.height), "format": "BGR888"}, buffer_count=2
+                main={"size": (cfg.width, cfg.height), "format": FORMAT}, buffer_count=2
             )
             camera.configure(config)
             if cfg.autofocus:
@@ -130,14 +134,20 @@ class Picamera2Camera(Camera):
 
 
 def _timed_frame(camera: Any) -> tuple[Frame, float]:
-    """One frame and its capture time: libcamera's SensorTimestamp (start of exposure, on the
-    same clock as ``time.monotonic``), or the time the frame arrived when it is missing."""
+    """One RGBX frame and its capture time: libcamera's SensorTimestamp (start of exposure, on
+    the same clock as ``time.monotonic``), or the time the frame arrived when it is missing.
+
+    Raises OSError for a frame that is not RGBX uint8 (a camera configured otherwise)."""
     request = camera.capture_request()
     try:
         frame = np.ascontiguousarray(request.make_array("main"))
         stamp = request.get_metadata().get("SensorTimestamp")
     finally:
         request.release()
+    if frame.ndim != 3 or frame.shape[2] != 4 or frame.dtype != np.uint8:
+        # An OSError, so the owner turns it into the burst's CameraError.
+        raise OSError(f"the camera gave a {frame.dtype} frame of shape {frame.shape}, not "
+                      f"{FORMAT} (height, width, 4)")
     captured = stamp / 1e9 if isinstance(stamp, int) and stamp > 0 else time.monotonic()
     return frame, captured
 

@@ -1,4 +1,4 @@
-"""Replay camera: serves the image files of a folder, in name order, as bursts of frames."""
+"""Replay camera: serves the image files of a folder, in name order, as bursts of RGBX frames."""
 
 import logging
 import time
@@ -27,9 +27,18 @@ class Config:
 
 def load_rgb(path: Path) -> Frame:
     """One image file as an RGB uint8 array; an unreadable file is a CameraError."""
+    return _load(path, "RGB")
+
+
+def load_rgbx(path: Path) -> Frame:
+    """One image file as a C-contiguous RGBX uint8 array, as the unit's camera gives frames."""
+    return _load(path, "RGBX")
+
+
+def _load(path: Path, mode: str) -> Frame:
     try:
         with Image.open(path) as picture:
-            return np.asarray(picture.convert("RGB"))
+            return np.ascontiguousarray(picture.convert(mode))
     except (OSError, UnidentifiedImageError) as err:
         raise CameraError(f"cannot read image {path}: {err}", "check the file") from err
 
@@ -68,7 +77,7 @@ class ReplayCamera(Camera):
                 if not self.config.loop:
                     raise CameraError("replay camera has served every image", "set loop = true")
                 self._next = 0
-            frames.append(load_rgb(self._files[self._next]))
+            frames.append(load_rgbx(self._files[self._next]))
             times.append(time.monotonic())
             self._next += 1
         return Burst(tuple(frames), tuple(times))

@@ -33,9 +33,15 @@ class Config:
 
 
 def frame_key(frame: Frame) -> str:
-    """Hash of a frame's shape and pixels, the recording's lookup key."""
-    digest = hashlib.sha256(repr(frame.shape).encode())
-    digest.update(np.ascontiguousarray(frame).tobytes())
+    """Hash of a frame's size and colours, the recording's lookup key.
+
+    Only the colours count: the camera's RGBX frame (its fourth byte unused) has the key of
+    the RGB image file it was made from, so a recording made from files (`face record`)
+    answers the replay camera's frames. RGB frames keep the keys they always had.
+    """
+    colours = frame[..., :3] if frame.ndim == 3 and frame.shape[2] == 4 else frame
+    digest = hashlib.sha256(repr(colours.shape).encode())
+    digest.update(np.ascontiguousarray(colours).tobytes())
     return digest.hexdigest()
 
 

@@ -24,12 +24,13 @@ def folder(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_bursts_come_in_name_order_as_rgb_and_loop(folder: Path) -> None:
+def test_bursts_come_in_name_order_as_rgbx_and_loop(folder: Path) -> None:
     camera = replay.create(replay.Config(folder=folder))
     camera.start()
     first = camera.capture_burst(2)
     second = camera.capture_burst(2)
-    assert [f.shape for f in first] == [(8, 12, 3)] * 2 and first[0].dtype == np.uint8
+    assert [f.shape for f in first] == [(8, 12, 4)] * 2 and first[0].dtype == np.uint8
+    assert all(f.flags.c_contiguous for f in first + second)  # read in place downstream
     assert [int(f[0, 0, 0]) for f in first + second] == [0, 10, 20, 0]
 
 
@@ -59,3 +60,10 @@ def test_registry_resolves_replay_and_explains_missing_picamera2(folder: Path) -
     except ImportError:
         with pytest.raises(SettingsError, match="python3-picamera2"):
             resolve(registry.BACKENDS, {}, "camera", default="picamera2")
+
+
+def test_load_rgb_and_load_rgbx_give_the_same_colours(folder: Path) -> None:
+    rgb = replay.load_rgb(folder / "frame2.png")
+    rgbx = replay.load_rgbx(folder / "frame2.png")
+    assert rgb.shape == (8, 12, 3) and rgbx.shape == (8, 12, 4)
+    assert np.array_equal(rgbx[..., :3], rgb)

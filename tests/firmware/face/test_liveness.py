@@ -106,6 +106,42 @@ def test_the_banded_change_decides_as_the_whole_frames_mean_does(noise) -> None:
     assert liveness.changed(a, b[:50], 0.5)  # frames of two sizes are not one frame
 
 
+@pytest.mark.parametrize("shape", [(1,), (3,), (4,), (129,), (128 * 4 * 3 + 5,), (33, 47, 3)])
+@pytest.mark.parametrize("fill", ["random", "full"])
+def test_the_byte_sum_is_numpys_exact_sum(shape, fill) -> None:
+    """Exact at every length (words left over, bytes left over) and at the lanes' limit (all
+    bytes 255: 128 words of two 510 pairs each fill a 16-bit lane to 65280)."""
+    rng = np.random.default_rng(len(shape) + shape[0])
+    data = (rng.integers(0, 256, shape, dtype=np.uint8) if fill == "random"
+            else np.full(shape, 255, np.uint8))
+    assert liveness.byte_sum(data.copy()) == int(data.sum(dtype=np.uint64))
+
+
+def test_the_byte_sum_of_rgbx_leaves_the_fourth_byte_out() -> None:
+    rng = np.random.default_rng(21)
+    data = rng.integers(0, 256, (17, 300, 4), dtype=np.uint8)
+    assert liveness.byte_sum(data.copy(), skip_fourth=True) == int(
+        data[..., :3].sum(dtype=np.uint64))
+
+
+@pytest.mark.parametrize("noise", [0.0, 0.6, 3.0])
+def test_an_rgbx_pair_changes_exactly_as_its_rgb_twin(noise) -> None:
+    """Read whole with the fourth byte masked out, the RGBX pair decides as the RGB pair
+    does, also at a limit equal to the mean (the fourth bytes differ, and must not count)."""
+    from firmware.face import picture
+
+    rng = np.random.default_rng(17)
+    a = rng.integers(0, 256, (61, 83, 3), dtype=np.uint8)
+    b = np.clip(a + rng.normal(0, noise, a.shape).round(), 0, 255).astype(np.uint8)
+    ax, bx = picture.rgbx(a), picture.rgbx(b)
+    bx[..., 3] = rng.integers(0, 256, bx.shape[:2], dtype=np.uint8)
+    mean = float(np.abs(a.astype(np.int16) - b).mean())
+    for least in (0.0, mean / 2, mean, np.nextafter(mean, np.inf), mean * 2 + 0.1):
+        for band in (1, 7, 32, 500):
+            assert liveness.changed(ax, bx, least, band) is bool(mean >= least), (least, band)
+            assert liveness.changed(a, b, least, band) is bool(mean >= least), (least, band)
+
+
 def test_a_live_burst_is_known_from_its_first_pair_of_frames() -> None:
     """The pairs are compared until one differs: the later frames are not read at all."""
     rng = np.random.default_rng(14)
@@ -235,6 +271,9 @@ def test_the_region_read_is_the_faces_or_the_previous_landmarks() -> None:
         def run(self, tensor: np.ndarray) -> list[np.ndarray]:
             raise AssertionError("no model run is needed for a region")
 
+        def run_filled(self, fill) -> list[np.ndarray]:  # noqa: ANN001 - the protocol's
+            raise AssertionError("no model run is needed for a region")
+
     model = LandmarkModel(Unused(), spec)
     face = Detection(box=(100.0, 80.0, 160.0, 150.0), score=0.9, keypoints=np.zeros((6, 2)))
     assert model.region(face, None) == Region.around(face, 1.5)
@@ -258,13 +297,124 @@ def test_an_rgbx_burst_is_judged_on_its_colours_alone() -> None:
     assert liveness.frozen(rgbx, [0.0, 0.1], min_change=1.1)
 
 
-def test_the_landmark_crop_reads_an_rgbx_frame_like_its_rgb_twin() -> None:
-    import numpy as np
-
+@pytest.mark.parametrize("box", [
+    (10.5, 5.25, 40.0),  # inside
+    (30.7, 27.3, 40.0),  # down to the last row from right of the left edge (copied once)
+    (-9.2, 30.1, 45.0),  # the last row from the left edge (mapped), off the left side
+    (50.4, -8.8, 41.3),  # off the top and the right
+    (-30.0, -30.0, 20.0),  # off the frame: black
+])
+def test_the_landmark_crop_reads_an_rgbx_frame_like_its_rgb_twin(box) -> None:
+    """Bit for bit, however the RGBX part is read, and a non-contiguous RGB frame too."""
     from firmware.face import landmarks, picture
 
     rng = np.random.default_rng(3)
     frame = rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)
-    region = landmarks.Region(10.5, 5.25, 40.0)
-    assert np.array_equal(landmarks.crop(picture.rgbx(frame), region, 16),
-                          landmarks.crop(frame, region, 16))
+    region = landmarks.Region(*box)
+    expected = landmarks.crop(frame, region, 16)
+    camera = picture.rgbx(frame)
+    assert np.array_equal(landmarks.crop(camera, region, 16), expected)
+    camera.setflags(write=False)  # a camera buffer may be read-only: mapped all the same
+    assert np.array_equal(landmarks.crop(camera, region, 16), expected)
+    assert np.array_equal(landmarks.crop(np.asfortranarray(frame), region, 16), expected)
+
+
+def test_the_landmark_crops_part_of_an_rgbx_frame_is_read_in_place() -> None:
+    """The camera's RGBX frame is mapped, not copied: a pixel changed after mapping shows."""
+    from firmware.face import landmarks, picture
+
+    frame = picture.rgbx(np.zeros((40, 50, 3), np.uint8))
+    part = landmarks.part_picture(frame, (10, 5, 30, 25))
+    assert part.size == (20, 20) and part.readonly
+    frame[7, 13, :3] = (200, 100, 50)
+    assert part.getpixel((3, 2))[:3] == (200, 100, 50)
+
+
+@pytest.mark.parametrize("bounds", [(0, 20, 30, 40), (10, 20, 30, 40), (0, 0, 50, 40)])
+def test_every_way_of_reading_the_crops_part_gives_the_frames_pixels(bounds) -> None:
+    from firmware.face import landmarks, picture
+
+    rng = np.random.default_rng(4)
+    frame = rng.integers(0, 256, (40, 50, 3), dtype=np.uint8)
+    left, top, right, bottom = bounds
+    expected = frame[top:bottom, left:right]
+    for way in (frame, picture.rgbx(frame), np.asfortranarray(frame)):
+        part = landmarks.part_picture(way, bounds)
+        assert np.array_equal(np.asarray(part.convert("RGB")), expected)
+
+
+def test_the_face_mesh_input_is_cropped_into_the_runners_own_buffer() -> None:
+    """The crop is written into the runner's own buffer (``TfliteRunner.run_filled``); ``run``
+    (a tensor for ``set_tensor`` to copy in) is never called."""
+    from firmware.face import manifest
+    from firmware.face.landmarks import LandmarkModel, Region, crop
+    from tests.firmware.face.conftest import MODELS
+
+    spec = manifest.load(MODELS).model("face_landmarks")
+    buffer = np.full((192, 192, 3), 9.0, np.float32)
+
+    class Filled:
+        def run(self, tensor: np.ndarray) -> list[np.ndarray]:
+            raise AssertionError("a filled runner's input is never copied in")
+
+        def run_filled(self, fill) -> list[np.ndarray]:  # noqa: ANN001 - the protocol's
+            fill(buffer)
+            return [np.zeros((1, 1, 1, 1404), np.float32), np.full((1, 1, 1, 1), 9.0)]
+
+    frame = np.random.default_rng(6).integers(0, 256, (240, 320, 3), dtype=np.uint8)
+    region = Region(40.3, 30.6, 150.2)
+    points = LandmarkModel(Filled(), spec).points_in(frame, region)
+    assert points is not None and points.shape == (468, 2)
+    np.testing.assert_array_equal(buffer, crop(frame, region, 192))
+
+
+def test_the_face_mesh_gives_the_same_points_filled_in_place_or_copied_in(photo) -> None:
+    from firmware.face import manifest
+    from firmware.face.backends.runner import TfliteRunner
+    from firmware.face.landmarks import LandmarkModel, Region
+    from tests.firmware.face.conftest import MODELS
+
+    spec = manifest.load(MODELS).model("face_landmarks")
+    runner = TfliteRunner(spec)
+
+    class CopiedIn:  # filled into a tensor of its own, copied in by set_tensor (``run``)
+        def run(self, tensor: np.ndarray) -> list[np.ndarray]:
+            return runner.run(tensor)
+
+        def run_filled(self, fill) -> list[np.ndarray]:  # noqa: ANN001 - the protocol's
+            tensor = np.zeros((1, 192, 192, 3), np.float32)
+            fill(tensor[0])
+            return self.run(tensor)
+
+    frame = photo("obama3")
+    region = Region(frame.shape[1] * 0.25, frame.shape[0] * 0.1, frame.shape[1] * 0.5)
+    filled = LandmarkModel(runner, spec).points_in(frame, region)
+    copied = LandmarkModel(CopiedIn(), spec).points_in(frame, region)
+    assert filled is not None and copied is not None
+    np.testing.assert_array_equal(filled, copied)
+
+
+def test_the_eye_aspect_ratios_of_a_burst_are_each_frames_own() -> None:
+    """All frames at once give each frame's ratio (eyelid gaps over the eye's width, the two
+    eyes' mean), and 0 for an eye of no width."""
+    rng = np.random.default_rng(8)
+    tracks = np.stack(sim.blink(rng))
+    squashed = tracks[0].copy()
+    for eye in (liveness.LEFT_EYE, liveness.RIGHT_EYE):
+        squashed[list(eye)] = squashed[eye[0]]  # no width, no gap
+    stack = np.concatenate([tracks, squashed[None]])
+
+    def reference(points: np.ndarray) -> float:
+        ratios = []
+        for corner_a, up_a, up_b, corner_b, low_b, low_a in (liveness.RIGHT_EYE,
+                                                               liveness.LEFT_EYE):
+            width = np.linalg.norm(points[corner_a] - points[corner_b])
+            gap = (np.linalg.norm(points[up_a] - points[low_a])
+                   + np.linalg.norm(points[up_b] - points[low_b]))
+            ratios.append(gap / (2.0 * width) if width > 1e-6 else 0.0)
+        return float(np.mean(ratios))
+
+    expected = [reference(points) for points in stack]
+    np.testing.assert_allclose(liveness.eye_aspect_ratios(stack), expected, rtol=1e-12)
+    assert liveness.eye_aspect_ratio(stack[0]) == pytest.approx(expected[0], rel=1e-12)
+    assert expected[-1] == 0.0

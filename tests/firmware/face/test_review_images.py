@@ -53,6 +53,17 @@ def test_each_frame_is_one_owner_only_file_the_desk_opens(keeper, desk) -> None:
         assert abs(int(np.asarray(image).mean()) - 40 * (index + 1)) <= 2
 
 
+def test_a_camera_rgbx_frame_is_kept_as_a_three_channel_jpeg_of_its_colours(keeper, desk) -> None:
+    frame = np.zeros((48, 64, 4), np.uint8)  # the fourth byte (unused by the camera) is 0
+    frame[..., :3] = (200, 40, 90)
+    keeper.keep([frame, frame[:, 8:56]], seq=9, captured=CAPTURED)
+    for index, width in enumerate((64, 48)):  # mapped in place, and a strided one copied
+        _, jpeg = open_sealed(keeper.directory / file_name(9, index), desk)
+        image = Image.open(io.BytesIO(jpeg))
+        assert image.mode == "RGB" and image.size == (width, 48)
+        assert np.abs(np.asarray(image, np.int16) - (200, 40, 90)).max() <= 3
+
+
 def test_a_file_is_never_replaced(keeper) -> None:
     keeper.keep(frames(1), seq=5, captured=CAPTURED)
     before = (keeper.directory / file_name(5, 0)).read_bytes()

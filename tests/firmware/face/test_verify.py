@@ -65,6 +65,9 @@ def test_replay_backend_gives_the_recorded_verdicts(engine, photo, template, tmp
     replayed.start()
     for frame in frames:
         assert replayed.verify([frame], template) == engine.verify([frame], template)
+        camera = np.zeros((*frame.shape[:2], 4), np.uint8)  # as the replay camera gives it
+        camera[..., :3] = frame
+        assert replayed.verify([camera], template) == engine.verify([frame], template)
     with pytest.raises(VerifyError, match="not in the face recording"):
         replayed.check(np.zeros((4, 4, 3), np.uint8))
 

@@ -79,19 +79,26 @@ def test_clock_unset_unsynchronised_off_gps_and_good() -> None:
     assert row(ManualClock(), True, None).status is Status.PASS
 
 
-def frames(value: float | None) -> list[np.ndarray]:
+def frames(value: float | None, channels: int = 3) -> list[np.ndarray]:
+    """One frame: a pattern (None) or flat grey; with 4 channels an RGBX one whose unused
+    fourth byte is 0 (the camera leaves it undefined: it must not count)."""
     if value is None:
         y, x = np.mgrid[0:48, 0:64]
-        return [np.stack([x * 3, y * 4, x + y], -1).astype(np.uint8)]
-    return [np.full((48, 64, 3), value, np.uint8)]
+        colours = np.stack([x * 3, y * 4, x + y], -1).astype(np.uint8)
+    else:
+        colours = np.full((48, 64, 3), value, np.uint8)
+    if channels == 3:
+        return [colours]
+    return [np.ascontiguousarray(np.concatenate([colours, np.zeros((48, 64, 1), np.uint8)], -1))]
 
 
+@pytest.mark.parametrize("channels", [3, 4])
 @pytest.mark.parametrize(("value", "status", "words"), [
     (None, Status.PASS, "mean"), (3, Status.FAIL, "lens cover"), (250, Status.FAIL, "lamp"),
     (128, Status.FAIL, "ribbon"),
 ])
-def test_camera_exposure(value: float | None, status: Status, words: str) -> None:
-    camera = selftest.CameraCheck(lambda n: frames(value) * n, "test camera")
+def test_camera_exposure(value: float | None, status: Status, words: str, channels: int) -> None:
+    camera = selftest.CameraCheck(lambda n: frames(value, channels) * n, "test camera")
     capture, exposure = selftest.run_checks([Check("camera", camera.capture),
                                              Check("camera_exposure", camera.exposure)])
     assert capture.status is Status.PASS and capture.facts["width"] == 64

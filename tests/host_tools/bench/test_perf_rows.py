@@ -37,10 +37,11 @@ def _rows(monkeypatch: pytest.MonkeyPatch, section: str, data: dict[str, Any]
 
 def test_each_model_stage_reads_as_a_ratio_to_its_bare_invoke(monkeypatch) -> None:
     rows = _rows(monkeypatch, "face", FACE)
-    detect = rows["detect: stage vs its model's bare invoke, same input"]
+    detect = rows["detect: stage vs its model's bare invoke, same input (RGBX camera frames)"]
     assert detect.ratio == pytest.approx(0.5) and detect.baseline_name.startswith("interpreter")
     assert rows["embed: stage vs its model's bare invoke, same input"].ratio == pytest.approx(0.96)
-    assert rows["align (the chip alone) vs dlib's get_face_chip alone"].ratio == pytest.approx(1.5)
+    align = rows["align (the chip alone, RGBX camera frames) vs dlib's get_face_chip alone"]
+    assert align.ratio == pytest.approx(1.5)
     # the quality figures are their own stage, not counted in align
     assert rows["quality figures on the chip (brightness, sharpness, yaw)"].ours == 0.1
     xnnpack = next(r for f, r in rows.items() if f.startswith("int8 embedder: XNNPACK QS8"))
@@ -59,11 +60,27 @@ def test_the_stages_are_also_given_in_cpu_time(monkeypatch) -> None:
     cpu = {"median_ms": {"detect": 1.5, "align": 0.4, "quality": 0.05},
            "bare_invoke_ms": {"detect": 1.2}}
     rows = _rows(monkeypatch, "face", {**FACE, "cpu": cpu})
-    detect = rows["detect: stage vs its model's bare invoke, CPU time"]
+    detect = rows["detect: stage vs its model's bare invoke, CPU time (RGBX camera frames)"]
     assert detect.ratio == pytest.approx(0.8)
-    assert rows["align (the chip alone), CPU time"].ratio == pytest.approx(2.25)
+    assert rows["align (the chip alone, RGBX camera frames), CPU time"].ratio == pytest.approx(2.25)
     assert rows["quality figures on the chip, CPU time"].ours == 0.05
     assert not any("embed: stage" in f and "CPU" in f for f in rows)  # no bare figure for it
+
+
+def test_the_rgb_frames_figures_stand_beside_the_camera_frames_without_targets(monkeypatch
+                                                                           ) -> None:
+    rgb = {"median_ms": {"detect": 2.5, "align": 0.75}, "cpu_median_ms": {"detect": 2.4}}
+    data = {**FACE, "rgb_frames": rgb, "detect_parts_ms": {"letterbox": 0.2, "decode": 0.05,
+                                                           "letterbox_rgb": 0.3},
+            "cpu": {"median_ms": {}, "bare_invoke_ms": {"detect": 1.2}}}
+    rows = _rows(monkeypatch, "face", data)
+    detect = rows["detect on RGB (3-byte) frames vs the bare invoke"]
+    assert detect.ratio == pytest.approx(0.4) and detect.target == ""
+    assert rows["detect on RGB (3-byte) frames vs the bare invoke, CPU time"].ratio == \
+        pytest.approx(0.5)
+    assert rows["align (the chip alone) on RGB (3-byte) frames"].ratio == pytest.approx(1.2)
+    assert rows["letterbox alone on RGB (3-byte) frames"].ours == 0.3
+    assert not any("RGB (3-byte)" in f for f in _rows(monkeypatch, "face", FACE))
 
 
 class _Cluster:
