@@ -32,7 +32,7 @@ def liveness_rows(data: dict[str, Any]) -> list[Row]:
     timed in the same run), its parts, and its share of a face frame."""
     before = data["rgb_before"]
     layout = data.get("frame_layout", "RGBX")
-    twin = "RGB frames (before), same run"
+    twin = "RGB twin frames, same run"
     rows = [Row("checkin", f"liveness per frame ({layout} frames)",
                 float(data["liveness_ms_per_frame"]), "ms",
                 float(before["liveness_ms_per_frame"]), twin)]
@@ -41,9 +41,9 @@ def liveness_rows(data: dict[str, Any]) -> list[Row]:
              for part, ms in data["liveness_parts_ms_per_frame"].items()]
     rows += [Row("checkin", f"liveness per frame, landmarks (CPU): {part}", float(ms), "ms")
              for part, ms in data["landmark_parts_cpu_ms_per_frame"].items()]
-    rows.append(Row("checkin", "liveness per frame, RGB frames (before)",
+    rows.append(Row("checkin", "liveness per frame, RGB twin frames",
                     float(before["liveness_ms_per_frame"]), "ms"))
-    rows += [Row("checkin", f"liveness per frame, RGB frames (before): {part}", float(ms), "ms")
+    rows += [Row("checkin", f"liveness per frame, RGB twin frames: {part}", float(ms), "ms")
              for part, ms in before["liveness_parts_ms_per_frame"].items()]
     rows.append(Row("checkin", f"face pipeline per frame ({layout} frames)",
                     float(data["frame_ms"]), "ms"))
@@ -56,9 +56,9 @@ def liveness_rows(data: dict[str, Any]) -> list[Row]:
              data["cpu"]["liveness_share_of_frame"], "<= 30 %"),
             (f"liveness cost on top of a frame ({layout} liveness, RGB frame)",
              data["liveness_share_of_rgb_frame"], "<= 30 %"),
-            ("liveness cost on top of a frame, RGB frames (before)",
+            ("liveness cost on top of a frame, RGB twin frames",
              before["liveness_share_of_frame"], ""),
-            ("liveness cost on top of a frame, RGB frames (before, CPU time)",
+            ("liveness cost on top of a frame, RGB twin frames, CPU time",
              before["cpu"]["liveness_share_of_frame"], "")):
         rows.append(Row("checkin", name, 100.0 * float(share), "%", target=target))
     return rows

@@ -68,9 +68,9 @@ def test_the_bench_rows_set_the_camera_frames_against_their_rgb_twins() -> None:
     rows = {row.figure: row for row in liveness_rows(data)}
     assert rows["liveness per frame (RGBX frames)"].ratio == pytest.approx(2.0)
     assert rows["liveness per frame: judge"].baseline == pytest.approx(0.4)
-    assert rows["liveness per frame, RGB frames (before): landmarks"].ours == pytest.approx(4.0)
+    assert rows["liveness per frame, RGB twin frames: landmarks"].ours == pytest.approx(4.0)
     assert rows["liveness cost on top of a frame (RGBX)"].ours == pytest.approx(50.0)
-    assert rows["liveness cost on top of a frame, RGB frames (before)"].ours == pytest.approx(125.0)
+    assert rows["liveness cost on top of a frame, RGB twin frames"].ours == pytest.approx(125.0)
 
 
 def test_a_folder_without_the_sample_photos_is_a_clear_error(tmp_path, capsys) -> None:
