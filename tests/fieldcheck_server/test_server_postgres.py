@@ -84,6 +84,7 @@ def test_bench_runs_on_postgres(pg_url: str) -> None:
     assert heads == [29, 39]  # both bench units' chains, complete
     assert figures["ingest_database_cpu_per_record_in_verifies"] >= 0
     assert figures["ed25519_verify_per_s_all_cores"] > 0
+    assert figures["ed25519_verify_per_s_one_core_beside_all"] > 0
 
 
 def test_the_bench_counts_the_local_postgresql_servers_cpu(pg_url: str, tmp_path: Path) -> None:
