@@ -2,18 +2,23 @@
 
 One run each, wall-clock, on whatever cores the process gets; the figures are printed as JSON for
 `make bench`. No target is asserted here. Beside the rate, the ingest run reports its CPU per
-record in single verifications (1.0 is the floor: nothing but the signature checks) and how many
-cores it kept busy, figures a machine shared with other work moves less than the wall clock.
+record in single verifications (1.0 is the floor: nothing but the signature checks), the
+database server's share of it (a PostgreSQL on this machine: its processes' CPU, on the same
+cores), and how many cores it kept busy, figures a machine shared with other work moves less than
+the wall clock. What all the cores verify at once against one core, measured back to back, says
+what the machine can give at that moment: on a shared host two cores running together often give
+far less than twice one core.
 """
 
 import logging
+import multiprocessing
 import os
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -79,24 +84,71 @@ def headers_for(key: Ed25519PrivateKey, body: bytes, now: datetime) -> dict[str,
     return headers | {"Content-Type": CBOR}
 
 
-def ed25519_verify_per_s(rounds: int = 2000) -> float:
-    """The anchor: single-core Ed25519 verifications per second of a 200-byte message."""
-    return rounds / _verify_seconds(rounds, time.perf_counter)
+#: Verifications of one anchor sample, taken before each batch of an ingest run (about 50 ms).
+ANCHOR_ROUNDS = 300
 
 
-def ed25519_verify_cpu_s(rounds: int = 2000) -> float:
-    """CPU seconds of one such verification (the unit of :class:`IngestCost`)."""
-    return _verify_seconds(rounds, time.process_time) / rounds
+@dataclass
+class Anchor:
+    """The one-core Ed25519 anchor, sampled between the batches of an ingest run, so a machine
+    whose other load changes during the run moves the anchor and the ingest alike."""
+
+    per_s: list[float] = field(default_factory=list)
+    cpu_s: list[float] = field(default_factory=list)
+
+    def sample(self, rounds: int = ANCHOR_ROUNDS) -> None:
+        """One sample: ``rounds`` verifications of a 200-byte message, wall and CPU."""
+        wall, cpu = _verify_seconds(rounds)
+        self.per_s.append(rounds / wall)
+        self.cpu_s.append(cpu / rounds)
+
+    def rate(self) -> float:
+        """Single-core verifications per second (the median sample)."""
+        return statistics.median(self.per_s)
+
+    def verify_cpu_s(self) -> float:
+        """CPU seconds of one verification (the median sample; the unit of :class:`IngestCost`)."""
+        return statistics.median(self.cpu_s)
 
 
-def _verify_seconds(rounds: int, clock: Callable[[], float]) -> float:
+def _verify_seconds(rounds: int) -> tuple[float, float]:
+    """Wall and CPU seconds of ``rounds`` verifications of a 200-byte message."""
     key = Ed25519PrivateKey.generate()
     public, message = key.public_key(), bytes(200)
     signature = key.sign(message)
-    began = clock()
+    wall, cpu = time.perf_counter(), time.process_time()
     for _ in range(rounds):
         public.verify(signature, message)
-    return clock() - began
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def ed25519_verify_per_s_all_cores(parts: int, seconds: float = 0.5) -> tuple[float, float]:
+    """Verifications per second of one process alone (the mean of a count just before and one
+    just after), and of ``parts`` processes verifying at once in between, in the same spawned
+    processes (started on one shared start time so they overlap, each counting its own for
+    ``seconds``)."""
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(parts) as pool:
+        pool.starmap(_verify_count, [(0.0, 0.01)] * parts)  # every process up and warm
+        before = pool.apply(_verify_count, (0.0, seconds))
+        start = time.time() + 0.05
+        counts = pool.starmap(_verify_count, [(start, seconds)] * parts)
+        after = pool.apply(_verify_count, (0.0, seconds))
+    return (before + after) / 2 / seconds, sum(counts) / seconds
+
+
+def _verify_count(start: float, seconds: float) -> int:
+    """In a bench process: wait for ``start``, then count verifications for ``seconds``."""
+    key = Ed25519PrivateKey.generate()
+    public, message = key.public_key(), bytes(200)
+    signature = key.sign(message)
+    time.sleep(max(0.0, start - time.time()))
+    count, end = 0, time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        for _ in range(50):
+            public.verify(signature, message)
+        count += 50
+    return count
 
 
 def process_cpu_s(pid: int) -> float:
@@ -109,22 +161,53 @@ def process_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def database_cpu(db: Database) -> dict[int, float]:
+    """CPU seconds so far of each process of the database server, where it runs on this machine
+    (PostgreSQL: every backend and background process); empty for SQLite (in-process) and for a
+    server elsewhere."""
+    if db.dialect != "postgresql":
+        return {}
+    with db.read() as tx:
+        pids = tx.connection.exec_driver_sql("SELECT pid FROM pg_stat_activity").scalars().all()
+    return {int(pid): process_cpu_s(int(pid)) for pid in pids if _is_postgres(int(pid))}
+
+
+def _is_postgres(pid: int) -> bool:
+    """Whether a local process of that id is a PostgreSQL server process (not some other
+    process that happens to have the id of a remote server's backend)."""
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip() == "postgres"
+    except OSError:
+        return False
+
+
 @dataclass
 class IngestCost:
-    """Where an ingest run's time went: wall, the serving process's CPU, its workers' CPU."""
+    """Where an ingest run's time went: wall, the serving process's CPU, its workers' CPU, the
+    database server's CPU (a PostgreSQL on this machine)."""
 
     records: int
     wall_s: float = 0.0
     serving_cpu_s: float = 0.0
     worker_cpu_s: float = 0.0
+    database_cpu_s: float = 0.0
+
+    def cpu_s(self) -> float:
+        """All CPU seconds the ingest cost on this machine."""
+        return self.serving_cpu_s + self.worker_cpu_s + self.database_cpu_s
 
     def cpu_per_record_in_verifies(self, verify_cpu_s: float) -> float:
-        """CPU spent per record, in single Ed25519 verifications (the floor is 1.0)."""
-        return (self.serving_cpu_s + self.worker_cpu_s) / self.records / verify_cpu_s
+        """CPU spent per record, the database server's included, in single Ed25519
+        verifications (the floor is 1.0)."""
+        return self.cpu_s() / self.records / verify_cpu_s
+
+    def database_per_record_in_verifies(self, verify_cpu_s: float) -> float:
+        """The database server's part of :meth:`cpu_per_record_in_verifies`."""
+        return self.database_cpu_s / self.records / verify_cpu_s
 
     def cores_busy(self) -> float:
         """CPU seconds per wall second: how many cores the ingest kept busy."""
-        return (self.serving_cpu_s + self.worker_cpu_s) / self.wall_s if self.wall_s else 0.0
+        return self.cpu_s() / self.wall_s if self.wall_s else 0.0
 
 
 @contextmanager
@@ -147,28 +230,36 @@ def _batches(chain: list[bytes]) -> Iterator[bytes]:
 
 
 def ingest_per_s(key: Ed25519PrivateKey, chain: list[bytes], database: str | None = None,
-                 cost: IngestCost | None = None) -> tuple[float, list[float]]:
+                 cost: IngestCost | None = None, anchor: Anchor | None = None
+                 ) -> tuple[float, list[float]]:
     """Records verified, chain-checked and durably committed per second (service, no HTTP), and
-    each batch's latency in ms; ``cost`` (if given) gets the wall and CPU time of the run."""
+    each batch's latency in ms; ``cost`` (if given) gets the wall and CPU time of the batches,
+    ``anchor`` (if given) a sample before each batch and after the last (not in the figures)."""
     with _bench_db(database, key) as db:
         service = IngestService(db, SystemClock())
         service.start_workers()  # a server starts its workers at start-up, not on the clock
         workers = service.verifier.worker_pids()
         worker_cpu = sum(map(process_cpu_s, workers))
-        serving_cpu = time.process_time()
-        latencies = []
-        began = time.perf_counter()
+        database_before = database_cpu(db)
+        latencies, serving_cpu = [], 0.0
         for body in _batches(chain):
-            start = time.perf_counter()
+            if anchor is not None:
+                anchor.sample()
+            start, start_cpu = time.perf_counter(), time.process_time()
             headers = headers_for(key, body, datetime.now(UTC))
             result = service.handle(headers, body, len(body), "bench")
             latencies.append((time.perf_counter() - start) * 1000)
+            serving_cpu += time.process_time() - start_cpu
             assert not result.rejected, result.rejected
-        wall = time.perf_counter() - began
+        if anchor is not None:
+            anchor.sample()
+        wall = sum(latencies) / 1000
         if cost is not None:
-            cost.wall_s = wall
-            cost.serving_cpu_s = time.process_time() - serving_cpu
+            cost.wall_s, cost.serving_cpu_s = wall, serving_cpu
             cost.worker_cpu_s = sum(map(process_cpu_s, workers)) - worker_cpu
+            # A backend started during the run (a pool connection) counts from 0.
+            cost.database_cpu_s = sum(cpu - database_before.get(pid, 0.0)
+                                      for pid, cpu in database_cpu(db).items())
         return len(chain) / wall, latencies
 
 
@@ -216,12 +307,12 @@ def run_all(records: int, backlog: int, database: str | None = None) -> dict[str
     began = time.perf_counter()
     ingest_chain, drain_chain = signed_chain(keys[0], records), signed_chain(keys[1], backlog)
     sign_rate = (records + backlog) / (time.perf_counter() - began)
-    before, before_cpu = ed25519_verify_per_s(), ed25519_verify_cpu_s()
-    cost = IngestCost(records)
-    ingest, batch_ms = ingest_per_s(keys[0], ingest_chain, database, cost)
-    # Measured on both sides of the ingest run, so a machine busier for a moment moves both.
-    anchor = (before + ed25519_verify_per_s()) / 2
-    verify_cpu = (before_cpu + ed25519_verify_cpu_s()) / 2
+    cost, sampled = IngestCost(records), Anchor()
+    ingest, batch_ms = ingest_per_s(keys[0], ingest_chain, database, cost, sampled)
+    anchor, verify_cpu = sampled.rate(), sampled.verify_cpu_s()
+    parts = verify_pool.shared().parts
+    # Back to back, one core then all: what the machine gives on all its cores at one moment.
+    one_core, all_cores = ed25519_verify_per_s_all_cores(parts)
     chain = ingest_chain + drain_chain
     drain, request_ms = drain_seconds(keys[1], drain_chain, database)
     return {
@@ -229,12 +320,16 @@ def run_all(records: int, backlog: int, database: str | None = None) -> dict[str
         "ed25519_verify_per_s_one_core": round(anchor),
         "server_ingest_records_per_s": round(ingest),
         "server_ingest_vs_verify_anchor": round(ingest / anchor, 3),
+        "ed25519_verify_per_s_all_cores": round(all_cores),
+        "ed25519_verify_per_s_one_core_beside_all": round(one_core),
         "ingest_records": records,
         "backlog_records": backlog,
         "backlog_drain_s": round(drain, 3),
         "batch_records": BATCH,
-        "verify_parts": verify_pool.shared().parts,
+        "verify_parts": parts,
         "ingest_cpu_per_record_in_verifies": round(cost.cpu_per_record_in_verifies(verify_cpu), 3),
+        "ingest_database_cpu_per_record_in_verifies": round(
+            cost.database_per_record_in_verifies(verify_cpu), 3),
         "ingest_cores_busy": round(cost.cores_busy(), 2),
         "ingest_batch_ms_p50": round(percentile(batch_ms, 0.5), 2),
         "ingest_batch_ms_p99": round(percentile(batch_ms, 0.99), 2),

@@ -16,6 +16,9 @@ of one device must be serialised:
   lock makes the loser wait instead. (REPEATABLE READ would be wrong: its snapshot is taken before
   the lock is granted, so it would read a stale head.) The primary key on (device_id, seq) stays
   the last line of defence: no code path can store a second record for one sequence number.
+  Since only that device's writers wait on the lock, ingest takes it while the verify workers
+  are still checking the batch (``Database.parallel_writers``); SQLite's lock stops every writer,
+  so there the batch is verified before the transaction begins.
 """
 
 import logging
@@ -49,6 +52,10 @@ class Database:
         self.engine = engine
         self.where = where  # for messages: never carries a password
         self.dialect = engine.dialect.name
+        #: Whether a write transaction locks only what it touches, so writers of different
+        #: devices run at once (PostgreSQL's row locks), not the whole database (SQLite's one
+        #: write lock, which a transaction should hold as briefly as it can).
+        self.parallel_writers = self.dialect == "postgresql"
 
     @contextmanager
     def write(self) -> Iterator[Tx]:

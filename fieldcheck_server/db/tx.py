@@ -2,12 +2,12 @@
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, Insert, Table, delete, func, select, update
+from sqlalchemy import Connection, Insert, Table, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from fieldcheck_server.db import record_rows
 from fieldcheck_server.db.tables import (
     alerts,
     commands,
@@ -217,19 +217,9 @@ class Tx:
         return bytes(value) if value is not None else None
 
     def insert_records(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Store verified, chained records in one go (the primary key refuses a second copy).
-
-        One ``executemany`` of the INSERT compiled once per dialect: SQLAlchemy's per-row
-        parameter processing cost more than the insert itself (every value is already the
-        column's plain type: text, integer or bytes)."""
-        if not rows:
-            return
-        sql, names = _records_insert(self._connection.dialect)
-        if names is None:  # named parameters (psycopg): the rows as they are
-            self._connection.exec_driver_sql(sql, [dict(row) for row in rows])
-        else:
-            self._connection.exec_driver_sql(sql, [tuple(map(row.__getitem__, names))
-                                                   for row in rows])
+        """Store verified, chained records in one go (the primary key refuses a second copy:
+        ``IntegrityError``); how, per engine, is :mod:`fieldcheck_server.db.record_rows`."""
+        record_rows.insert_rows(self._connection, rows)
 
     def records(self, device_id: str, from_seq: int, limit: int) -> list[tuple[int, bytes, int]]:
         """(seq, cose, received_at) of stored records from ``from_seq``, in order."""
@@ -409,14 +399,3 @@ _REFUSAL_COLUMNS = (
 
 def _device(row: Any) -> DeviceRow:
     return DeviceRow(row[0], bytes(row[1]), row[2], row[3], row[4], row[5])
-
-
-@lru_cache(maxsize=8)
-def _records_insert(dialect: Dialect) -> tuple[str, tuple[str, ...] | None]:
-    """The driver-level INSERT of a full ``records`` row and, for positional parameters (SQLite),
-    the column order of its values."""
-    compiled = records.insert().compile(dialect=dialect,
-                                        column_keys=[column.name for column in records.columns])
-    names = tuple(compiled.positiontup or ()) if compiled.positional else None
-    return compiled.string, names
-

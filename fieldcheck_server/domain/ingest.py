@@ -30,7 +30,7 @@ from fieldcheck_server.domain.auth import (
 from fieldcheck_server.domain.commands import deliver
 from fieldcheck_server.domain.evidence import count_refusal, keep_evidence
 from fieldcheck_server.domain.registry import retire_if_decommissioned
-from fieldcheck_server.domain.verify_pool import VerifyPool, shared
+from fieldcheck_server.domain.verify_pool import Spread, VerifyPool, shared
 from fieldcheck_server.errors import Refused
 
 logger = logging.getLogger(__name__)
@@ -303,23 +303,35 @@ class IngestService:
             self._check_size(body_size)
             check_signature(admitted.request, admitted.device, "POST", RECORDS_PATH, body)
             items = parse_batch(body, self.limits, device_id)
-            checked = pair(
-                items, self.verifier.map_parts(verify_part, items, admitted.device.public_key)
-            )
-            with self.db.write() as tx:
-                tx.lock_device(device_id)
-                current = tx.device(device_id)
-                if current is None or current.revoked_at is not None:
-                    raise Refused(
-                        ErrorCode.DEVICE_REVOKED, f"device {device_id} was revoked", device_id
-                    )
-                check_device(admitted.request, current, admitted.now_s)  # retired meanwhile
-                consume_nonce(tx, admitted.request, admitted.now_s)
-                now = self._now_ms()
-                result = commit_batch(tx, device_id, checked, now, source)
-                result.commands = deliver(tx, device_id, result.stored, now)
-                retire_if_decommissioned(tx, device_id, result.stored, now)
-                return result
+            spread = self.verifier.spread(verify_part, items, admitted.device.public_key)
+            try:
+                return self._commit(admitted, spread, source)
+            finally:
+                spread.cancel()  # a request refused in the transaction: nothing more to check
+
+    def _commit(self, admitted: Admitted, spread: Spread[bytes, RecordValues | Rejected],
+                source: str) -> BatchResult:
+        """The write transaction: the device locked and checked again, the nonce used, the
+        verified records applied. With parallel writers (PostgreSQL) the caller locks and checks
+        while the workers verify, and verifies its share inside the transaction; with one
+        write lock for all (SQLite) everything is verified before the lock is taken."""
+        device_id = admitted.device.device_id
+        early = None if self.db.parallel_writers else spread.finished(pair)
+        with self.db.write() as tx:
+            tx.lock_device(device_id)
+            current = tx.device(device_id)
+            if current is None or current.revoked_at is not None:
+                raise Refused(
+                    ErrorCode.DEVICE_REVOKED, f"device {device_id} was revoked", device_id
+                )
+            check_device(admitted.request, current, admitted.now_s)  # retired meanwhile
+            consume_nonce(tx, admitted.request, admitted.now_s)
+            checked = early if early is not None else spread.finished(pair)
+            now = self._now_ms()
+            result = commit_batch(tx, device_id, checked, now, source)
+            result.commands = deliver(tx, device_id, result.stored, now)
+            retire_if_decommissioned(tx, device_id, result.stored, now)
+            return result
 
     def _check_size(self, size: int) -> None:
         if size > self.limits.max_bytes:

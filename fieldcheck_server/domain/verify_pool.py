@@ -16,14 +16,15 @@ import os
 import pickle
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 R = TypeVar("R")
+S = TypeVar("S")
 
 #: Smaller batches are checked in the calling thread: a round trip to a worker costs more.
 MIN_PARALLEL = 32
@@ -83,36 +84,27 @@ class VerifyPool:
     def map_parts(
         self, check: Callable[[list[T], bytes], list[R]], items: list[T], key: bytes
     ) -> list[R]:
-        """``check`` over ``items`` (a module-level function, so workers can import it).
+        """``check`` over ``items`` (a module-level function, so workers can import it)."""
+        return self.map_finished(check, _as_checked, items, key)
 
-        The batch is cut into pieces (:func:`piece_starts`), all queued for the workers, which take
-        them from the front; meanwhile the calling thread takes them from the back, each one it
-        can still cancel. So the work divides itself by how fast each side runs (a worker
-        slowed by other load, a caller with its own work), not by a fixed share."""
-        if self.parts < 2 or len(items) < MIN_PARALLEL:
-            return check(items, key)
-        starts = piece_starts(len(items))
-        pieces = [items[a:b] for a, b in zip(starts, [*starts[1:], len(items)], strict=True)]
-        try:
-            executor = self._executor()
-            futures: list[Future[bytes]] = [
-                executor.submit(_remote, check, piece, key) for piece in pieces
-            ]
-        except (BrokenProcessPool, RuntimeError) as err:
-            return self._inline(check, items, key, err)
-        mine: dict[int, list[R]] = {}
-        for index in range(len(pieces) - 1, -1, -1):
-            if not futures[index].cancel():  # a worker has it (or has it queued): the rest too
-                break
-            mine[index] = check(pieces[index], key)
-        try:
-            parts: list[list[R]] = [
-                mine[index] if index in mine else pickle.loads(future.result())
-                for index, future in enumerate(futures)
-            ]
-        except BrokenProcessPool as err:
-            return self._inline(check, items, key, err)
-        return [result for part in parts for result in part]
+    def map_finished(
+        self,
+        check: Callable[[list[T], bytes], list[R]],
+        finish: Callable[[list[T], list[R]], list[S]],
+        items: list[T],
+        key: bytes,
+    ) -> list[S]:
+        """``finish(piece, check(piece, key))`` over the pieces of ``items``, in item order
+        (:meth:`spread`, then at once :meth:`Spread.finished`)."""
+        return self.spread(check, items, key).finished(finish)
+
+    def spread(
+        self, check: Callable[[list[T], bytes], list[R]], items: list[T], key: bytes
+    ) -> "Spread[T, R]":
+        """Queue ``items``'s pieces for the workers now; the caller's share and the results come
+        with :meth:`Spread.finished`, so the caller may do other work (wait on a database) while
+        the workers start."""
+        return Spread(self, check, items, key)
 
     def worker_pids(self) -> list[int]:
         """The process ids of the running workers (for the bench's CPU accounting)."""
@@ -137,14 +129,77 @@ class VerifyPool:
                                                  initargs=(os.getpid(),))
             return self._pool
 
-    def _inline(self, check: Callable[[list[T], bytes], list[R]], items: list[T],
-                      key: bytes, err: BaseException) -> list[R]:
+    def _inline(self, check: Callable[[list[T], bytes], list[R]],
+                finish: Callable[[list[T], list[R]], list[S]], items: list[T], key: bytes,
+                err: BaseException) -> list[S]:
         logger.warning("verify workers failed (%s); checking the batch in this thread", err)
         with self._lock:
             pool, self._pool = self._pool, None  # broken: the next big batch starts a fresh one
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
-        return check(items, key)
+        return finish(items, check(items, key))
+
+
+def _as_checked(_items: list[T], results: list[R]) -> list[R]:
+    """The results as they are (``map_parts``: nothing to finish)."""
+    return results
+
+
+class Spread(Generic[T, R]):
+    """One batch whose pieces are queued for the workers (or that the caller checks alone: a
+    small batch, a single core, a broken pool).
+
+    The batch is cut into pieces (:func:`piece_starts`), all queued for the workers, which take
+    them from the front; in :meth:`finished` the calling thread takes them from the back, each one
+    it can still cancel. So the work divides itself by how fast each side runs (a worker slowed
+    by other load, a caller with its own work), not by a fixed share."""
+
+    def __init__(self, pool: VerifyPool, check: Callable[[list[T], bytes], list[R]],
+                 items: list[T], key: bytes) -> None:
+        self._pool, self._check, self._items, self._key = pool, check, items, key
+        self._pieces: list[list[T]] = []
+        self._futures: list[Future[bytes]] = []
+        self._failed: BaseException | None = None
+        if pool.parts < 2 or len(items) < MIN_PARALLEL:
+            return
+        starts = piece_starts(len(items))
+        self._pieces = [items[a:b] for a, b in zip(starts, [*starts[1:], len(items)], strict=True)]
+        try:
+            executor = pool._executor()
+            for piece in self._pieces:
+                self._futures.append(executor.submit(_remote, check, piece, key))
+        except (BrokenProcessPool, RuntimeError) as err:
+            self.cancel()
+            self._futures, self._failed = [], err
+
+    def finished(self, finish: Callable[[list[T], list[R]], list[S]]) -> list[S]:
+        """``finish(piece, check(piece, key))`` over the pieces, in item order. ``finish`` runs in
+        the calling thread, on a worker's piece as soon as it is back: while the workers check
+        their last pieces, the caller is finishing the ones they already returned."""
+        check, pieces, futures, key = self._check, self._pieces, self._futures, self._key
+        if self._failed is not None:
+            return self._pool._inline(check, finish, self._items, key, self._failed)
+        if not futures:
+            return finish(self._items, check(self._items, key))
+        done: dict[int, list[S]] = {}
+        for index in range(len(pieces) - 1, -1, -1):
+            if not futures[index].cancel():  # a worker has it (or has it queued): the rest too
+                break
+            done[index] = finish(pieces[index], check(pieces[index], key))
+        theirs = {futures[index]: index for index in range(len(pieces)) if index not in done}
+        try:
+            for future in as_completed(theirs):
+                index = theirs[future]
+                done[index] = finish(pieces[index], pickle.loads(future.result()))
+        except BrokenProcessPool as err:
+            return self._pool._inline(check, finish, self._items, key, err)
+        return [result for index in range(len(pieces)) for result in done[index]]
+
+    def cancel(self) -> None:
+        """Drop the pieces no worker has taken (a request refused before its records are
+        needed); what a worker is checking runs out, and its answer is dropped."""
+        for future in self._futures:
+            future.cancel()
 
 
 def _remote(check: Callable[[list[T], bytes], list[R]], items: list[T], key: bytes) -> bytes:

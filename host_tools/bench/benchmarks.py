@@ -207,7 +207,12 @@ def _server_rows(data: dict[str, Any], database: str) -> list[Row]:
             float(data["server_ingest_records_per_s"]), "rec/s",
             float(data["ed25519_verify_per_s_one_core"]), "Ed25519 verify, one core", "higher",
             target="1.0x"),
-        Row("server", f"CPU per record in Ed25519 verifies ({database}; "
+        Row("server", f"Ed25519 verify on all {data['verify_parts']} cores at once, against one "
+            f"core just before ({database} run; what this shared machine gives now)",
+            float(data["ed25519_verify_per_s_all_cores"]), "verifies/s",
+            float(data["ed25519_verify_per_s_one_core_beside_all"]), "one core", "higher"),
+        Row("server", f"CPU per record in Ed25519 verifies ({database}; the database server's "
+            f"part {data['ingest_database_cpu_per_record_in_verifies']}; "
             f"{data['ingest_cores_busy']} of {data['verify_parts']} cores busy)",
             float(data["ingest_cpu_per_record_in_verifies"]), "verifies", target="1.0 = floor"),
         Row("server", f"drain a {backlog}-record backlog ({database})",

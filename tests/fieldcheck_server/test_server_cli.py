@@ -4,11 +4,12 @@ import json
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 
 from fieldcheck_protocol.clock import ManualClock
 from fieldcheck_protocol.export import decode_export, verify_export, verify_head
-from fieldcheck_server import tls
+from fieldcheck_server import bench, tls
 from fieldcheck_server.api.app import create_app
 from fieldcheck_server.bench import run_all
 from fieldcheck_server.cli import DB_FILE
@@ -161,3 +162,15 @@ def test_bench_functions_produce_figures() -> None:
     assert figures["ed25519_verify_per_s_one_core"] > 0
     assert figures["server_ingest_records_per_s"] > 0
     assert figures["backlog_drain_s"] > 0
+
+
+def test_the_bench_samples_its_anchor_between_batches_and_times_only_the_batches() -> None:
+    key = Ed25519PrivateKey.generate()
+    chain = bench.signed_chain(key, bench.BATCH * 2 + 10)
+    cost, anchor = bench.IngestCost(len(chain)), bench.Anchor()
+    rate, batch_ms = bench.ingest_per_s(key, chain, None, cost, anchor)
+    assert len(batch_ms) == 3 and len(anchor.per_s) == len(anchor.cpu_s) == 4
+    assert cost.wall_s == pytest.approx(sum(batch_ms) / 1000)
+    assert rate == pytest.approx(len(chain) / cost.wall_s)
+    assert anchor.rate() > 0 and anchor.verify_cpu_s() > 0
+    assert cost.database_cpu_s == 0.0  # SQLite: in the serving process's own CPU

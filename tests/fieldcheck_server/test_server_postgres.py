@@ -15,10 +15,10 @@ import pytest
 
 from fieldcheck_protocol.record import ZERO_HASH
 from fieldcheck_protocol.signature import record_hash
-from fieldcheck_server import tls
+from fieldcheck_server import bench, tls
 from fieldcheck_server.bench import run_all
 from fieldcheck_server.db import migrate
-from fieldcheck_server.db.engine import Database, open_database
+from fieldcheck_server.db.engine import Database, open_database, open_sqlite
 from firmware.sync.auth import signed_headers
 from host_tools.cli import main
 from tests.e2e.serverproc import ServerProcess, fieldcheck
@@ -82,6 +82,21 @@ def test_bench_runs_on_postgres(pg_url: str) -> None:
     with db.read() as tx:
         heads = sorted(tx.head(row.device_id)[0] for row in tx.devices())  # type: ignore[index]
     assert heads == [29, 39]  # both bench units' chains, complete
+    assert figures["ingest_database_cpu_per_record_in_verifies"] >= 0
+    assert figures["ed25519_verify_per_s_all_cores"] > 0
+    assert figures["ed25519_verify_per_s_one_core_beside_all"] > 0
+
+
+def test_the_bench_counts_the_local_postgresql_servers_cpu(pg_url: str, tmp_path: Path) -> None:
+    db = open_database(pg_url)
+    with db.read() as tx:
+        backend = tx.connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+    counted = bench.database_cpu(db)
+    assert backend in counted and all(cpu >= 0 for cpu in counted.values())
+    assert len(counted) > 1  # the background processes too (checkpointer, WAL writer, ...)
+    db.dispose()
+    sqlite = open_sqlite(tmp_path / "bench.db")
+    assert bench.database_cpu(sqlite) == {}  # in-process: already in the serving CPU
 
 
 @pytest.fixture

@@ -1,10 +1,12 @@
 """A batch's signature checks spread over worker processes (issue 13): same answers, in order,
 records intact across the process boundary, and the calling thread takes over if workers die."""
 
+import multiprocessing
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 
@@ -64,6 +66,62 @@ def test_the_caller_and_the_workers_share_a_batch_from_both_ends(pool) -> None:
     # Each side's share is one run: the caller stopped at the first piece a worker had.
     assert pids.index(os.getpid()) in verify_pool.piece_starts(len(items))
     assert set(pids[pids.index(os.getpid()):]) == {os.getpid()}
+
+
+def checked_when(items: list[bytes], key: bytes) -> list[tuple[int, float]]:
+    """Which process checked each item and when it was done (without the GIL): five times as
+    fast in the caller, so it has taken all it could when the workers' first pieces come back
+    and has to wait for the pieces they queued behind them."""
+    worker = multiprocessing.parent_process() is not None
+    time.sleep((0.01 if worker else 0.002) * len(items))
+    return [(os.getpid(), time.monotonic())] * len(items)
+
+
+def test_the_caller_finishes_a_workers_pieces_while_the_workers_still_check(pool) -> None:
+    items = [bytes([i]) for i in range(verify_pool.PIECE * 6)]
+    # Per piece: its first item, the finishing thread, when finished, who checked it and when.
+    finished: list[tuple[int, int, float, int, float]] = []
+
+    def finish(piece: list[bytes], results: list[tuple[int, float]]) -> list[bytes]:
+        pid, checked_at = results[0]
+        finished.append((piece[0][0], threading.get_ident(), time.monotonic(), pid, checked_at))
+        return piece
+
+    assert pool.map_finished(checked_when, finish, items, b"") == items  # in order, each once
+    assert {thread for _first, thread, *_rest in finished} == {threading.get_ident()}
+    assert sorted(first for first, *_rest in finished) == verify_pool.piece_starts(len(items))
+    theirs = [piece for piece in finished if piece[3] != os.getpid()]
+    assert theirs, "the workers took no piece"
+    # The workers' first piece was finished before their last piece was checked.
+    first_finished = min(when for _first, _thread, when, _pid, _checked in theirs)
+    last_checked = max(checked for *_rest, checked in theirs)
+    assert first_finished < last_checked
+
+
+def test_a_cancelled_spread_drops_the_pieces_no_worker_took(pool, signed) -> None:
+    items = [bytes([i]) for i in range(verify_pool.PIECE * 6)]
+    spread = pool.spread(checked_when, items, b"")
+    spread.cancel()
+    futures = spread._futures
+    assert len(futures) == len(verify_pool.piece_starts(len(items)))
+    # Taken at most: one a worker (two) and what the executor queued behind them (three).
+    assert sum(future.cancelled() for future in futures) >= len(futures) - 5
+    chain, public = signed
+    assert len(pool.map_parts(verify_items, chain, public)) == len(chain)  # still serving
+
+
+def test_a_small_spread_is_checked_by_the_caller_when_finished(signed) -> None:
+    chain, public = signed
+    calls: list[int] = []
+
+    def check(items: list[bytes], key: bytes) -> list[int]:
+        calls.append(len(items))
+        return [len(item) for item in items]
+
+    spread = VerifyPool(parts=2).spread(check, chain[:5], public)
+    assert calls == []  # nothing checked until the caller asks
+    assert spread.finished(lambda _items, results: results) == [len(c) for c in chain[:5]]
+    assert calls == [5]
 
 
 @pytest.mark.parametrize("size", [verify_pool.MIN_PARALLEL, 33, 64, 100, 256, 1000])

@@ -25,6 +25,8 @@ SERVER: dict[str, Any] = {
     "ingest_batch_ms_p50": 80.0, "ingest_batch_ms_p99": 95.0,
     "drain_request_ms_p50": 90.0, "drain_request_ms_p99": 120.0,
     "ingest_cpu_per_record_in_verifies": 1.5, "ingest_cores_busy": 1.8,
+    "ingest_database_cpu_per_record_in_verifies": 0.2, "ed25519_verify_per_s_all_cores": 9000,
+    "ed25519_verify_per_s_one_core_beside_all": 6000,
 }
 
 
@@ -111,6 +113,9 @@ def test_server_rows_report_p99_latency_and_the_cores_used(monkeypatch) -> None:
     assert latency.ours == 120.0 and "p50 90.0 ms" in latency.figure
     cpu = next(r for f, r in rows.items() if f.startswith("CPU per record"))
     assert cpu.ours == 1.5 and "1.8 of 2 cores busy" in cpu.figure
+    assert "the database server's part 0.2" in cpu.figure
+    both = next(r for f, r in rows.items() if f.startswith("Ed25519 verify on all 2 cores"))
+    assert both.ratio == pytest.approx(1.5) and both.baseline_name == "one core"
     assert not any("PostgreSQL" in figure for figure in rows)
 
 
@@ -121,6 +126,6 @@ def test_server_rows_repeat_on_postgresql_when_a_cluster_starts(monkeypatch) -> 
     monkeypatch.setattr(benchmarks, "run_json",
                         lambda argv, timeout=900: argvs.append(list(argv)) or SERVER)
     rows = [row.figure for row in benchmarks.SECTIONS["server"](True)]
-    assert sum("PostgreSQL" in figure for figure in rows) == 4
+    assert sum("PostgreSQL" in figure for figure in rows) == 5
     assert argvs[1][-2:] == ["--database", cluster.url("serverbench")]
     assert cluster.statements == ["CREATE DATABASE serverbench"]
