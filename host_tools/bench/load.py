@@ -264,14 +264,15 @@ def figures(result: LoadResult) -> dict[str, float]:
 
 @contextmanager
 def postgres() -> Iterator[tuple["PgCluster | None", str | None]]:
-    """A throwaway PostgreSQL 15 cluster (the tests' own), or None and why it cannot start."""
+    """A throwaway PostgreSQL 15 cluster (the tests' own, but durable: fsync and synchronous
+    commit on, as a deployment runs), or None and why it cannot start."""
     from tests.fieldcheck_server import pgcluster  # the bench runs from a checkout, as the tests
 
     why = pgcluster.unavailable()
     if why is not None:
         yield None, why
         return
-    cluster = pgcluster.PgCluster()
+    cluster = pgcluster.PgCluster(durable=True)
     try:
         cluster.start()
     except (RuntimeError, OSError) as err:

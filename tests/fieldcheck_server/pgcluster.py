@@ -13,7 +13,7 @@ PG_BIN = Path(os.environ.get("FIELDCHECK_PG_BIN", "/usr/lib/postgresql/15/bin"))
 PG_USER = "postgres"
 DATABASE = "fieldcheck"
 # Test-only speed settings: durability is not what these tests check, and locking and isolation
-# behave the same without fsync.
+# behave the same without fsync. A durable cluster (the bench's) runs on PostgreSQL's defaults.
 SERVER_OPTIONS = "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
 
 
@@ -48,9 +48,14 @@ def _free_port() -> int:
 
 
 class PgCluster:
-    """One cluster, one database; each test gets its own schema in it."""
+    """One cluster, one database; each test gets its own schema in it.
 
-    def __init__(self) -> None:
+    ``durable`` keeps PostgreSQL's own settings (fsync, synchronous commit, full page writes
+    on), as a deployment runs: what a benchmark must measure. The tests' cluster turns them off.
+    """
+
+    def __init__(self, durable: bool = False) -> None:
+        self.options = "" if durable else SERVER_OPTIONS
         # Not under pytest's tmp dir: that is private to root, and the postgres user must enter.
         self.root = Path(tempfile.mkdtemp(prefix="fieldcheck-pg-"))
         self.data = self.root / "data"
@@ -75,7 +80,7 @@ class PgCluster:
                 os.chown(path, account.pw_uid, account.pw_gid)
         initdb = ("-D", str(self.data), "-A", "trust", "-U", PG_USER, "-E", "UTF8", "--no-sync")
         self._as_postgres(str(PG_BIN / "initdb"), *initdb, "--locale=C")
-        options = f"-k {self.sockets} -p {self.port} -c listen_addresses=127.0.0.1 {SERVER_OPTIONS}"
+        options = f"-k {self.sockets} -p {self.port} -c listen_addresses=127.0.0.1 {self.options}"
         pg_ctl = str(PG_BIN / "pg_ctl")
         log = str(self.root / "server.log")
         self._as_postgres(pg_ctl, "-D", str(self.data), "-o", options, "-l", log, "-w", "start")

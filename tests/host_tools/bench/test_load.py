@@ -29,3 +29,18 @@ def test_postgresql_is_skipped_with_the_reason_when_no_cluster_can_start(
     with load.postgres() as (cluster, why):
         assert cluster is None
         assert why == "no PostgreSQL binaries here"
+
+
+def test_the_benchs_postgresql_is_durable_as_a_deployment() -> None:
+    """The bench measures ingest against PostgreSQL's own durability, not the tests' fsync=off."""
+    import psycopg
+
+    from host_tools.bench.load import postgres
+
+    with postgres() as (cluster, why):
+        if cluster is None:
+            pytest.skip(f"no PostgreSQL here: {why}")
+        with psycopg.connect(cluster.url("postgres")) as connection:
+            settings = {name: connection.execute(f"SHOW {name}".encode()).fetchone()[0]
+                        for name in ("fsync", "synchronous_commit", "full_page_writes")}
+    assert settings == {"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on"}
