@@ -206,16 +206,13 @@ def _cut(frame: NDArray[np.uint8], region: Region) -> Image.Image:
     """The region of an RGB or RGBX frame copied out in one pass, as a picture.
 
     An RGBX frame's rows are copied as they are (4-byte pixels: Pillow's own layout) and
-    mapped; an RGB frame's are unpacked by Pillow, which reads them straight from the frame's
-    buffer (its row stride skips the rest).
+    mapped, so the warp reads them warm; an RGB frame's are unpacked by Pillow straight from
+    the frame's buffer (:func:`firmware.face.picture.part`).
     """
     x0, y0, x1, y1 = region
     if picture.is_mapped(frame):
         return picture.mapped(np.ascontiguousarray(frame[y0:y1, x0:x1]))
-    rgb = np.ascontiguousarray(frame[..., :3])
-    stride = rgb.shape[1] * 3
-    rows = rgb.reshape(-1)[y0 * stride + x0 * 3 :]
-    return Image.frombuffer("RGB", (x1 - x0, y1 - y0), rows, "raw", "RGB", stride, 1)
+    return picture.part(frame, region)
 
 
 def _pillow_coefficients(to_image: Affine) -> Affine:

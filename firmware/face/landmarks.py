@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from firmware.errors import VerifyError
+from firmware.face import picture
 from firmware.face.base import Frame
 from firmware.face.detector import Detection
 from firmware.face.manifest import ModelSpec
@@ -62,9 +63,9 @@ def crop(frame: Frame, region: Region, size: int,
     neighbours of every sample are four nearest-neighbour transforms (the region shifted by
     half a pixel each way) mixed by their weights as ``Image.composite`` mixes (8-bit weights).
     Only the part of the frame under the region (and a 2-pixel margin) is read
-    (:func:`part_picture`: an RGBX frame in place, an RGB one copied once; a whole 3 MP frame
-    copied per crop cost 10 ms). The result is scaled to 0..1 into ``out`` when given (the
-    model's input buffer, reused per frame).
+    (:func:`firmware.face.picture.part`: an RGBX frame in place, an RGB one copied once; a
+    whole 3 MP frame copied per crop cost 10 ms). The result is scaled to 0..1 into ``out``
+    when given (the model's input buffer, reused per frame).
     """
     target = np.empty((size, size, 3), np.float32) if out is None else out
     bounds = part_bounds(frame, region)
@@ -72,7 +73,7 @@ def crop(frame: Frame, region: Region, size: int,
         target.fill(0.0)
         return target
     left, top, right, bottom = bounds
-    part = part_picture(frame, bounds)
+    part = picture.part(frame, bounds)
     local = Region(region.x0 - left, region.y0 - top, region.side)
     across, inside_x = _second_weights(local.x0, local.side / size, size, right - left)
     down, inside_y = _second_weights(local.y0, local.side / size, size, bottom - top)
@@ -102,30 +103,6 @@ def part_bounds(frame: Frame, region: Region) -> tuple[int, int, int, int] | Non
     if right <= left or bottom <= top:
         return None
     return left, top, right, bottom
-
-
-def part_picture(frame: Frame, bounds: tuple[int, int, int, int]) -> Image.Image:
-    """The frame's pixels inside ``bounds`` (left, top, right, bottom) as a Pillow picture.
-
-    A C-contiguous RGBX frame (the camera's) is read in place: the picture maps the frame's
-    rows with the frame's row stride, so nothing is copied. Pillow maps only a buffer that
-    holds every row's whole stride, which a part touching the last row from the right of
-    the left edge lacks; that part is copied once straight from the frame's rows. A
-    C-contiguous RGB frame's part is copied once the same way (Pillow keeps 4 bytes a pixel);
-    any other frame's part through a contiguous copy first. Every way gives the same pixels.
-    """
-    left, top, right, bottom = bounds
-    height, width, channels = frame.shape
-    size = (right - left, bottom - top)
-    if frame.dtype != np.uint8 or channels not in (3, 4) or not frame.flags.c_contiguous:
-        return Image.fromarray(np.ascontiguousarray(frame[top:bottom, left:right, :3]))
-    stride = width * channels
-    rows = frame.reshape(-1)[top * stride + left * channels:]
-    if channels == 3:
-        return Image.frombuffer("RGB", size, rows, "raw", "RGB", stride, 1)
-    if size[1] * stride <= rows.size:
-        return Image.frombuffer("RGBX", size, rows, "raw", "RGBX", stride, 1)
-    return Image.frombytes("RGB", size, rows, "raw", "RGBX", stride, 1)
 
 
 def _to_unit(mixed: Image.Image, target: NDArray[np.float32]) -> None:

@@ -46,3 +46,28 @@ def rgbx(frame: Frame) -> Frame:
     out[..., :3] = frame[..., :3]
     out[..., 3] = 255
     return out
+
+
+def part(frame: Frame, bounds: tuple[int, int, int, int]) -> Image.Image:
+    """The frame's pixels inside ``bounds`` (left, top, right, bottom) as a Pillow picture
+    (RGBX or RGB mode: read its colours, never its fourth byte).
+
+    A C-contiguous RGBX frame (the camera's) is read in place: the picture maps the frame's
+    rows with the frame's row stride, so nothing is copied. Pillow maps only a buffer that
+    holds every row's whole stride, which a part touching the last row from the right of
+    the left edge lacks; that part is copied once straight from the frame's rows. A
+    C-contiguous RGB frame's part is copied once the same way (Pillow keeps 4 bytes a pixel);
+    any other frame's part through a contiguous copy first. Every way gives the same pixels.
+    """
+    left, top, right, bottom = bounds
+    height, width, channels = frame.shape
+    size = (right - left, bottom - top)
+    if frame.dtype != np.uint8 or channels not in (3, 4) or not frame.flags.c_contiguous:
+        return Image.fromarray(np.ascontiguousarray(frame[top:bottom, left:right, :3]))
+    stride = width * channels
+    rows = frame.reshape(-1)[top * stride + left * channels:]
+    if channels == 3:
+        return Image.frombuffer("RGB", size, rows, "raw", "RGB", stride, 1)
+    if size[1] * stride <= rows.size:
+        return Image.frombuffer("RGBX", size, rows, "raw", "RGBX", stride, 1)
+    return Image.frombytes("RGB", size, rows, "raw", "RGBX", stride, 1)

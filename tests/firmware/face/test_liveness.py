@@ -321,10 +321,10 @@ def test_the_landmark_crop_reads_an_rgbx_frame_like_its_rgb_twin(box) -> None:
 
 def test_the_landmark_crops_part_of_an_rgbx_frame_is_read_in_place() -> None:
     """The camera's RGBX frame is mapped, not copied: a pixel changed after mapping shows."""
-    from firmware.face import landmarks, picture
+    from firmware.face import picture
 
     frame = picture.rgbx(np.zeros((40, 50, 3), np.uint8))
-    part = landmarks.part_picture(frame, (10, 5, 30, 25))
+    part = picture.part(frame, (10, 5, 30, 25))
     assert part.size == (20, 20) and part.readonly
     frame[7, 13, :3] = (200, 100, 50)
     assert part.getpixel((3, 2))[:3] == (200, 100, 50)
@@ -332,14 +332,14 @@ def test_the_landmark_crops_part_of_an_rgbx_frame_is_read_in_place() -> None:
 
 @pytest.mark.parametrize("bounds", [(0, 20, 30, 40), (10, 20, 30, 40), (0, 0, 50, 40)])
 def test_every_way_of_reading_the_crops_part_gives_the_frames_pixels(bounds) -> None:
-    from firmware.face import landmarks, picture
+    from firmware.face import picture
 
     rng = np.random.default_rng(4)
     frame = rng.integers(0, 256, (40, 50, 3), dtype=np.uint8)
     left, top, right, bottom = bounds
     expected = frame[top:bottom, left:right]
     for way in (frame, picture.rgbx(frame), np.asfortranarray(frame)):
-        part = landmarks.part_picture(way, bounds)
+        part = picture.part(way, bounds)
         assert np.array_equal(np.asarray(part.convert("RGB")), expected)
 
 
