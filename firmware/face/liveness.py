@@ -152,7 +152,6 @@ def changed(a: NDArray[np.uint8], b: NDArray[np.uint8], least: float, band: int 
 
 
 _COLOUR_BYTES = np.frombuffer(bytes((255, 255, 255, 0)), np.uint32)[0]  # of an RGBX word
-_EVEN_BYTES = np.uint32(0x00FF00FF)
 _LANE_WORDS = 128  # 16-bit lanes of byte pairs (each <= 510) hold 128 of them: <= 65280
 
 
@@ -170,10 +169,8 @@ def byte_sum(scratch: NDArray[np.uint8], skip_fourth: bool = False) -> int:
     words = flat[:whole].view(np.uint32)
     if skip_fourth:
         np.bitwise_and(words, _COLOUR_BYTES, out=words)
-    pairs = np.bitwise_and(words, _EVEN_BYTES)
-    words >>= 8
-    words &= _EVEN_BYTES
-    pairs += words
+    pairs, odd = picture.byte_pairs(words)
+    pairs += odd
     rows = len(pairs) // _LANE_WORDS * _LANE_WORDS
     lanes = np.append(pairs[:rows].reshape(_LANE_WORDS, -1).sum(axis=0, dtype=np.uint32),
                       pairs[rows:])

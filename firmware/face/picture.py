@@ -71,3 +71,20 @@ def part(frame: Frame, bounds: tuple[int, int, int, int]) -> Image.Image:
     if size[1] * stride <= rows.size:
         return Image.frombuffer("RGBX", size, rows, "raw", "RGBX", stride, 1)
     return Image.frombytes("RGB", size, rows, "raw", "RGBX", stride, 1)
+
+
+#: Bytes 0 and 2 of a 32-bit word, each in its own 16-bit lane.
+_EVEN_BYTES = np.uint32(0x00FF00FF)
+
+
+def byte_pairs(words: NDArray[np.uint32]) -> tuple[NDArray[np.uint32], NDArray[np.uint32]]:
+    """A word array's bytes 0 and 2, and its bytes 1 and 3, each byte in a 16-bit lane of
+    its word (an RGBX pixel read as one word: R and B, then G and X, on a little-endian CPU).
+
+    Lanes of up to 257 such words add without carrying into the next lane, so whole pixels
+    are summed in native 32-bit arithmetic. The second array is ``words`` itself, overwritten.
+    """
+    even = words & _EVEN_BYTES
+    words >>= np.uint32(8)
+    words &= _EVEN_BYTES
+    return even, words
