@@ -132,8 +132,8 @@ def run(models_dir: Path, photos: list[Frame], repeats: int,
     engine.stop()
     now, twins = _figures(timings, frames, repeats, source), _before_figures(before, frames)
     return now | {
-        # Against the twin's face frame: the frame without the RGBX-to-RGB copies the face
-        # pipeline still makes (until it reads RGBX frames in place).
+        # Against the RGB twin's face frame (made just before it is timed, so its frames are
+        # warmer than the camera's).
         "liveness_share_of_rgb_frame": _share(now["liveness_ms_per_frame"], twins["frame_ms"]),
         "rgb_before": twins,
         "peak_rss_mb": round(peak, 1), "rss_at_start_mb": round(rss_rest, 1)}
